@@ -1,0 +1,836 @@
+"""Per-cell facts from libcst metadata, and the notebook's cross-cell dependencies.
+
+Pure: normalised cells in, facts out. Every code cell is checked with ``compile()``
+first, so a syntax error is reported at the notebook's cell and line, and libcst
+never sees code CPython would reject.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import (
+    Assignment,
+    BuiltinAssignment,
+    GlobalScope,
+    ImportAssignment,
+    MetadataWrapper,
+    PositionProvider,
+    ScopeProvider,
+)
+
+from nbprod import known_apis as apis
+from nbprod.errors import CellError
+from nbprod.normalise import NormalCell
+
+STAGE_ORDER = {apis.PRE: 0, apis.TRAIN: 1, apis.INFER: 2, apis.EVAL: 3}
+_FORMULA_NAME = re.compile(r"(?<![\w.'\"])([A-Za-z_]\w*)")
+_QUERY_NAME = re.compile(r"@([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A call that points at a stage."""
+
+    stage: str
+    api: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Import:
+    """One name bound by a top-level import."""
+
+    bound: str
+    qualified: str
+    line: int
+    statement: str  # the import statement for this name alone
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A top-level ``def`` or ``class``: it moves to module level."""
+
+    name: str
+    kind: str  # function | class
+    line: int
+    params: tuple[str, ...]
+    free_names: tuple[str, ...]
+    mutated_params: tuple[int, ...]
+    mutated_globals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A literal in the code that can become a config value."""
+
+    line: int
+    column: int
+    kind: str  # kwarg | path | constant | parameter
+    name: str  # keyword, variable or file stem it is known by
+    callee: str
+    value: object
+    direction: str = ""  # read | write | path, for paths
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A statement left out of the pipeline, and why."""
+
+    line: int
+    kind: str  # display | plot
+    text: str
+
+
+@dataclass(frozen=True)
+class NameCall:
+    """A call of a bare name, e.g. a helper: which names it was given."""
+
+    name: str
+    args: tuple[str | None, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class CellFacts:
+    """What one code cell does, as the planner needs it."""
+
+    number: int
+    reads: tuple[str, ...] = ()
+    defines: tuple[str, ...] = ()
+    mutates: tuple[str, ...] = ()
+    deletes: tuple[str, ...] = ()
+    string_reads: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()
+    signals: tuple[Signal, ...] = ()
+    effects: tuple[str, ...] = ()
+    imports: tuple[Import, ...] = ()
+    helpers: tuple[Helper, ...] = ()
+    name_calls: tuple[NameCall, ...] = ()
+    literals: tuple[Literal, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    has_code: bool = False
+    estimators: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
+    names_used: tuple[str, ...] = ()
+    names_seen: tuple[str, ...] = ()  # in any statement but imports, dropped ones too
+
+
+@dataclass
+class ParsedCell:
+    """A normalised cell, its libcst module and the positions of its nodes."""
+
+    cell: NormalCell
+    module: cst.Module
+    positions: dict = field(repr=False)
+    kept: list[int] = field(default_factory=list)  # indices of top-level statements kept
+
+
+def check_syntax(cell: NormalCell) -> None:
+    """Raise CellError naming the cell and line if CPython rejects the code."""
+    try:
+        compile(cell.code, f"cell {cell.number}", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        raise CellError(
+            f"syntax error: {exc.msg}",
+            where=f"cell {cell.number}, line {line}",
+            hint="fix the cell in Jupyter, or tag it nbprod:skip",
+        ) from None
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise CellError(
+            f"cannot be analysed ({exc.__class__.__name__}: nested too deeply or invalid)",
+            where=f"cell {cell.number}",
+        ) from None
+
+
+def parse_cell(cell: NormalCell) -> ParsedCell:
+    """Parse a normalised cell with libcst after checking it with ``compile()``."""
+    check_syntax(cell)
+    try:
+        module = cst.parse_module(cell.code)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        raise CellError(
+            f"cannot be analysed ({exc.__class__.__name__})", where=f"cell {cell.number}"
+        ) from None
+    return ParsedCell(cell, module, positions)
+
+
+def _line(parsed: ParsedCell, node: cst.CSTNode) -> int:
+    pos = parsed.positions.get(node)
+    return pos.start.line if pos else 0
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    try:
+        return get_full_name_for_node(node)
+    except Exception:  # noqa: BLE001 - libcst raises on unusual expressions
+        return None
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    """``df`` for ``df``, ``df.a``, ``df["a"].b``, ``df.loc[m, "a"]``."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute):
+            node = node.value
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        else:
+            return None
+
+
+def _literal_value(node: cst.BaseExpression) -> tuple[bool, object]:
+    """Evaluate a literal expression (numbers, strings, bools, None, containers)."""
+    try:
+        code = cst.Module([]).code_for_node(node)
+        value = ast.literal_eval(code)
+    except Exception:  # noqa: BLE001 - anything not a plain literal
+        return False, None
+    if isinstance(value, (bytes, complex, set, frozenset)):
+        return False, None
+    return True, value
+
+
+class _Resolver:
+    """Qualified names through the notebook's imports and the types assigned so far.
+
+    libcst's QualifiedNameProvider resolves names through the imports of the module it
+    analyses; a notebook cell uses imports made in earlier cells, so the import table
+    here is the whole notebook's.
+    """
+
+    def __init__(self) -> None:
+        self.imports: dict[str, str] = {}
+        self.types: dict[str, str] = {}
+
+    def qualify(self, node: cst.BaseExpression) -> str | None:
+        dotted = _dotted(node)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        if head in self.imports:
+            base = self.imports[head]
+            return f"{base}.{rest}" if rest else base
+        if not rest and head in _BUILTIN_CALLS:
+            return head
+        return None
+
+
+_BUILTIN_CALLS = frozenset({"open", "print", "display", "input", "exec", "eval"})
+
+
+class _CodeVisitor(cst.CSTVisitor):
+    """Calls, mutations, deletions and literals in a cell's kept statements."""
+
+    def __init__(self, parsed: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper]) -> None:
+        self.parsed = parsed
+        self.resolver = resolver
+        self.helpers = helpers
+        self.calls: list[str] = []
+        self.signals: list[Signal] = []
+        self.effects: set[str] = set()
+        self.mutates: list[str] = []
+        self.deletes: list[str] = []
+        self.string_reads: list[str] = []
+        self.name_calls: list[NameCall] = []
+        self.literals: list[Literal] = []
+        self.estimators: list[str] = []
+        self.results: list[str] = []
+        self.top_level = True
+        self._assign_target: str | None = None
+        self._assign_names: list[str] = []
+
+    # -- helpers -------------------------------------------------------
+    def _mutate(self, node: cst.BaseExpression | None) -> None:
+        name = _root_name(node) if node is not None else None
+        if name and name not in self.resolver.imports:
+            self.mutates.append(name)
+
+    def _signal(self, stage: str, api: str, node: cst.CSTNode) -> None:
+        self.signals.append(Signal(stage, api, _line(self.parsed, node)))
+        # What a signalled call produces is a result worth returning from its stage,
+        # when it is surely defined (not inside an if, loop or try).
+        if self.top_level:
+            self.results.extend(self._assign_names)
+
+    # -- statements ----------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return True
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._assign_targets(target.target)
+        self._assign_target = None
+        self._assign_names = [n for t in node.targets for n in _target_names(t.target)]
+        self._assign_names += [
+            r for t in node.targets if isinstance(t.target, cst.Subscript) and (r := _root_name(t.target))
+        ]
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self._assign_target = node.targets[0].target.value
+            self._record_type(node.targets[0].target.value, node.value)
+            ok, value = _literal_value(node.value)
+            name = node.targets[0].target.value
+            if ok and isinstance(value, str) and _looks_like_path(value, name):
+                self._literal(node.value, "path", name, "", value, "path")
+            elif ok and name.isupper() and _liftable(value):
+                self._literal(node.value, "constant", name, "", value)
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        self._assign_target = None
+        self._assign_names = []
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._assign_targets(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._assign_targets(node.target)
+
+    def _assign_targets(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                self._assign_targets(el.value)
+        elif isinstance(target, cst.StarredElement):
+            self._assign_targets(target.value)
+        elif isinstance(target, (cst.Subscript, cst.Attribute)):
+            self._mutate(target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        targets = node.target.elements if isinstance(node.target, (cst.Tuple, cst.List)) else [node.target]
+        for t in targets:
+            value = t.value if isinstance(t, cst.Element) else t
+            if isinstance(value, cst.Name):
+                self.deletes.append(value.value)
+            else:
+                self._mutate(value)
+
+    def _record_type(self, name: str, value: cst.BaseExpression) -> None:
+        if isinstance(value, cst.Call):
+            qual = self.resolver.qualify(value.func)
+            if qual:
+                self.resolver.types[name] = qual
+                return
+            method = value.func.attr.value if isinstance(value.func, cst.Attribute) else ""
+            root = _root_name(value.func)
+            if method == "fit" and root in self.resolver.types:
+                self.resolver.types[name] = self.resolver.types[root]
+                return
+        if isinstance(value, cst.Attribute) and value.attr.value in {"best_estimator_", "estimator"}:
+            self.resolver.types[name] = "sklearn.base.BaseEstimator"
+            return
+        self.resolver.types.pop(name, None)
+
+    # -- calls ---------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        qual = self.resolver.qualify(node.func)
+        kwargs = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        inplace = kwargs.get("inplace")
+        if isinstance(inplace, cst.Name) and inplace.value == "True" and isinstance(node.func, cst.Attribute):
+            self._mutate(node.func.value)
+        self._strings_in(node)
+        if qual:
+            self._known_call(node, qual, kwargs, positional)
+            return
+        if isinstance(node.func, cst.Name):
+            name = node.func.value
+            self.name_calls.append(
+                NameCall(
+                    name,
+                    tuple(a.value.value if isinstance(a.value, cst.Name) else None for a in node.args if a.keyword is None and not a.star),
+                    _line(self.parsed, node),
+                )
+            )
+            return
+        if isinstance(node.func, cst.Attribute):
+            self._method_call(node, node.func, kwargs, positional)
+
+    def _known_call(self, node: cst.Call, qual: str, kwargs: dict, positional: list) -> None:
+        self.calls.append(qual)
+        if qual in apis.MUTATING_FUNCTIONS and positional:
+            self._mutate(positional[0])
+        if apis.matches_any(qual, apis.PLOT_PATTERNS):
+            self.effects.add("plot")
+            if qual.endswith("savefig"):
+                self.effects.add("write")
+        if qual in {"print", "display"}:
+            self.effects.add(qual if qual == "print" else "display")
+        signal = apis.call_signal(qual)
+        if signal:
+            self._signal(signal[0], f"{qual} ({signal[1]})", node)
+            if signal[0] == apis.TRAIN and qual.rsplit(".", 1)[-1][:1].isupper():
+                self.estimators.append(qual)
+        path_spec = apis.path_argument(qual)
+        if path_spec is not None:
+            self._path_arg(positional, path_spec, qual)
+        if apis.is_ml_call(qual):
+            for key, value in kwargs.items():
+                if key in apis.NOT_HYPERPARAMETERS:
+                    continue
+                ok, literal = _literal_value(value)
+                if ok and _liftable(literal):
+                    self._literal(value, "kwarg", key, qual, literal)
+
+    def _path_arg(self, positional: list, spec: tuple[int, str], callee: str) -> None:
+        index, direction = spec
+        self.effects.add("write" if direction == "write" else "read")
+        if len(positional) > index:
+            ok, value = _literal_value(positional[index])
+            if ok and isinstance(value, str) and value and "://" not in value:
+                name = self._assign_target or _stem(value)
+                self._literal(positional[index], "path", name, callee, value, direction)
+
+    def _method_call(self, node: cst.Call, func: cst.Attribute, kwargs: dict, positional: list) -> None:
+        method = func.attr.value
+        root = _root_name(func.value)
+        if root in self.resolver.imports:
+            return
+        receiver_type = self.resolver.types.get(root or "", "")
+        self.calls.append(f"{receiver_type or root or '?'}.{method}")
+        if method in apis.MUTATING_METHODS:
+            self._mutate(func.value)
+        if method in apis.PLOT_METHODS:
+            self.effects.add("plot")
+        if method in apis.PATH_METHODS:
+            self._path_arg(positional, apis.PATH_METHODS[method], method)
+        if method == "fit":
+            if receiver_type and apis.matches_any(receiver_type, apis.TRANSFORMER_PATTERNS):
+                self._signal(apis.PRE, f"{receiver_type.rsplit('.', 1)[-1]}.fit (transformer)", node)
+            else:
+                what = receiver_type.rsplit(".", 1)[-1] if receiver_type else root
+                self._signal(apis.TRAIN, f"{what}.fit (estimator)", node)
+                if root and self.top_level:
+                    self.results.append(root)
+        elif method in apis.METHODS:
+            stage, what = apis.METHODS[method]
+            self._signal(stage, f".{method} ({what})", node)
+
+    def _strings_in(self, node: cst.Call) -> None:
+        # Names used only inside strings that libraries evaluate: patsy formulas
+        # (``"np.log(y) ~ x"``) and pandas ``query``/``eval`` (``"a > @limit"``).
+        for arg in node.args:
+            ok, value = _literal_value(arg.value)
+            if not ok or not isinstance(value, str):
+                continue
+            if "~" in value:
+                self.string_reads.extend(_FORMULA_NAME.findall(value))
+            self.string_reads.extend(_QUERY_NAME.findall(value))
+
+    def _literal(self, node: cst.CSTNode, kind: str, name: str, callee: str, value: object, direction: str = "") -> None:
+        pos = self.parsed.positions.get(node)
+        if pos is None:
+            return
+        self.literals.append(Literal(pos.start.line, pos.start.column, kind, name, callee, value, direction))
+
+
+def _stem(path: str) -> str:
+    base = path.rstrip("/").rsplit("/", 1)[-1]
+    stem = base.split(".", 1)[0] or "data"
+    return stem
+
+
+def _looks_like_path(value: str, name: str) -> bool:
+    if not value or "\n" in value or "://" in value or len(value) > 260:
+        return False
+    lowered = name.lower()
+    named = lowered.endswith(("path", "dir", "file", "folder", "filename", "root"))
+    shaped = "/" in value or bool(re.search(r"\.[A-Za-z0-9]{1,8}$", value))
+    return named and (shaped or value in {".", ".."} or value.isidentifier())
+
+
+def _liftable(value: object) -> bool:
+    if isinstance(value, (bool, int, float, str)):
+        return not (isinstance(value, str) and ("\n" in value or len(value) > 200))
+    if isinstance(value, (list, tuple)):
+        return 0 < len(value) <= 50 and all(isinstance(v, (bool, int, float, str)) for v in value)
+    if isinstance(value, dict):
+        return 0 < len(value) <= 50 and all(isinstance(k, str) for k in value) and all(
+            isinstance(v, (bool, int, float, str)) or (isinstance(v, (list, tuple)) and all(isinstance(x, (bool, int, float, str, type(None))) for x in v))
+            for v in value.values()
+        )
+    return False
+
+
+# -- statement classification -------------------------------------------------
+
+
+def _is_import(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
+
+
+def _expr_kind(expr: cst.BaseExpression, resolver: _Resolver, plot_names: set[str], is_last: bool) -> str:
+    """display | plot | print | code, for a bare expression statement."""
+    if isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript, cst.SimpleString, cst.Integer, cst.Float, cst.Comparison, cst.BinaryOperation, cst.Tuple, cst.FormattedString)):
+        return "display"
+    if not isinstance(expr, cst.Call):
+        return "code"
+    qual = resolver.qualify(expr.func)
+    if qual == "print":
+        return "print"
+    if qual == "display":
+        return "display"
+    if qual and apis.matches_any(qual, apis.PLOT_PATTERNS):
+        return "plot"
+    if isinstance(expr.func, cst.Attribute):
+        method = expr.func.attr.value
+        root = _root_name(expr.func)
+        chain = _dotted(expr.func) or ""
+        if root in plot_names:
+            return "plot"
+        if method in apis.PLOT_METHODS or ".plot." in f".{chain}.":
+            return "plot"
+        if method in apis.DISPLAY_METHODS and _pure_chain(expr):
+            return "display"
+        # Jupyter displays a cell's last expression: a chain of calls that change
+        # nothing and write nothing is only there to be looked at.
+        if is_last and _pure_chain(expr) and (
+            root not in resolver.imports or _pure_library_call(expr, resolver)
+        ):
+            return "display"
+    return "code"
+
+
+def _pure_library_call(expr: cst.Call, resolver: _Resolver) -> bool:
+    """``pd.Series(...).sort_values()``: a chain starting at a pandas/numpy call that writes nothing."""
+    node: cst.BaseExpression = expr
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Call):
+            qual = resolver.qualify(node.func)
+            if qual is not None:
+                return (
+                    qual.split(".")[0] in {"pandas", "numpy"}
+                    and qual not in apis.MUTATING_FUNCTIONS
+                    and apis.path_argument(qual) is None
+                    and ".random." not in qual
+                )
+            node = node.func
+        else:
+            node = node.value
+    return False
+
+
+def _pure_chain(expr: cst.BaseExpression) -> bool:
+    """Whether a call chain like ``df.groupby(k).mean().round(1)`` changes nothing."""
+    node = expr
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Call):
+            if any(a.keyword is not None and a.keyword.value == "inplace" for a in node.args):
+                return False
+            if isinstance(node.func, cst.Attribute):
+                method = node.func.attr.value
+                if method in apis.MUTATING_METHODS or method in apis.PATH_METHODS or method in apis.METHODS:
+                    return False
+            node = node.func
+        else:
+            node = node.value
+    return isinstance(node, cst.Name)
+
+
+def _statement_kind(stmt: cst.BaseStatement, resolver: _Resolver, plot_names: set[str], is_last: bool = False) -> str:
+    if _is_import(stmt):
+        return "import"
+    if isinstance(stmt, cst.FunctionDef):
+        return "def"
+    if isinstance(stmt, cst.ClassDef):
+        return "class"
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return "code"
+    small = stmt.body[0]
+    if isinstance(small, cst.Expr):
+        return _expr_kind(small.value, resolver, plot_names, is_last)
+    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+        qual = resolver.qualify(small.value.func)
+        root = _root_name(small.value.func)
+        if (qual and apis.matches_any(qual, apis.PLOT_PATTERNS)) or root in plot_names:
+            for t in small.targets:
+                for name in _target_names(t.target):
+                    plot_names.add(name)
+            return "plot"
+    return "code"
+
+
+def _target_names(node: cst.BaseExpression) -> list[str]:
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for el in node.elements for n in _target_names(el.value)]
+    return []
+
+
+# -- scope analysis -------------------------------------------------------------
+
+
+class _StatementIndex(cst.CSTVisitor):
+    """Map every node to the index of the top-level statement that holds it."""
+
+    def __init__(self) -> None:
+        self.index: dict[int, int] = {}
+        self.current = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.index[id(node)] = self.current
+        return True
+
+
+def _statement_index(module: cst.Module) -> dict[int, int]:
+    visitor = _StatementIndex()
+    for i, stmt in enumerate(module.body):
+        visitor.current = i
+        stmt.visit(visitor)
+    return visitor.index
+
+
+def _scope_facts(
+    module: cst.Module, kept: list[int], kinds: list[str]
+) -> tuple[list[str], list[str], dict[str, tuple[list[str], set[str]]], list[str]]:
+    """Names read from earlier cells, names defined, each helper's free names, and
+    every name the cell's code statements use."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    scopes = wrapper.resolve(ScopeProvider)
+    stmt_of = _statement_index(module)
+    global_scope = next((s for s in scopes.values() if isinstance(s, GlobalScope)), None)
+    reads: list[str] = []
+    defines: list[str] = []
+    used: list[str] = []
+    helper_free: dict[str, tuple[list[str], set[str]]] = {}
+    if global_scope is None:
+        return reads, defines, helper_free, used
+    kept_set = set(kept)
+    helper_stmt = {
+        i: stmt.name.value
+        for i, stmt in enumerate(module.body)
+        if i in kept_set and isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+    }
+    for i, name in helper_stmt.items():
+        helper_free[name] = ([], set())
+
+    def unconditional_before(ref: Assignment, stmt: int) -> bool:
+        ref_stmt = stmt_of.get(id(ref.node), -1)
+        if ref_stmt < 0:
+            return False
+        node = module.body[ref_stmt]
+        if ref_stmt < stmt:
+            return isinstance(node, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)) or kinds[ref_stmt] == "import"
+        if ref_stmt == stmt:
+            return isinstance(node, (cst.For, cst.With))
+        return False
+
+    seen_scopes = {id(s): s for s in scopes.values() if s is not None}
+    for scope in seen_scopes.values():
+        for access in scope.accesses:
+            node = access.node
+            stmt = stmt_of.get(id(node))
+            if stmt is None or stmt not in kept_set:
+                continue
+            name = _dotted(node) if not isinstance(node, cst.Name) else node.value
+            if not name:
+                continue
+            name = name.split(".", 1)[0]
+            referents = access.referents
+            if any(isinstance(r, BuiltinAssignment) for r in referents) and not any(
+                isinstance(r, (Assignment, ImportAssignment)) for r in referents
+            ):
+                continue
+            global_refs = [r for r in referents if r.scope is global_scope]
+            local_refs = [r for r in referents if r.scope is not global_scope and not isinstance(r, BuiltinAssignment)]
+            if stmt not in helper_stmt and kinds[stmt] != "import":
+                used.append(name)
+            if stmt in helper_stmt:
+                if local_refs and not global_refs:
+                    continue
+                helper_free[helper_stmt[stmt]][0].append(name)
+                continue
+            if local_refs and not global_refs:
+                continue
+            if any(unconditional_before(r, stmt) for r in global_refs):
+                continue
+            reads.append(name)
+    for assignment in global_scope.assignments:
+        if isinstance(assignment, ImportAssignment):
+            continue
+        stmt = stmt_of.get(id(assignment.node))
+        if stmt is None or stmt not in kept_set or stmt in helper_stmt:
+            continue
+        defines.append(assignment.name)
+    return reads, defines, helper_free, used
+
+
+def _names_seen(module: cst.Module, kinds: list[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            seen[node.value] = None
+
+    for stmt, kind in zip(module.body, kinds):
+        if kind != "import":
+            stmt.visit(V())
+    return tuple(seen)
+
+
+def _helper_mutations(stmt: cst.FunctionDef, parsed: ParsedCell, resolver: _Resolver) -> tuple[list[str], set[str]]:
+    visitor = _CodeVisitor(parsed, resolver, {})
+    for inner in stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []:
+        inner.visit(visitor)
+    return visitor.mutates, set()
+
+
+def _params(stmt: cst.FunctionDef) -> tuple[str, ...]:
+    p = stmt.params
+    return tuple(x.name.value for x in (*p.posonly_params, *p.params))
+
+
+# -- the notebook ---------------------------------------------------------------
+
+
+def collect_imports(parsed: list[ParsedCell]) -> list[Import]:
+    """Every name bound by a top-level import, in notebook order."""
+    found: list[Import] = []
+    for pc in parsed:
+        for stmt in pc.module.body:
+            if not _is_import(stmt):
+                continue
+            line = _line(pc, stmt)
+            for small in stmt.body:
+                found.extend(_imports_of(small, line))
+    return found
+
+
+def _imports_of(small: cst.BaseSmallStatement, line: int) -> list[Import]:
+    code = cst.Module([]).code_for_node
+    out: list[Import] = []
+    if isinstance(small, cst.Import):
+        for alias in small.names:
+            full = code(alias.name)
+            if alias.asname:
+                bound = code(alias.asname.name)
+                out.append(Import(bound, full, line, f"import {full} as {bound}"))
+            else:
+                out.append(Import(full.split(".")[0], full.split(".")[0], line, f"import {full}"))
+    elif isinstance(small, cst.ImportFrom):
+        module = ("." * len(small.relative)) + (code(small.module) if small.module else "")
+        if isinstance(small.names, cst.ImportStar):
+            out.append(Import("*", f"{module}.*", line, f"from {module} import *"))
+            return out
+        for alias in small.names:
+            name = code(alias.name)
+            bound = code(alias.asname.name) if alias.asname else name
+            stmt = f"from {module} import {name}" + (f" as {bound}" if alias.asname else "")
+            out.append(Import(bound, f"{module}.{name}", line, stmt))
+    return out
+
+
+def analyse_notebook(cells: list[NormalCell]) -> tuple[list[CellFacts], list[ParsedCell]]:
+    """Facts for every code cell, in order, and the parsed cells for generation."""
+    parsed = [parse_cell(c) for c in cells]
+    imports = collect_imports(parsed)
+    resolver = _Resolver()
+    resolver.imports = {imp.bound: imp.qualified for imp in imports}
+    helpers: dict[str, Helper] = {}
+    facts = []
+    for pc in parsed:
+        facts.append(_analyse_cell(pc, resolver, helpers))
+    return facts, parsed
+
+
+def _analyse_cell(pc: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper]) -> CellFacts:
+    module = pc.module
+    plot_names: set[str] = set()
+    last = len(module.body) - 1
+    kinds = [_statement_kind(stmt, resolver, plot_names, i == last) for i, stmt in enumerate(module.body)]
+    saves_figure = "savefig" in pc.cell.code
+    dropped: list[Dropped] = []
+    kept: list[int] = []
+    for i, (stmt, kind) in enumerate(zip(module.body, kinds)):
+        if kind in {"display", "plot"} and not (kind == "plot" and saves_figure):
+            text = cst.Module([]).code_for_node(stmt).strip().split("\n")[0]
+            dropped.append(Dropped(_line(pc, stmt), kind, text[:80]))
+        else:
+            kept.append(i)
+    pc.kept = kept
+    reads, defines, helper_free, names_used = _scope_facts(module, kept, kinds)
+
+    visitor = _CodeVisitor(pc, resolver, helpers)
+    cell_helpers: list[Helper] = []
+    for i in kept:
+        stmt = module.body[i]
+        if kinds[i] in {"def", "class"}:
+            assert isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+            name = stmt.name.value
+            free, _ = helper_free.get(name, ([], set()))
+            if isinstance(stmt, cst.FunctionDef):
+                params = _params(stmt)
+                mutated, _ = _helper_mutations(stmt, pc, resolver)
+                mut_params = tuple(sorted({params.index(m) for m in mutated if m in params}))
+                mut_globals = tuple(sorted({m for m in mutated if m not in params and m in free}))
+            else:
+                params, mut_params, mut_globals = (), (), ()
+            helper = Helper(
+                name,
+                "function" if isinstance(stmt, cst.FunctionDef) else "class",
+                _line(pc, stmt),
+                params,
+                tuple(dict.fromkeys(n for n in free if n != name)),
+                mut_params,
+                mut_globals,
+            )
+            helpers[name] = helper
+            cell_helpers.append(helper)
+            # Decorators and default values run at definition time.
+            for deco in stmt.decorators:
+                deco.visit(visitor)
+        elif kinds[i] != "import":
+            visitor.top_level = isinstance(stmt, cst.SimpleStatementLine)
+            stmt.visit(visitor)
+    has_code = any(kinds[i] not in {"import", "def", "class"} for i in kept)
+    cell_imports = tuple(
+        imp
+        for i in kept
+        if kinds[i] == "import"
+        for small in module.body[i].body
+        for imp in _imports_of(small, _line(pc, module.body[i]))
+    )
+    effects = set(visitor.effects)
+    if any(d.kind == "plot" for d in dropped):
+        effects.add("plot")
+    if any(d.kind == "display" for d in dropped):
+        effects.add("display")
+    if kinds and all(kinds[i] == "print" for i in kept) and kept:
+        effects.add("print")
+    return CellFacts(
+        number=pc.cell.number,
+        reads=tuple(dict.fromkeys(reads)),
+        defines=tuple(dict.fromkeys(defines)),
+        mutates=tuple(dict.fromkeys(visitor.mutates)),
+        deletes=tuple(dict.fromkeys(visitor.deletes)),
+        string_reads=tuple(dict.fromkeys(visitor.string_reads)),
+        calls=tuple(dict.fromkeys(visitor.calls)),
+        signals=tuple(visitor.signals),
+        effects=tuple(sorted(effects)),
+        imports=cell_imports,
+        helpers=tuple(cell_helpers),
+        name_calls=tuple(visitor.name_calls),
+        literals=tuple(visitor.literals),
+        dropped=tuple(dropped),
+        has_code=has_code,
+        estimators=tuple(dict.fromkeys(visitor.estimators)),
+        results=tuple(dict.fromkeys(visitor.results)),
+        names_used=tuple(dict.fromkeys(names_used)),
+        names_seen=_names_seen(module, kinds),
+    )

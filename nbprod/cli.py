@@ -1,0 +1,103 @@
+"""The command line. It only parses and dispatches; errors become one line here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from nbprod import __version__
+from nbprod.errors import NbprodError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nbprod")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Turn a proof-of-concept notebook into a production-shaped project."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="Project folder (default: NAME beside the notebook).")
+@click.option("--name", help="Package name (default: from the notebook's file name).")
+@click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
+@click.option("--no-validate", is_flag=True, help="Skip running the notebook and the pipeline to compare them.")
+def convert(notebook: Path, output: Path | None, name: str | None, force: bool, no_validate: bool) -> None:
+    """Convert NOTEBOOK into a tested Python project."""
+    from nbprod.convert import convert as run_convert
+    from nbprod.plan import package_name, safe_identifier
+
+    if name is not None and safe_identifier(name) != name:
+        raise click.BadParameter(f"{name!r} is not a valid package name (try {safe_identifier(name)!r})", param_hint="--name")
+    target = output if output is not None else notebook.parent / package_name(notebook.stem, set())
+    a = run_convert(notebook, target, package=name, force=force)
+    plan = a.plan
+    kept = sum(1 for c in plan.cells if c.stage)
+    click.echo(f"{notebook} -> {target}")
+    click.echo(f"  package {plan.package}: {', '.join(s.stage for s in plan.stages)}")
+    click.echo(f"  {kept} of {len(plan.cells)} code cells in the pipeline; {len(plan.params)} values in config.yaml")
+    for warning in plan.warnings:
+        click.echo(f"  warning: {warning}", err=True)
+    if not no_validate:
+        click.echo("  validation: not run (the equivalence check is not available in this version)")
+    click.echo(f"  next: cd {target} && pip install -e '.[dev]' && python -m {plan.package} run && pytest")
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan(notebook: Path, fmt: str) -> None:
+    """Print where every code cell of NOTEBOOK would go, and why. Writes nothing."""
+    from nbprod.convert import analyse
+    from nbprod.notebook import read_notebook
+
+    a = analyse(read_notebook(notebook))
+    if fmt == "json":
+        click.echo(json.dumps(a.plan.to_dict(), indent=2, default=str))
+        return
+    p = a.plan
+    click.echo(f"{notebook}: package {p.package}")
+    for c in p.cells:
+        where = c.stage or "-"
+        click.echo(f"  cell {c.number:>3}  {where:<13} {c.reason}")
+        for d in c.dropped:
+            click.echo(f"  {'':>8}  {'':<13} dropped {d}")
+    for s in p.stages:
+        click.echo(f"{s.stage}: {s.function}({', '.join(s.inputs + s.params)}) -> {', '.join(s.outputs) or 'nothing'}")
+    for h in p.helpers:
+        extra = f" (notebook globals become parameters: {', '.join(h.data_params)})" if h.data_params else ""
+        click.echo(f"helper {h.name} (cell {h.cell}) -> {h.stage}{extra}")
+    for param in p.params:
+        click.echo(f"config {param.group}.{param.key} = {param.value!r}  [{param.source}]")
+    for w in p.warnings:
+        click.echo(f"warning: {w}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning errors into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="nbprod", standalone_mode=False)
+    except NbprodError as exc:
+        if debug:
+            raise
+        click.echo(f"nbprod: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("nbprod: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"nbprod: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - never a traceback without --debug
+        if debug:
+            raise
+        click.echo(f"nbprod: internal error: {exc.__class__.__name__}: {exc} (rerun with --debug and report it)", err=True)
+        sys.exit(3)
+    sys.exit(0)

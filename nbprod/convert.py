@@ -1,0 +1,212 @@
+"""The convert pipeline: load -> normalise -> analyse -> plan -> generate -> render ->
+format -> write. I/O happens here and in ``notebook``/``write``; the steps between
+are pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from nbprod import __version__
+from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
+from nbprod.errors import NotebookError
+from nbprod.generate import MODULE_OF_STAGE, generate_modules
+from nbprod.normalise import STAGES, normalise_cell
+from nbprod.notebook import Notebook, read_notebook
+from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
+from nbprod.render import render_project
+from nbprod.write import check_target, write_tree
+from nbprod.format import format_sources
+
+ARTIFACTS_DIR = "artifacts"
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+# Import names whose distribution is named differently, when it is not installed here.
+_KNOWN_DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "cv2": "opencv-python", "PIL": "pillow"}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything known about a notebook before any file is written."""
+
+    notebook: Notebook
+    plan: Plan
+    facts: list[CellFacts]
+    parsed: list[ParsedCell]
+
+
+def sections(nb: Notebook) -> dict[int, str]:
+    """The last markdown heading above each code cell."""
+    current = ""
+    found: dict[int, str] = {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            headings = _HEADING.findall(cell.source)
+            if headings:
+                current = headings[-1].strip()
+        elif cell.cell_type == "code":
+            found[cell.number] = current
+    return found
+
+
+def analyse(nb: Notebook, project_dir: Path | None = None, package: str | None = None) -> Analysis:
+    """Normalise, analyse and plan ``nb`` as if converted into ``project_dir``."""
+    cells = [normalise_cell(c) for c in nb.code_cells]
+    if not any(c.code.strip() for c in cells):
+        raise NotebookError("nothing to convert: the notebook has no code", where=nb.path)
+    facts, parsed = analyse_notebook(cells)
+    nb_dir = Path(nb.path).resolve().parent
+    literals = {lit.value for f in facts for lit in f.literals if lit.kind == "path" and isinstance(lit.value, str)}
+    existing = frozenset(v for v in literals if not os.path.isabs(v) and (nb_dir / v).exists())
+    rel = "." if project_dir is None else Path(os.path.relpath(nb_dir, project_dir.resolve())).as_posix()
+    plan = build_plan(
+        nb.name,
+        cells,
+        facts,
+        sections(nb),
+        existing_paths=existing,
+        notebook_dir=rel,
+        package=package,
+    )
+    return Analysis(nb, plan, facts, parsed)
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def dependencies(roots: set[str], extra: tuple[str, ...]) -> list[str]:
+    """Distributions for the imported top-level modules, pinned to what is installed."""
+    stdlib = set(sys.stdlib_module_names)
+    mapping = metadata.packages_distributions()
+    found: dict[str, str] = {}
+    for root in sorted(roots | {"yaml", "joblib"}):
+        if root in stdlib or root.startswith("_"):
+            continue
+        dists = mapping.get(root) or [_KNOWN_DISTRIBUTIONS.get(root, root)]
+        dist = sorted(dists)[0]
+        version = _version(dist)
+        found[dist.lower()] = f"{dist}=={version}" if version else dist
+    for requirement in extra:
+        name = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0]
+        found.setdefault(name.lower(), requirement)
+    return [found[k] for k in sorted(found)]
+
+
+def _render_facts(a: Analysis, roots: set[str]) -> dict:
+    plan = a.plan
+    parameter_keys = {p.key for p in plan.params if p.group == "parameters"}
+    groups = []
+    for group in ("parameters", *STAGES):
+        params = [p for p in plan.params if p.group == group]
+        if params:
+            groups.append(
+                {
+                    "name": group,
+                    "class_name": f"{group.capitalize()}Config",
+                    "params": [
+                        {
+                            "key": p.key,
+                            "value": p.value,
+                            "kind": p.kind,
+                            "source": p.source,
+                            "annotation": {"path": "str"}.get(p.kind, p.kind),
+                        }
+                        for p in params
+                    ],
+                }
+            )
+    stages = []
+    for s in plan.stages:
+        stages.append(
+            {
+                "command": STAGE_FUNCTIONS[s.stage],
+                "module": MODULE_OF_STAGE[s.stage],
+                "function": s.function,
+                "title": s.stage.capitalize(),
+                "cells": list(s.cells),
+                "cells_text": ("cell " if len(s.cells) == 1 else "cells ") + ", ".join(map(str, s.cells)) if s.cells else "helpers only",
+                "inputs": list(s.inputs),
+                "outputs": list(s.outputs),
+                "params": [
+                    {"key": k, "group": "parameters" if k in parameter_keys else s.stage}
+                    for k in s.params
+                ],
+            }
+        )
+    first = plan.params[0] if plan.params else None
+    first_param = None
+    if first is not None:
+        wrong = "12345" if first.kind in {"str", "path"} else repr("not a " + first.kind)
+        first_param = {"group": first.group, "key": first.key, "wrong": wrong}
+    written = sorted(
+        {
+            str(p.value).split("/", 1)[0] + ("/" if "/" in str(p.value) else "")
+            for p in plan.params
+            if p.kind == "path" and not str(p.value).startswith((".", "/"))
+        }
+    )
+    dev = [d for d in dependencies({"pytest", "black", "ruff"}, ()) if d.split("==")[0] in {"pytest", "black", "ruff"}]
+    return {
+        "package": plan.package,
+        "distribution": plan.package.replace("_", "-"),
+        "notebook_file": Path(a.notebook.path).name,
+        "nbprod_version": __version__,
+        "python_minor": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "dependencies": dependencies(roots, plan.dependencies),
+        "dev_dependencies": dev,
+        "artifacts_dir": ARTIFACTS_DIR,
+        "written_paths": written,
+        "groups": groups,
+        "stages": stages,
+        "first_param": first_param,
+    }
+
+
+def report(a: Analysis, validation: dict | None) -> str:
+    """``nbprod-report.json``: where every cell went and why."""
+    raw = Path(a.notebook.path).read_bytes()
+    data = {
+        "nbprod_version": __version__,
+        "notebook": Path(a.notebook.path).name,
+        "notebook_sha256": hashlib.sha256(raw).hexdigest(),
+        "plan": a.plan.to_dict(),
+        "validation": validation,
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def build_files(a: Analysis, validation: dict | None) -> dict[str, str]:
+    """Every file of the generated project, formatted, keyed by relative path."""
+    imports = collect_imports(a.parsed)
+    modules, roots = generate_modules(a.plan, a.parsed, a.facts, imports)
+    facts = _render_facts(a, roots)
+    files = render_project(facts)
+    pkg = a.plan.package
+    for name, source in modules.items():
+        files[posixpath.join("src", pkg, f"{name}.py")] = source
+    files = format_sources(files)
+    files["nbprod-report.json"] = report(a, validation)
+    return files
+
+
+def convert(
+    notebook: Path, output: Path, *, package: str | None = None, force: bool = False
+) -> Analysis:
+    """Convert ``notebook`` into a project at ``output``; the notebook is only read."""
+    nb = read_notebook(notebook)
+    check_target(output, force=force, inputs=[notebook])
+    a = analyse(nb, output, package)
+    validation = {"status": "not run", "reason": "--no-validate, or validation not available"}
+    files = build_files(a, validation)
+    write_tree(output, files)
+    return a

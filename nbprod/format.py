@@ -1,0 +1,53 @@
+"""black and ruff over the generated Python files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import black
+
+from nbprod.errors import NbprodError
+
+BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY310})
+# Import sorting, plus fixes for what notebook code commonly trips in ruff's default
+# rules; each keeps behaviour (an unused ``x = f()`` keeps the call ``f()``).
+RUFF_FIXES = "I,F401,F541,F841,E711,E712,E713,E714,E731"
+
+
+def format_sources(files: dict[str, str]) -> dict[str, str]:
+    """Apply ruff's fixes, then black, to every ``.py`` file of ``files``."""
+    python = {path: text for path, text in files.items() if path.endswith(".py")}
+    fixed = _ruff_fix(python, files.get("pyproject.toml", ""))
+    out = dict(files)
+    for path, text in fixed.items():
+        try:
+            out[path] = black.format_str(text, mode=BLACK_MODE)
+        except black.InvalidInput as exc:  # a bug in generation, not in the notebook
+            raise NbprodError(f"generated code for {path} does not parse ({exc})") from None
+    return out
+
+
+def _ruff_fix(files: dict[str, str], pyproject: str) -> dict[str, str]:
+    # One ruff run over a scratch copy of the tree: ruff needs the files' places
+    # (first-party imports) and the project's settings to sort imports as it will check them.
+    with tempfile.TemporaryDirectory(prefix="nbprod-ruff-") as tmp:
+        root = Path(tmp)
+        (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+        for rel, text in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--fix-only", "--unsafe-fixes", "--select",
+             RUFF_FIXES, "--exit-zero", "--quiet", "--no-cache", "."],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise NbprodError(f"ruff failed on the generated code: {result.stderr.strip()}")
+        return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}

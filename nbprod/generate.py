@@ -1,0 +1,322 @@
+"""Stage modules as libcst trees: the notebook's own code as functions.
+
+Pure: the plan and the parsed cells in, ``{module name: source}`` out (unformatted;
+``format`` runs black and ruff over it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from nbprod.analyse import CellFacts, Import, ParsedCell
+from nbprod.plan import Param, Plan, StagePlan
+
+MODULE_OF_STAGE = {
+    "preprocessing": "preprocessing",
+    "training": "training",
+    "inference": "inference",
+    "evaluation": "evaluation",
+}
+_ANNOTATION = {"int": "int", "float": "float", "str": "str", "bool": "bool", "path": "str", "list": "list", "tuple": "tuple", "dict": "dict"}
+
+
+@dataclass(frozen=True)
+class _Context:
+    plan: Plan
+    helper_params: dict[str, tuple[str, ...]]
+    replacements: dict[tuple[int, int, int], str]  # (cell, line, column) -> parameter name
+
+
+class _Rewrite(cst.CSTTransformer):
+    """Lifted literals become parameters; helpers get the notebook globals they read."""
+
+    def __init__(self, ctx: _Context, parsed: ParsedCell) -> None:
+        self.ctx = ctx
+        self.parsed = parsed
+        self.call_funcs: set[int] = set()
+        self.loads: set[int] = set()
+        self.used_partial = False
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        pos = self.parsed.positions.get(original_node)
+        if pos is not None and isinstance(original_node, cst.BaseExpression):
+            key = self.ctx.replacements.get((self.parsed.cell.number, pos.start.line, pos.start.column))
+            if key is not None:
+                return cst.Name(key)
+        return super().on_leave(original_node, updated_node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.call_funcs.add(id(node.func))
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        if isinstance(func, cst.Name) and self.ctx.helper_params.get(func.value):
+            given = {a.keyword.value for a in updated_node.args if a.keyword}
+            extra = [
+                cst.Arg(value=cst.Name(g), keyword=cst.Name(g))
+                for g in self.ctx.helper_params[func.value]
+                if g not in given
+            ]
+            return updated_node.with_changes(args=[*_with_comma(updated_node.args), *extra])
+        return updated_node
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        params = self.ctx.helper_params.get(original_node.value)
+        if params and id(original_node) not in self.call_funcs and self._is_load(original_node):
+            self.used_partial = True
+            return cst.parse_expression(
+                f"functools.partial({original_node.value}, {', '.join(f'{g}={g}' for g in params)})"
+            )
+        return updated_node
+
+    def _is_load(self, node: cst.Name) -> bool:
+        # Only references as values; definitions keep their name.
+        return id(node) in self.loads
+
+
+def _value_names(node: cst.CSTNode) -> set[int]:
+    """ids of Name nodes used as values (not assigned, not attributes, not params)."""
+    found: set[int] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            n.body.visit(self)
+            return False
+
+        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
+            n.body.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> bool:
+            return False
+
+        def visit_Name(self, n: cst.Name) -> None:
+            found.add(id(n))
+
+    node.visit(V())
+    return found
+
+
+def _with_comma(args: tuple[cst.Arg, ...] | list[cst.Arg]) -> list[cst.Arg]:
+    args = list(args)
+    if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
+        return args
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return args
+
+
+def _param_node(name: str, kind: str | None, keyword_only: bool = False) -> cst.Param:
+    annotation = cst.Annotation(cst.Name(_ANNOTATION[kind])) if kind else None
+    return cst.Param(cst.Name(name), annotation=annotation)
+
+
+def _docstring(text: str) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{text}"""'))])
+
+
+def _cells_text(cells: tuple[int, ...]) -> str:
+    if not cells:
+        return "no cells"
+    return ("cell " if len(cells) == 1 else "cells ") + ", ".join(str(c) for c in cells)
+
+
+def generate_modules(
+    plan: Plan, parsed: list[ParsedCell], facts: list[CellFacts], imports: list[Import]
+) -> tuple[dict[str, str], set[str]]:
+    """Source of every stage module, keyed by module name, and the top-level modules they import."""
+    roots: set[str] = set()
+    by_cell = {pc.cell.number: pc for pc in parsed}
+    facts_by_cell = {f.number: f for f in facts}
+    params_by_key = {(p.group, p.key): p for p in plan.params}
+    replacements = {
+        where: p.key
+        for p in plan.params
+        if p.group != "parameters"
+        for where in ((p.cell, p.line, p.column), *p.also_at)
+    }
+    helper_params = {h.name: h.data_params for h in plan.helpers if h.data_params}
+    ctx = _Context(plan, helper_params, replacements)
+    helper_module = {h.name: MODULE_OF_STAGE[h.stage] for h in plan.helpers}
+    used_names = {n for f in facts for n in (*f.names_seen, *f.string_reads)} | {
+        n for f in facts for h in f.helpers for n in h.free_names
+    }
+    parameter_lines = {(p.cell, p.line) for p in plan.params if p.group == "parameters"}
+
+    sources: dict[str, str] = {}
+    for stage in plan.stages:
+        module_name = MODULE_OF_STAGE[stage.stage]
+        body: list[cst.BaseStatement] = []
+        needs_partial = False
+        string_names: set[str] = set()
+        for helper in (h for h in plan.helpers if h.stage == stage.stage):
+            pc = by_cell[helper.cell]
+            node = next(
+                s for s in pc.module.body
+                if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value == helper.name
+            )
+            rewritten, used = _rewrite(ctx, pc, node)
+            needs_partial |= used
+            if helper.data_params:
+                assert isinstance(rewritten, cst.FunctionDef)
+                rewritten = rewritten.with_changes(
+                    params=rewritten.params.with_changes(
+                        kwonly_params=[*rewritten.params.kwonly_params, *(_param_node(g, None) for g in helper.data_params)],
+                        star_arg=rewritten.params.star_arg
+                        if not isinstance(rewritten.params.star_arg, cst.MaybeSentinel)
+                        else cst.ParamStar(),
+                    )
+                )
+            comment = cst.EmptyLine(comment=cst.Comment(f"# From notebook cell {helper.cell}."))
+            body.append(rewritten.with_changes(leading_lines=[comment, *rewritten.leading_lines]))
+        if stage.cells:
+            function, used = _stage_function(ctx, stage, by_cell, facts_by_cell, params_by_key, parameter_lines)
+            needs_partial |= used
+            body.append(function)
+            for n in stage.cells:
+                string_names |= set(facts_by_cell[n].string_reads)
+        code = cst.Module(body=body).code
+        names = _names_in(code)
+        import_lines = _imports_for(names, string_names, imports, used_names, roots)
+        if needs_partial:
+            import_lines.insert(0, "import functools")
+        local_helpers = [
+            f"from .{helper_module[n]} import {n}"
+            for n in sorted(names)
+            if n in helper_module and helper_module[n] != module_name
+        ]
+        header = [
+            f'"""{stage.stage.capitalize()} stage of {plan.notebook}: notebook {_cells_text(stage.cells)}.',
+            "",
+            "Generated by nbprod; the code is the notebook's own, wrapped in a function.",
+            '"""',
+            "",
+        ]
+        if any(i.bound == "*" for i in imports):
+            header.insert(0, "# ruff: noqa: F403, F405")
+        sources[module_name] = "\n".join(header + import_lines + local_helpers) + "\n\n\n" + code
+    return sources, roots
+
+
+def _rewrite(ctx: _Context, pc: ParsedCell, node: cst.CSTNode) -> tuple[cst.CSTNode, bool]:
+    rewriter = _Rewrite(ctx, pc)
+    rewriter.loads = _value_names(node)
+    result = node.visit(rewriter)
+    return result, rewriter.used_partial
+
+
+def _stage_function(
+    ctx: _Context,
+    stage: StagePlan,
+    by_cell: dict[int, ParsedCell],
+    facts_by_cell: dict[int, CellFacts],
+    params_by_key: dict[tuple[str, str], Param],
+    parameter_lines: set[tuple[int, int]],
+) -> tuple[cst.FunctionDef, bool]:
+    statements: list[cst.BaseStatement] = []
+    used_partial = False
+    cell_plans = {c.number: c for c in ctx.plan.cells}
+    for number in stage.cells:
+        pc = by_cell[number]
+        first = True
+        for i in pc.kept:
+            stmt = pc.module.body[i]
+            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            if isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
+                continue
+            pos = pc.positions.get(stmt)
+            if pos is not None and (number, pos.start.line) in parameter_lines:
+                continue
+            rewritten, used = _rewrite(ctx, pc, stmt)
+            used_partial |= used
+            assert isinstance(rewritten, cst.BaseStatement)
+            if first:
+                section = cell_plans[number].section
+                label = f"# Notebook cell {number}" + (f": {section}" if section else "") + "."
+                rewritten = rewritten.with_changes(
+                    leading_lines=[cst.EmptyLine(), cst.EmptyLine(comment=cst.Comment(label)), *rewritten.leading_lines]
+                )
+                first = False
+            statements.append(rewritten)
+    if stage.outputs:
+        value = (
+            cst.Name(stage.outputs[0])
+            if len(stage.outputs) == 1
+            else cst.Tuple([cst.Element(cst.Name(o)) for o in stage.outputs], lpar=[], rpar=[])
+        )
+        statements.append(cst.SimpleStatementLine([cst.Return(value)], leading_lines=[cst.EmptyLine()]))
+    if not statements:
+        statements.append(cst.SimpleStatementLine([cst.Pass()]))
+
+    config_params = []
+    for key in stage.params:
+        param = params_by_key.get((stage.stage, key)) or params_by_key.get(("parameters", key))
+        config_params.append(_param_node(key, param.kind if param else None))
+    returns = ", ".join(stage.outputs) if stage.outputs else "nothing"
+    doc = (
+        f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).\n\n"
+        f"    Returns {returns}.\n    "
+    )
+    params = cst.Parameters(
+        params=[_param_node(name, None) for name in stage.inputs],
+        star_arg=cst.ParamStar() if config_params else cst.MaybeSentinel.DEFAULT,
+        kwonly_params=config_params,
+    )
+    function = cst.FunctionDef(
+        name=cst.Name(stage.function),
+        params=params,
+        body=cst.IndentedBlock(body=[_docstring(doc), *statements]),
+        leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+    )
+    return function, used_partial
+
+
+def _names_in(code: str) -> set[str]:
+    names: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    cst.parse_module(code).visit(V())
+    return names
+
+
+def _imports_for(
+    names: set[str], string_names: set[str], imports: list[Import], used_anywhere: set[str], roots: set[str]
+) -> list[str]:
+    """The notebook's import statements this module needs, in notebook order."""
+    chosen: list[str] = []
+    needed = names | string_names
+    roots_used = {
+        imp.qualified.split(".")[0] for imp in imports if imp.bound in needed and imp.bound != "*"
+    }
+    for imp in imports:
+        if imp.bound == "*":
+            line = imp.statement
+        elif imp.bound in names:
+            line = imp.statement
+        elif imp.bound in string_names:
+            # Used inside a string a library evaluates (a patsy formula, a query).
+            line = imp.statement + "  # noqa: F401"
+        elif imp.bound not in used_anywhere and imp.qualified.split(".")[0] in roots_used:
+            # Imported for its side effect (e.g. sklearn.experimental.enable_*).
+            line = imp.statement + "  # noqa: F401"
+        else:
+            continue
+        if line not in chosen:
+            chosen.append(line)
+            if not imp.qualified.startswith("."):
+                roots.add(imp.qualified.split(".")[0])
+    return chosen

@@ -1,0 +1,220 @@
+"""What nbprod knows about ML and data libraries: one table, easy to extend.
+
+Patterns are ``fnmatch`` patterns over qualified names (``pandas.read_csv``),
+resolved through the notebook's own imports; the first matching row wins.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from functools import lru_cache
+
+PRE, TRAIN, INFER, EVAL = "preprocessing", "training", "inference", "evaluation"
+
+# (pattern, stage, what it is): calls of functions and classes.
+CALLS: tuple[tuple[str, str, str], ...] = (
+    # metrics and reports come before the broad sklearn rows below
+    ("sklearn.metrics.*Display*", EVAL, "metric plot"),
+    ("sklearn.metrics.*", EVAL, "metric"),
+    ("sklearn.model_selection.cross_val_score", TRAIN, "cross-validation"),
+    ("sklearn.model_selection.cross_validate", TRAIN, "cross-validation"),
+    ("sklearn.model_selection.cross_val_predict", TRAIN, "cross-validation"),
+    ("sklearn.model_selection.*SearchCV", TRAIN, "hyperparameter search"),
+    ("sklearn.model_selection.learning_curve", TRAIN, "learning curve"),
+    ("sklearn.model_selection.validation_curve", TRAIN, "validation curve"),
+    ("sklearn.model_selection.*", PRE, "data splitting"),
+    ("sklearn.datasets.*", PRE, "dataset loader"),
+    ("sklearn.preprocessing.*", PRE, "transformer"),
+    ("sklearn.impute.*", PRE, "imputer"),
+    ("sklearn.feature_extraction.*", PRE, "feature extraction"),
+    ("sklearn.feature_selection.*", PRE, "feature selection"),
+    ("sklearn.compose.*", PRE, "column transformer"),
+    ("sklearn.decomposition.*", PRE, "decomposition"),
+    ("sklearn.manifold.*", PRE, "embedding"),
+    ("sklearn.utils.shuffle", PRE, "shuffling"),
+    ("sklearn.pipeline.*", TRAIN, "pipeline"),
+    ("sklearn.linear_model.*", TRAIN, "estimator"),
+    ("sklearn.ensemble.*", TRAIN, "estimator"),
+    ("sklearn.tree.*", TRAIN, "estimator"),
+    ("sklearn.svm.*", TRAIN, "estimator"),
+    ("sklearn.neighbors.*", TRAIN, "estimator"),
+    ("sklearn.naive_bayes.*", TRAIN, "estimator"),
+    ("sklearn.cluster.*", TRAIN, "clustering estimator"),
+    ("sklearn.mixture.*", TRAIN, "mixture model"),
+    ("sklearn.neural_network.*", TRAIN, "estimator"),
+    ("sklearn.discriminant_analysis.*", TRAIN, "estimator"),
+    ("sklearn.gaussian_process.*", TRAIN, "estimator"),
+    ("sklearn.kernel_ridge.*", TRAIN, "estimator"),
+    ("sklearn.dummy.*", TRAIN, "baseline estimator"),
+    ("sklearn.calibration.CalibratedClassifierCV", TRAIN, "estimator"),
+    ("sklearn.multiclass.*", TRAIN, "estimator"),
+    ("imblearn.metrics.*", EVAL, "metric"),
+    ("imblearn.over_sampling.*", PRE, "resampler"),
+    ("imblearn.under_sampling.*", PRE, "resampler"),
+    ("imblearn.combine.*", PRE, "resampler"),
+    ("imblearn.pipeline.*", TRAIN, "pipeline"),
+    ("imblearn.ensemble.*", TRAIN, "estimator"),
+    ("xgboost.*", TRAIN, "estimator"),
+    ("lightgbm.*", TRAIN, "estimator"),
+    ("catboost.*", TRAIN, "estimator"),
+    ("statsmodels.api.add_constant", PRE, "design matrix"),
+    ("statsmodels.tools.*add_constant", PRE, "design matrix"),
+    ("statsmodels.api.datasets.*", PRE, "dataset loader"),
+    ("statsmodels.datasets.*", PRE, "dataset loader"),
+    ("statsmodels.stats.*", EVAL, "statistical test"),
+    ("statsmodels.api.stats.*", EVAL, "statistical test"),
+    ("statsmodels.formula.api.*", TRAIN, "formula model"),
+    ("statsmodels.tsa.seasonal.*", TRAIN, "decomposition model"),
+    ("statsmodels.tsa.*", TRAIN, "time-series model"),
+    ("statsmodels.api.tsa.*", TRAIN, "time-series model"),
+    ("statsmodels.api.*", TRAIN, "statistical model"),
+    ("statsmodels.*", TRAIN, "statistical model"),
+    ("scipy.stats.zscore", PRE, "scaling"),
+    ("pandas.read_*", PRE, "data reader"),
+    ("pandas.get_dummies", PRE, "encoding"),
+    ("pandas.concat", PRE, "combining frames"),
+    ("pandas.merge", PRE, "combining frames"),
+    ("pandas.to_datetime", PRE, "parsing"),
+    ("pandas.to_numeric", PRE, "parsing"),
+    ("pandas.cut", PRE, "binning"),
+    ("pandas.qcut", PRE, "binning"),
+    ("numpy.load", PRE, "data reader"),
+    ("numpy.loadtxt", PRE, "data reader"),
+    ("numpy.genfromtxt", PRE, "data reader"),
+    ("joblib.load", PRE, "artifact reader"),
+    ("torch.nn.*", TRAIN, "neural network"),
+    ("torch.optim.*", TRAIN, "optimizer"),
+    ("keras.*", TRAIN, "neural network"),
+    ("tensorflow.keras.*", TRAIN, "neural network"),
+)
+
+# Method names that signal a stage whatever they are called on.
+METHODS: dict[str, tuple[str, str]] = {
+    "fit_transform": (PRE, "fit_transform"),
+    "transform": (PRE, "transform"),
+    "fit_resample": (PRE, "resampling"),
+    "inverse_transform": (PRE, "inverse_transform"),
+    "fit_predict": (TRAIN, "fit_predict"),
+    "partial_fit": (TRAIN, "partial_fit"),
+    "predict": (INFER, "predict"),
+    "predict_proba": (INFER, "predict_proba"),
+    "predict_log_proba": (INFER, "predict_log_proba"),
+    "decision_function": (INFER, "decision_function"),
+    "forecast": (INFER, "forecast"),
+    "get_forecast": (INFER, "forecast"),
+    "get_prediction": (INFER, "prediction"),
+    "score": (EVAL, "score"),
+    "fillna": (PRE, "pandas cleaning"),
+    "dropna": (PRE, "pandas cleaning"),
+    "drop_duplicates": (PRE, "pandas cleaning"),
+    "astype": (PRE, "pandas cleaning"),
+    "replace": (PRE, "pandas cleaning"),
+    "rename": (PRE, "pandas cleaning"),
+    "extract": (PRE, "pandas cleaning"),
+    "get_dummies": (PRE, "encoding"),
+}
+
+# Classes whose ``.fit`` prepares data rather than trains a model.
+TRANSFORMER_PATTERNS = (
+    "sklearn.preprocessing.*",
+    "sklearn.impute.*",
+    "sklearn.feature_extraction.*",
+    "sklearn.feature_selection.*",
+    "sklearn.compose.*",
+    "sklearn.decomposition.*",
+    "imblearn.over_sampling.*",
+    "imblearn.under_sampling.*",
+    "imblearn.combine.*",
+)
+
+# Methods that change the object they are called on.
+MUTATING_METHODS = frozenset(
+    {
+        "append", "extend", "insert", "remove", "pop", "clear", "update", "add",
+        "discard", "sort", "reverse", "setdefault", "popitem", "appendleft",
+        "fit", "partial_fit", "fit_transform", "fit_predict", "fit_resample",
+        "set_params",
+        "mkdir", "write", "writelines", "close", "seed", "shuffle",
+    }
+)
+# Functions that change their first argument.
+MUTATING_FUNCTIONS = frozenset({"numpy.random.shuffle", "random.shuffle"})
+
+PLOT_PATTERNS = ("matplotlib.*", "seaborn.*", "pandas.plotting.*", "plotly.*", "sklearn.metrics.*Display*")
+PLOT_METHODS = frozenset({"plot", "hist", "boxplot", "scatter", "bar", "barh", "imshow", "heatmap", "plot_diagnostics"})
+DISPLAY_METHODS = frozenset(
+    {
+        "head", "tail", "describe", "info", "sample", "value_counts", "nunique",
+        "unique", "summary", "corr", "cov", "memory_usage", "isnull", "isna",
+        "sum", "mean", "median", "std", "min", "max", "count", "get_params",
+        "keys", "items", "values", "to_string", "round", "summary2", "conf_int",
+    }
+)
+
+# Where a reader or writer takes its path: qualified function -> argument position.
+PATH_FUNCTIONS: dict[str, tuple[int, str]] = {
+    "pandas.read_*": (0, "read"),
+    "numpy.load": (0, "read"),
+    "numpy.loadtxt": (0, "read"),
+    "numpy.genfromtxt": (0, "read"),
+    "numpy.save": (0, "write"),
+    "numpy.savetxt": (0, "write"),
+    "numpy.savez*": (0, "write"),
+    "joblib.load": (0, "read"),
+    "joblib.dump": (1, "write"),
+    "open": (0, "read"),
+    "pathlib.Path": (0, "path"),
+    "os.makedirs": (0, "write"),
+    "os.mkdir": (0, "write"),
+    "os.path.join": (0, "path"),
+    "os.path.exists": (0, "path"),
+    "os.listdir": (0, "read"),
+    "glob.glob": (0, "read"),
+    "matplotlib.pyplot.savefig": (0, "write"),
+}
+PATH_METHODS: dict[str, tuple[int, str]] = {
+    "to_csv": (0, "write"),
+    "to_parquet": (0, "write"),
+    "to_json": (0, "write"),
+    "to_excel": (0, "write"),
+    "to_pickle": (0, "write"),
+    "to_feather": (0, "write"),
+    "savefig": (0, "write"),
+    "save": (0, "write"),
+}
+
+# Keyword arguments that are not hyperparameters: never lifted into config.
+NOT_HYPERPARAMETERS = frozenset({"n_jobs", "verbose", "copy", "inplace", "axis", "error_score", "return_train_score"})
+
+
+@lru_cache(maxsize=4096)
+def call_signal(qualname: str) -> tuple[str, str] | None:
+    """The (stage, reason) a call of ``qualname`` signals, if any."""
+    for pattern, stage, what in CALLS:
+        if fnmatchcase(qualname, pattern):
+            return stage, what
+    return None
+
+
+@lru_cache(maxsize=4096)
+def matches_any(qualname: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``qualname`` matches one of ``patterns``."""
+    return any(fnmatchcase(qualname, p) for p in patterns)
+
+
+def path_argument(qualname: str) -> tuple[int, str] | None:
+    """The position and direction of a path argument for a known reader or writer."""
+    for pattern, spec in PATH_FUNCTIONS.items():
+        if fnmatchcase(qualname, pattern):
+            return spec
+    return None
+
+
+def is_ml_call(qualname: str) -> bool:
+    """Whether literal keyword arguments of this call are hyperparameters to lift."""
+    signal = call_signal(qualname)
+    if signal is None or qualname.startswith(("pandas.", "numpy.", "sklearn.metrics.", "joblib.")):
+        return False
+    # Classes (CamelCase) and the split/search helpers take hyperparameters.
+    last = qualname.rsplit(".", 1)[-1]
+    return last[:1].isupper() or last in {"train_test_split", "cross_val_score", "cross_validate", "make_classification", "make_regression", "make_blobs"}

@@ -1,0 +1,235 @@
+"""IPython syntax to plain Python, with every magic classified and accounted for.
+
+IPython's own ``TransformerManager`` rewrites magics into ``get_ipython()`` calls;
+this module reads those calls back and decides, per magic, whether it is dropped,
+unwrapped (``%time stmt`` keeps ``stmt``), turned into a fact (``!pip install x``
+is a dependency) or refused with the cell and line.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+from dataclasses import dataclass
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+from nbprod.errors import CellError
+from nbprod.notebook import Cell
+
+STAGES = ("preprocessing", "training", "inference", "evaluation")
+EXPLICIT = (*STAGES, "skip")
+
+# Line magics that only change the interactive session: dropped.
+DROPPED_LINE_MAGICS = frozenset(
+    {
+        "matplotlib", "load_ext", "reload_ext", "autoreload", "aimport", "config",
+        "pinfo", "pinfo2", "pdoc", "pdef", "psource", "who", "whos", "who_ls",
+        "lsmagic", "precision", "pwd", "ls", "history", "xmode", "pprint",
+        "colors", "env", "pip", "conda", "notebook", "reset", "alias_magic",
+    }
+)
+# Magics that time or profile a statement: the statement stays.
+UNWRAPPED_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
+# Cell magics that only render something: the cell is display-only.
+DISPLAY_CELL_MAGICS = frozenset({"html", "javascript", "js", "markdown", "latex", "svg"})
+
+_EXPLICIT_COMMENT = re.compile(r"^\s*#\s*nbprod\s*:\s*([a-z]+)\s*$")
+_MAGIC_CALL = re.compile(
+    r"^get_ipython\(\)\.(run_line_magic|run_cell_magic|system|getoutput)\((.*)\)$", re.S
+)
+
+
+@dataclass(frozen=True)
+class Magic:
+    """A magic found in a cell and what nbprod did with it."""
+
+    line: int
+    text: str
+    action: str  # dropped | unwrapped | dependency | display
+
+
+@dataclass(frozen=True)
+class NormalCell:
+    """A code cell as plain Python, with the facts its magics gave."""
+
+    number: int
+    code: str
+    explicit: str | None
+    explicit_source: str | None
+    is_parameters: bool
+    magics: tuple[Magic, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    display_magic: str | None = None
+
+
+def _explicit(cell: Cell) -> tuple[str | None, str | None]:
+    for tag in cell.tags:
+        if tag.startswith("nbprod:"):
+            stage = tag.split(":", 1)[1].strip()
+            if stage not in EXPLICIT:
+                raise CellError(
+                    f"unknown nbprod tag {tag!r}",
+                    where=f"cell {cell.number}",
+                    hint=f"use one of {', '.join('nbprod:' + s for s in EXPLICIT)}",
+                )
+            return stage, f"tag {tag}"
+    first = cell.source.lstrip("\n").split("\n", 1)[0]
+    match = _EXPLICIT_COMMENT.match(first)
+    if match:
+        stage = match.group(1)
+        if stage not in EXPLICIT:
+            raise CellError(
+                f"unknown stage {stage!r} in '# nbprod:' comment",
+                where=f"cell {cell.number}, line 1",
+                hint=f"use one of {', '.join(EXPLICIT)}",
+            )
+        return stage, f"comment '# nbprod: {stage}'"
+    return None, None
+
+
+def _pip_requirements(command: str) -> tuple[str, ...]:
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    if len(words) < 2 or words[0] not in {"pip", "pip3", "conda", "mamba"} or words[1] != "install":
+        return ()
+    return tuple(w for w in words[2:] if not w.startswith("-") and not w.startswith("$"))
+
+
+def _literal_args(call: str) -> list[str]:
+    node = ast.parse(f"f({call})", mode="eval").body
+    assert isinstance(node, ast.Call)
+    return [ast.literal_eval(a) for a in node.args]
+
+
+def normalise_cell(cell: Cell) -> NormalCell:
+    """Return ``cell`` as plain Python; raise CellError for what cannot be converted."""
+    explicit, explicit_source = _explicit(cell)
+    is_parameters = "parameters" in cell.tags
+    source = cell.source
+    if explicit == "skip":
+        # The user excluded it: its contents need not even be Python.
+        return NormalCell(cell.number, "", explicit, explicit_source, is_parameters)
+    if "%" not in source and "!" not in source and "?" not in source:
+        return NormalCell(cell.number, source, explicit, explicit_source, is_parameters)
+    try:
+        code = TransformerManager().transform_cell(source)
+    except Exception as exc:  # IPython raises SyntaxError and friends on odd input
+        raise CellError(f"cannot read IPython syntax ({exc})", where=f"cell {cell.number}") from None
+    if code.rstrip("\n") == source.rstrip("\n"):
+        return NormalCell(cell.number, source, explicit, explicit_source, is_parameters)
+
+    lines = code.split("\n")
+    if lines and lines[0].startswith("get_ipython().run_cell_magic("):
+        return _cell_magic(cell, code, explicit, explicit_source, is_parameters)
+
+    magics: list[Magic] = []
+    deps: list[str] = []
+    out: list[str] = []
+    for lineno, line in enumerate(lines, start=1):
+        if "get_ipython()" not in line:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        stripped = line.strip()
+        where = f"cell {cell.number}, line {lineno}"
+        original = cell.source.split("\n")[lineno - 1].strip() if lineno <= len(cell.source.split("\n")) else stripped
+        match = _MAGIC_CALL.match(stripped)
+        if not match:
+            raise CellError(
+                f"IPython syntax that nbprod cannot convert: {original}",
+                where=where,
+                hint="rewrite it in plain Python or tag the cell nbprod:skip",
+            )
+        kind, args = match.groups()
+        values = _literal_args(args)
+        if kind == "system":
+            reqs = _pip_requirements(values[0])
+            if not reqs:
+                raise CellError(
+                    f"shell command cannot be converted: !{values[0]}",
+                    where=where,
+                    hint="use subprocess or pathlib, or tag the cell nbprod:skip",
+                )
+            deps.extend(reqs)
+            magics.append(Magic(lineno, original, "dependency"))
+            out.append(f"{indent}pass" if indent else "")
+        elif kind == "getoutput":
+            raise CellError(
+                f"shell output capture cannot be converted: {original}",
+                where=where,
+                hint="use subprocess.run(..., capture_output=True)",
+            )
+        else:
+            name, arg = values[0], values[1]
+            if name in DROPPED_LINE_MAGICS:
+                if name in {"pip", "conda"}:
+                    deps.extend(_pip_requirements(f"pip {arg}"))
+                magics.append(Magic(lineno, original, "dropped"))
+                out.append(f"{indent}pass" if indent else "")
+            elif name in UNWRAPPED_MAGICS:
+                magics.append(Magic(lineno, original, "unwrapped"))
+                out.append(indent + _strip_magic_options(arg))
+            else:
+                raise CellError(
+                    f"magic %{name} cannot be converted: {original}",
+                    where=where,
+                    hint="rewrite it in plain Python or tag the cell nbprod:skip",
+                )
+    return NormalCell(
+        cell.number,
+        "\n".join(out),
+        explicit,
+        explicit_source,
+        is_parameters,
+        tuple(magics),
+        tuple(deps),
+    )
+
+
+def _strip_magic_options(arg: str) -> str:
+    # ``%timeit -n 10 -r 3 f(x)`` keeps ``f(x)``.
+    words = arg.split(" ")
+    i = 0
+    while i < len(words) and words[i].startswith("-"):
+        i += 2 if words[i] in {"-n", "-r"} else 1
+    return " ".join(words[i:])
+
+
+def _cell_magic(
+    cell: Cell, code: str, explicit: str | None, explicit_source: str | None, is_parameters: bool
+) -> NormalCell:
+    first = code.split("\n", 1)[0]
+    match = _MAGIC_CALL.match(first.strip())
+    if not match:  # pragma: no cover - TransformerManager always emits one call
+        raise CellError("unreadable cell magic", where=f"cell {cell.number}, line 1")
+    name, _line, body = _literal_args(match.group(2))
+    header = cell.source.lstrip("\n").split("\n", 1)[0].strip()
+    if name in UNWRAPPED_MAGICS:
+        # The body starts on line 2: keep line 1 blank so line numbers stay the notebook's.
+        return NormalCell(
+            cell.number,
+            "\n" + body,
+            explicit,
+            explicit_source,
+            is_parameters,
+            (Magic(1, header, "unwrapped"),),
+        )
+    if name in DISPLAY_CELL_MAGICS:
+        return NormalCell(
+            cell.number,
+            "",
+            explicit,
+            explicit_source,
+            is_parameters,
+            (Magic(1, header, "display"),),
+            display_magic=name,
+        )
+    raise CellError(
+        f"cell magic %%{name} is not Python and cannot be converted",
+        where=f"cell {cell.number}, line 1",
+        hint="port it to Python or tag the cell nbprod:skip",
+    )

@@ -1,0 +1,72 @@
+"""Project files from the Jinja2 templates in ``templates/``.
+
+Pure: facts in, ``{relative path: text}`` out. StrictUndefined makes a missing fact
+an error, never an empty string.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+
+def templates_dir() -> Path:
+    """Where the templates are: inside the wheel, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("nbprod's templates folder is missing from this installation")
+
+
+def _yaml(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000).strip()
+    return text.removesuffix("\n...").removesuffix("...").strip()
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The one Jinja environment: strict, no autoescape (we render code, not HTML)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["yaml"] = _yaml
+    return env
+
+
+def render(template: str, facts: dict[str, Any]) -> str:
+    """Render one template with ``facts``."""
+    return environment().get_template(template).render(**facts)
+
+
+# template -> path in the generated project ({package} is replaced)
+PROJECT_FILES = {
+    "project/pyproject.toml.j2": "pyproject.toml",
+    "project/README.md.j2": "README.md",
+    "project/gitignore.j2": ".gitignore",
+    "project/config.yaml.j2": "config.yaml",
+    "project/src/__init__.py.j2": "src/{package}/__init__.py",
+    "project/src/__main__.py.j2": "src/{package}/__main__.py",
+    "project/src/config.py.j2": "src/{package}/config.py",
+    "project/src/pipeline.py.j2": "src/{package}/pipeline.py",
+    "project/tests/conftest.py.j2": "tests/conftest.py",
+    "project/tests/test_pipeline.py.j2": "tests/test_pipeline.py",
+    "project/tests/test_config.py.j2": "tests/test_config.py",
+}
+
+
+def render_project(facts: dict[str, Any]) -> dict[str, str]:
+    """Every templated file of the generated project."""
+    return {
+        path.format(package=facts["package"]): render(template, facts)
+        for template, path in PROJECT_FILES.items()
+    }

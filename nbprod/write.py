@@ -1,0 +1,61 @@
+"""Write the generated tree: built in a temporary folder beside the target, then
+moved into place, so a failure half-way never leaves partial output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from nbprod.errors import OutputError
+
+
+def check_target(target: Path, *, force: bool, inputs: list[Path]) -> None:
+    """Refuse targets that would lose the user's files."""
+    resolved = target.resolve()
+    for path in inputs:
+        src = path.resolve()
+        if resolved == src or resolved == src.parent or src.is_relative_to(resolved):
+            raise OutputError(
+                "the output folder would contain or replace the notebook",
+                where=str(target),
+                hint="choose another -o folder",
+            )
+    for parent in [target, *target.parents]:
+        if parent.is_symlink():
+            raise OutputError("the output path goes through a symbolic link", where=str(target))
+    if target.exists() and not target.is_dir():
+        raise OutputError("exists and is not a folder", where=str(target))
+    if target.exists() and any(target.iterdir()) and not force:
+        raise OutputError(
+            "the output folder exists and is not empty",
+            where=str(target),
+            hint="pass --force to replace it",
+        )
+
+
+def write_tree(target: Path, files: dict[str, str]) -> None:
+    """Write ``files`` (relative POSIX paths) as the whole content of ``target``."""
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.nbprod-", dir=parent))
+    try:
+        for rel, text in sorted(files.items()):
+            pure = PurePosixPath(rel)
+            if pure.is_absolute() or ".." in pure.parts:
+                raise OutputError(f"refusing to write outside the output folder: {rel}")
+            path = staging.joinpath(*pure.parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+            os.replace(target, old / "tree")
+        os.replace(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
