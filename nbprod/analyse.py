@@ -391,7 +391,10 @@ class _CodeVisitor(cst.CSTVisitor):
         if len(positional) > index:
             ok, value = _literal_value(positional[index])
             if ok and isinstance(value, str) and value and "://" not in value:
-                name = self._assign_target or _stem(value)
+                # ``p = Path("cache/x.json")`` is known by its variable; a file handed
+                # straight to a reader or writer by its stem.
+                constructs_path = callee in {"pathlib.Path", "os.path.join"}
+                name = self._assign_target if constructs_path and self._assign_target else _stem(value)
                 self._literal(positional[index], "path", name, callee, value, direction)
 
     def _method_call(self, node: cst.Call, func: cst.Attribute, kwargs: dict, positional: list) -> None:
@@ -672,9 +675,18 @@ def _scope_facts(
 
 
 def _names_seen(module: cst.Module, kinds: list[str]) -> tuple[str, ...]:
+    """Every variable-like name in the cell's statements (not attributes or keywords)."""
     seen: dict[str, None] = {}
 
     class V(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
         def visit_Name(self, node: cst.Name) -> None:
             seen[node.value] = None
 

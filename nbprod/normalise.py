@@ -37,7 +37,8 @@ DISPLAY_CELL_MAGICS = frozenset({"html", "javascript", "js", "markdown", "latex"
 
 _EXPLICIT_COMMENT = re.compile(r"^\s*#\s*nbprod\s*:\s*([a-z]+)\s*$")
 _MAGIC_CALL = re.compile(
-    r"^get_ipython\(\)\.(run_line_magic|run_cell_magic|system|getoutput)\((.*)\)$", re.S
+    r"^(?:[\w\s,]+=\s*)?get_ipython\(\)\.(run_line_magic|run_cell_magic|system|getoutput)\((.*)\)$",
+    re.S,
 )
 
 
@@ -146,6 +147,12 @@ def normalise_cell(cell: Cell) -> NormalCell:
             )
         kind, args = match.groups()
         values = _literal_args(args)
+        if kind != "getoutput" and not stripped.startswith("get_ipython()"):
+            raise CellError(
+                f"the result of a magic cannot be converted: {original}",
+                where=where,
+                hint="rewrite it in plain Python or tag the cell nbprod:skip",
+            )
         if kind == "system":
             reqs = _pip_requirements(values[0])
             if not reqs:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbformat.validator import get_validator
 
 from nbprod.errors import NotebookError
 
@@ -76,11 +77,18 @@ def parse_notebook(text: str, path: str) -> Notebook:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if data.get("nbformat") == 4:
+                # Check the raw JSON against nbformat's schema first: nbformat.reads
+                # and nbformat.validate crash (TypeError) on some invalid notebooks.
+                minor = data.get("nbformat_minor")
+                schema_minor = minor if isinstance(minor, int) and 0 <= minor <= 5 else 5
+                get_validator(version=4, version_minor=schema_minor).validate(data)
             nb = nbformat.reads(json.dumps(data), as_version=4)
             nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
+    except (nbformat.ValidationError, ValueError) as exc:
+        message = getattr(exc, "message", None) or str(exc).split("\n", 1)[0]
         raise NotebookError(
-            f"invalid notebook: {exc.message}", where=path, hint="open and re-save it in Jupyter"
+            f"invalid notebook: {message}", where=path, hint="open and re-save it in Jupyter"
         ) from None
     except Exception as exc:  # nbformat raises many types on malformed input
         raise NotebookError(f"not a readable notebook ({exc.__class__.__name__})", where=path) from None

@@ -482,15 +482,19 @@ def _stage_io(work: list[_Cell], parameter_names: set[str], warnings: list[str])
             producer.pop(name, None)
     # What a stage computes with a known API (a fitted model, predictions, metrics)
     # is returned even when no later stage needs it: it is the stage's result.
+    # Preprocessing's results are what later stages use, unless it is all there is.
+    only_preprocessing = all(c.stage == apis.PRE for c in work)
     for c in ordered:
+        if c.stage == apis.PRE and not only_preprocessing:
+            continue
         for name in c.facts.results:
             if producer.get(name) == c.stage:
                 outputs[c.stage][name] = None
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, tuple[int, int]] = {}
     for c in sorted(work, key=lambda c: c.facts.number):
-        for name in (*c.facts.defines, *c.facts.mutates):
-            first_seen.setdefault(name, c.facts.number)
-    key = lambda n: (first_seen.get(n, 0), n)  # noqa: E731
+        for i, name in enumerate((*c.facts.defines, *c.facts.mutates)):
+            first_seen.setdefault(name, (c.facts.number, i))
+    key = lambda n: (first_seen.get(n, (0, 0)), n)  # noqa: E731
     return {
         s: (tuple(sorted(inputs[s], key=key)), tuple(sorted(outputs[s], key=key)))
         for s in STAGES

@@ -1,0 +1,127 @@
+"""Configuration of the churn_classifier pipeline, loaded from config.yaml and checked.
+
+An unknown key, a missing key or a value of the wrong type is a ConfigError naming
+the key, never a silent default. Relative paths are resolved against the folder of
+the config file, so the pipeline runs from any working directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """config.yaml does not match what the pipeline expects."""
+
+
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    """Values of the preprocessing group."""
+
+    customers_path: str
+    test_size: float
+    random_state: int
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Values of the training group."""
+
+    handle_unknown: str
+    C: float
+    max_iter: int
+    random_state: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole pipeline configuration."""
+
+    artifacts_dir: str
+    preprocessing: PreprocessingConfig
+    training: TrainingConfig
+
+
+# The kind of every value: int, float, str, bool, path, list, tuple or dict.
+SCHEMA: dict[str, dict[str, str]] = {
+    "preprocessing": {
+        "customers_path": "path",
+        "test_size": "float",
+        "random_state": "int",
+    },
+    "training": {
+        "handle_unknown": "str",
+        "C": "float",
+        "max_iter": "int",
+        "random_state": "int",
+    },
+}
+GROUPS: dict[str, type] = {
+    "preprocessing": PreprocessingConfig,
+    "training": TrainingConfig,
+}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "int": int,
+    "float": (int, float),
+    "str": str,
+    "bool": bool,
+    "path": str,
+    "list": list,
+    "tuple": list,
+    "dict": dict,
+}
+
+
+def _check(value: Any, kind: str, where: str, base: Path) -> Any:
+    expected = _TYPES[kind]
+    if isinstance(value, bool) and kind != "bool" or not isinstance(value, expected):
+        raise ConfigError(
+            f"{where} must be {kind}, got {type(value).__name__} {value!r}"
+        )
+    if kind == "float":
+        return float(value)
+    if kind == "tuple":
+        return tuple(value)
+    if kind == "path":
+        return str(value) if Path(value).is_absolute() else str(base / value)
+    return value
+
+
+def _keys(data: Any, expected: set[str], where: str) -> None:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - expected)
+    missing = sorted(expected - set(data))
+    if unknown:
+        raise ConfigError(
+            f"unknown key {where}.{unknown[0]}; expected one of {sorted(expected)}"
+        )
+    if missing:
+        raise ConfigError(f"missing key {where}.{missing[0]}")
+
+
+def load_config(path: str | Path = "config.yaml") -> Config:
+    """Read and check the config file at ``path``."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    base = path.resolve().parent
+    _keys(data, {"artifacts_dir", *SCHEMA}, "config")
+    groups = {}
+    for name, kinds in SCHEMA.items():
+        _keys(data[name], set(kinds), name)
+        values = {
+            key: _check(data[name][key], kind, f"{name}.{key}", base)
+            for key, kind in kinds.items()
+        }
+        groups[name] = GROUPS[name](**values)
+    artifacts = _check(data["artifacts_dir"], "path", "artifacts_dir", base)
+    return Config(artifacts_dir=artifacts, **groups)

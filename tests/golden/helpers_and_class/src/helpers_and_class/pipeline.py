@@ -1,0 +1,160 @@
+"""Run the helpers_and_class pipeline: every stage in one process, or one stage alone.
+
+Each stage saves its outputs to the artifacts folder (joblib) and loads the inputs
+it did not get in memory from there, so stages can also run one by one, in separate
+processes or under any orchestrator.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from . import evaluation, inference, preprocessing, training
+from .config import Config
+
+ALL_STAGES = ("preprocess", "train", "predict", "evaluate")
+# The stages this notebook has, in the order they run.
+STAGES: tuple[str, ...] = (
+    "preprocess",
+    "train",
+    "predict",
+    "evaluate",
+)
+INPUTS: dict[str, tuple[str, ...]] = {
+    "preprocess": (),
+    "train": (
+        "train_df",
+        "test_df",
+        "y_train",
+        "y_test",
+    ),
+    "predict": (
+        "builder",
+        "logreg",
+    ),
+    "evaluate": (
+        "y_test",
+        "X_test",
+        "logreg",
+    ),
+}
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "preprocess": (
+        "train_df",
+        "test_df",
+        "y_train",
+        "y_test",
+    ),
+    "train": (
+        "builder",
+        "X_train",
+        "X_test",
+        "logreg",
+        "gb",
+    ),
+    "predict": ("new_probs",),
+    "evaluate": ("probs",),
+}
+
+
+def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Preprocessing (notebook cells 8, 10)."""
+    result = preprocessing.preprocess(
+        test_size=config.preprocessing.test_size,
+        random_state=config.preprocessing.random_state,
+    )
+    return dict(zip(OUTPUTS["preprocess"], result))
+
+
+def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Training (notebook cells 12, 14, 15, 17)."""
+    result = training.train(
+        values["train_df"],
+        values["test_df"],
+        values["y_train"],
+        values["y_test"],
+        C=config.training.C,
+        max_iter=config.training.max_iter,
+        random_state=config.training.random_state,
+        n_estimators=config.training.n_estimators,
+        learning_rate=config.training.learning_rate,
+        max_depth=config.training.max_depth,
+        gradient_boosting_classifier_random_state=config.training.gradient_boosting_classifier_random_state,
+    )
+    return dict(zip(OUTPUTS["train"], result))
+
+
+def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Inference (notebook cell 20)."""
+    result = inference.predict(
+        values["builder"],
+        values["logreg"],
+    )
+    return {"new_probs": result}
+
+
+def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Evaluation (notebook cells 6, 18)."""
+    result = evaluation.evaluate_stage(
+        values["y_test"],
+        values["X_test"],
+        values["logreg"],
+        threshold=config.evaluation.threshold,
+    )
+    return {"probs": result}
+
+
+RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
+    "preprocess": run_preprocess,
+    "train": run_train,
+    "predict": run_predict,
+    "evaluate": run_evaluate,
+}
+
+
+def save_artifacts(directory: Path, values: dict[str, Any]) -> None:
+    """Save each value as ``NAME.joblib``; warn about values that cannot be pickled."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, value in values.items():
+        target = directory / f"{name}.joblib"
+        try:
+            joblib.dump(value, target)
+        except Exception as exc:  # noqa: BLE001 - pickling fails in many ways
+            target.unlink(missing_ok=True)
+            print(
+                f"warning: {name} cannot be saved ({exc.__class__.__name__}: {exc}); "
+                "a later stage run on its own will not find it",
+                file=sys.stderr,
+            )
+
+
+def load_artifacts(directory: Path, names: Iterable[str]) -> dict[str, Any]:
+    """Load the named values saved by earlier stages."""
+    values = {}
+    for name in names:
+        source = directory / f"{name}.joblib"
+        if not source.is_file():
+            raise FileNotFoundError(
+                f"{source} not found: run the stage that produces {name!r} first "
+                "(or the whole pipeline with the 'run' command)"
+            )
+        values[name] = joblib.load(source)
+    return values
+
+
+def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
+    """Run ``stages`` in order and return every value they produced."""
+    artifacts = Path(config.artifacts_dir)
+    values: dict[str, Any] = {}
+    for stage in stages:
+        missing = [name for name in INPUTS[stage] if name not in values]
+        values.update(load_artifacts(artifacts, missing))
+        outputs = RUNNERS[stage](config, values)
+        save_artifacts(artifacts, outputs)
+        values.update(outputs)
+    return values

@@ -1,0 +1,49 @@
+"""Command line: ``python -m spam_text_classifier run|preprocess|train|predict|evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from .config import ConfigError, load_config
+from .pipeline import ALL_STAGES, OUTPUTS, STAGES, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the whole pipeline or one stage; return the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m spam_text_classifier",
+        description="Run the spam_text_classifier pipeline, or one of its stages.",
+    )
+    parser.add_argument("command", choices=("run", *ALL_STAGES))
+    parser.add_argument(
+        "--config", default="config.yaml", help="config file (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--artifacts", help="artifacts folder (default: artifacts_dir in the config)"
+    )
+    args = parser.parse_args(argv)
+    if args.command != "run" and args.command not in STAGES:
+        print(
+            f"error: this pipeline has no {args.command!r} stage; it has {', '.join(STAGES)}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.artifacts:
+        config = dataclasses.replace(config, artifacts_dir=args.artifacts)
+    stages = STAGES if args.command == "run" else (args.command,)
+    run(config, stages)
+    for stage in stages:
+        saved = ", ".join(OUTPUTS[stage]) or "nothing"
+        print(f"{stage}: done; saved {saved} to {config.artifacts_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

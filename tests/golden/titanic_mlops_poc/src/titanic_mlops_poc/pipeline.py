@@ -1,0 +1,178 @@
+"""Run the titanic_mlops_poc pipeline: every stage in one process, or one stage alone.
+
+Each stage saves its outputs to the artifacts folder (joblib) and loads the inputs
+it did not get in memory from there, so stages can also run one by one, in separate
+processes or under any orchestrator.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from . import evaluation, inference, preprocessing, training
+from .config import Config
+
+ALL_STAGES = ("preprocess", "train", "predict", "evaluate")
+# The stages this notebook has, in the order they run.
+STAGES: tuple[str, ...] = (
+    "preprocess",
+    "train",
+    "predict",
+    "evaluate",
+)
+INPUTS: dict[str, tuple[str, ...]] = {
+    "preprocess": (),
+    "train": (
+        "FAMILY_OFFSET",
+        "train",
+        "age_mean",
+        "embarked_mode",
+        "test",
+    ),
+    "predict": (
+        "final_model",
+        "test",
+        "passenger_ids",
+    ),
+    "evaluate": (
+        "results",
+        "X_val",
+        "y_val",
+        "baseline_acc",
+        "model",
+    ),
+}
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "preprocess": (
+        "FAMILY_OFFSET",
+        "results",
+        "train",
+        "age_mean",
+        "embarked_mode",
+        "test",
+    ),
+    "train": (
+        "X_train",
+        "X_val",
+        "y_train",
+        "y_val",
+        "baseline_acc",
+        "model",
+        "final_model",
+        "test",
+        "passenger_ids",
+    ),
+    "predict": ("test_pred",),
+    "evaluate": ("val_pred",),
+}
+
+
+def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Preprocessing (notebook cells 3, 5, 8, 10, 11, 12, 13, 24)."""
+    result = preprocessing.preprocess(
+        family_offset=config.preprocessing.family_offset,
+        passengers_train_path=config.preprocessing.passengers_train_path,
+        passengers_test_path=config.preprocessing.passengers_test_path,
+    )
+    return dict(zip(OUTPUTS["preprocess"], result))
+
+
+def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Training (notebook cells 15, 16, 17, 18, 21, 22, 25)."""
+    result = training.train_stage(
+        values["FAMILY_OFFSET"],
+        values["train"],
+        values["age_mean"],
+        values["embarked_mode"],
+        values["test"],
+        test_size=config.training.test_size,
+        random_state=config.training.random_state,
+        n_estimators=config.training.n_estimators,
+        random_forest_classifier_random_state=config.training.random_forest_classifier_random_state,
+        params_path=config.training.params_path,
+        param_grid=config.training.param_grid,
+        cv=config.training.cv,
+        scoring=config.training.scoring,
+        random_forest_classifier_n_estimators=config.training.random_forest_classifier_n_estimators,
+    )
+    return dict(zip(OUTPUTS["train"], result))
+
+
+def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Inference (notebook cell 26)."""
+    result = inference.predict(
+        values["final_model"],
+        values["test"],
+        values["passenger_ids"],
+        results_path=config.inference.results_path,
+        predictions_path=config.inference.predictions_path,
+    )
+    return {"test_pred": result}
+
+
+def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Evaluation (notebook cell 20)."""
+    result = evaluation.evaluate(
+        values["results"],
+        values["X_val"],
+        values["y_val"],
+        values["baseline_acc"],
+        values["model"],
+    )
+    return {"val_pred": result}
+
+
+RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
+    "preprocess": run_preprocess,
+    "train": run_train,
+    "predict": run_predict,
+    "evaluate": run_evaluate,
+}
+
+
+def save_artifacts(directory: Path, values: dict[str, Any]) -> None:
+    """Save each value as ``NAME.joblib``; warn about values that cannot be pickled."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, value in values.items():
+        target = directory / f"{name}.joblib"
+        try:
+            joblib.dump(value, target)
+        except Exception as exc:  # noqa: BLE001 - pickling fails in many ways
+            target.unlink(missing_ok=True)
+            print(
+                f"warning: {name} cannot be saved ({exc.__class__.__name__}: {exc}); "
+                "a later stage run on its own will not find it",
+                file=sys.stderr,
+            )
+
+
+def load_artifacts(directory: Path, names: Iterable[str]) -> dict[str, Any]:
+    """Load the named values saved by earlier stages."""
+    values = {}
+    for name in names:
+        source = directory / f"{name}.joblib"
+        if not source.is_file():
+            raise FileNotFoundError(
+                f"{source} not found: run the stage that produces {name!r} first "
+                "(or the whole pipeline with the 'run' command)"
+            )
+        values[name] = joblib.load(source)
+    return values
+
+
+def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
+    """Run ``stages`` in order and return every value they produced."""
+    artifacts = Path(config.artifacts_dir)
+    values: dict[str, Any] = {}
+    for stage in stages:
+        missing = [name for name in INPUTS[stage] if name not in values]
+        values.update(load_artifacts(artifacts, missing))
+        outputs = RUNNERS[stage](config, values)
+        save_artifacts(artifacts, outputs)
+        values.update(outputs)
+    return values

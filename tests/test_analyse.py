@@ -1,0 +1,127 @@
+"""Per-cell facts, checked exactly on small hand-written cells."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbprod.analyse import CellFacts, analyse_notebook
+from nbprod.errors import CellError
+from nbprod.normalise import normalise_cell
+from nbprod.notebook import Cell
+
+
+def facts(*sources: str) -> list[CellFacts]:
+    cells = [normalise_cell(Cell(i + 1, "code", src)) for i, src in enumerate(sources)]
+    return analyse_notebook(cells)[0]
+
+
+IMPORTS = (
+    "import pandas as pd\n"
+    "from sklearn.ensemble import RandomForestClassifier\n"
+    "from sklearn.model_selection import train_test_split"
+)
+
+
+def test_imports_are_collected_with_their_qualified_names() -> None:
+    (f,) = facts(IMPORTS)
+    assert [(i.bound, i.qualified) for i in f.imports] == [
+        ("pd", "pandas"),
+        ("RandomForestClassifier", "sklearn.ensemble.RandomForestClassifier"),
+        ("train_test_split", "sklearn.model_selection.train_test_split"),
+    ]
+    assert f.has_code is False
+
+
+def test_reads_defines_and_qualified_calls_across_cells() -> None:
+    _, f = facts(IMPORTS, 'df = pd.read_csv("data/x.csv")\ndf = df.dropna()\nn = len(df)')
+    assert f.reads == ("pd",)
+    assert f.defines == ("df", "n")
+    assert "pandas.read_csv" in f.calls
+    assert [(s.stage, s.line) for s in f.signals] == [("preprocessing", 1), ("preprocessing", 2)]
+    assert [(lit.kind, lit.name, lit.value, lit.direction) for lit in f.literals] == [
+        ("path", "x", "data/x.csv", "read")
+    ]
+
+
+def test_a_name_assigned_in_the_same_statement_is_still_read() -> None:
+    (_, f) = facts("x = 1", "x = x + 1\nfor i in range(3):\n    total = total + i")
+    assert set(f.reads) == {"x", "total"}
+
+
+def test_conditional_assignment_does_not_hide_an_earlier_value() -> None:
+    (_, f) = facts("x = 1", "if flag:\n    x = 2\nprint(x)")
+    assert set(f.reads) == {"flag", "x"}
+
+
+@pytest.mark.parametrize(
+    ("source", "mutated"),
+    [
+        ('df["a"] = 1', ("df",)),
+        ("df.loc[df.a > 0, 'b'] = 2", ("df",)),
+        ("obj.attr = 3", ("obj",)),
+        ("items.append(4)", ("items",)),
+        ("df.drop(columns=['a'], inplace=True)", ("df",)),
+        ("model.fit(X, y)", ("model",)),
+        ("del df['a']", ("df",)),
+        ("df.head()", ()),
+    ],
+)
+def test_mutations(source: str, mutated: tuple[str, ...]) -> None:
+    (f,) = facts(source)
+    assert f.mutates == mutated
+
+
+def test_del_of_a_name_is_a_deletion() -> None:
+    (f,) = facts("del tmp, other")
+    assert f.deletes == ("tmp", "other")
+
+
+def test_helpers_record_free_names_and_mutated_parameters() -> None:
+    (f,) = facts("def add(df, k):\n    df['z'] = df['a'] * FACTOR + k\n    return df")
+    (h,) = f.helpers
+    assert (h.name, h.kind, h.params, h.free_names, h.mutated_params) == (
+        "add", "function", ("df", "k"), ("FACTOR",), (0,)
+    )
+
+
+def test_display_and_plot_statements_are_dropped_and_listed() -> None:
+    (_, f) = facts(
+        "import matplotlib.pyplot as plt",
+        "y = x * 2\nplt.plot(y)\nplt.show()\ndf.groupby('k').mean().round(1)",
+    )
+    assert [(d.line, d.kind) for d in f.dropped] == [(2, "plot"), (3, "plot"), (4, "display")]
+    assert f.reads == ("x",)
+
+
+def test_a_last_expression_that_changes_something_is_kept() -> None:
+    (f,) = facts("results.append(1)")
+    assert f.dropped == ()
+    assert f.mutates == ("results",)
+
+
+def test_names_inside_formula_and_query_strings_are_uses() -> None:
+    _, f = facts(
+        "import statsmodels.formula.api as smf\nimport numpy as np",
+        'res = smf.ols("np.log(y) ~ x + C(g)", data=df).fit()\nsub = df.query("a > @limit")',
+    )
+    assert {"np", "y", "x", "C", "g", "limit"} <= set(f.string_reads)
+
+
+def test_hyperparameters_of_known_calls_are_literals_to_lift() -> None:
+    _, f = facts(IMPORTS, "model = RandomForestClassifier(n_estimators=200, max_depth=None, n_jobs=-1, random_state=0)")
+    assert [(lit.kind, lit.name, lit.value) for lit in f.literals] == [
+        ("kwarg", "n_estimators", 200),
+        ("kwarg", "random_state", 0),
+    ]
+    assert f.estimators == ("sklearn.ensemble.RandomForestClassifier",)
+
+
+def test_syntax_error_names_cell_and_line() -> None:
+    with pytest.raises(CellError) as info:
+        facts("x = 1", "y = 2\nz = (3 +\n")
+    assert str(info.value).startswith("cell 2, line 2: syntax error")
+
+
+def test_code_libcst_accepts_but_python_rejects_is_refused() -> None:
+    with pytest.raises(CellError, match="cell 1, line 3: syntax error"):
+        facts("try:\n    pass\nexcept ValueError, e:\n    pass")

@@ -1,0 +1,75 @@
+"""Magics become plain Python, facts, or a clear refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbprod.errors import CellError
+from nbprod.normalise import normalise_cell
+from nbprod.notebook import Cell
+
+
+def norm(source: str, tags: tuple[str, ...] = ()):
+    return normalise_cell(Cell(3, "code", source, tags))
+
+
+def test_plain_python_is_untouched() -> None:
+    cell = norm("x = 1\ny = x + 1")
+    assert cell.code == "x = 1\ny = x + 1"
+    assert cell.magics == ()
+
+
+def test_session_magics_are_dropped_and_lines_keep_their_numbers() -> None:
+    cell = norm("%matplotlib inline\n%load_ext autoreload\n%autoreload 2\nx = 1")
+    assert cell.code.split("\n")[:4] == ["", "", "", "x = 1"]
+    assert [(m.line, m.action) for m in cell.magics] == [(1, "dropped"), (2, "dropped"), (3, "dropped")]
+
+
+def test_time_keeps_its_statement() -> None:
+    cell = norm("%time model.fit(X, y)\n%timeit -n 3 -r 2 f(x)")
+    assert cell.code.split("\n")[:2] == ["model.fit(X, y)", "f(x)"]
+    assert {m.action for m in cell.magics} == {"unwrapped"}
+
+
+def test_cell_time_magic_keeps_the_body_on_its_lines() -> None:
+    cell = norm("%%time\na = 1\nb = a + 1\n")
+    assert cell.code.split("\n")[1:3] == ["a = 1", "b = a + 1"]
+
+
+def test_pip_install_becomes_a_dependency() -> None:
+    cell = norm("!pip install -q xgboost 'lightgbm>=4'\nimport xgboost")
+    assert cell.dependencies == ("xgboost", "lightgbm>=4")
+    assert cell.code.split("\n")[1] == "import xgboost"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("files = !ls data", "cell 3, line 1: shell output capture"),
+        ("x = 1\n!wget http://example.com/data.csv", "cell 3, line 2: shell command"),
+        ("%cd data", "cell 3, line 1: magic %cd"),
+        ("%%bash\necho hi", "cell 3, line 1: cell magic %%bash"),
+    ],
+)
+def test_unconvertible_ipython_is_refused_with_cell_and_line(source: str, message: str) -> None:
+    with pytest.raises(CellError) as info:
+        norm(source)
+    assert str(info.value).startswith(message)
+
+
+def test_display_cell_magic_is_display_only() -> None:
+    cell = norm("%%html\n<b>hi</b>")
+    assert cell.display_magic == "html"
+    assert cell.code == ""
+
+
+def test_explicit_stage_from_tag_and_comment() -> None:
+    assert norm("x = 1", ("nbprod:training",)).explicit == "training"
+    assert norm("# nbprod: evaluation\nx = 1").explicit == "evaluation"
+    skipped = norm("%%bash\necho anything", ("nbprod:skip",))
+    assert skipped.explicit == "skip" and skipped.code == ""
+
+
+def test_unknown_explicit_stage_is_an_error() -> None:
+    with pytest.raises(CellError, match="unknown stage 'trainig'"):
+        norm("# nbprod: trainig\nx = 1")

@@ -1,0 +1,186 @@
+"""Stage assignment, stage inputs/outputs and lifted config, checked exactly."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from nbprod.convert import analyse
+from nbprod.errors import CellError
+from nbprod.notebook import parse_notebook
+from nbprod.plan import Plan
+
+
+def plan_of(*sources: str, tags: dict[int, list[str]] | None = None) -> Plan:
+    nb = nbformat.v4.new_notebook()
+    for i, src in enumerate(sources):
+        if src.startswith("#md "):
+            nb.cells.append(nbformat.v4.new_markdown_cell(src[4:]))
+            continue
+        cell = nbformat.v4.new_code_cell(src)
+        if tags and i in tags:
+            cell.metadata["tags"] = tags[i]
+        nb.cells.append(cell)
+    return analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb")).plan
+
+
+IMPORTS = """import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler"""
+
+POC = (
+    IMPORTS,
+    'SEED = 7\ndf = pd.read_csv("data.csv")',
+    "df.head()",
+    'df = df.dropna()\nX, y = df[["a", "b"]], df["y"]',
+    "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=SEED)",
+    "scaler = StandardScaler()\nX_train = scaler.fit_transform(X_train)\nX_test = scaler.transform(X_test)",
+    "model = LogisticRegression(C=0.5)\nmodel.fit(X_train, y_train)",
+    "y_pred = model.predict(X_test)",
+    "acc = accuracy_score(y_test, y_pred)\nprint(acc)",
+)
+
+
+def stages(plan: Plan) -> dict[int, str | None]:
+    return {c.number: c.stage for c in plan.cells}
+
+
+def test_every_cell_gets_a_stage_or_an_exclusion_with_a_reason() -> None:
+    plan = plan_of(*POC)
+    assert stages(plan) == {
+        1: None,
+        2: "preprocessing",
+        3: None,
+        4: "preprocessing",
+        5: "preprocessing",
+        6: "preprocessing",
+        7: "training",
+        8: "inference",
+        9: "evaluation",
+    }
+    reasons = {c.number: c.reason for c in plan.cells}
+    assert reasons[1] == "imports hoisted to the modules that use them"
+    assert reasons[3] == "excluded: display only, nothing later depends on it"
+    assert reasons[7] == "calls sklearn.linear_model.LogisticRegression (estimator)"
+    assert all(c.reason for c in plan.cells)
+
+
+def test_stage_functions_have_explicit_inputs_outputs_and_config() -> None:
+    plan = plan_of(*POC)
+    got = {s.stage: (s.function, s.inputs, s.params, s.outputs) for s in plan.stages}
+    assert got == {
+        "preprocessing": (
+            "preprocess",
+            (),
+            ("seed", "data_path", "test_size"),
+            ("X_train", "X_test", "y_train", "y_test"),
+        ),
+        "training": ("train", ("X_train", "y_train"), ("C",), ("model",)),
+        "inference": ("predict", ("X_test", "model"), (), ("y_pred",)),
+        "evaluation": ("evaluate", ("y_test", "y_pred"), (), ("acc",)),
+    }
+    assert [(p.group, p.key, p.value, p.kind) for p in plan.params] == [
+        ("preprocessing", "seed", 7, "int"),
+        ("preprocessing", "data_path", "data.csv", "path"),
+        ("preprocessing", "test_size", 0.3, "float"),
+        ("training", "C", 0.5, "float"),
+    ]
+
+
+def test_dependencies_never_run_backwards() -> None:
+    # The cleaning cell signals preprocessing but uses the fitted model's output.
+    plan = plan_of(
+        IMPORTS,
+        "model = LogisticRegression().fit(X, y)",
+        "scores = model.predict_proba(X)[:, 1]",
+        "flagged = pd.Series(scores).fillna(0)",
+    )
+    assert stages(plan)[4] == "inference"
+    assert plan.cells[3].reason.startswith("depends on cell 3 (inference: uses scores)")
+
+
+def test_a_later_write_keeps_the_order_of_an_earlier_read() -> None:
+    # Cell 4 rebinds X after training read it: it must not move before training.
+    plan = plan_of(IMPORTS, "X = pd.read_csv('a.csv')", "model = LogisticRegression().fit(X, y)", "X = pd.read_csv('b.csv')")
+    assert stages(plan)[4] == "training"
+
+
+def test_constants_join_the_first_stage_that_needs_them() -> None:
+    plan = plan_of(IMPORTS, "N_ITER = 300", "df = pd.read_csv('a.csv')", "model = LogisticRegression(max_iter=N_ITER).fit(df, df)")
+    assert stages(plan)[2] == "training"
+    assert "joins cell 4" in plan.cells[1].reason
+
+
+def test_explicit_tag_and_comment_win() -> None:
+    plan = plan_of(IMPORTS, "df = pd.read_csv('a.csv')", "# nbprod: evaluation\nn = len(df)", tags={1: ["nbprod:training"]})
+    assert stages(plan) == {1: None, 2: "training", 3: "evaluation"}
+    assert plan.cells[1].reason == "explicit: tag nbprod:training" and plan.cells[1].explicit
+
+
+def test_explicit_stage_that_would_run_backwards_is_an_error() -> None:
+    with pytest.raises(CellError, match="cell 3: is marked preprocessing by comment"):
+        plan_of(IMPORTS, "model = LogisticRegression().fit(X, y)", "# nbprod: preprocessing\np = model.coef_")
+
+
+def test_skip_tag_excludes_a_cell() -> None:
+    plan = plan_of("x = 1", "y = 2", tags={1: ["nbprod:skip"]})
+    assert plan.cells[1].stage is None and plan.cells[1].reason == "excluded by tag nbprod:skip"
+
+
+def test_helper_reading_a_global_gets_it_as_a_parameter() -> None:
+    plan = plan_of(
+        IMPORTS,
+        "THRESHOLD = 0.5",
+        "def label(p):\n    return (p >= THRESHOLD).astype(int)",
+        "model = LogisticRegression().fit(X, y)",
+        "labels = label(model.predict_proba(X)[:, 1])",
+    )
+    (helper,) = plan.helpers
+    assert (helper.name, helper.stage, helper.data_params) == ("label", "inference", ("THRESHOLD",))
+    assert stages(plan)[2] == "inference"
+
+
+def test_in_place_mutation_is_carried_to_later_stages() -> None:
+    plan = plan_of(
+        IMPORTS,
+        "log = []",
+        "model = LogisticRegression().fit(X, y)\nlog.append('fitted')",
+        "acc = accuracy_score(y, model.predict(X))\nlog.append(acc)",
+        "summary = pd.DataFrame({'step': log})\nsummary.drop(columns=['step'], inplace=True)",
+    )
+    assert stages(plan) == {1: None, 2: "training", 3: "training", 4: "evaluation", 5: "evaluation"}
+    training, evaluation = plan.stage("training"), plan.stage("evaluation")
+    assert training is not None and evaluation is not None
+    assert "log" in training.outputs and "log" in evaluation.inputs
+
+
+def test_deleted_names_are_not_outputs() -> None:
+    plan = plan_of(IMPORTS, "tmp = LogisticRegression().fit(X, y)\nscore = tmp.score(X, y)\ndel tmp")
+    training = plan.stage("training")
+    assert training is not None and "tmp" not in training.outputs and "score" in training.outputs
+
+
+def test_papermill_parameters_become_config() -> None:
+    plan = plan_of(IMPORTS, "n = 100\nname = 'run-1'", "df = pd.read_csv('a.csv').head(n)", tags={1: ["parameters"]})
+    assert [(p.group, p.key, p.value) for p in plan.params] == [
+        ("parameters", "n", 100),
+        ("parameters", "name", "run-1"),
+        ("preprocessing", "a_path", "a.csv"),
+    ]
+    assert plan.cells[1].reason == "parameters cell: n, name lifted to config.yaml"
+    pre = plan.stage("preprocessing")
+    assert pre is not None and pre.params == ("a_path", "n")
+
+
+def test_stage_function_renamed_when_the_notebook_uses_its_name() -> None:
+    plan = plan_of(IMPORTS, "def evaluate(m):\n    return m", "model = LogisticRegression().fit(X, y)", "s = accuracy_score(y, evaluate(model).predict(X))")
+    evaluation = plan.stage("evaluation")
+    assert evaluation is not None and evaluation.function == "evaluate_stage"
+
+
+def test_side_effect_only_cells_run_first() -> None:
+    plan = plan_of("import warnings", "warnings.filterwarnings('ignore')")
+    assert stages(plan)[2] == "preprocessing"
+    assert plan.cells[1].reason == "no signal and nothing depends on it; runs with the first stage"
