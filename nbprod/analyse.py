@@ -128,6 +128,7 @@ class ParsedCell:
     module: cst.Module
     positions: dict = field(repr=False)
     kept: list[int] = field(default_factory=list)  # indices of top-level statements kept
+    shown: set[int] = field(default_factory=set)  # last expressions the notebook displayed
 
 
 def check_syntax(cell: NormalCell) -> None:
@@ -285,7 +286,12 @@ class _CodeVisitor(cst.CSTVisitor):
             self._record_type(node.targets[0].target.value, node.value)
             ok, value = _literal_value(node.value)
             name = node.targets[0].target.value
-            if ok and isinstance(value, str) and _looks_like_path(value, name):
+            if self.parsed.cell.is_parameters and self.top_level:
+                # papermill injects new values for these: all of them go to config.
+                if ok and _liftable(value):
+                    is_path = isinstance(value, str) and _looks_like_path(value, name)
+                    self._literal(node.value, "parameter", name, "", value, "path" if is_path else "")
+            elif ok and isinstance(value, str) and _looks_like_path(value, name):
                 self._literal(node.value, "path", name, "", value, "path")
             elif ok and name.isupper() and _liftable(value):
                 self._literal(node.value, "constant", name, "", value)
@@ -506,7 +512,34 @@ def _expr_kind(expr: cst.BaseExpression, resolver: _Resolver, plot_names: set[st
             root not in resolver.imports or _pure_library_call(expr, resolver)
         ):
             return "display"
+    if is_last and _shows_result(expr, resolver):
+        return "shown"
     return "code"
+
+
+def _shows_result(expr: cst.Call, resolver: _Resolver) -> bool:
+    """A cell's last expression computing a result (``accuracy_score(y, p)``,
+    ``model.score(X, y)``) that changes nothing: the notebook displayed it."""
+    qual = resolver.qualify(expr.func)
+    if qual is not None:
+        signal = apis.call_signal(qual)
+        return signal is not None and signal[0] == apis.EVAL
+    if isinstance(expr.func, cst.Attribute):
+        method = expr.func.attr.value
+        return method in apis.METHODS and apis.METHODS[method][0] in {apis.EVAL, apis.INFER} and _changes_nothing(expr)
+    return False
+
+
+def _changes_nothing(expr: cst.BaseExpression) -> bool:
+    node = expr
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Call):
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in apis.MUTATING_METHODS:
+                return False
+            node = node.func
+        else:
+            node = node.value
+    return True
 
 
 def _pure_library_call(expr: cst.Call, resolver: _Resolver) -> bool:
@@ -776,6 +809,7 @@ def _analyse_cell(pc: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper
         else:
             kept.append(i)
     pc.kept = kept
+    pc.shown = {i for i in kept if kinds[i] == "shown"}
     reads, defines, helper_free, names_used = _scope_facts(module, kept, kinds)
 
     visitor = _CodeVisitor(pc, resolver, helpers)

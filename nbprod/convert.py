@@ -62,7 +62,12 @@ def analyse(nb: Notebook, project_dir: Path | None = None, package: str | None =
         raise NotebookError("nothing to convert: the notebook has no code", where=nb.path)
     facts, parsed = analyse_notebook(cells)
     nb_dir = Path(nb.path).resolve().parent
-    literals = {lit.value for f in facts for lit in f.literals if lit.kind == "path" and isinstance(lit.value, str)}
+    literals = {
+        lit.value
+        for f in facts
+        for lit in f.literals
+        if (lit.kind == "path" or lit.direction == "path") and isinstance(lit.value, str)
+    }
     existing = frozenset(v for v in literals if not os.path.isabs(v) and (nb_dir / v).exists())
     rel = "." if project_dir is None else Path(os.path.relpath(nb_dir, project_dir.resolve())).as_posix()
     plan = build_plan(

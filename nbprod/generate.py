@@ -178,7 +178,7 @@ def generate_modules(
                     )
                 )
             comment = cst.EmptyLine(comment=cst.Comment(f"# From notebook cell {helper.cell}."))
-            body.append(rewritten.with_changes(leading_lines=[comment, *rewritten.leading_lines]))
+            body.append(rewritten.with_changes(leading_lines=[*rewritten.leading_lines, comment]))
         if stage.cells:
             function, used = _stage_function(ctx, stage, by_cell, facts_by_cell, params_by_key, parameter_lines)
             needs_partial |= used
@@ -240,7 +240,13 @@ def _stage_function(
                 continue
             rewritten, used = _rewrite(ctx, pc, stmt)
             used_partial |= used
-            assert isinstance(rewritten, cst.BaseStatement)
+            assert isinstance(rewritten, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+            if i in pc.shown and isinstance(rewritten, cst.SimpleStatementLine):
+                # The notebook displayed this value; the pipeline prints it.
+                expr = rewritten.body[0]
+                assert isinstance(expr, cst.Expr)
+                printed = cst.Call(cst.Name("print"), [cst.Arg(expr.value)])
+                rewritten = rewritten.with_changes(body=[expr.with_changes(value=printed)])
             if first:
                 section = cell_plans[number].section
                 label = f"# Notebook cell {number}" + (f": {section}" if section else "") + "."

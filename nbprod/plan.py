@@ -252,33 +252,11 @@ def build_plan(
 
 def _parameter_literals(cells: list[NormalCell], facts: list[CellFacts]) -> dict[int, tuple[Literal, ...]]:
     """Literal assignments of papermill ``parameters`` cells, by cell."""
-    out: dict[int, tuple[Literal, ...]] = {}
-    for normal, f in zip(cells, facts):
-        if not normal.is_parameters:
-            continue
-        out[f.number] = tuple(
-            Literal(lit.line, lit.column, "parameter", lit.name, "", lit.value, lit.direction)
-            for lit in _assignment_literals(normal.code)
-        )
-    return out
-
-
-def _assignment_literals(code: str) -> list[Literal]:
-    import ast
-
-    found = []
-    for node in ast.parse(code).body:
-        if (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-        ):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-            found.append(Literal(node.lineno, node.col_offset, "parameter", node.targets[0].id, "", value))
-    return found
+    return {
+        f.number: tuple(lit for lit in f.literals if lit.kind == "parameter")
+        for normal, f in zip(cells, facts)
+        if normal.is_parameters
+    }
 
 
 def _exclusion(normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]) -> str | None:
@@ -510,9 +488,22 @@ def _params(
     helpers: list[HelperPlan],
 ) -> list[Param]:
     params: list[Param] = []
+
+    def rebased(value: object, is_path: bool) -> object:
+        # Inputs found beside the notebook are found from the project too.
+        if is_path and isinstance(value, str) and not posixpath.isabs(value) and value in existing_paths:
+            return posixpath.normpath(posixpath.join(notebook_dir, value))
+        return value
+
     for cell, lits in sorted(parameter_literals.items()):
         for lit in lits:
-            params.append(Param(lit.name, "parameters", _plain(lit.value), _kind(lit.value, False), cell, lit.line, lit.column, f"parameters cell: {lit.name} = {lit.value!r}"))
+            is_path = lit.direction == "path"
+            params.append(
+                Param(
+                    lit.name, "parameters", _plain(rebased(lit.value, is_path)), _kind(lit.value, is_path),
+                    cell, lit.line, lit.column, f"parameters cell: {lit.name} = {lit.value!r}",
+                )
+            )
     for stage in STAGES:
         members = [c for c in work if c.stage == stage]
         taken = set(stage_io[stage][0]) | {n for c in members for n in (*c.facts.defines, *c.facts.reads, *c.facts.mutates)}
@@ -523,6 +514,8 @@ def _params(
             if c.facts.number in parameter_literals:
                 continue
             for lit in c.facts.literals:
+                if lit.kind == "parameter":
+                    continue
                 # The same setting of the same call twice in a stage is one config value.
                 same = (lit.kind, lit.callee, lit.name, repr(lit.value))
                 if lit.kind == "kwarg" and same in shared:
@@ -532,10 +525,8 @@ def _params(
                 key = _param_key(lit, keys, taken)
                 keys.add(key)
                 shared[same] = len(params)
-                value = lit.value
                 is_path = lit.kind == "path"
-                if is_path and isinstance(value, str) and not posixpath.isabs(value) and value in existing_paths:
-                    value = posixpath.normpath(posixpath.join(notebook_dir, value))
+                value = rebased(lit.value, is_path)
                 what = (
                     f"{lit.callee.rsplit('.', 1)[-1]}({lit.name}=...)"
                     if lit.kind == "kwarg"

@@ -17,8 +17,6 @@ def load_data():
 
 
 # From notebook cell 4.
-
-
 def add_ratio_features(df):
     df = df.copy()
     df["area_perimeter_ratio"] = df["mean area"] / df["mean perimeter"]

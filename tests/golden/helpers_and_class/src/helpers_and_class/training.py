@@ -10,9 +10,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
+
 # From notebook cell 4.
-
-
 def evaluate(model, X, y):
     preds = model.predict(X)
     probs = model.predict_proba(X)[:, 1]

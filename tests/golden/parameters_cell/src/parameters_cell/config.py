@@ -55,7 +55,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "test_size": "float",
         "seed": "int",
         "max_depth": "int",
-        "output_dir": "str",
+        "output_dir": "path",
     },
     "preprocessing": {
         "n_informative": "int",
