@@ -84,6 +84,7 @@ class Dropped:
     line: int
     kind: str  # display | plot
     text: str
+    binds: tuple[str, ...] = ()  # names it assigns (``fig, ax = plt.subplots()``)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,9 @@ class CellFacts:
     results: tuple[str, ...] = ()
     names_used: tuple[str, ...] = ()
     names_seen: tuple[str, ...] = ()  # in any statement but imports, dropped ones too
+    assigned: tuple[
+        str, ...
+    ] = ()  # names bound by top-level (unconditional) statements
 
 
 @dataclass
@@ -127,14 +131,24 @@ class ParsedCell:
     cell: NormalCell
     module: cst.Module
     positions: dict = field(repr=False)
-    kept: list[int] = field(default_factory=list)  # indices of top-level statements kept
-    shown: set[int] = field(default_factory=set)  # last expressions the notebook displayed
+    kept: list[int] = field(
+        default_factory=list
+    )  # indices of top-level statements kept
+    shown: set[int] = field(
+        default_factory=set
+    )  # last expressions the notebook displayed
 
 
 def check_syntax(cell: NormalCell) -> None:
     """Raise CellError naming the cell and line if CPython rejects the code."""
     try:
-        compile(cell.code, f"cell {cell.number}", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        compile(
+            cell.code,
+            f"cell {cell.number}",
+            "exec",
+            flags=ast.PyCF_ONLY_AST,
+            dont_inherit=True,
+        )
     except SyntaxError as exc:
         line = exc.lineno or 1
         raise CellError(
@@ -154,10 +168,13 @@ def parse_cell(cell: NormalCell) -> ParsedCell:
     check_syntax(cell)
     try:
         module = cst.parse_module(cell.code)
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(
+            PositionProvider
+        )
     except (cst.ParserSyntaxError, RecursionError) as exc:
         raise CellError(
-            f"cannot be analysed ({exc.__class__.__name__})", where=f"cell {cell.number}"
+            f"cannot be analysed ({exc.__class__.__name__})",
+            where=f"cell {cell.number}",
         ) from None
     return ParsedCell(cell, module, positions)
 
@@ -232,7 +249,9 @@ _BUILTIN_CALLS = frozenset({"open", "print", "display", "input", "exec", "eval"}
 class _CodeVisitor(cst.CSTVisitor):
     """Calls, mutations, deletions and literals in a cell's kept statements."""
 
-    def __init__(self, parsed: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper]) -> None:
+    def __init__(
+        self, parsed: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper]
+    ) -> None:
         self.parsed = parsed
         self.resolver = resolver
         self.helpers = helpers
@@ -279,7 +298,9 @@ class _CodeVisitor(cst.CSTVisitor):
         self._assign_target = None
         self._assign_names = [n for t in node.targets for n in _target_names(t.target)]
         self._assign_names += [
-            r for t in node.targets if isinstance(t.target, cst.Subscript) and (r := _root_name(t.target))
+            r
+            for t in node.targets
+            if isinstance(t.target, cst.Subscript) and (r := _root_name(t.target))
         ]
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             self._assign_target = node.targets[0].target.value
@@ -290,7 +311,14 @@ class _CodeVisitor(cst.CSTVisitor):
                 # papermill injects new values for these: all of them go to config.
                 if ok and _liftable(value):
                     is_path = isinstance(value, str) and _looks_like_path(value, name)
-                    self._literal(node.value, "parameter", name, "", value, "path" if is_path else "")
+                    self._literal(
+                        node.value,
+                        "parameter",
+                        name,
+                        "",
+                        value,
+                        "path" if is_path else "",
+                    )
             elif ok and isinstance(value, str) and _looks_like_path(value, name):
                 self._literal(node.value, "path", name, "", value, "path")
             elif ok and name.isupper() and _liftable(value):
@@ -316,7 +344,11 @@ class _CodeVisitor(cst.CSTVisitor):
             self._mutate(target)
 
     def visit_Del(self, node: cst.Del) -> None:
-        targets = node.target.elements if isinstance(node.target, (cst.Tuple, cst.List)) else [node.target]
+        targets = (
+            node.target.elements
+            if isinstance(node.target, (cst.Tuple, cst.List))
+            else [node.target]
+        )
         for t in targets:
             value = t.value if isinstance(t, cst.Element) else t
             if isinstance(value, cst.Name):
@@ -330,12 +362,17 @@ class _CodeVisitor(cst.CSTVisitor):
             if qual:
                 self.resolver.types[name] = qual
                 return
-            method = value.func.attr.value if isinstance(value.func, cst.Attribute) else ""
+            method = (
+                value.func.attr.value if isinstance(value.func, cst.Attribute) else ""
+            )
             root = _root_name(value.func)
             if method == "fit" and root in self.resolver.types:
                 self.resolver.types[name] = self.resolver.types[root]
                 return
-        if isinstance(value, cst.Attribute) and value.attr.value in {"best_estimator_", "estimator"}:
+        if isinstance(value, cst.Attribute) and value.attr.value in {
+            "best_estimator_",
+            "estimator",
+        }:
             self.resolver.types[name] = "sklearn.base.BaseEstimator"
             return
         self.resolver.types.pop(name, None)
@@ -346,7 +383,11 @@ class _CodeVisitor(cst.CSTVisitor):
         kwargs = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
         inplace = kwargs.get("inplace")
-        if isinstance(inplace, cst.Name) and inplace.value == "True" and isinstance(node.func, cst.Attribute):
+        if (
+            isinstance(inplace, cst.Name)
+            and inplace.value == "True"
+            and isinstance(node.func, cst.Attribute)
+        ):
             self._mutate(node.func.value)
         self._strings_in(node)
         if qual:
@@ -357,7 +398,11 @@ class _CodeVisitor(cst.CSTVisitor):
             self.name_calls.append(
                 NameCall(
                     name,
-                    tuple(a.value.value if isinstance(a.value, cst.Name) else None for a in node.args if a.keyword is None and not a.star),
+                    tuple(
+                        a.value.value if isinstance(a.value, cst.Name) else None
+                        for a in node.args
+                        if a.keyword is None and not a.star
+                    ),
                     _line(self.parsed, node),
                 )
             )
@@ -365,7 +410,9 @@ class _CodeVisitor(cst.CSTVisitor):
         if isinstance(node.func, cst.Attribute):
             self._method_call(node, node.func, kwargs, positional)
 
-    def _known_call(self, node: cst.Call, qual: str, kwargs: dict, positional: list) -> None:
+    def _known_call(
+        self, node: cst.Call, qual: str, kwargs: dict, positional: list
+    ) -> None:
         self.calls.append(qual)
         if qual in apis.MUTATING_FUNCTIONS and positional:
             self._mutate(positional[0])
@@ -400,10 +447,16 @@ class _CodeVisitor(cst.CSTVisitor):
                 # ``p = Path("cache/x.json")`` is known by its variable; a file handed
                 # straight to a reader or writer by its stem.
                 constructs_path = callee in {"pathlib.Path", "os.path.join"}
-                name = self._assign_target if constructs_path and self._assign_target else _stem(value)
+                name = (
+                    self._assign_target
+                    if constructs_path and self._assign_target
+                    else _stem(value)
+                )
                 self._literal(positional[index], "path", name, callee, value, direction)
 
-    def _method_call(self, node: cst.Call, func: cst.Attribute, kwargs: dict, positional: list) -> None:
+    def _method_call(
+        self, node: cst.Call, func: cst.Attribute, kwargs: dict, positional: list
+    ) -> None:
         method = func.attr.value
         root = _root_name(func.value)
         if root in self.resolver.imports:
@@ -417,8 +470,14 @@ class _CodeVisitor(cst.CSTVisitor):
         if method in apis.PATH_METHODS:
             self._path_arg(positional, apis.PATH_METHODS[method], method)
         if method == "fit":
-            if receiver_type and apis.matches_any(receiver_type, apis.TRANSFORMER_PATTERNS):
-                self._signal(apis.PRE, f"{receiver_type.rsplit('.', 1)[-1]}.fit (transformer)", node)
+            if receiver_type and apis.matches_any(
+                receiver_type, apis.TRANSFORMER_PATTERNS
+            ):
+                self._signal(
+                    apis.PRE,
+                    f"{receiver_type.rsplit('.', 1)[-1]}.fit (transformer)",
+                    node,
+                )
             else:
                 what = receiver_type.rsplit(".", 1)[-1] if receiver_type else root
                 self._signal(apis.TRAIN, f"{what}.fit (estimator)", node)
@@ -439,11 +498,23 @@ class _CodeVisitor(cst.CSTVisitor):
                 self.string_reads.extend(_FORMULA_NAME.findall(value))
             self.string_reads.extend(_QUERY_NAME.findall(value))
 
-    def _literal(self, node: cst.CSTNode, kind: str, name: str, callee: str, value: object, direction: str = "") -> None:
+    def _literal(
+        self,
+        node: cst.CSTNode,
+        kind: str,
+        name: str,
+        callee: str,
+        value: object,
+        direction: str = "",
+    ) -> None:
         pos = self.parsed.positions.get(node)
         if pos is None:
             return
-        self.literals.append(Literal(pos.start.line, pos.start.column, kind, name, callee, value, direction))
+        self.literals.append(
+            Literal(
+                pos.start.line, pos.start.column, kind, name, callee, value, direction
+            )
+        )
 
 
 def _stem(path: str) -> str:
@@ -465,11 +536,23 @@ def _liftable(value: object) -> bool:
     if isinstance(value, (bool, int, float, str)):
         return not (isinstance(value, str) and ("\n" in value or len(value) > 200))
     if isinstance(value, (list, tuple)):
-        return 0 < len(value) <= 50 and all(isinstance(v, (bool, int, float, str)) for v in value)
+        return 0 < len(value) <= 50 and all(
+            isinstance(v, (bool, int, float, str)) for v in value
+        )
     if isinstance(value, dict):
-        return 0 < len(value) <= 50 and all(isinstance(k, str) for k in value) and all(
-            isinstance(v, (bool, int, float, str)) or (isinstance(v, (list, tuple)) and all(isinstance(x, (bool, int, float, str, type(None))) for x in v))
-            for v in value.values()
+        return (
+            0 < len(value) <= 50
+            and all(isinstance(k, str) for k in value)
+            and all(
+                isinstance(v, (bool, int, float, str))
+                or (
+                    isinstance(v, (list, tuple))
+                    and all(
+                        isinstance(x, (bool, int, float, str, type(None))) for x in v
+                    )
+                )
+                for v in value.values()
+            )
         )
     return False
 
@@ -483,9 +566,25 @@ def _is_import(stmt: cst.BaseStatement) -> bool:
     )
 
 
-def _expr_kind(expr: cst.BaseExpression, resolver: _Resolver, plot_names: set[str], is_last: bool) -> str:
+def _expr_kind(
+    expr: cst.BaseExpression, resolver: _Resolver, plot_names: set[str], is_last: bool
+) -> str:
     """display | plot | print | code, for a bare expression statement."""
-    if isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript, cst.SimpleString, cst.Integer, cst.Float, cst.Comparison, cst.BinaryOperation, cst.Tuple, cst.FormattedString)):
+    if isinstance(
+        expr,
+        (
+            cst.Name,
+            cst.Attribute,
+            cst.Subscript,
+            cst.SimpleString,
+            cst.Integer,
+            cst.Float,
+            cst.Comparison,
+            cst.BinaryOperation,
+            cst.Tuple,
+            cst.FormattedString,
+        ),
+    ):
         return "display"
     if not isinstance(expr, cst.Call):
         return "code"
@@ -508,8 +607,10 @@ def _expr_kind(expr: cst.BaseExpression, resolver: _Resolver, plot_names: set[st
             return "display"
         # Jupyter displays a cell's last expression: a chain of calls that change
         # nothing and write nothing is only there to be looked at.
-        if is_last and _pure_chain(expr) and (
-            root not in resolver.imports or _pure_library_call(expr, resolver)
+        if (
+            is_last
+            and _pure_chain(expr)
+            and (root not in resolver.imports or _pure_library_call(expr, resolver))
         ):
             return "display"
     if is_last and _shows_result(expr, resolver):
@@ -526,7 +627,11 @@ def _shows_result(expr: cst.Call, resolver: _Resolver) -> bool:
         return signal is not None and signal[0] == apis.EVAL
     if isinstance(expr.func, cst.Attribute):
         method = expr.func.attr.value
-        return method in apis.METHODS and apis.METHODS[method][0] in {apis.EVAL, apis.INFER} and _changes_nothing(expr)
+        return (
+            method in apis.METHODS
+            and apis.METHODS[method][0] in {apis.EVAL, apis.INFER}
+            and _changes_nothing(expr)
+        )
     return False
 
 
@@ -534,7 +639,10 @@ def _changes_nothing(expr: cst.BaseExpression) -> bool:
     node = expr
     while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
         if isinstance(node, cst.Call):
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value in apis.MUTATING_METHODS:
+            if (
+                isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in apis.MUTATING_METHODS
+            ):
                 return False
             node = node.func
         else:
@@ -566,11 +674,18 @@ def _pure_chain(expr: cst.BaseExpression) -> bool:
     node = expr
     while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
         if isinstance(node, cst.Call):
-            if any(a.keyword is not None and a.keyword.value == "inplace" for a in node.args):
+            if any(
+                a.keyword is not None and a.keyword.value == "inplace"
+                for a in node.args
+            ):
                 return False
             if isinstance(node.func, cst.Attribute):
                 method = node.func.attr.value
-                if method in apis.MUTATING_METHODS or method in apis.PATH_METHODS or method in apis.METHODS:
+                if (
+                    method in apis.MUTATING_METHODS
+                    or method in apis.PATH_METHODS
+                    or method in apis.METHODS
+                ):
                     return False
             node = node.func
         else:
@@ -578,7 +693,12 @@ def _pure_chain(expr: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name)
 
 
-def _statement_kind(stmt: cst.BaseStatement, resolver: _Resolver, plot_names: set[str], is_last: bool = False) -> str:
+def _statement_kind(
+    stmt: cst.BaseStatement,
+    resolver: _Resolver,
+    plot_names: set[str],
+    is_last: bool = False,
+) -> str:
     if _is_import(stmt):
         return "import"
     if isinstance(stmt, cst.FunctionDef):
@@ -591,9 +711,18 @@ def _statement_kind(stmt: cst.BaseStatement, resolver: _Resolver, plot_names: se
     if isinstance(small, cst.Expr):
         return _expr_kind(small.value, resolver, plot_names, is_last)
     if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
-        qual = resolver.qualify(small.value.func)
-        root = _root_name(small.value.func)
-        if (qual and apis.matches_any(qual, apis.PLOT_PATTERNS)) or root in plot_names:
+        func = small.value.func
+        qual = resolver.qualify(func)
+        root = _root_name(func)
+        chain = _dotted(func) or ""
+        plot_method = isinstance(func, cst.Attribute) and (
+            func.attr.value in apis.PLOT_METHODS or ".plot." in f".{chain}."
+        )
+        if (
+            (qual and apis.matches_any(qual, apis.PLOT_PATTERNS))
+            or root in plot_names
+            or plot_method
+        ):
             for t in small.targets:
                 for name in _target_names(t.target):
                     plot_names.add(name)
@@ -640,7 +769,9 @@ def _scope_facts(
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     scopes = wrapper.resolve(ScopeProvider)
     stmt_of = _statement_index(module)
-    global_scope = next((s for s in scopes.values() if isinstance(s, GlobalScope)), None)
+    global_scope = next(
+        (s for s in scopes.values() if isinstance(s, GlobalScope)), None
+    )
     reads: list[str] = []
     defines: list[str] = []
     used: list[str] = []
@@ -653,7 +784,7 @@ def _scope_facts(
         for i, stmt in enumerate(module.body)
         if i in kept_set and isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
     }
-    for i, name in helper_stmt.items():
+    for name in helper_stmt.values():
         helper_free[name] = ([], set())
 
     def unconditional_before(ref: Assignment, stmt: int) -> bool:
@@ -662,7 +793,12 @@ def _scope_facts(
             return False
         node = module.body[ref_stmt]
         if ref_stmt < stmt:
-            return isinstance(node, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)) or kinds[ref_stmt] == "import"
+            return (
+                isinstance(
+                    node, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)
+                )
+                or kinds[ref_stmt] == "import"
+            )
         if ref_stmt == stmt:
             return isinstance(node, (cst.For, cst.With))
         return False
@@ -684,7 +820,11 @@ def _scope_facts(
             ):
                 continue
             global_refs = [r for r in referents if r.scope is global_scope]
-            local_refs = [r for r in referents if r.scope is not global_scope and not isinstance(r, BuiltinAssignment)]
+            local_refs = [
+                r
+                for r in referents
+                if r.scope is not global_scope and not isinstance(r, BuiltinAssignment)
+            ]
             if stmt not in helper_stmt and kinds[stmt] != "import":
                 used.append(name)
             if stmt in helper_stmt:
@@ -723,13 +863,15 @@ def _names_seen(module: cst.Module, kinds: list[str]) -> tuple[str, ...]:
         def visit_Name(self, node: cst.Name) -> None:
             seen[node.value] = None
 
-    for stmt, kind in zip(module.body, kinds):
+    for stmt, kind in zip(module.body, kinds, strict=True):
         if kind != "import":
             stmt.visit(V())
     return tuple(seen)
 
 
-def _helper_mutations(stmt: cst.FunctionDef, parsed: ParsedCell, resolver: _Resolver) -> tuple[list[str], set[str]]:
+def _helper_mutations(
+    stmt: cst.FunctionDef, parsed: ParsedCell, resolver: _Resolver
+) -> tuple[list[str], set[str]]:
     visitor = _CodeVisitor(parsed, resolver, {})
     for inner in stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []:
         inner.visit(visitor)
@@ -767,46 +909,125 @@ def _imports_of(small: cst.BaseSmallStatement, line: int) -> list[Import]:
                 bound = code(alias.asname.name)
                 out.append(Import(bound, full, line, f"import {full} as {bound}"))
             else:
-                out.append(Import(full.split(".")[0], full.split(".")[0], line, f"import {full}"))
+                out.append(
+                    Import(
+                        full.split(".")[0], full.split(".")[0], line, f"import {full}"
+                    )
+                )
     elif isinstance(small, cst.ImportFrom):
-        module = ("." * len(small.relative)) + (code(small.module) if small.module else "")
+        module = ("." * len(small.relative)) + (
+            code(small.module) if small.module else ""
+        )
         if isinstance(small.names, cst.ImportStar):
             out.append(Import("*", f"{module}.*", line, f"from {module} import *"))
             return out
         for alias in small.names:
             name = code(alias.name)
             bound = code(alias.asname.name) if alias.asname else name
-            stmt = f"from {module} import {name}" + (f" as {bound}" if alias.asname else "")
+            stmt = f"from {module} import {name}" + (
+                f" as {bound}" if alias.asname else ""
+            )
             out.append(Import(bound, f"{module}.{name}", line, stmt))
     return out
 
 
-def analyse_notebook(cells: list[NormalCell]) -> tuple[list[CellFacts], list[ParsedCell]]:
+def analyse_notebook(
+    cells: list[NormalCell],
+) -> tuple[list[CellFacts], list[ParsedCell]]:
     """Facts for every code cell, in order, and the parsed cells for generation."""
     parsed = [parse_cell(c) for c in cells]
     imports = collect_imports(parsed)
-    resolver = _Resolver()
-    resolver.imports = {imp.bound: imp.qualified for imp in imports}
-    helpers: dict[str, Helper] = {}
-    facts = []
-    for pc in parsed:
-        facts.append(_analyse_cell(pc, resolver, helpers))
+    facts = _analyse_all(parsed, imports, frozenset())
+    # A plot or display statement is dropped only while no kept code reads what it
+    # binds (``fig, axs = plt.subplots()`` then a kept loop over ``axs``).
+    needed = _needed_bindings(facts)
+    if needed:
+        facts = _analyse_all(parsed, imports, needed)
     return facts, parsed
 
 
-def _analyse_cell(pc: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper]) -> CellFacts:
+def _analyse_all(
+    parsed: list[ParsedCell], imports: list[Import], keep: frozenset[str]
+) -> list[CellFacts]:
+    resolver = _Resolver()
+    resolver.imports = {imp.bound: imp.qualified for imp in imports}
+    helpers: dict[str, Helper] = {}
+    return [_analyse_cell(pc, resolver, helpers, keep) for pc in parsed]
+
+
+def _needed_bindings(facts: list[CellFacts]) -> frozenset[str]:
+    """Names bound only by dropped statements that a later cell's kept code reads."""
+    needed: set[str] = set()
+    bound_by_drop: set[str] = set()
+    for f in facts:
+        needed |= bound_by_drop & set(f.reads)
+        defined = set(f.defines)
+        bound_by_drop = (bound_by_drop - defined) | {
+            n for d in f.dropped for n in d.binds
+        }
+    return frozenset(needed)
+
+
+def _bound_names(stmt: cst.BaseStatement) -> set[str]:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return set()
+    names: set[str] = set()
+    for small in stmt.body:
+        if isinstance(small, cst.Assign):
+            for t in small.targets:
+                names.update(_target_names(t.target))
+        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+            names.update(_target_names(small.target))
+    return names
+
+
+def _keep_or_drop(
+    module: cst.Module, kinds: list[str], keep: frozenset[str], saves_figure: bool
+) -> list[bool]:
+    """Which statements stay: all but displays and plots, unless kept code needs them."""
+    keeps = [
+        k not in {"display", "plot"} or (k == "plot" and saves_figure) for k in kinds
+    ]
+    changed = True
+    while changed:
+        changed = False
+        used = set(keep)
+        for stmt, kept in zip(module.body, keeps, strict=True):
+            if kept:
+                used.update(_names_seen(cst.Module([stmt]), ["code"]))
+        for i, stmt in enumerate(module.body):
+            if not keeps[i] and _bound_names(stmt) & used:
+                keeps[i] = changed = True
+    return keeps
+
+
+def _analyse_cell(
+    pc: ParsedCell,
+    resolver: _Resolver,
+    helpers: dict[str, Helper],
+    keep: frozenset[str],
+) -> CellFacts:
     module = pc.module
     plot_names: set[str] = set()
     last = len(module.body) - 1
-    kinds = [_statement_kind(stmt, resolver, plot_names, i == last) for i, stmt in enumerate(module.body)]
-    saves_figure = "savefig" in pc.cell.code
+    kinds = [
+        _statement_kind(stmt, resolver, plot_names, i == last)
+        for i, stmt in enumerate(module.body)
+    ]
+    keeps = _keep_or_drop(module, kinds, keep, "savefig" in pc.cell.code)
     dropped: list[Dropped] = []
     kept: list[int] = []
-    for i, (stmt, kind) in enumerate(zip(module.body, kinds)):
-        if kind in {"display", "plot"} and not (kind == "plot" and saves_figure):
+    for i, (stmt, kind) in enumerate(zip(module.body, kinds, strict=True)):
+        if not keeps[i]:
             text = cst.Module([]).code_for_node(stmt).strip().split("\n")[0]
-            dropped.append(Dropped(_line(pc, stmt), kind, text[:80]))
+            dropped.append(
+                Dropped(
+                    _line(pc, stmt), kind, text[:80], tuple(sorted(_bound_names(stmt)))
+                )
+            )
         else:
+            if kind in {"display", "plot"}:
+                kinds[i] = "code"
             kept.append(i)
     pc.kept = kept
     pc.shown = {i for i in kept if kinds[i] == "shown"}
@@ -823,8 +1044,12 @@ def _analyse_cell(pc: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper
             if isinstance(stmt, cst.FunctionDef):
                 params = _params(stmt)
                 mutated, _ = _helper_mutations(stmt, pc, resolver)
-                mut_params = tuple(sorted({params.index(m) for m in mutated if m in params}))
-                mut_globals = tuple(sorted({m for m in mutated if m not in params and m in free}))
+                mut_params = tuple(
+                    sorted({params.index(m) for m in mutated if m in params})
+                )
+                mut_globals = tuple(
+                    sorted({m for m in mutated if m not in params and m in free})
+                )
             else:
                 params, mut_params, mut_globals = (), (), ()
             helper = Helper(
@@ -879,4 +1104,12 @@ def _analyse_cell(pc: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper
         results=tuple(dict.fromkeys(visitor.results)),
         names_used=tuple(dict.fromkeys(names_used)),
         names_seen=_names_seen(module, kinds),
+        assigned=tuple(
+            dict.fromkeys(
+                n
+                for i in kept
+                if kinds[i] != "import"
+                for n in sorted(_bound_names(module.body[i]))
+            )
+        ),
     )

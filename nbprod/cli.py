@@ -23,34 +23,70 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @cli.command()
 @click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="Project folder (default: NAME beside the notebook).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Project folder (default: NAME beside the notebook).",
+)
 @click.option("--name", help="Package name (default: from the notebook's file name).")
-@click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
-@click.option("--no-validate", is_flag=True, help="Skip running the notebook and the pipeline to compare them.")
-def convert(notebook: Path, output: Path | None, name: str | None, force: bool, no_validate: bool) -> None:
+@click.option(
+    "--force", is_flag=True, help="Replace an existing, non-empty output folder."
+)
+@click.option(
+    "--no-validate",
+    is_flag=True,
+    help="Skip running the notebook and the pipeline to compare them.",
+)
+def convert(
+    notebook: Path,
+    output: Path | None,
+    name: str | None,
+    force: bool,
+    no_validate: bool,
+) -> None:
     """Convert NOTEBOOK into a tested Python project."""
     from nbprod.convert import convert as run_convert
     from nbprod.plan import package_name, safe_identifier
 
     if name is not None and safe_identifier(name) != name:
-        raise click.BadParameter(f"{name!r} is not a valid package name (try {safe_identifier(name)!r})", param_hint="--name")
-    target = output if output is not None else notebook.parent / package_name(notebook.stem, set())
+        raise click.BadParameter(
+            f"{name!r} is not a valid package name (try {safe_identifier(name)!r})",
+            param_hint="--name",
+        )
+    target = (
+        output
+        if output is not None
+        else notebook.parent / package_name(notebook.stem, set())
+    )
     a = run_convert(notebook, target, package=name, force=force)
     plan = a.plan
     kept = sum(1 for c in plan.cells if c.stage)
     click.echo(f"{notebook} -> {target}")
     click.echo(f"  package {plan.package}: {', '.join(s.stage for s in plan.stages)}")
-    click.echo(f"  {kept} of {len(plan.cells)} code cells in the pipeline; {len(plan.params)} values in config.yaml")
+    click.echo(
+        f"  {kept} of {len(plan.cells)} code cells in the pipeline; {len(plan.params)} values in config.yaml"
+    )
     for warning in plan.warnings:
         click.echo(f"  warning: {warning}", err=True)
     if not no_validate:
-        click.echo("  validation: not run (the equivalence check is not available in this version)")
-    click.echo(f"  next: cd {target} && pip install -e '.[dev]' && python -m {plan.package} run && pytest")
+        click.echo(
+            "  validation: not run (the equivalence check is not available in this version)"
+        )
+    click.echo(
+        f"  next: cd {target} && pip install -e '.[dev]' && python -m {plan.package} run && pytest"
+    )
 
 
 @cli.command()
 @click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
 def plan(notebook: Path, fmt: str) -> None:
     """Print where every code cell of NOTEBOOK would go, and why. Writes nothing."""
     from nbprod.convert import analyse
@@ -68,12 +104,20 @@ def plan(notebook: Path, fmt: str) -> None:
         for d in c.dropped:
             click.echo(f"  {'':>8}  {'':<13} dropped {d}")
     for s in p.stages:
-        click.echo(f"{s.stage}: {s.function}({', '.join(s.inputs + s.params)}) -> {', '.join(s.outputs) or 'nothing'}")
+        click.echo(
+            f"{s.stage}: {s.function}({', '.join(s.inputs + s.params)}) -> {', '.join(s.outputs) or 'nothing'}"
+        )
     for h in p.helpers:
-        extra = f" (notebook globals become parameters: {', '.join(h.data_params)})" if h.data_params else ""
+        extra = (
+            f" (notebook globals become parameters: {', '.join(h.data_params)})"
+            if h.data_params
+            else ""
+        )
         click.echo(f"helper {h.name} (cell {h.cell}) -> {h.stage}{extra}")
     for param in p.params:
-        click.echo(f"config {param.group}.{param.key} = {param.value!r}  [{param.source}]")
+        click.echo(
+            f"config {param.group}.{param.key} = {param.value!r}  [{param.source}]"
+        )
     for w in p.warnings:
         click.echo(f"warning: {w}")
 
@@ -98,6 +142,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - never a traceback without --debug
         if debug:
             raise
-        click.echo(f"nbprod: internal error: {exc.__class__.__name__}: {exc} (rerun with --debug and report it)", err=True)
+        click.echo(
+            f"nbprod: internal error: {exc.__class__.__name__}: {exc} (rerun with --debug and report it)",
+            err=True,
+        )
         sys.exit(3)
     sys.exit(0)

@@ -17,18 +17,23 @@ from pathlib import Path
 from nbprod import __version__
 from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
 from nbprod.errors import NotebookError
+from nbprod.format import format_sources
 from nbprod.generate import MODULE_OF_STAGE, generate_modules
 from nbprod.normalise import STAGES, normalise_cell
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
 from nbprod.render import render_project
 from nbprod.write import check_target, write_tree
-from nbprod.format import format_sources
 
 ARTIFACTS_DIR = "artifacts"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 # Import names whose distribution is named differently, when it is not installed here.
-_KNOWN_DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "cv2": "opencv-python", "PIL": "pillow"}
+_KNOWN_DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "yaml": "pyyaml",
+    "cv2": "opencv-python",
+    "PIL": "pillow",
+}
 
 
 @dataclass(frozen=True)
@@ -55,21 +60,32 @@ def sections(nb: Notebook) -> dict[int, str]:
     return found
 
 
-def analyse(nb: Notebook, project_dir: Path | None = None, package: str | None = None) -> Analysis:
+def analyse(
+    nb: Notebook, project_dir: Path | None = None, package: str | None = None
+) -> Analysis:
     """Normalise, analyse and plan ``nb`` as if converted into ``project_dir``."""
     cells = [normalise_cell(c) for c in nb.code_cells]
     if not any(c.code.strip() for c in cells):
-        raise NotebookError("nothing to convert: the notebook has no code", where=nb.path)
+        raise NotebookError(
+            "nothing to convert: the notebook has no code", where=nb.path
+        )
     facts, parsed = analyse_notebook(cells)
     nb_dir = Path(nb.path).resolve().parent
     literals = {
         lit.value
         for f in facts
         for lit in f.literals
-        if (lit.kind == "path" or lit.direction == "path") and isinstance(lit.value, str)
+        if (lit.kind == "path" or lit.direction == "path")
+        and isinstance(lit.value, str)
     }
-    existing = frozenset(v for v in literals if not os.path.isabs(v) and (nb_dir / v).exists())
-    rel = "." if project_dir is None else Path(os.path.relpath(nb_dir, project_dir.resolve())).as_posix()
+    existing = frozenset(
+        v for v in literals if not os.path.isabs(v) and (nb_dir / v).exists()
+    )
+    rel = (
+        "."
+        if project_dir is None
+        else Path(os.path.relpath(nb_dir, project_dir.resolve())).as_posix()
+    )
     plan = build_plan(
         nb.name,
         cells,
@@ -139,11 +155,19 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
                 "function": s.function,
                 "title": s.stage.capitalize(),
                 "cells": list(s.cells),
-                "cells_text": ("cell " if len(s.cells) == 1 else "cells ") + ", ".join(map(str, s.cells)) if s.cells else "helpers only",
+                "cells_text": (
+                    ("cell " if len(s.cells) == 1 else "cells ")
+                    + ", ".join(map(str, s.cells))
+                    if s.cells
+                    else "helpers only"
+                ),
                 "inputs": list(s.inputs),
                 "outputs": list(s.outputs),
                 "params": [
-                    {"key": k, "group": "parameters" if k in parameter_keys else s.stage}
+                    {
+                        "key": k,
+                        "group": "parameters" if k in parameter_keys else s.stage,
+                    }
                     for k in s.params
                 ],
             }
@@ -151,7 +175,9 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
     first = plan.params[0] if plan.params else None
     first_param = None
     if first is not None:
-        wrong = "12345" if first.kind in {"str", "path"} else repr("not a " + first.kind)
+        wrong = (
+            "12345" if first.kind in {"str", "path"} else repr("not a " + first.kind)
+        )
         first_param = {"group": first.group, "key": first.key, "wrong": wrong}
     written = sorted(
         {
@@ -160,7 +186,11 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
             if p.kind == "path" and not str(p.value).startswith((".", "/"))
         }
     )
-    dev = [d for d in dependencies({"pytest", "black", "ruff"}, ()) if d.split("==")[0] in {"pytest", "black", "ruff"}]
+    dev = [
+        d
+        for d in dependencies({"pytest", "black", "ruff"}, ())
+        if d.split("==")[0] in {"pytest", "black", "ruff"}
+    ]
     return {
         "package": plan.package,
         "distribution": plan.package.replace("_", "-"),
@@ -211,7 +241,10 @@ def convert(
     nb = read_notebook(notebook)
     check_target(output, force=force, inputs=[notebook])
     a = analyse(nb, output, package)
-    validation = {"status": "not run", "reason": "--no-validate, or validation not available"}
+    validation = {
+        "status": "not run",
+        "reason": "--no-validate, or validation not available",
+    }
     files = build_files(a, validation)
     write_tree(output, files)
     return a

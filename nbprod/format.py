@@ -26,7 +26,9 @@ def format_sources(files: dict[str, str]) -> dict[str, str]:
         try:
             out[path] = black.format_str(text, mode=BLACK_MODE)
         except black.InvalidInput as exc:  # a bug in generation, not in the notebook
-            raise NbprodError(f"generated code for {path} does not parse ({exc})") from None
+            raise NbprodError(
+                f"generated code for {path} does not parse ({exc})"
+            ) from None
     return out
 
 
@@ -41,13 +43,27 @@ def _ruff_fix(files: dict[str, str], pyproject: str) -> dict[str, str]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         result = subprocess.run(
-            [sys.executable, "-m", "ruff", "check", "--fix-only", "--unsafe-fixes", "--select",
-             RUFF_FIXES, "--exit-zero", "--quiet", "--no-cache", "."],
+            [
+                sys.executable,
+                "-m",
+                "ruff",
+                "check",
+                "--fix-only",
+                "--unsafe-fixes",
+                "--select",
+                RUFF_FIXES,
+                "--exit-zero",
+                "--quiet",
+                "--no-cache",
+                ".",
+            ],
             cwd=root,
             capture_output=True,
             text=True,
             check=False,
         )
         if result.returncode != 0:
-            raise NbprodError(f"ruff failed on the generated code: {result.stderr.strip()}")
+            raise NbprodError(
+                f"ruff failed on the generated code: {result.stderr.strip()}"
+            )
         return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}

@@ -6,6 +6,7 @@ Pure: the plan and the parsed cells in, ``{module name: source}`` out (unformatt
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import libcst as cst
@@ -19,14 +20,25 @@ MODULE_OF_STAGE = {
     "inference": "inference",
     "evaluation": "evaluation",
 }
-_ANNOTATION = {"int": "int", "float": "float", "str": "str", "bool": "bool", "path": "str", "list": "list", "tuple": "tuple", "dict": "dict"}
+_ANNOTATION = {
+    "int": "int",
+    "float": "float",
+    "str": "str",
+    "bool": "bool",
+    "path": "str",
+    "list": "list",
+    "tuple": "tuple",
+    "dict": "dict",
+}
 
 
 @dataclass(frozen=True)
 class _Context:
     plan: Plan
     helper_params: dict[str, tuple[str, ...]]
-    replacements: dict[tuple[int, int, int], str]  # (cell, line, column) -> parameter name
+    replacements: dict[
+        tuple[int, int, int], str
+    ]  # (cell, line, column) -> parameter name
 
 
 class _Rewrite(cst.CSTTransformer):
@@ -42,7 +54,9 @@ class _Rewrite(cst.CSTTransformer):
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
         pos = self.parsed.positions.get(original_node)
         if pos is not None and isinstance(original_node, cst.BaseExpression):
-            key = self.ctx.replacements.get((self.parsed.cell.number, pos.start.line, pos.start.column))
+            key = self.ctx.replacements.get(
+                (self.parsed.cell.number, pos.start.line, pos.start.column)
+            )
             if key is not None:
                 return cst.Name(key)
         return super().on_leave(original_node, updated_node)
@@ -50,7 +64,9 @@ class _Rewrite(cst.CSTTransformer):
     def visit_Call(self, node: cst.Call) -> None:
         self.call_funcs.add(id(node.func))
 
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+    def leave_Call(
+        self, original_node: cst.Call, updated_node: cst.Call
+    ) -> cst.BaseExpression:
         func = original_node.func
         if isinstance(func, cst.Name) and self.ctx.helper_params.get(func.value):
             given = {a.keyword.value for a in updated_node.args if a.keyword}
@@ -59,12 +75,20 @@ class _Rewrite(cst.CSTTransformer):
                 for g in self.ctx.helper_params[func.value]
                 if g not in given
             ]
-            return updated_node.with_changes(args=[*_with_comma(updated_node.args), *extra])
+            return updated_node.with_changes(
+                args=[*_with_comma(updated_node.args), *extra]
+            )
         return updated_node
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+    def leave_Name(
+        self, original_node: cst.Name, updated_node: cst.Name
+    ) -> cst.BaseExpression:
         params = self.ctx.helper_params.get(original_node.value)
-        if params and id(original_node) not in self.call_funcs and self._is_load(original_node):
+        if (
+            params
+            and id(original_node) not in self.call_funcs
+            and self._is_load(original_node)
+        ):
             self.used_partial = True
             return cst.parse_expression(
                 f"functools.partial({original_node.value}, {', '.join(f'{g}={g}' for g in params)})"
@@ -162,8 +186,10 @@ def generate_modules(
         for helper in (h for h in plan.helpers if h.stage == stage.stage):
             pc = by_cell[helper.cell]
             node = next(
-                s for s in pc.module.body
-                if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value == helper.name
+                s
+                for s in pc.module.body
+                if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+                and s.name.value == helper.name
             )
             rewritten, used = _rewrite(ctx, pc, node)
             needs_partial |= used
@@ -171,16 +197,31 @@ def generate_modules(
                 assert isinstance(rewritten, cst.FunctionDef)
                 rewritten = rewritten.with_changes(
                     params=rewritten.params.with_changes(
-                        kwonly_params=[*rewritten.params.kwonly_params, *(_param_node(g, None) for g in helper.data_params)],
-                        star_arg=rewritten.params.star_arg
-                        if not isinstance(rewritten.params.star_arg, cst.MaybeSentinel)
-                        else cst.ParamStar(),
+                        kwonly_params=[
+                            *rewritten.params.kwonly_params,
+                            *(_param_node(g, None) for g in helper.data_params),
+                        ],
+                        star_arg=(
+                            rewritten.params.star_arg
+                            if not isinstance(
+                                rewritten.params.star_arg, cst.MaybeSentinel
+                            )
+                            else cst.ParamStar()
+                        ),
                     )
                 )
-            comment = cst.EmptyLine(comment=cst.Comment(f"# From notebook cell {helper.cell}."))
-            body.append(rewritten.with_changes(leading_lines=[*rewritten.leading_lines, comment]))
+            comment = cst.EmptyLine(
+                comment=cst.Comment(f"# From notebook cell {helper.cell}.")
+            )
+            body.append(
+                rewritten.with_changes(
+                    leading_lines=[*rewritten.leading_lines, comment]
+                )
+            )
         if stage.cells:
-            function, used = _stage_function(ctx, stage, by_cell, facts_by_cell, params_by_key, parameter_lines)
+            function, used = _stage_function(
+                ctx, stage, by_cell, facts_by_cell, params_by_key, parameter_lines
+            )
             needs_partial |= used
             body.append(function)
             for n in stage.cells:
@@ -204,11 +245,15 @@ def generate_modules(
         ]
         if any(i.bound == "*" for i in imports):
             header.insert(0, "# ruff: noqa: F403, F405")
-        sources[module_name] = "\n".join(header + import_lines + local_helpers) + "\n\n\n" + code
+        sources[module_name] = (
+            "\n".join(header + import_lines + local_helpers) + "\n\n\n" + code
+        )
     return sources, roots
 
 
-def _rewrite(ctx: _Context, pc: ParsedCell, node: cst.CSTNode) -> tuple[cst.CSTNode, bool]:
+def _rewrite(
+    ctx: _Context, pc: ParsedCell, node: cst.CSTNode
+) -> tuple[cst.CSTNode, bool]:
     rewriter = _Rewrite(ctx, pc)
     rewriter.loads = _value_names(node)
     result = node.visit(rewriter)
@@ -233,25 +278,39 @@ def _stage_function(
             stmt = pc.module.body[i]
             if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 continue
-            if isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
+            if isinstance(stmt, cst.SimpleStatementLine) and all(
+                isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+            ):
                 continue
             pos = pc.positions.get(stmt)
             if pos is not None and (number, pos.start.line) in parameter_lines:
                 continue
             rewritten, used = _rewrite(ctx, pc, stmt)
             used_partial |= used
-            assert isinstance(rewritten, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+            assert isinstance(
+                rewritten, cst.SimpleStatementLine | cst.BaseCompoundStatement
+            )
             if i in pc.shown and isinstance(rewritten, cst.SimpleStatementLine):
                 # The notebook displayed this value; the pipeline prints it.
                 expr = rewritten.body[0]
                 assert isinstance(expr, cst.Expr)
                 printed = cst.Call(cst.Name("print"), [cst.Arg(expr.value)])
-                rewritten = rewritten.with_changes(body=[expr.with_changes(value=printed)])
+                rewritten = rewritten.with_changes(
+                    body=[expr.with_changes(value=printed)]
+                )
             if first:
                 section = cell_plans[number].section
-                label = f"# Notebook cell {number}" + (f": {section}" if section else "") + "."
+                label = (
+                    f"# Notebook cell {number}"
+                    + (f": {section}" if section else "")
+                    + "."
+                )
                 rewritten = rewritten.with_changes(
-                    leading_lines=[cst.EmptyLine(), cst.EmptyLine(comment=cst.Comment(label)), *rewritten.leading_lines]
+                    leading_lines=[
+                        cst.EmptyLine(),
+                        cst.EmptyLine(comment=cst.Comment(label)),
+                        *rewritten.leading_lines,
+                    ]
                 )
                 first = False
             statements.append(rewritten)
@@ -259,21 +318,29 @@ def _stage_function(
         value = (
             cst.Name(stage.outputs[0])
             if len(stage.outputs) == 1
-            else cst.Tuple([cst.Element(cst.Name(o)) for o in stage.outputs], lpar=[], rpar=[])
+            else cst.Tuple(
+                [cst.Element(cst.Name(o)) for o in stage.outputs], lpar=[], rpar=[]
+            )
         )
-        statements.append(cst.SimpleStatementLine([cst.Return(value)], leading_lines=[cst.EmptyLine()]))
+        statements.append(
+            cst.SimpleStatementLine(
+                [cst.Return(value)], leading_lines=[cst.EmptyLine()]
+            )
+        )
     if not statements:
         statements.append(cst.SimpleStatementLine([cst.Pass()]))
 
     config_params = []
     for key in stage.params:
-        param = params_by_key.get((stage.stage, key)) or params_by_key.get(("parameters", key))
+        param = params_by_key.get((stage.stage, key)) or params_by_key.get(
+            ("parameters", key)
+        )
         config_params.append(_param_node(key, param.kind if param else None))
     returns = ", ".join(stage.outputs) if stage.outputs else "nothing"
-    doc = (
-        f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).\n\n"
-        f"    Returns {returns}.\n    "
+    returns_text = "\n    ".join(
+        textwrap.wrap(f"Returns {returns}.", width=80, break_on_hyphens=False)
     )
+    doc = f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).\n\n    {returns_text}\n    "
     params = cst.Parameters(
         params=[_param_node(name, None) for name in stage.inputs],
         star_arg=cst.ParamStar() if config_params else cst.MaybeSentinel.DEFAULT,
@@ -300,13 +367,19 @@ def _names_in(code: str) -> set[str]:
 
 
 def _imports_for(
-    names: set[str], string_names: set[str], imports: list[Import], used_anywhere: set[str], roots: set[str]
+    names: set[str],
+    string_names: set[str],
+    imports: list[Import],
+    used_anywhere: set[str],
+    roots: set[str],
 ) -> list[str]:
     """The notebook's import statements this module needs, in notebook order."""
     chosen: list[str] = []
     needed = names | string_names
     roots_used = {
-        imp.qualified.split(".")[0] for imp in imports if imp.bound in needed and imp.bound != "*"
+        imp.qualified.split(".")[0]
+        for imp in imports
+        if imp.bound in needed and imp.bound != "*"
     }
     for imp in imports:
         if imp.bound == "*":
@@ -316,7 +389,9 @@ def _imports_for(
         elif imp.bound in string_names:
             # Used inside a string a library evaluates (a patsy formula, a query).
             line = imp.statement + "  # noqa: F401"
-        elif imp.bound not in used_anywhere and imp.qualified.split(".")[0] in roots_used:
+        elif (
+            imp.bound not in used_anywhere and imp.qualified.split(".")[0] in roots_used
+        ):
             # Imported for its side effect (e.g. sklearn.experimental.enable_*).
             line = imp.statement + "  # noqa: F401"
         else:

@@ -11,8 +11,12 @@ from functools import lru_cache
 
 PRE, TRAIN, INFER, EVAL = "preprocessing", "training", "inference", "evaluation"
 
-# (pattern, stage, what it is): calls of functions and classes.
-CALLS: tuple[tuple[str, str, str], ...] = (
+# (pattern, stage, what it is): calls of functions and classes. A stage of None
+# means "no signal" and stops the broader rows below from matching.
+CALLS: tuple[tuple[str, str | None, str], ...] = (
+    ("statsmodels.graphics.*", None, "plot"),
+    ("statsmodels.api.graphics.*", None, "plot"),
+    ("statsmodels.api.qqplot*", None, "plot"),
     # metrics and reports come before the broad sklearn rows below
     ("sklearn.metrics.*Display*", EVAL, "metric plot"),
     ("sklearn.metrics.*", EVAL, "metric"),
@@ -61,6 +65,11 @@ CALLS: tuple[tuple[str, str, str], ...] = (
     ("statsmodels.tools.*add_constant", PRE, "design matrix"),
     ("statsmodels.api.datasets.*", PRE, "dataset loader"),
     ("statsmodels.datasets.*", PRE, "dataset loader"),
+    ("statsmodels.*datetools.*", PRE, "dates"),
+    ("statsmodels.tsa.stattools.*", EVAL, "statistical test"),
+    ("statsmodels.api.tsa.acf", EVAL, "statistical test"),
+    ("statsmodels.api.tsa.pacf", EVAL, "statistical test"),
+    ("statsmodels.api.tsa.stattools.*", EVAL, "statistical test"),
     ("statsmodels.stats.*", EVAL, "statistical test"),
     ("statsmodels.api.stats.*", EVAL, "statistical test"),
     ("statsmodels.formula.api.*", TRAIN, "formula model"),
@@ -130,24 +139,92 @@ TRANSFORMER_PATTERNS = (
 # Methods that change the object they are called on.
 MUTATING_METHODS = frozenset(
     {
-        "append", "extend", "insert", "remove", "pop", "clear", "update", "add",
-        "discard", "sort", "reverse", "setdefault", "popitem", "appendleft",
-        "fit", "partial_fit", "fit_transform", "fit_predict", "fit_resample",
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "pop",
+        "clear",
+        "update",
+        "add",
+        "discard",
+        "sort",
+        "reverse",
+        "setdefault",
+        "popitem",
+        "appendleft",
+        "fit",
+        "partial_fit",
+        "fit_transform",
+        "fit_predict",
+        "fit_resample",
         "set_params",
-        "mkdir", "write", "writelines", "close", "seed", "shuffle",
+        "mkdir",
+        "write",
+        "writelines",
+        "close",
+        "seed",
+        "shuffle",
     }
 )
 # Functions that change their first argument.
 MUTATING_FUNCTIONS = frozenset({"numpy.random.shuffle", "random.shuffle"})
 
-PLOT_PATTERNS = ("matplotlib.*", "seaborn.*", "pandas.plotting.*", "plotly.*", "sklearn.metrics.*Display*")
-PLOT_METHODS = frozenset({"plot", "hist", "boxplot", "scatter", "bar", "barh", "imshow", "heatmap", "plot_diagnostics"})
+PLOT_PATTERNS = (
+    "matplotlib.*",
+    "seaborn.*",
+    "pandas.plotting.*",
+    "plotly.*",
+    "sklearn.metrics.*Display*",
+    "statsmodels.graphics.*",
+    "statsmodels.api.graphics.*",
+    "statsmodels.api.qqplot*",
+    "statsmodels.graphics.api.*",
+)
+PLOT_METHODS = frozenset(
+    {
+        "plot",
+        "hist",
+        "boxplot",
+        "scatter",
+        "bar",
+        "barh",
+        "imshow",
+        "heatmap",
+        "plot_diagnostics",
+    }
+)
 DISPLAY_METHODS = frozenset(
     {
-        "head", "tail", "describe", "info", "sample", "value_counts", "nunique",
-        "unique", "summary", "corr", "cov", "memory_usage", "isnull", "isna",
-        "sum", "mean", "median", "std", "min", "max", "count", "get_params",
-        "keys", "items", "values", "to_string", "round", "summary2", "conf_int",
+        "head",
+        "tail",
+        "describe",
+        "info",
+        "sample",
+        "value_counts",
+        "nunique",
+        "unique",
+        "summary",
+        "corr",
+        "cov",
+        "memory_usage",
+        "isnull",
+        "isna",
+        "sum",
+        "mean",
+        "median",
+        "std",
+        "min",
+        "max",
+        "count",
+        "get_params",
+        "keys",
+        "items",
+        "values",
+        "to_string",
+        "round",
+        "summary2",
+        "conf_int",
     }
 )
 
@@ -184,7 +261,17 @@ PATH_METHODS: dict[str, tuple[int, str]] = {
 }
 
 # Keyword arguments that are not hyperparameters: never lifted into config.
-NOT_HYPERPARAMETERS = frozenset({"n_jobs", "verbose", "copy", "inplace", "axis", "error_score", "return_train_score"})
+NOT_HYPERPARAMETERS = frozenset(
+    {
+        "n_jobs",
+        "verbose",
+        "copy",
+        "inplace",
+        "axis",
+        "error_score",
+        "return_train_score",
+    }
+)
 
 
 @lru_cache(maxsize=4096)
@@ -192,7 +279,7 @@ def call_signal(qualname: str) -> tuple[str, str] | None:
     """The (stage, reason) a call of ``qualname`` signals, if any."""
     for pattern, stage, what in CALLS:
         if fnmatchcase(qualname, pattern):
-            return stage, what
+            return (stage, what) if stage else None
     return None
 
 
@@ -213,8 +300,17 @@ def path_argument(qualname: str) -> tuple[int, str] | None:
 def is_ml_call(qualname: str) -> bool:
     """Whether literal keyword arguments of this call are hyperparameters to lift."""
     signal = call_signal(qualname)
-    if signal is None or qualname.startswith(("pandas.", "numpy.", "sklearn.metrics.", "joblib.")):
+    if signal is None or qualname.startswith(
+        ("pandas.", "numpy.", "sklearn.metrics.", "joblib.")
+    ):
         return False
     # Classes (CamelCase) and the split/search helpers take hyperparameters.
     last = qualname.rsplit(".", 1)[-1]
-    return last[:1].isupper() or last in {"train_test_split", "cross_val_score", "cross_validate", "make_classification", "make_regression", "make_blobs"}
+    return last[:1].isupper() or last in {
+        "train_test_split",
+        "cross_val_score",
+        "cross_validate",
+        "make_classification",
+        "make_regression",
+        "make_blobs",
+    }

@@ -24,16 +24,42 @@ EXPLICIT = (*STAGES, "skip")
 # Line magics that only change the interactive session: dropped.
 DROPPED_LINE_MAGICS = frozenset(
     {
-        "matplotlib", "load_ext", "reload_ext", "autoreload", "aimport", "config",
-        "pinfo", "pinfo2", "pdoc", "pdef", "psource", "who", "whos", "who_ls",
-        "lsmagic", "precision", "pwd", "ls", "history", "xmode", "pprint",
-        "colors", "env", "pip", "conda", "notebook", "reset", "alias_magic",
+        "matplotlib",
+        "load_ext",
+        "reload_ext",
+        "autoreload",
+        "aimport",
+        "config",
+        "pinfo",
+        "pinfo2",
+        "pdoc",
+        "pdef",
+        "psource",
+        "who",
+        "whos",
+        "who_ls",
+        "lsmagic",
+        "precision",
+        "pwd",
+        "ls",
+        "history",
+        "xmode",
+        "pprint",
+        "colors",
+        "env",
+        "pip",
+        "conda",
+        "notebook",
+        "reset",
+        "alias_magic",
     }
 )
 # Magics that time or profile a statement: the statement stays.
 UNWRAPPED_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
 # Cell magics that only render something: the cell is display-only.
-DISPLAY_CELL_MAGICS = frozenset({"html", "javascript", "js", "markdown", "latex", "svg"})
+DISPLAY_CELL_MAGICS = frozenset(
+    {"html", "javascript", "js", "markdown", "latex", "svg"}
+)
 
 _EXPLICIT_COMMENT = re.compile(r"^\s*#\s*nbprod\s*:\s*([a-z]+)\s*$")
 _MAGIC_CALL = re.compile(
@@ -95,9 +121,15 @@ def _pip_requirements(command: str) -> tuple[str, ...]:
         words = shlex.split(command)
     except ValueError:
         words = command.split()
-    if len(words) < 2 or words[0] not in {"pip", "pip3", "conda", "mamba"} or words[1] != "install":
+    if (
+        len(words) < 2
+        or words[0] not in {"pip", "pip3", "conda", "mamba"}
+        or words[1] != "install"
+    ):
         return ()
-    return tuple(w for w in words[2:] if not w.startswith("-") and not w.startswith("$"))
+    return tuple(
+        w for w in words[2:] if not w.startswith("-") and not w.startswith("$")
+    )
 
 
 def _literal_args(call: str) -> list[str]:
@@ -119,7 +151,9 @@ def normalise_cell(cell: Cell) -> NormalCell:
     try:
         code = TransformerManager().transform_cell(source)
     except Exception as exc:  # IPython raises SyntaxError and friends on odd input
-        raise CellError(f"cannot read IPython syntax ({exc})", where=f"cell {cell.number}") from None
+        raise CellError(
+            f"cannot read IPython syntax ({exc})", where=f"cell {cell.number}"
+        ) from None
     if code.rstrip("\n") == source.rstrip("\n"):
         return NormalCell(cell.number, source, explicit, explicit_source, is_parameters)
 
@@ -137,7 +171,11 @@ def normalise_cell(cell: Cell) -> NormalCell:
         indent = line[: len(line) - len(line.lstrip())]
         stripped = line.strip()
         where = f"cell {cell.number}, line {lineno}"
-        original = cell.source.split("\n")[lineno - 1].strip() if lineno <= len(cell.source.split("\n")) else stripped
+        original = (
+            cell.source.split("\n")[lineno - 1].strip()
+            if lineno <= len(cell.source.split("\n"))
+            else stripped
+        )
         match = _MAGIC_CALL.match(stripped)
         if not match:
             raise CellError(
@@ -207,7 +245,11 @@ def _strip_magic_options(arg: str) -> str:
 
 
 def _cell_magic(
-    cell: Cell, code: str, explicit: str | None, explicit_source: str | None, is_parameters: bool
+    cell: Cell,
+    code: str,
+    explicit: str | None,
+    explicit_source: str | None,
+    is_parameters: bool,
 ) -> NormalCell:
     first = code.split("\n", 1)[0]
     match = _MAGIC_CALL.match(first.strip())

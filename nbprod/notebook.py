@@ -67,9 +67,11 @@ def parse_notebook(text: str, path: str) -> Notebook:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise NotebookError(
-            f"not valid notebook JSON ({exc.__class__.__name__}: {exc})"
-            if not isinstance(exc, RecursionError)
-            else "not valid notebook JSON (nested too deeply)",
+            (
+                f"not valid notebook JSON ({exc.__class__.__name__}: {exc})"
+                if not isinstance(exc, RecursionError)
+                else "not valid notebook JSON (nested too deeply)"
+            ),
             where=path,
         ) from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
@@ -81,17 +83,23 @@ def parse_notebook(text: str, path: str) -> Notebook:
                 # Check the raw JSON against nbformat's schema first: nbformat.reads
                 # and nbformat.validate crash (TypeError) on some invalid notebooks.
                 minor = data.get("nbformat_minor")
-                schema_minor = minor if isinstance(minor, int) and 0 <= minor <= 5 else 5
+                schema_minor = (
+                    minor if isinstance(minor, int) and 0 <= minor <= 5 else 5
+                )
                 get_validator(version=4, version_minor=schema_minor).validate(data)
             nb = nbformat.reads(json.dumps(data), as_version=4)
             nbformat.validate(nb)
     except (nbformat.ValidationError, ValueError) as exc:
         message = getattr(exc, "message", None) or str(exc).split("\n", 1)[0]
         raise NotebookError(
-            f"invalid notebook: {message}", where=path, hint="open and re-save it in Jupyter"
+            f"invalid notebook: {message}",
+            where=path,
+            hint="open and re-save it in Jupyter",
         ) from None
     except Exception as exc:  # nbformat raises many types on malformed input
-        raise NotebookError(f"not a readable notebook ({exc.__class__.__name__})", where=path) from None
+        raise NotebookError(
+            f"not a readable notebook ({exc.__class__.__name__})", where=path
+        ) from None
     kernel, language = _language(nb)
     if language not in PYTHON_LANGUAGES:
         raise NotebookError(

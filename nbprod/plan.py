@@ -37,7 +37,9 @@ class Param:
     line: int
     column: int
     source: str  # what it was in the notebook, for comments and the report
-    also_at: tuple[tuple[int, int, int], ...] = ()  # the same setting repeated: (cell, line, column)
+    also_at: tuple[
+        tuple[int, int, int], ...
+    ] = ()  # the same setting repeated: (cell, line, column)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,9 @@ class _Cell:
     explicit: bool = False
 
 
-def safe_identifier(text: str, *, avoid: set[str] = frozenset(), fallback: str = "pipeline") -> str:
+def safe_identifier(
+    text: str, *, avoid: set[str] = frozenset(), fallback: str = "pipeline"
+) -> str:
     """An ASCII snake_case identifier for ``text`` that is not a keyword or in ``avoid``."""
     name = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
     name = re.sub(r"_+", "_", name) or fallback
@@ -159,7 +163,9 @@ def build_plan(
     imports = {imp.bound: imp.qualified for f in facts for imp in f.imports}
     helper_facts = {h.name: (h, f.number) for f in facts for h in f.helpers}
     warnings: list[str] = []
-    pkg = package or package_name(notebook_name, {q.split(".")[0] for q in imports.values()})
+    pkg = package or package_name(
+        notebook_name, {q.split(".")[0] for q in imports.values()}
+    )
 
     parameter_literals = _parameter_literals(cells, facts)
     parameter_names = {lit.name for lits in parameter_literals.values() for lit in lits}
@@ -170,7 +176,7 @@ def build_plan(
 
     work: list[_Cell] = []
     plans: dict[int, CellPlan] = {}
-    for normal, f in zip(cells, facts):
+    for normal, f in zip(cells, facts, strict=True):
         c = _Cell(f, normal)
         excluded = _exclusion(normal, f, parameter_literals.get(f.number, ()))
         if excluded:
@@ -199,7 +205,9 @@ def build_plan(
             c.reason,
             explicit=c.explicit,
             section=sections.get(c.facts.number, ""),
-            dropped=tuple(f"line {d.line}: {d.text} ({d.kind})" for d in c.facts.dropped),
+            dropped=tuple(
+                f"line {d.line}: {d.text} ({d.kind})" for d in c.facts.dropped
+            ),
             depends_on=tuple(sorted(c.preds)),
         )
 
@@ -209,9 +217,11 @@ def build_plan(
         work, parameter_literals, existing_paths, notebook_dir, stage_io, helpers
     )
 
-    notebook_names = set(imports) | set(helper_facts) | {
-        n for f in facts for n in (*f.defines, *f.names_seen)
-    }
+    notebook_names = (
+        set(imports)
+        | set(helper_facts)
+        | {n for f in facts for n in (*f.defines, *f.names_seen)}
+    )
     stages = []
     for stage in STAGES:
         members = [c for c in work if c.stage == stage]
@@ -250,21 +260,27 @@ def build_plan(
     )
 
 
-def _parameter_literals(cells: list[NormalCell], facts: list[CellFacts]) -> dict[int, tuple[Literal, ...]]:
+def _parameter_literals(
+    cells: list[NormalCell], facts: list[CellFacts]
+) -> dict[int, tuple[Literal, ...]]:
     """Literal assignments of papermill ``parameters`` cells, by cell."""
     return {
         f.number: tuple(lit for lit in f.literals if lit.kind == "parameter")
-        for normal, f in zip(cells, facts)
+        for normal, f in zip(cells, facts, strict=True)
         if normal.is_parameters
     }
 
 
-def _exclusion(normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]) -> str | None:
+def _exclusion(
+    normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]
+) -> str | None:
     if normal.explicit == "skip":
         return f"excluded by {normal.explicit_source}"
     if normal.display_magic:
         return f"excluded: %%{normal.display_magic} cell only renders output"
-    if not normal.code.strip() or (not f.has_code and not f.imports and not f.helpers and not f.dropped):
+    if not normal.code.strip() or (
+        not f.has_code and not f.imports and not f.helpers and not f.dropped
+    ):
         return "excluded: no code"
     if parameters and not _has_other_code(normal, f, parameters):
         return f"parameters cell: {', '.join(p.name for p in parameters)} lifted to config.yaml"
@@ -287,27 +303,40 @@ def _exclusion(normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]
     return None
 
 
-def _has_other_code(normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]) -> bool:
+def _has_other_code(
+    normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]
+) -> bool:
     lifted = {p.name for p in parameters}
     return bool(set(f.defines) - lifted) or bool(f.mutates) or bool(f.signals)
 
 
-def _helper_data_params(helper_facts: dict, data_names: set[str]) -> dict[str, tuple[str, ...]]:
+def _helper_data_params(
+    helper_facts: dict, data_names: set[str]
+) -> dict[str, tuple[str, ...]]:
     """Notebook globals each helper reads, directly or through other helpers."""
-    params = {name: {n for n in h.free_names if n in data_names} for name, (h, _) in helper_facts.items()}
+    params = {
+        name: {n for n in h.free_names if n in data_names}
+        for name, (h, _) in helper_facts.items()
+    }
     changed = True
     while changed:
         changed = False
         for name, (h, _) in helper_facts.items():
             for other in h.free_names:
-                if other in params and other != name and not params[other] <= params[name]:
+                if (
+                    other in params
+                    and other != name
+                    and not params[other] <= params[name]
+                ):
                     params[name] |= params[other]
                     changed = True
     order = {n: i for i, n in enumerate(sorted(data_names))}
     return {k: tuple(sorted(v, key=order.get)) for k, v in params.items()}
 
 
-def _effective_io(f: CellFacts, helper_facts: dict, helper_params: dict, imports: dict) -> tuple[set[str], set[str]]:
+def _effective_io(
+    f: CellFacts, helper_facts: dict, helper_params: dict, imports: dict
+) -> tuple[set[str], set[str]]:
     reads = set(f.reads) | set(f.mutates) | set(f.deletes)
     reads |= {n for n in f.string_reads if n not in imports}
     writes = set(f.defines) | set(f.mutates) | set(f.deletes)
@@ -380,15 +409,23 @@ def _assign_stages(work: list[_Cell]) -> None:
                     where=f"cell {c.facts.number}",
                     hint="mark it a later stage, or move what it uses earlier",
                 )
-            c.stage, c.reason, c.explicit = explicit, f"explicit: {c.normal.explicit_source}", True
+            c.stage, c.reason, c.explicit = (
+                explicit,
+                f"explicit: {c.normal.explicit_source}",
+                True,
+            )
             continue
         signal = _signal_stage(c.facts)
-        if signal and (dep_stage is None or STAGE_ORDER[signal[0]] >= STAGE_ORDER[dep_stage]):
+        if signal and (
+            dep_stage is None or STAGE_ORDER[signal[0]] >= STAGE_ORDER[dep_stage]
+        ):
             c.stage, c.reason = signal[0], f"calls {signal[1]}"
         elif dep_stage:
             why = f"depends on cell {dep_cell} ({dep_stage}: {c.preds[dep_cell]})"
             c.stage = dep_stage
-            c.reason = f"{why}; its own signal {signal[1]} is earlier" if signal else why
+            c.reason = (
+                f"{why}; its own signal {signal[1]} is earlier" if signal else why
+            )
         else:
             c.stage, c.reason = apis.PRE, ""
             floating.append(c)
@@ -399,12 +436,16 @@ def _assign_stages(work: list[_Cell]) -> None:
         if users:
             first = min(users, key=lambda d: STAGE_ORDER[d.stage or apis.PRE])
             c.stage = first.stage
-            c.reason = f"no signal; joins cell {first.facts.number}, the first that needs it"
+            c.reason = (
+                f"no signal; joins cell {first.facts.number}, the first that needs it"
+            )
         else:
             c.reason = "no signal and nothing depends on it; runs with the first stage"
 
 
-def _place_helpers(work: list[_Cell], helper_facts: dict, helper_params: dict, warnings: list[str]) -> list[HelperPlan]:
+def _place_helpers(
+    work: list[_Cell], helper_facts: dict, helper_params: dict, warnings: list[str]
+) -> list[HelperPlan]:
     stage_of: dict[str, str] = {}
     for c in work:
         for name in (*c.facts.reads, *c.facts.names_used):
@@ -427,28 +468,45 @@ def _place_helpers(work: list[_Cell], helper_facts: dict, helper_params: dict, w
     placed = []
     for name, (h, cell) in helper_facts.items():
         if name not in stage_of:
-            warnings.append(f"cell {cell}: {name}() is not used by any pipeline cell; left out")
+            warnings.append(
+                f"cell {cell}: {name}() is not used by any pipeline cell; left out"
+            )
             continue
         if h.kind == "class" and helper_params.get(name):
             warnings.append(
                 f"cell {cell}: class {name} reads notebook globals {', '.join(helper_params[name])}; "
                 "pass them to it explicitly"
             )
-        placed.append(HelperPlan(name, h.kind, cell, stage_of[name], helper_params.get(name, ()) if h.kind == "function" else ()))
+        placed.append(
+            HelperPlan(
+                name,
+                h.kind,
+                cell,
+                stage_of[name],
+                helper_params.get(name, ()) if h.kind == "function" else (),
+            )
+        )
     return placed
 
 
-def _stage_io(work: list[_Cell], parameter_names: set[str], warnings: list[str]) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+def _stage_io(
+    work: list[_Cell], parameter_names: set[str], warnings: list[str]
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Inputs and outputs of each stage, walking cells in pipeline order."""
     producer: dict[str, str] = {n: "config" for n in parameter_names}
     inputs: dict[str, dict[str, None]] = {s: {} for s in STAGES}
     outputs: dict[str, dict[str, None]] = {s: {} for s in STAGES}
     ordered = sorted(work, key=lambda c: (STAGE_ORDER[c.stage], c.facts.number))
+    defined_in_stage: dict[str, set[str]] = {}
     for c in ordered:
         s = c.stage
         for name in sorted(c.reads, key=lambda n: (n not in c.facts.reads, n)):
             src = producer.get(name)
             if src is None:
+                if name in c.facts.reads and name not in defined_in_stage.get(s, set()):
+                    warnings.append(
+                        f"cell {c.facts.number}: uses {name}, which no cell of the pipeline defines"
+                    )
                 continue
             if src == "config" or src != s:
                 inputs[s][name] = None
@@ -456,16 +514,20 @@ def _stage_io(work: list[_Cell], parameter_names: set[str], warnings: list[str])
                     outputs[src][name] = None
         for name in sorted(c.writes):
             producer[name] = s
+            defined_in_stage.setdefault(s, set()).add(name)
         for name in c.facts.deletes:
             producer.pop(name, None)
     # What a stage computes with a known API (a fitted model, predictions, metrics)
     # is returned even when no later stage needs it: it is the stage's result.
     # Preprocessing's results are what later stages use, unless it is all there is.
+    # Later stages also return what they assign at top level and nobody uses after:
+    # their results (metrics, predictions), not to be lost as unused locals.
     only_preprocessing = all(c.stage == apis.PRE for c in work)
     for c in ordered:
         if c.stage == apis.PRE and not only_preprocessing:
             continue
-        for name in c.facts.results:
+        extra = c.facts.assigned if c.stage != apis.PRE else ()
+        for name in (*c.facts.results, *(n for n in extra if not n.startswith("_"))):
             if producer.get(name) == c.stage:
                 outputs[c.stage][name] = None
     first_seen: dict[str, tuple[int, int]] = {}
@@ -491,7 +553,12 @@ def _params(
 
     def rebased(value: object, is_path: bool) -> object:
         # Inputs found beside the notebook are found from the project too.
-        if is_path and isinstance(value, str) and not posixpath.isabs(value) and value in existing_paths:
+        if (
+            is_path
+            and isinstance(value, str)
+            and not posixpath.isabs(value)
+            and value in existing_paths
+        ):
             return posixpath.normpath(posixpath.join(notebook_dir, value))
         return value
 
@@ -500,13 +567,23 @@ def _params(
             is_path = lit.direction == "path"
             params.append(
                 Param(
-                    lit.name, "parameters", _plain(rebased(lit.value, is_path)), _kind(lit.value, is_path),
-                    cell, lit.line, lit.column, f"parameters cell: {lit.name} = {lit.value!r}",
+                    lit.name,
+                    "parameters",
+                    _plain(rebased(lit.value, is_path)),
+                    _kind(lit.value, is_path),
+                    cell,
+                    lit.line,
+                    lit.column,
+                    f"parameters cell: {lit.name} = {lit.value!r}",
                 )
             )
     for stage in STAGES:
         members = [c for c in work if c.stage == stage]
-        taken = set(stage_io[stage][0]) | {n for c in members for n in (*c.facts.defines, *c.facts.reads, *c.facts.mutates)}
+        taken = set(stage_io[stage][0]) | {
+            n
+            for c in members
+            for n in (*c.facts.defines, *c.facts.reads, *c.facts.mutates)
+        }
         taken |= {h.name for h in helpers} | {STAGE_FUNCTIONS[stage]}
         keys: set[str] = set()
         shared: dict[tuple, int] = {}
@@ -520,7 +597,13 @@ def _params(
                 same = (lit.kind, lit.callee, lit.name, repr(lit.value))
                 if lit.kind == "kwarg" and same in shared:
                     i = shared[same]
-                    params[i] = replace(params[i], also_at=(*params[i].also_at, (c.facts.number, lit.line, lit.column)))
+                    params[i] = replace(
+                        params[i],
+                        also_at=(
+                            *params[i].also_at,
+                            (c.facts.number, lit.line, lit.column),
+                        ),
+                    )
                     continue
                 key = _param_key(lit, keys, taken)
                 keys.add(key)
@@ -530,9 +613,24 @@ def _params(
                 what = (
                     f"{lit.callee.rsplit('.', 1)[-1]}({lit.name}=...)"
                     if lit.kind == "kwarg"
-                    else f"{lit.name} = ..." if lit.kind == "constant" else f"path {lit.value!r}"
+                    else (
+                        f"{lit.name} = ..."
+                        if lit.kind == "constant"
+                        else f"path {lit.value!r}"
+                    )
                 )
-                params.append(Param(key, stage, _plain(value), _kind(lit.value, is_path), c.facts.number, lit.line, lit.column, f"cell {c.facts.number}, line {lit.line}: {what}"))
+                params.append(
+                    Param(
+                        key,
+                        stage,
+                        _plain(value),
+                        _kind(lit.value, is_path),
+                        c.facts.number,
+                        lit.line,
+                        lit.column,
+                        f"cell {c.facts.number}, line {lit.line}: {what}",
+                    )
+                )
     return params
 
 
@@ -553,13 +651,21 @@ def _param_key(lit: Literal, keys: set[str], taken: set[str]) -> str:
         candidates = [lit.name.lower()]
     else:
         base = safe_identifier(lit.name, fallback="path")
-        candidates = [base if base.endswith(("path", "dir", "file", "folder", "root")) else f"{base}_path"]
+        candidates = [
+            (
+                base
+                if base.endswith(("path", "dir", "file", "folder", "root"))
+                else f"{base}_path"
+            )
+        ]
     for cand in candidates:
         if not cand.isidentifier() or keyword.iskeyword(cand):
             cand = safe_identifier(cand, fallback="value")
         # A path assigned to a variable keeps the variable's name: ``params_path =
         # Path(params_path)`` reads the config value, then rebinds it as the notebook did.
-        if cand not in keys and (cand not in taken or (lit.kind == "path" and cand == lit.name)):
+        if cand not in keys and (
+            cand not in taken or (lit.kind == "path" and cand == lit.name)
+        ):
             return cand
     base = safe_identifier(candidates[-1], fallback="value")
     i = 2

@@ -20,11 +20,15 @@ def templates_dir() -> Path:
     for candidate in (here / "templates", here.parent / "templates"):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError("nbprod's templates folder is missing from this installation")
+    raise FileNotFoundError(
+        "nbprod's templates folder is missing from this installation"
+    )
 
 
 def _yaml(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000).strip()
+    text = yaml.safe_dump(
+        value, default_flow_style=True, sort_keys=False, width=1000
+    ).strip()
     return text.removesuffix("\n...").removesuffix("...").strip()
 
 

@@ -24,7 +24,9 @@ def check_target(target: Path, *, force: bool, inputs: list[Path]) -> None:
             )
     for parent in [target, *target.parents]:
         if parent.is_symlink():
-            raise OutputError("the output path goes through a symbolic link", where=str(target))
+            raise OutputError(
+                "the output path goes through a symbolic link", where=str(target)
+            )
     if target.exists() and not target.is_dir():
         raise OutputError("exists and is not a folder", where=str(target))
     if target.exists() and any(target.iterdir()) and not force:

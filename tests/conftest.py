@@ -28,7 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def run_nbprod(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_nbprod(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "nbprod", *map(str, args)],
@@ -43,14 +45,28 @@ def run_nbprod(*args: str | Path, cwd: Path | None = None, timeout: float = 300)
 def copy_examples(dest: Path) -> Path:
     """A copy of examples/notebooks (notebooks and data) under ``dest``."""
     target = dest / "notebooks"
-    shutil.copytree(EXAMPLES, target, ignore=shutil.ignore_patterns("cache", "results", "__pycache__"))
+    shutil.copytree(
+        EXAMPLES,
+        target,
+        ignore=shutil.ignore_patterns("cache", "results", "__pycache__"),
+    )
     return target
 
 
-def make_notebook(path: Path, *sources: str, kernel: str = "python3", language: str = "python", tags: dict[int, list[str]] | None = None) -> Path:
+def make_notebook(
+    path: Path,
+    *sources: str,
+    kernel: str = "python3",
+    language: str = "python",
+    tags: dict[int, list[str]] | None = None,
+) -> Path:
     """Write a notebook whose code cells hold ``sources`` (markdown if a source starts with '#md ')."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": language}
+    nb.metadata["kernelspec"] = {
+        "name": kernel,
+        "display_name": kernel,
+        "language": language,
+    }
     nb.metadata["language_info"] = {"name": language}
     for i, src in enumerate(sources):
         if src.startswith("#md "):
@@ -77,7 +93,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("corpus_notebook", notebooks, ids=lambda p: p.stem)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     # The corpus tests need notebooks built outside the repo: they run only when asked
     # for with --corpus, and are deselected (not skipped) otherwise.
     if config.getoption("--corpus"):

@@ -33,23 +33,28 @@ def test_imports_are_collected_with_their_qualified_names() -> None:
 
 
 def test_reads_defines_and_qualified_calls_across_cells() -> None:
-    _, f = facts(IMPORTS, 'df = pd.read_csv("data/x.csv")\ndf = df.dropna()\nn = len(df)')
+    _, f = facts(
+        IMPORTS, 'df = pd.read_csv("data/x.csv")\ndf = df.dropna()\nn = len(df)'
+    )
     assert f.reads == ("pd",)
     assert f.defines == ("df", "n")
     assert "pandas.read_csv" in f.calls
-    assert [(s.stage, s.line) for s in f.signals] == [("preprocessing", 1), ("preprocessing", 2)]
+    assert [(s.stage, s.line) for s in f.signals] == [
+        ("preprocessing", 1),
+        ("preprocessing", 2),
+    ]
     assert [(lit.kind, lit.name, lit.value, lit.direction) for lit in f.literals] == [
         ("path", "x", "data/x.csv", "read")
     ]
 
 
 def test_a_name_assigned_in_the_same_statement_is_still_read() -> None:
-    (_, f) = facts("x = 1", "x = x + 1\nfor i in range(3):\n    total = total + i")
+    _, f = facts("x = 1", "x = x + 1\nfor i in range(3):\n    total = total + i")
     assert set(f.reads) == {"x", "total"}
 
 
 def test_conditional_assignment_does_not_hide_an_earlier_value() -> None:
-    (_, f) = facts("x = 1", "if flag:\n    x = 2\nprint(x)")
+    _, f = facts("x = 1", "if flag:\n    x = 2\nprint(x)")
     assert set(f.reads) == {"flag", "x"}
 
 
@@ -80,16 +85,24 @@ def test_helpers_record_free_names_and_mutated_parameters() -> None:
     (f,) = facts("def add(df, k):\n    df['z'] = df['a'] * FACTOR + k\n    return df")
     (h,) = f.helpers
     assert (h.name, h.kind, h.params, h.free_names, h.mutated_params) == (
-        "add", "function", ("df", "k"), ("FACTOR",), (0,)
+        "add",
+        "function",
+        ("df", "k"),
+        ("FACTOR",),
+        (0,),
     )
 
 
 def test_display_and_plot_statements_are_dropped_and_listed() -> None:
-    (_, f) = facts(
+    _, f = facts(
         "import matplotlib.pyplot as plt",
         "y = x * 2\nplt.plot(y)\nplt.show()\ndf.groupby('k').mean().round(1)",
     )
-    assert [(d.line, d.kind) for d in f.dropped] == [(2, "plot"), (3, "plot"), (4, "display")]
+    assert [(d.line, d.kind) for d in f.dropped] == [
+        (2, "plot"),
+        (3, "plot"),
+        (4, "display"),
+    ]
     assert f.reads == ("x",)
 
 
@@ -108,7 +121,10 @@ def test_names_inside_formula_and_query_strings_are_uses() -> None:
 
 
 def test_hyperparameters_of_known_calls_are_literals_to_lift() -> None:
-    _, f = facts(IMPORTS, "model = RandomForestClassifier(n_estimators=200, max_depth=None, n_jobs=-1, random_state=0)")
+    _, f = facts(
+        IMPORTS,
+        "model = RandomForestClassifier(n_estimators=200, max_depth=None, n_jobs=-1, random_state=0)",
+    )
     assert [(lit.kind, lit.name, lit.value) for lit in f.literals] == [
         ("kwarg", "n_estimators", 200),
         ("kwarg", "random_state", 0),

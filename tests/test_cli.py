@@ -7,7 +7,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import EXAMPLE_NOTEBOOKS, make_notebook, run_nbprod
 
 
@@ -25,7 +24,12 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def test_syntax_error_names_cell_and_line_and_writes_nothing(tmp_path: Path) -> None:
-    nb = make_notebook(tmp_path / "bad.ipynb", "import pandas as pd", "#md ## Clean", "df = pd.DataFrame()\nx = (1 +\n")
+    nb = make_notebook(
+        tmp_path / "bad.ipynb",
+        "import pandas as pd",
+        "#md ## Clean",
+        "df = pd.DataFrame()\nx = (1 +\n",
+    )
     result = run_nbprod("convert", nb, "-o", tmp_path / "out", "--no-validate")
     assert_one_line_error(result, "cell 3, line 2: syntax error")
     assert leftovers(tmp_path) == []
@@ -44,7 +48,10 @@ def test_existing_output_folder_is_refused_without_force(tmp_path: Path) -> None
     forced = run_nbprod("convert", nb, "-o", out, "--no-validate", "--force")
     assert forced.returncode == 0, forced.stderr
     assert not (out / "mine.txt").exists() and (out / "config.yaml").is_file()
-    assert sorted(p.name for p in out.parent.iterdir()) == ["nb", "out"], "staging folders left behind"
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "nb",
+        "out",
+    ], "staging folders left behind"
 
 
 def test_output_inside_the_notebook_folder_itself_is_refused(tmp_path: Path) -> None:
@@ -59,26 +66,39 @@ def test_output_inside_the_notebook_folder_itself_is_refused(tmp_path: Path) -> 
     [
         ("{not json", "not valid notebook JSON"),
         ("[1, 2, 3]", "not a Jupyter notebook"),
-        ('{"cells": 5, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "invalid notebook"),
+        (
+            '{"cells": 5, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+            "invalid notebook",
+        ),
         ("", "not valid notebook JSON"),
     ],
 )
-def test_files_that_are_not_notebooks_are_refused(tmp_path: Path, content: str, message: str) -> None:
+def test_files_that_are_not_notebooks_are_refused(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "x.ipynb"
     path.write_text(content, encoding="utf-8")
-    for command in (["convert", path, "-o", tmp_path / "out", "--no-validate"], ["plan", path]):
+    for command in (
+        ["convert", path, "-o", tmp_path / "out", "--no-validate"],
+        ["plan", path],
+    ):
         assert_one_line_error(run_nbprod(*command), str(path), message)
     assert not (tmp_path / "out").exists()
 
 
 def test_non_python_kernel_is_refused(tmp_path: Path) -> None:
     nb = make_notebook(tmp_path / "r.ipynb", "x <- 1", kernel="ir", language="R")
-    assert_one_line_error(run_nbprod("plan", nb), "kernel is 'r'", "Python notebooks only")
+    assert_one_line_error(
+        run_nbprod("plan", nb), "kernel is 'r'", "Python notebooks only"
+    )
 
 
 def test_notebook_without_code_has_nothing_to_convert(tmp_path: Path) -> None:
     nb = make_notebook(tmp_path / "md.ipynb", "#md # Only words")
-    assert_one_line_error(run_nbprod("convert", nb, "-o", tmp_path / "out", "--no-validate"), "nothing to convert")
+    assert_one_line_error(
+        run_nbprod("convert", nb, "-o", tmp_path / "out", "--no-validate"),
+        "nothing to convert",
+    )
 
 
 def test_unconvertible_magic_fails_before_anything_is_written(tmp_path: Path) -> None:
@@ -90,28 +110,42 @@ def test_unconvertible_magic_fails_before_anything_is_written(tmp_path: Path) ->
 
 def test_bad_package_name_is_a_usage_error(tmp_path: Path) -> None:
     nb = make_notebook(tmp_path / "poc.ipynb", "x = 1")
-    assert_one_line_error(run_nbprod("convert", nb, "--name", "my-pkg", "--no-validate"), "--name")
+    assert_one_line_error(
+        run_nbprod("convert", nb, "--name", "my-pkg", "--no-validate"), "--name"
+    )
 
 
 @pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
-def test_plan_accounts_for_every_code_cell_and_never_modifies_the_notebook(notebook: Path) -> None:
+def test_plan_accounts_for_every_code_cell_and_never_modifies_the_notebook(
+    notebook: Path,
+) -> None:
     before = notebook.read_bytes()
     result = run_nbprod("plan", notebook, "--format", "json")
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     code_cells = [
-        i for i, c in enumerate(nbformat.read(str(notebook), as_version=4).cells, start=1) if c.cell_type == "code"
+        i
+        for i, c in enumerate(nbformat.read(str(notebook), as_version=4).cells, start=1)
+        if c.cell_type == "code"
     ]
     assert [c["number"] for c in plan["cells"]] == code_cells
     assert all(c["reason"] for c in plan["cells"])
     text = run_nbprod("plan", notebook)
-    assert text.returncode == 0 and all(f"cell {n:>3}" in text.stdout for n in code_cells)
+    assert text.returncode == 0 and all(
+        f"cell {n:>3}" in text.stdout for n in code_cells
+    )
     assert notebook.read_bytes() == before
 
 
 def test_convert_prints_where_it_went_and_what_to_do_next(tmp_path: Path) -> None:
-    nb = make_notebook(tmp_path / "nb" / "my poc.ipynb", "import pandas as pd", "df = pd.DataFrame({'a': [1, 2]})\ndf = df.dropna()")
+    nb = make_notebook(
+        tmp_path / "nb" / "my poc.ipynb",
+        "import pandas as pd",
+        "df = pd.DataFrame({'a': [1, 2]})\ndf = df.dropna()",
+    )
     result = run_nbprod("convert", nb, "--no-validate")
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "nb" / "my_poc" / "src" / "my_poc" / "preprocessing.py").is_file()
+    assert (
+        tmp_path / "nb" / "my_poc" / "src" / "my_poc" / "preprocessing.py"
+    ).is_file()
     assert "python -m my_poc run" in result.stdout

@@ -17,13 +17,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_nbprod
 
 pytestmark = pytest.mark.corpus
 
 
-def test_corpus_notebook_converts_runs_and_passes_or_is_refused_clearly(tmp_path: Path, corpus_notebook: Path) -> None:
+def test_corpus_notebook_converts_runs_and_passes_or_is_refused_clearly(
+    tmp_path: Path, corpus_notebook: Path
+) -> None:
     work = tmp_path / "nb"
     shutil.copytree(corpus_notebook.parent, work)
     source = work / corpus_notebook.name
@@ -36,12 +37,32 @@ def test_corpus_notebook_converts_runs_and_passes_or_is_refused_clearly(tmp_path
         assert not out.exists()
         pytest.xfail(f"refused: {line}")
     assert result.returncode == 0, result.stderr
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(out / "src")}
+    paths = [str(out / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(paths)}
     package = next((out / "src").iterdir()).name
-    run = subprocess.run([sys.executable, "-m", package, "run"], cwd=out, env=env, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [sys.executable, "-m", package, "run"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=out, env=env, capture_output=True, text=True, timeout=1800)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert tests.returncode == 0, tests.stdout[-3000:]
-    for tool in (["black", "--check", "--quiet", "."], ["ruff", "check", "--no-cache", "."]):
-        checked = subprocess.run([sys.executable, "-m", *tool], cwd=out, capture_output=True, text=True)
+    for tool in (
+        ["black", "--check", "--quiet", "."],
+        ["ruff", "check", "--no-cache", "."],
+    ):
+        checked = subprocess.run(
+            [sys.executable, "-m", *tool], cwd=out, capture_output=True, text=True
+        )
         assert checked.returncode == 0, checked.stdout + checked.stderr

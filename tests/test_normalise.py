@@ -22,7 +22,11 @@ def test_plain_python_is_untouched() -> None:
 def test_session_magics_are_dropped_and_lines_keep_their_numbers() -> None:
     cell = norm("%matplotlib inline\n%load_ext autoreload\n%autoreload 2\nx = 1")
     assert cell.code.split("\n")[:4] == ["", "", "", "x = 1"]
-    assert [(m.line, m.action) for m in cell.magics] == [(1, "dropped"), (2, "dropped"), (3, "dropped")]
+    assert [(m.line, m.action) for m in cell.magics] == [
+        (1, "dropped"),
+        (2, "dropped"),
+        (3, "dropped"),
+    ]
 
 
 def test_time_keeps_its_statement() -> None:
@@ -51,7 +55,9 @@ def test_pip_install_becomes_a_dependency() -> None:
         ("%%bash\necho hi", "cell 3, line 1: cell magic %%bash"),
     ],
 )
-def test_unconvertible_ipython_is_refused_with_cell_and_line(source: str, message: str) -> None:
+def test_unconvertible_ipython_is_refused_with_cell_and_line(
+    source: str, message: str
+) -> None:
     with pytest.raises(CellError) as info:
         norm(source)
     assert str(info.value).startswith(message)

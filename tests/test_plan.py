@@ -103,30 +103,55 @@ def test_dependencies_never_run_backwards() -> None:
 
 def test_a_later_write_keeps_the_order_of_an_earlier_read() -> None:
     # Cell 4 rebinds X after training read it: it must not move before training.
-    plan = plan_of(IMPORTS, "X = pd.read_csv('a.csv')", "model = LogisticRegression().fit(X, y)", "X = pd.read_csv('b.csv')")
+    plan = plan_of(
+        IMPORTS,
+        "X = pd.read_csv('a.csv')",
+        "model = LogisticRegression().fit(X, y)",
+        "X = pd.read_csv('b.csv')",
+    )
     assert stages(plan)[4] == "training"
 
 
 def test_constants_join_the_first_stage_that_needs_them() -> None:
-    plan = plan_of(IMPORTS, "N_ITER = 300", "df = pd.read_csv('a.csv')", "model = LogisticRegression(max_iter=N_ITER).fit(df, df)")
+    plan = plan_of(
+        IMPORTS,
+        "N_ITER = 300",
+        "df = pd.read_csv('a.csv')",
+        "model = LogisticRegression(max_iter=N_ITER).fit(df, df)",
+    )
     assert stages(plan)[2] == "training"
     assert "joins cell 4" in plan.cells[1].reason
 
 
 def test_explicit_tag_and_comment_win() -> None:
-    plan = plan_of(IMPORTS, "df = pd.read_csv('a.csv')", "# nbprod: evaluation\nn = len(df)", tags={1: ["nbprod:training"]})
+    plan = plan_of(
+        IMPORTS,
+        "df = pd.read_csv('a.csv')",
+        "# nbprod: evaluation\nn = len(df)",
+        tags={1: ["nbprod:training"]},
+    )
     assert stages(plan) == {1: None, 2: "training", 3: "evaluation"}
-    assert plan.cells[1].reason == "explicit: tag nbprod:training" and plan.cells[1].explicit
+    assert (
+        plan.cells[1].reason == "explicit: tag nbprod:training"
+        and plan.cells[1].explicit
+    )
 
 
 def test_explicit_stage_that_would_run_backwards_is_an_error() -> None:
     with pytest.raises(CellError, match="cell 3: is marked preprocessing by comment"):
-        plan_of(IMPORTS, "model = LogisticRegression().fit(X, y)", "# nbprod: preprocessing\np = model.coef_")
+        plan_of(
+            IMPORTS,
+            "model = LogisticRegression().fit(X, y)",
+            "# nbprod: preprocessing\np = model.coef_",
+        )
 
 
 def test_skip_tag_excludes_a_cell() -> None:
     plan = plan_of("x = 1", "y = 2", tags={1: ["nbprod:skip"]})
-    assert plan.cells[1].stage is None and plan.cells[1].reason == "excluded by tag nbprod:skip"
+    assert (
+        plan.cells[1].stage is None
+        and plan.cells[1].reason == "excluded by tag nbprod:skip"
+    )
 
 
 def test_helper_reading_a_global_gets_it_as_a_parameter() -> None:
@@ -138,7 +163,11 @@ def test_helper_reading_a_global_gets_it_as_a_parameter() -> None:
         "labels = label(model.predict_proba(X)[:, 1])",
     )
     (helper,) = plan.helpers
-    assert (helper.name, helper.stage, helper.data_params) == ("label", "inference", ("THRESHOLD",))
+    assert (helper.name, helper.stage, helper.data_params) == (
+        "label",
+        "inference",
+        ("THRESHOLD",),
+    )
     assert stages(plan)[2] == "inference"
 
 
@@ -150,20 +179,38 @@ def test_in_place_mutation_is_carried_to_later_stages() -> None:
         "acc = accuracy_score(y, model.predict(X))\nlog.append(acc)",
         "summary = pd.DataFrame({'step': log})\nsummary.drop(columns=['step'], inplace=True)",
     )
-    assert stages(plan) == {1: None, 2: "training", 3: "training", 4: "evaluation", 5: "evaluation"}
+    assert stages(plan) == {
+        1: None,
+        2: "training",
+        3: "training",
+        4: "evaluation",
+        5: "evaluation",
+    }
     training, evaluation = plan.stage("training"), plan.stage("evaluation")
     assert training is not None and evaluation is not None
     assert "log" in training.outputs and "log" in evaluation.inputs
 
 
 def test_deleted_names_are_not_outputs() -> None:
-    plan = plan_of(IMPORTS, "tmp = LogisticRegression().fit(X, y)\nscore = tmp.score(X, y)\ndel tmp")
+    plan = plan_of(
+        IMPORTS,
+        "tmp = LogisticRegression().fit(X, y)\nscore = tmp.score(X, y)\ndel tmp",
+    )
     training = plan.stage("training")
-    assert training is not None and "tmp" not in training.outputs and "score" in training.outputs
+    assert (
+        training is not None
+        and "tmp" not in training.outputs
+        and "score" in training.outputs
+    )
 
 
 def test_papermill_parameters_become_config() -> None:
-    plan = plan_of(IMPORTS, "n = 100\nname = 'run-1'", "df = pd.read_csv('a.csv').head(n)", tags={1: ["parameters"]})
+    plan = plan_of(
+        IMPORTS,
+        "n = 100\nname = 'run-1'",
+        "df = pd.read_csv('a.csv').head(n)",
+        tags={1: ["parameters"]},
+    )
     assert [(p.group, p.key, p.value) for p in plan.params] == [
         ("parameters", "n", 100),
         ("parameters", "name", "run-1"),
@@ -175,7 +222,12 @@ def test_papermill_parameters_become_config() -> None:
 
 
 def test_stage_function_renamed_when_the_notebook_uses_its_name() -> None:
-    plan = plan_of(IMPORTS, "def evaluate(m):\n    return m", "model = LogisticRegression().fit(X, y)", "s = accuracy_score(y, evaluate(model).predict(X))")
+    plan = plan_of(
+        IMPORTS,
+        "def evaluate(m):\n    return m",
+        "model = LogisticRegression().fit(X, y)",
+        "s = accuracy_score(y, evaluate(model).predict(X))",
+    )
     evaluation = plan.stage("evaluation")
     assert evaluation is not None and evaluation.function == "evaluate_stage"
 
@@ -183,4 +235,7 @@ def test_stage_function_renamed_when_the_notebook_uses_its_name() -> None:
 def test_side_effect_only_cells_run_first() -> None:
     plan = plan_of("import warnings", "warnings.filterwarnings('ignore')")
     assert stages(plan)[2] == "preprocessing"
-    assert plan.cells[1].reason == "no signal and nothing depends on it; runs with the first stage"
+    assert (
+        plan.cells[1].reason
+        == "no signal and nothing depends on it; runs with the first stage"
+    )

@@ -46,8 +46,12 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "y_test",
     ),
     "train": (
+        "numeric_cols",
+        "categorical_cols",
         "preprocess",
         "model",
+        "feature_names",
+        "coefs",
     ),
     "predict": ("new_customers",),
     "evaluate": ("y_pred",),

@@ -15,7 +15,7 @@ def train(
 ):
     """Run the training stage (notebook cells 14, 18).
 
-    Returns preprocess, model.
+    Returns numeric_cols, categorical_cols, preprocess, model, feature_names, coefs.
     """
 
     # Notebook cell 14: Train.
@@ -43,6 +43,8 @@ def train(
 
     # Notebook cell 18: Evaluate.
     feature_names = model.named_steps["preprocess"].get_feature_names_out()
-    pd.Series(model.named_steps["clf"].coef_[0], index=feature_names).sort_values()
+    coefs = pd.Series(
+        model.named_steps["clf"].coef_[0], index=feature_names
+    ).sort_values()
 
-    return preprocess, model
+    return numeric_cols, categorical_cols, preprocess, model, feature_names, coefs

@@ -43,6 +43,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
     "train": (
         "customers",
+        "scores",
         "kmeans",
     ),
     "predict": ("new_customers",),

@@ -11,7 +11,7 @@ from sklearn.metrics import silhouette_score
 def train(customers, X, *, n_init: int, random_state: int, n_clusters: int):
     """Run the training stage (notebook cells 9, 11).
 
-    Returns customers, kmeans.
+    Returns customers, scores, kmeans.
     """
 
     # Notebook cell 9: How many clusters?.
@@ -29,4 +29,4 @@ def train(customers, X, *, n_init: int, random_state: int, n_clusters: int):
     customers["segment"] = kmeans.fit_predict(X)
     print("silhouette:", round(silhouette_score(X, customers["segment"]), 3))
 
-    return customers, kmeans
+    return customers, scores, kmeans

@@ -14,7 +14,7 @@ def label_predictions(probs, *, THRESHOLD):
 def evaluate_stage(y_test, X_test, logreg, *, threshold: float):
     """Run the evaluation stage (notebook cells 6, 18).
 
-    Returns probs.
+    Returns THRESHOLD, probs, labels.
     """
 
     # Notebook cell 6: Helpers.
@@ -26,4 +26,4 @@ def evaluate_stage(y_test, X_test, logreg, *, threshold: float):
     print("malignant flagged:", labels.sum(), "of", len(labels))
     print(confusion_matrix(y_test, labels))
 
-    return probs
+    return THRESHOLD, probs, labels

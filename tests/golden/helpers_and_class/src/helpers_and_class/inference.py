@@ -9,7 +9,7 @@ from .preprocessing import add_ratio_features, load_data
 def predict(builder, logreg):
     """Run the inference stage (notebook cell 20).
 
-    Returns new_probs.
+    Returns new_cases, new_probs.
     """
 
     # Notebook cell 20: Score new cases.
@@ -17,4 +17,4 @@ def predict(builder, logreg):
     new_cases = add_ratio_features(new_cases)
     new_probs = logreg.predict_proba(builder.transform(new_cases))[:, 1]
 
-    return new_probs
+    return new_cases, new_probs

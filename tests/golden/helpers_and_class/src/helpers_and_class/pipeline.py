@@ -51,14 +51,23 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "y_test",
     ),
     "train": (
+        "base_columns",
         "builder",
         "X_train",
         "X_test",
         "logreg",
         "gb",
+        "comparison",
     ),
-    "predict": ("new_probs",),
-    "evaluate": ("probs",),
+    "predict": (
+        "new_cases",
+        "new_probs",
+    ),
+    "evaluate": (
+        "THRESHOLD",
+        "probs",
+        "labels",
+    ),
 }
 
 
@@ -95,7 +104,7 @@ def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         values["builder"],
         values["logreg"],
     )
-    return {"new_probs": result}
+    return dict(zip(OUTPUTS["predict"], result))
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +115,7 @@ def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         values["logreg"],
         threshold=config.evaluation.threshold,
     )
-    return {"probs": result}
+    return dict(zip(OUTPUTS["evaluate"], result))
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {

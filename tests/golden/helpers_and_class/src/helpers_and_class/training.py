@@ -64,7 +64,7 @@ def train(
 ):
     """Run the training stage (notebook cells 12, 14, 15, 17).
 
-    Returns builder, X_train, X_test, logreg, gb.
+    Returns base_columns, builder, X_train, X_test, logreg, gb, comparison.
     """
 
     # Notebook cell 12: Features.
@@ -101,7 +101,7 @@ def train(
     evaluate(gb, X_test, y_test)
 
     # Notebook cell 17: Evaluate.
-    pd.DataFrame(
+    comparison = pd.DataFrame(
         {
             "train": [
                 evaluate(logreg, X_train, y_train),
@@ -112,4 +112,4 @@ def train(
         index=["logreg", "gradient_boosting"],
     )
 
-    return builder, X_train, X_test, logreg, gb
+    return base_columns, builder, X_train, X_test, logreg, gb, comparison

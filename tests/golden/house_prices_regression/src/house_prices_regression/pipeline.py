@@ -51,6 +51,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "ridge",
         "ridge_pred",
         "rf",
+        "importances",
     ),
     "evaluate": (
         "rf_pred",

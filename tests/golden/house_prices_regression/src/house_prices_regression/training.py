@@ -26,7 +26,7 @@ def train(
 ):
     """Run the training stage (notebook cells 11, 12, 15).
 
-    Returns ridge, ridge_pred, rf.
+    Returns ridge, ridge_pred, rf, importances.
     """
 
     # Notebook cell 11: Train.
@@ -48,6 +48,8 @@ def train(
     print("train R2:", round(rf.score(X_train, y_train), 3))
 
     # Notebook cell 15: Evaluate.
-    pd.Series(rf.feature_importances_, index=X.columns).sort_values(ascending=False)
+    importances = pd.Series(rf.feature_importances_, index=X.columns).sort_values(
+        ascending=False
+    )
 
-    return ridge, ridge_pred, rf
+    return ridge, ridge_pred, rf, importances

@@ -23,7 +23,7 @@ def evaluate(
 ):
     """Run the evaluation stage (notebook cells 9, 11).
 
-    Returns y_pred, metrics.
+    Returns y_pred, metrics, metrics_path.
     """
 
     # Notebook cell 9: Evaluate.
@@ -46,4 +46,4 @@ def evaluate(
         json.dump(metrics, f, indent=2)
     print("wrote", metrics_path)
 
-    return y_pred, metrics
+    return y_pred, metrics, metrics_path

@@ -49,6 +49,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "evaluate": (
         "y_pred",
         "metrics",
+        "metrics_path",
     ),
 }
 

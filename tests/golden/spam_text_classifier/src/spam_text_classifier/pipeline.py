@@ -49,6 +49,9 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "nb_pred",
         "lr_model",
         "lr_pred",
+        "vectorizer",
+        "nb",
+        "spamminess",
     ),
     "evaluate": (),
 }

@@ -28,7 +28,7 @@ def train(
 ):
     """Run the training stage (notebook cells 10, 11, 14).
 
-    Returns nb_model, nb_pred, lr_model, lr_pred.
+    Returns nb_model, nb_pred, lr_model, lr_pred, vectorizer, nb, spamminess.
     """
 
     # Notebook cell 10: Train.
@@ -85,9 +85,9 @@ def train(
     # Notebook cell 14: Evaluate.
     vectorizer = nb_model.named_steps["tfidf"]
     nb = nb_model.named_steps["clf"]
-    pd.Series(
+    spamminess = pd.Series(
         nb.feature_log_prob_[1] - nb.feature_log_prob_[0],
         index=vectorizer.get_feature_names_out(),
     ).sort_values()
 
-    return nb_model, nb_pred, lr_model, lr_pred
+    return nb_model, nb_pred, lr_model, lr_pred, vectorizer, nb, spamminess

@@ -13,7 +13,7 @@ def predict(
 ):
     """Run the inference stage (notebook cell 26).
 
-    Returns test_pred.
+    Returns test_pred, predictions.
     """
 
     # Notebook cell 26: Predict.
@@ -27,4 +27,4 @@ def predict(
         round(predictions["Survived"].mean(), 3),
     )
 
-    return test_pred
+    return test_pred, predictions

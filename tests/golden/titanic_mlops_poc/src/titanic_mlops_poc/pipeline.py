@@ -57,17 +57,24 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "test",
     ),
     "train": (
+        "X",
+        "y",
         "X_train",
         "X_val",
         "y_train",
         "y_val",
         "baseline_acc",
+        "params_path",
         "model",
+        "importances",
         "final_model",
         "test",
         "passenger_ids",
     ),
-    "predict": ("test_pred",),
+    "predict": (
+        "test_pred",
+        "predictions",
+    ),
     "evaluate": ("val_pred",),
 }
 
@@ -112,7 +119,7 @@ def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         results_path=config.inference.results_path,
         predictions_path=config.inference.predictions_path,
     )
-    return {"test_pred": result}
+    return dict(zip(OUTPUTS["predict"], result))
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,8 @@ def train_stage(
 ):
     """Run the training stage (notebook cells 15, 16, 17, 18, 21, 22, 25).
 
-    Returns X_train, X_val, y_train, y_val, baseline_acc, model, final_model, test, passenger_ids.
+    Returns X, y, X_train, X_val, y_train, y_val, baseline_acc, params_path, model,
+    importances, final_model, test, passenger_ids.
     """
 
     # Notebook cell 15: Train.
@@ -87,7 +88,7 @@ def train_stage(
     print("train accuracy:", round(model.score(X_train, y_train), 3))
 
     # Notebook cell 21: Evaluate.
-    pd.Series(model.feature_importances_, index=X.columns).sort_values()
+    importances = pd.Series(model.feature_importances_, index=X.columns).sort_values()
 
     # Notebook cell 22: Evaluate.
     final_model = RandomForestClassifier(
@@ -113,12 +114,16 @@ def train_stage(
     test = test.reindex(columns=X.columns, fill_value=0)
 
     return (
+        X,
+        y,
         X_train,
         X_val,
         y_train,
         y_val,
         baseline_acc,
+        params_path,
         model,
+        importances,
         final_model,
         test,
         passenger_ids,

@@ -45,9 +45,13 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
     "train": (
         "pipe",
+        "param_grid",
         "search",
+        "cv_results",
+        "cols",
     ),
     "evaluate": (
+        "best_model",
         "test_pred",
         "cm",
     ),

@@ -13,7 +13,7 @@ from sklearn.svm import SVC
 def train(X_train, y_train, *, random_state: int, cv: int, scoring: str):
     """Run the training stage (notebook cells 8, 9).
 
-    Returns pipe, search.
+    Returns pipe, param_grid, search, cv_results, cols.
     """
 
     # Notebook cell 8: Grid search.
@@ -36,6 +36,14 @@ def train(X_train, y_train, *, random_state: int, cv: int, scoring: str):
     print("best CV accuracy:", round(search.best_score_, 4))
 
     # Notebook cell 9: Grid search.
-    pd.DataFrame(search.cv_results_)
+    cv_results = pd.DataFrame(search.cv_results_)
+    cols = [
+        "param_svc__kernel",
+        "param_svc__C",
+        "param_svc__gamma",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+    ]
 
-    return pipe, search
+    return pipe, param_grid, search, cv_results, cols

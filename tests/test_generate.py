@@ -1,0 +1,98 @@
+"""Generated stage modules: the notebook's code, rewritten only where it must be."""
+
+from __future__ import annotations
+
+import nbformat
+
+from nbprod.analyse import collect_imports
+from nbprod.convert import analyse
+from nbprod.format import format_sources
+from nbprod.generate import generate_modules
+from nbprod.notebook import parse_notebook
+
+
+def modules(*sources: str) -> dict[str, str]:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    a = analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb"))
+    generated, _ = generate_modules(
+        a.plan, a.parsed, a.facts, collect_imports(a.parsed)
+    )
+    files = format_sources({f"src/poc/{k}.py": v for k, v in generated.items()})
+    return {k.split("/")[-1][:-3]: v for k, v in files.items()}
+
+
+def body(source: str) -> str:
+    """The module without its docstring, for exact comparison."""
+    return source.split('"""\n', 1)[1].lstrip("\n")
+
+
+def test_literals_become_parameters_and_helpers_get_the_globals_they_read() -> None:
+    got = modules(
+        "import pandas as pd",
+        "LIMIT = 3",
+        "def clip(v):\n    return min(v, LIMIT)",
+        "df = pd.read_csv('data/in.csv')\ndf['a'] = df['a'].map(clip)\ndf['b'] = [clip(x) for x in df['a']]",
+    )
+    assert body(got["preprocessing"]) == '''import functools
+
+import pandas as pd
+
+
+# From notebook cell 3.
+def clip(v, *, LIMIT):
+    return min(v, LIMIT)
+
+
+def preprocess(*, limit: int, in_path: str):
+    """Run the preprocessing stage (notebook cells 2, 4).
+
+    Returns df.
+    """
+
+    # Notebook cell 2.
+    LIMIT = limit
+
+    # Notebook cell 4.
+    df = pd.read_csv(in_path)
+    df["a"] = df["a"].map(functools.partial(clip, LIMIT=LIMIT))
+    df["b"] = [clip(x, LIMIT=LIMIT) for x in df["a"]]
+
+    return df
+'''
+
+
+def test_side_effect_imports_and_names_in_strings_are_kept() -> None:
+    got = modules(
+        "import numpy as np\nimport pandas as pd\n"
+        "from sklearn.experimental import enable_halving_search_cv\n"
+        "from sklearn.model_selection import HalvingGridSearchCV\nfrom sklearn.tree import DecisionTreeClassifier",
+        "df = pd.DataFrame({'a': range(10)})",
+        "small = df.query('a < @np.pi')",
+        "search = HalvingGridSearchCV(DecisionTreeClassifier(), {'max_depth': [1, 2]}, cv=2)\nsearch.fit(small, small['a'] > 1)",
+    )
+    training = got["training"]
+    assert (
+        "from sklearn.experimental import enable_halving_search_cv  # noqa: F401\n"
+        in training
+    )
+    assert training.index("enable_halving_search_cv") < training.index(
+        "import HalvingGridSearchCV"
+    )
+    assert "def train(small, *, cv: int):" in training
+    # numpy is used only inside the query string, which pandas evaluates.
+    assert "import numpy as np  # noqa: F401\n" in got["preprocessing"]
+
+
+def test_a_stage_name_clash_with_a_helper_is_avoided() -> None:
+    got = modules(
+        "from sklearn.linear_model import LogisticRegression\nfrom sklearn.metrics import accuracy_score",
+        "def evaluate(m, X, y):\n    return accuracy_score(y, m.predict(X))",
+        "model = LogisticRegression().fit([[0], [1]], [0, 1])",
+        "acc = evaluate(model, [[0], [1]], [0, 1])\nprint(accuracy_score([0, 1], model.predict([[0], [1]])))",
+    )
+    evaluation = got["evaluation"]
+    assert "def evaluate(m, X, y):" in evaluation
+    assert "def evaluate_stage(model):" in evaluation
+    assert "acc = evaluate(model, [[0], [1]], [0, 1])" in evaluation
+    assert "return acc" in evaluation
