@@ -119,9 +119,9 @@ class CellFacts:
     results: tuple[str, ...] = ()
     names_used: tuple[str, ...] = ()
     names_seen: tuple[str, ...] = ()  # in any statement but imports, dropped ones too
-    assigned: tuple[
-        str, ...
-    ] = ()  # names bound by top-level (unconditional) statements
+    # names bound, and names changed in place, by top-level (unconditional) statements
+    assigned: tuple[str, ...] = ()
+    mutated_top: tuple[str, ...] = ()
 
 
 @dataclass
@@ -265,6 +265,7 @@ class _CodeVisitor(cst.CSTVisitor):
         self.literals: list[Literal] = []
         self.estimators: list[str] = []
         self.results: list[str] = []
+        self.mutated_top: list[str] = []
         self.top_level = True
         self._assign_target: str | None = None
         self._assign_names: list[str] = []
@@ -274,6 +275,8 @@ class _CodeVisitor(cst.CSTVisitor):
         name = _root_name(node) if node is not None else None
         if name and name not in self.resolver.imports:
             self.mutates.append(name)
+            if self.top_level:
+                self.mutated_top.append(name)
 
     def _signal(self, stage: str, api: str, node: cst.CSTNode) -> None:
         self.signals.append(Signal(stage, api, _line(self.parsed, node)))
@@ -1102,6 +1105,7 @@ def _analyse_cell(
         has_code=has_code,
         estimators=tuple(dict.fromkeys(visitor.estimators)),
         results=tuple(dict.fromkeys(visitor.results)),
+        mutated_top=tuple(dict.fromkeys(visitor.mutated_top)),
         names_used=tuple(dict.fromkeys(names_used)),
         names_seen=_names_seen(module, kinds),
         assigned=tuple(

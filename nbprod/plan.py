@@ -520,13 +520,13 @@ def _stage_io(
     # What a stage computes with a known API (a fitted model, predictions, metrics)
     # is returned even when no later stage needs it: it is the stage's result.
     # Preprocessing's results are what later stages use, unless it is all there is.
-    # Later stages also return what they assign at top level and nobody uses after:
-    # their results (metrics, predictions), not to be lost as unused locals.
+    # Later stages also return what they assign at top level or change in place and
+    # nobody uses after: their results (metrics, predictions, a grown log).
     only_preprocessing = all(c.stage == apis.PRE for c in work)
     for c in ordered:
         if c.stage == apis.PRE and not only_preprocessing:
             continue
-        extra = c.facts.assigned if c.stage != apis.PRE else ()
+        extra = (*c.facts.assigned, *c.facts.mutated_top) if c.stage != apis.PRE else ()
         for name in (*c.facts.results, *(n for n in extra if not n.startswith("_"))):
             if producer.get(name) == c.stage:
                 outputs[c.stage][name] = None

@@ -75,7 +75,10 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "test_pred",
         "predictions",
     ),
-    "evaluate": ("val_pred",),
+    "evaluate": (
+        "results",
+        "val_pred",
+    ),
 }
 
 
@@ -131,7 +134,7 @@ def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         values["baseline_acc"],
         values["model"],
     )
-    return {"val_pred": result}
+    return dict(zip(OUTPUTS["evaluate"], result))
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
