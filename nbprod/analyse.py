@@ -131,6 +131,7 @@ class ParsedCell:
     cell: NormalCell
     module: cst.Module
     positions: dict = field(repr=False)
+    scopes: dict = field(repr=False, default_factory=dict)
     kept: list[int] = field(
         default_factory=list
     )  # indices of top-level statements kept
@@ -168,15 +169,16 @@ def parse_cell(cell: NormalCell) -> ParsedCell:
     check_syntax(cell)
     try:
         module = cst.parse_module(cell.code)
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(
-            PositionProvider
+        # One resolve for both providers: each resolve costs a fixed libcst set-up.
+        metadata = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(
+            [PositionProvider, ScopeProvider]
         )
     except (cst.ParserSyntaxError, RecursionError) as exc:
         raise CellError(
             f"cannot be analysed ({exc.__class__.__name__})",
             where=f"cell {cell.number}",
         ) from None
-    return ParsedCell(cell, module, positions)
+    return ParsedCell(cell, module, metadata[PositionProvider], metadata[ScopeProvider])
 
 
 def _line(parsed: ParsedCell, node: cst.CSTNode) -> int:
@@ -765,12 +767,12 @@ def _statement_index(module: cst.Module) -> dict[int, int]:
 
 
 def _scope_facts(
-    module: cst.Module, kept: list[int], kinds: list[str]
+    pc: ParsedCell, kept: list[int], kinds: list[str]
 ) -> tuple[list[str], list[str], dict[str, tuple[list[str], set[str]]], list[str]]:
     """Names read from earlier cells, names defined, each helper's free names, and
     every name the cell's code statements use."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    scopes = wrapper.resolve(ScopeProvider)
+    module = pc.module
+    scopes = pc.scopes
     stmt_of = _statement_index(module)
     global_scope = next(
         (s for s in scopes.values() if isinstance(s, GlobalScope)), None
@@ -991,15 +993,16 @@ def _keep_or_drop(
     keeps = [
         k not in {"display", "plot"} or (k == "plot" and saves_figure) for k in kinds
     ]
+    if all(keeps):
+        return keeps
+    names = [set(_names_seen(cst.Module([stmt]), ["code"])) for stmt in module.body]
+    bound = [_bound_names(stmt) for stmt in module.body]
     changed = True
     while changed:
         changed = False
-        used = set(keep)
-        for stmt, kept in zip(module.body, keeps, strict=True):
-            if kept:
-                used.update(_names_seen(cst.Module([stmt]), ["code"]))
-        for i, stmt in enumerate(module.body):
-            if not keeps[i] and _bound_names(stmt) & used:
+        used = set(keep).union(*(n for n, k in zip(names, keeps, strict=True) if k))
+        for i in range(len(keeps)):
+            if not keeps[i] and bound[i] & used:
                 keeps[i] = changed = True
     return keeps
 
@@ -1034,7 +1037,7 @@ def _analyse_cell(
             kept.append(i)
     pc.kept = kept
     pc.shown = {i for i in kept if kinds[i] == "shown"}
-    reads, defines, helper_free, names_used = _scope_facts(module, kept, kinds)
+    reads, defines, helper_free, names_used = _scope_facts(pc, kept, kinds)
 
     visitor = _CodeVisitor(pc, resolver, helpers)
     cell_helpers: list[Helper] = []

@@ -11,6 +11,7 @@ import posixpath
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -105,10 +106,16 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _distributions() -> dict[str, list[str]]:
+    # Scans every installed distribution: slow, and the same for the whole process.
+    return metadata.packages_distributions()
+
+
 def dependencies(roots: set[str], extra: tuple[str, ...]) -> list[str]:
     """Distributions for the imported top-level modules, pinned to what is installed."""
     stdlib = set(sys.stdlib_module_names)
-    mapping = metadata.packages_distributions()
+    mapping = _distributions()
     found: dict[str, str] = {}
     for root in sorted(roots | {"yaml", "joblib"}):
         if root in stdlib or root.startswith("_"):

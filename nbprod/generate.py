@@ -226,8 +226,9 @@ def generate_modules(
             body.append(function)
             for n in stage.cells:
                 string_names |= set(facts_by_cell[n].string_reads)
-        code = cst.Module(body=body).code
-        names = _names_in(code)
+        tree = cst.Module(body=body)
+        code = tree.code
+        names = _names_in(tree)
         import_lines = _imports_for(names, string_names, imports, used_names, roots)
         if needs_partial:
             import_lines.insert(0, "import functools")
@@ -355,14 +356,14 @@ def _stage_function(
     return function, used_partial
 
 
-def _names_in(code: str) -> set[str]:
+def _names_in(tree: cst.Module) -> set[str]:
     names: set[str] = set()
 
     class V(cst.CSTVisitor):
         def visit_Name(self, node: cst.Name) -> None:
             names.add(node.value)
 
-    cst.parse_module(code).visit(V())
+    tree.visit(V())
     return names
 
 
