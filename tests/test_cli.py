@@ -149,3 +149,43 @@ def test_convert_prints_where_it_went_and_what_to_do_next(tmp_path: Path) -> Non
         tmp_path / "nb" / "my_poc" / "src" / "my_poc" / "preprocessing.py"
     ).is_file()
     assert "python -m my_poc run" in result.stdout
+
+
+def test_old_formats_are_upgraded(tmp_path: Path) -> None:
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {"name": "old"},
+        "worksheets": [
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "language": "python",
+                        "input": ["import pandas as pd\n"],
+                        "outputs": [],
+                    },
+                    {
+                        "cell_type": "code",
+                        "language": "python",
+                        "input": ["df = pd.DataFrame({'a': [1]}).fillna(0)"],
+                        "outputs": [],
+                    },
+                ]
+            }
+        ],
+    }
+    v40 = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = [1, 2]\nx.append(3)")]
+    )
+    v40.nbformat_minor = 0
+    for cell in v40.cells:
+        cell.pop("id", None)
+    for name, text in (("v3.ipynb", json.dumps(v3)), ("v40.ipynb", json.dumps(v40))):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = run_nbprod(
+            "convert", path, "-o", tmp_path / path.stem, "--no-validate"
+        )
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / path.stem / "config.yaml").is_file()

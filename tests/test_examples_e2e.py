@@ -40,6 +40,9 @@ def test_example_project_installs_runs_and_passes_its_tests(
     assert result.returncode == 0, result.stderr
     assert source.read_bytes() == before, "convert modified the notebook"
     package = next((out / "src").iterdir()).name
+    for module in (out / "src").rglob("*.py"):
+        text = module.read_text(encoding="utf-8")
+        assert "import nbprod" not in text and "from nbprod" not in text, module
 
     # Install it as a user would (no network: its dependencies are already here).
     site = tmp_path / "site"
