@@ -119,6 +119,8 @@ class CellFacts:
     results: tuple[str, ...] = ()
     names_used: tuple[str, ...] = ()
     names_seen: tuple[str, ...] = ()  # in any statement but imports, dropped ones too
+    unseeded: tuple[str, ...] = ()  # "line L: api" for random draws without a seed
+    written: tuple[str, ...] = ()  # names used in the paths the cell writes to
     # names bound, and names changed in place, by top-level (unconditional) statements
     assigned: tuple[str, ...] = ()
     mutated_top: tuple[str, ...] = ()
@@ -231,6 +233,7 @@ class _Resolver:
     def __init__(self) -> None:
         self.imports: dict[str, str] = {}
         self.types: dict[str, str] = {}
+        self.seeded: set[str] = set()
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         dotted = _dotted(node)
@@ -268,6 +271,8 @@ class _CodeVisitor(cst.CSTVisitor):
         self.estimators: list[str] = []
         self.results: list[str] = []
         self.mutated_top: list[str] = []
+        self.unseeded: list[str] = []
+        self.written: list[str] = []
         self.top_level = True
         self._assign_target: str | None = None
         self._assign_names: list[str] = []
@@ -432,9 +437,10 @@ class _CodeVisitor(cst.CSTVisitor):
             self._signal(signal[0], f"{qual} ({signal[1]})", node)
             if signal[0] == apis.TRAIN and qual.rsplit(".", 1)[-1][:1].isupper():
                 self.estimators.append(qual)
+        self._randomness(node, qual, kwargs)
         path_spec = apis.path_argument(qual)
         if path_spec is not None:
-            self._path_arg(positional, path_spec, qual)
+            self._path_arg(positional, path_spec, qual, kwargs)
         if apis.is_ml_call(qual):
             for key, value in kwargs.items():
                 if key in apis.NOT_HYPERPARAMETERS:
@@ -443,9 +449,62 @@ class _CodeVisitor(cst.CSTVisitor):
                 if ok and _liftable(literal):
                     self._literal(value, "kwarg", key, qual, literal)
 
-    def _path_arg(self, positional: list, spec: tuple[int, str], callee: str) -> None:
+    def _randomness(self, node: cst.Call, qual: str, kwargs: dict) -> None:
+        line = _line(self.parsed, node)
+        for prefix, seeder in apis.GLOBAL_RANDOM.items():
+            if qual == seeder:
+                self.resolver.seeded.add(prefix)
+            elif (
+                qual.startswith(prefix)
+                and prefix not in self.resolver.seeded
+                and qual.rsplit(".", 1)[-1]
+                not in {"seed", "default_rng", "RandomState", "Generator"}
+            ):
+                self.unseeded.append(
+                    f"line {line}: {qual}() draws from the unseeded global generator"
+                )
+        if qual.endswith((".default_rng", ".RandomState")) and not node.args:
+            self.unseeded.append(f"line {line}: {qual}() without a seed")
+        rs = kwargs.get("random_state")
+        unset = rs is None or (isinstance(rs, cst.Name) and rs.value == "None")
+        if (
+            unset
+            and apis.matches_any(qual, apis.RANDOM_STATE_PATTERNS)
+            and qual[:1] != "_"
+        ):
+            self.unseeded.append(
+                f"line {line}: {qual.rsplit('.', 1)[-1]}() without random_state"
+            )
+
+    def _path_arg(
+        self,
+        positional: list,
+        spec: tuple[int, str],
+        callee: str,
+        kwargs: dict | None = None,
+    ) -> None:
         index, direction = spec
+        if callee == "open":
+            mode = (kwargs or {}).get("mode") or (
+                positional[1] if len(positional) > 1 else None
+            )
+            ok, text = _literal_value(mode) if mode is not None else (True, "r")
+            direction = (
+                "write"
+                if ok and isinstance(text, str) and set(text) & set("wax+")
+                else "read"
+            )
         self.effects.add("write" if direction == "write" else "read")
+        if direction == "write" and len(positional) > index:
+            # Variables that name where the notebook writes are outputs, not inputs.
+            self.written.extend(
+                _names_seen(
+                    cst.Module(
+                        [cst.SimpleStatementLine([cst.Expr(positional[index])])]
+                    ),
+                    ["code"],
+                )
+            )
         if len(positional) > index:
             ok, value = _literal_value(positional[index])
             if ok and isinstance(value, str) and value and "://" not in value:
@@ -474,6 +533,8 @@ class _CodeVisitor(cst.CSTVisitor):
             self.effects.add("plot")
         if method in apis.PATH_METHODS:
             self._path_arg(positional, apis.PATH_METHODS[method], method)
+        if method in {"mkdir", "touch", "write_text", "write_bytes"} and root:
+            self.written.append(root)
         if method == "fit":
             if receiver_type and apis.matches_any(
                 receiver_type, apis.TRANSFORMER_PATTERNS
@@ -1109,6 +1170,8 @@ def _analyse_cell(
         estimators=tuple(dict.fromkeys(visitor.estimators)),
         results=tuple(dict.fromkeys(visitor.results)),
         mutated_top=tuple(dict.fromkeys(visitor.mutated_top)),
+        unseeded=tuple(visitor.unseeded),
+        written=tuple(dict.fromkeys(visitor.written)),
         names_used=tuple(dict.fromkeys(names_used)),
         names_seen=_names_seen(module, kinds),
         assigned=tuple(

@@ -11,18 +11,33 @@ import click
 from nbprod import __version__
 from nbprod.errors import NbprodError
 
+NOTEBOOK = click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+TIMEOUT = click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    help="Seconds each run (the notebook, the pipeline) may take.",
+)
+
+
+class ValidationFailed(Exception):
+    """The project is not proven to compute what the notebook did (exit 1)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nbprod")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(debug: bool) -> None:
     """Turn a proof-of-concept notebook into a production-shaped project."""
-    ctx.obj = {"debug": debug}
 
 
 @cli.command()
-@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@NOTEBOOK
 @click.option(
     "-o",
     "--output",
@@ -38,16 +53,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="Skip running the notebook and the pipeline to compare them.",
 )
+@TIMEOUT
 def convert(
     notebook: Path,
     output: Path | None,
     name: str | None,
     force: bool,
     no_validate: bool,
+    timeout: float,
 ) -> None:
-    """Convert NOTEBOOK into a tested Python project."""
+    """Convert NOTEBOOK into a tested Python project, and prove it equivalent."""
     from nbprod.convert import convert as run_convert
     from nbprod.plan import package_name, safe_identifier
+    from nbprod.validate import format_table
 
     if name is not None and safe_identifier(name) != name:
         raise click.BadParameter(
@@ -59,27 +77,72 @@ def convert(
         if output is not None
         else notebook.parent / package_name(notebook.stem, set())
     )
-    a = run_convert(notebook, target, package=name, force=force)
+    a, validation = run_convert(
+        notebook,
+        target,
+        package=name,
+        force=force,
+        validate=not no_validate,
+        timeout=timeout,
+    )
     plan = a.plan
     kept = sum(1 for c in plan.cells if c.stage)
     click.echo(f"{notebook} -> {target}")
     click.echo(f"  package {plan.package}: {', '.join(s.stage for s in plan.stages)}")
     click.echo(
-        f"  {kept} of {len(plan.cells)} code cells in the pipeline; {len(plan.params)} values in config.yaml"
+        f"  {kept} of {len(plan.cells)} code cells in the pipeline; "
+        f"{len(plan.params)} values in config.yaml"
     )
     for warning in plan.warnings:
         click.echo(f"  warning: {warning}", err=True)
-    if not no_validate:
-        click.echo(
-            "  validation: not run (the equivalence check is not available in this version)"
-        )
+    if validation is not None:
+        click.echo(format_table(validation))
     click.echo(
         f"  next: cd {target} && pip install -e '.[dev]' && python -m {plan.package} run && pytest"
     )
+    if validation is not None and not validation.passed:
+        raise ValidationFailed(
+            validation.error or "the pipeline does not reproduce the notebook"
+        )
 
 
 @cli.command()
-@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@NOTEBOOK
+@click.argument("project", type=click.Path(path_type=Path, file_okay=False))
+@TIMEOUT
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the result as JSON to this file.",
+)
+def validate(
+    notebook: Path, project: Path, timeout: float, report_path: Path | None
+) -> None:
+    """Run NOTEBOOK and the PROJECT made from it; compare what both computed."""
+    from nbprod.convert import analyse, unseeded_calls
+    from nbprod.notebook import read_notebook
+    from nbprod.validate import format_table, update_report, validate_project
+
+    if not project.is_dir():
+        raise NbprodError("no such project folder", where=str(project))
+    a = analyse(read_notebook(notebook), project)
+    validation = validate_project(
+        notebook, project, timeout=timeout, unseeded=unseeded_calls(a)
+    )
+    click.echo(format_table(validation))
+    update_report(project, validation)
+    if report_path is not None:
+        text = json.dumps(validation.to_dict(), indent=2, default=str) + "\n"
+        report_path.write_text(text, encoding="utf-8")
+    if not validation.passed:
+        raise ValidationFailed(
+            validation.error or "the pipeline does not reproduce the notebook"
+        )
+
+
+@cli.command()
+@NOTEBOOK
 @click.option(
     "--format",
     "fmt",
@@ -99,13 +162,13 @@ def plan(notebook: Path, fmt: str) -> None:
     p = a.plan
     click.echo(f"{notebook}: package {p.package}")
     for c in p.cells:
-        where = c.stage or "-"
-        click.echo(f"  cell {c.number:>3}  {where:<13} {c.reason}")
+        click.echo(f"  cell {c.number:>3}  {c.stage or '-':<13} {c.reason}")
         for d in c.dropped:
             click.echo(f"  {'':>8}  {'':<13} dropped {d}")
     for s in p.stages:
+        signature = ", ".join(s.inputs + s.params)
         click.echo(
-            f"{s.stage}: {s.function}({', '.join(s.inputs + s.params)}) -> {', '.join(s.outputs) or 'nothing'}"
+            f"{s.stage}: {s.function}({signature}) -> {', '.join(s.outputs) or 'nothing'}"
         )
     for h in p.helpers:
         extra = (
@@ -128,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         cli.main(args=args, prog_name="nbprod", standalone_mode=False)
+    except ValidationFailed as exc:
+        click.echo(f"nbprod: validation failed: {exc.reason}", err=True)
+        sys.exit(1)
     except NbprodError as exc:
         if debug:
             raise
@@ -142,8 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - never a traceback without --debug
         if debug:
             raise
+        message = f"{exc.__class__.__name__}: {exc}"
         click.echo(
-            f"nbprod: internal error: {exc.__class__.__name__}: {exc} (rerun with --debug and report it)",
+            f"nbprod: internal error: {message} (rerun with --debug and report it)",
             err=True,
         )
         sys.exit(3)

@@ -9,7 +9,9 @@ import json
 import os
 import posixpath
 import re
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -17,14 +19,17 @@ from pathlib import Path
 
 from nbprod import __version__
 from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
+from nbprod.characterize import characterization_files
 from nbprod.errors import NotebookError
+from nbprod.execute import DEFAULT_TIMEOUT
 from nbprod.format import format_sources
 from nbprod.generate import MODULE_OF_STAGE, generate_modules
 from nbprod.normalise import STAGES, normalise_cell
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
 from nbprod.render import render_project
-from nbprod.write import check_target, write_tree
+from nbprod.validate import Validation, project_classes, validate_project
+from nbprod.write import check_target, scratch_copy, write_tree
 
 ARTIFACTS_DIR = "artifacts"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
@@ -241,17 +246,53 @@ def build_files(a: Analysis, validation: dict | None) -> dict[str, str]:
     return files
 
 
+NOT_VALIDATED = {"status": "not run", "reason": "converted with --no-validate"}
+
+
 def convert(
-    notebook: Path, output: Path, *, package: str | None = None, force: bool = False
-) -> Analysis:
-    """Convert ``notebook`` into a project at ``output``; the notebook is only read."""
+    notebook: Path,
+    output: Path,
+    *,
+    package: str | None = None,
+    force: bool = False,
+    validate: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[Analysis, Validation | None]:
+    """Convert ``notebook`` into a project at ``output``; the notebook is only read.
+
+    With ``validate``, the project is first run and compared with the notebook in a
+    scratch copy; the result and characterization tests go into what is written.
+    """
     nb = read_notebook(notebook)
     check_target(output, force=force, inputs=[notebook])
     a = analyse(nb, output, package)
-    validation = {
-        "status": "not run",
-        "reason": "--no-validate, or validation not available",
-    }
-    files = build_files(a, validation)
+    files: dict[str, str | bytes] = dict(build_files(a, NOT_VALIDATED))
+    validation = None
+    if validate:
+        scratch = scratch_copy(output, files)
+        try:
+            with tempfile.TemporaryDirectory(prefix="nbprod-values-") as values:
+                validation = validate_project(
+                    notebook,
+                    scratch,
+                    timeout=timeout,
+                    keep_values=Path(values),
+                    unseeded=unseeded_calls(a),
+                )
+                files["nbprod-report.json"] = report(a, validation.to_dict())
+                if validation.passed:
+                    with project_classes(scratch, a.plan.to_dict()):
+                        files.update(
+                            characterization_files(
+                                Path(values), validation.comparisons, a.plan.package
+                            )
+                        )
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     write_tree(output, files)
-    return a
+    return a, validation
+
+
+def unseeded_calls(a: Analysis) -> tuple[str, ...]:
+    """Random draws without a seed, named by cell and line."""
+    return tuple(f"cell {f.number}, {u}" for f in a.facts for u in f.unseeded)

@@ -260,6 +260,30 @@ PATH_METHODS: dict[str, tuple[int, str]] = {
     "save": (0, "write"),
 }
 
+# Calls that draw random numbers unless given ``random_state`` (or seeded globally).
+RANDOM_STATE_PATTERNS = (
+    "sklearn.ensemble.*",
+    "sklearn.tree.*",
+    "sklearn.cluster.*KMeans",
+    "sklearn.model_selection.train_test_split",
+    "sklearn.model_selection.*Randomized*",
+    "sklearn.model_selection.Halving*",
+    "sklearn.model_selection.ShuffleSplit",
+    "sklearn.model_selection.StratifiedShuffleSplit",
+    "sklearn.neural_network.*",
+    "sklearn.linear_model.SGD*",
+    "sklearn.datasets.make_*",
+    "sklearn.utils.shuffle",
+    "sklearn.mixture.*",
+    "xgboost.*",
+    "lightgbm.*",
+    "catboost.*",
+    "imblearn.over_sampling.*",
+    "imblearn.under_sampling.Random*",
+)
+# Global random number generators, and the calls that seed them.
+GLOBAL_RANDOM = {"numpy.random.": "numpy.random.seed", "random.": "random.seed"}
+
 # Keyword arguments that are not hyperparameters: never lifted into config.
 NOT_HYPERPARAMETERS = frozenset(
     {

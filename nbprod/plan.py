@@ -503,7 +503,11 @@ def _stage_io(
         for name in sorted(c.reads, key=lambda n: (n not in c.facts.reads, n)):
             src = producer.get(name)
             if src is None:
-                if name in c.facts.reads and name not in defined_in_stage.get(s, set()):
+                if (
+                    name in c.facts.reads
+                    and name not in c.facts.defines
+                    and name not in defined_in_stage.get(s, set())
+                ):
                     warnings.append(
                         f"cell {c.facts.number}: uses {name}, which no cell of the pipeline defines"
                     )
@@ -551,13 +555,19 @@ def _params(
 ) -> list[Param]:
     params: list[Param] = []
 
-    def rebased(value: object, is_path: bool) -> object:
-        # Inputs found beside the notebook are found from the project too.
+    written = {n for c in work for n in c.facts.written}
+
+    def rebased(lit: Literal, is_path: bool) -> object:
+        # Inputs found beside the notebook are found from the project too; what the
+        # notebook writes, the project writes in its own folder.
+        value = lit.value
         if (
             is_path
             and isinstance(value, str)
             and not posixpath.isabs(value)
             and value in existing_paths
+            and lit.direction != "write"
+            and lit.name not in written
         ):
             return posixpath.normpath(posixpath.join(notebook_dir, value))
         return value
@@ -569,7 +579,7 @@ def _params(
                 Param(
                     lit.name,
                     "parameters",
-                    _plain(rebased(lit.value, is_path)),
+                    _plain(rebased(lit, is_path)),
                     _kind(lit.value, is_path),
                     cell,
                     lit.line,
@@ -609,7 +619,7 @@ def _params(
                 keys.add(key)
                 shared[same] = len(params)
                 is_path = lit.kind == "path"
-                value = rebased(lit.value, is_path)
+                value = rebased(lit, is_path)
                 what = (
                     f"{lit.callee.rsplit('.', 1)[-1]}({lit.name}=...)"
                     if lit.kind == "kwarg"

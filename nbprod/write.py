@@ -37,7 +37,21 @@ def check_target(target: Path, *, force: bool, inputs: list[Path]) -> None:
         )
 
 
-def write_tree(target: Path, files: dict[str, str]) -> None:
+def scratch_copy(target: Path, files: dict[str, str | bytes]) -> Path:
+    """The tree in a temporary folder beside ``target`` (so relative paths in its
+    config resolve as they will from ``target``); the caller removes it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.nbprod-check-", dir=target.parent)
+    )
+    for rel, text in files.items():
+        path = scratch.joinpath(*PurePosixPath(rel).parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return scratch
+
+
+def write_tree(target: Path, files: dict[str, str | bytes]) -> None:
     """Write ``files`` (relative POSIX paths) as the whole content of ``target``."""
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -49,8 +63,11 @@ def write_tree(target: Path, files: dict[str, str]) -> None:
                 raise OutputError(f"refusing to write outside the output folder: {rel}")
             path = staging.joinpath(*pure.parts)
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                    fh.write(text)
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))

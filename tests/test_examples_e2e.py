@@ -3,6 +3,7 @@ tests, and is clean under black and ruff."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,9 +37,17 @@ def test_example_project_installs_runs_and_passes_its_tests(
     source = notebooks / notebook.name
     before = source.read_bytes()
     out = tmp_path / "project"
-    result = run_nbprod("convert", source, "-o", out, "--no-validate")
-    assert result.returncode == 0, result.stderr
+    # Validation runs the notebook in a real kernel and the pipeline, and compares.
+    result = run_nbprod("convert", source, "-o", out)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert source.read_bytes() == before, "convert modified the notebook"
+    validation = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))[
+        "validation"
+    ]
+    assert validation["status"] == "equal"
+    assert validation["compared"] >= 5
+    assert all(c["status"] in {"equal", "close"} for c in validation["comparisons"])
+    assert (out / "tests" / "test_characterization.py").is_file()
     package = next((out / "src").iterdir()).name
     for module in (out / "src").rglob("*.py"):
         text = module.read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ the config file, so the pipeline runs from any working directory.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,9 @@ def _check(value: Any, kind: str, where: str, base: Path) -> Any:
     if kind == "tuple":
         return tuple(value)
     if kind == "path":
-        return str(value) if Path(value).is_absolute() else str(base / value)
+        return (
+            str(value) if Path(value).is_absolute() else os.path.normpath(base / value)
+        )
     return value
 
 

@@ -1,0 +1,203 @@
+"""Validation runs the notebook in a real kernel and the pipeline in a subprocess;
+these tests break things on purpose and check it notices, and that no kernel is
+ever left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_notebook
+
+pytestmark = pytest.mark.kernel
+
+POC = (
+    "import numpy as np\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.metrics import accuracy_score",
+    "rng = np.random.default_rng(0)\nX = rng.normal(size=(80, 3))\ny = (X[:, 0] + X[:, 1] > 0).astype(int)",
+    "model = LogisticRegression(C=0.5, max_iter=200)\nmodel.fit(X, y)",
+    "acc = accuracy_score(y, model.predict(X))",
+)
+
+
+def nbprod(
+    tmp_path: Path, *args: str | Path, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """The CLI, with kernels' connection files under ``tmp_path`` so they can be found."""
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "MPLBACKEND": "Agg",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "nbprod", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def kernels_left(tmp_path: Path) -> list[str]:
+    """Kernel processes started for this test that are still alive."""
+    deadline = time.monotonic() + 10
+    while True:
+        ps = subprocess.run(
+            ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
+        ).stdout
+        alive = [
+            line
+            for line in ps.splitlines()
+            if str(tmp_path / "runtime") in line and "ps -eo" not in line
+        ]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def row(stdout: str, name: str) -> list[str]:
+    """One line of the validation table: name, status, detail."""
+    line = next(line for line in stdout.splitlines() if line.split(" ", 1)[0] == name)
+    return re.split(r"\s{2,}", line.strip())
+
+
+def convert(
+    tmp_path: Path, *cells: str
+) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    nb = make_notebook(tmp_path / "nb" / "poc.ipynb", *cells)
+    out = tmp_path / "project"
+    return nb, out, nbprod(tmp_path, "convert", nb, "-o", out)
+
+
+def test_convert_validates_and_writes_the_result_and_characterization_tests(
+    tmp_path: Path,
+) -> None:
+    _, out, result = convert(tmp_path, *POC)
+    assert result.returncode == 0, result.stderr
+    assert row(result.stdout, "model") == [
+        "model",
+        "equal",
+        "predict on a captured input",
+    ]
+    report = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))
+    assert report["validation"]["status"] == "equal"
+    assert {c["name"]: c["status"] for c in report["validation"]["comparisons"]} == {
+        "X": "equal",
+        "y": "equal",
+        "model": "equal",
+        "acc": "equal",
+    }
+    assert (out / "tests" / "characterization" / "expected.json").is_file()
+    assert kernels_left(tmp_path) == []
+
+    env = {**os.environ, "PYTHONPATH": str(out / "src")}
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert tests.returncode == 0, tests.stdout[-2000:]
+
+    # The generated characterization tests notice when training changes.
+    training = out / "src" / "poc" / "training.py"
+    training.write_text(
+        training.read_text(encoding="utf-8").replace(
+            "model.fit(X, y)", "model.fit(X[:40], y[:40])"
+        ),
+        encoding="utf-8",
+    )
+    broken = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_characterization.py",
+        ],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert broken.returncode == 1
+    assert "test_pipeline_reproduces_the_notebook[model]" in broken.stdout
+
+
+def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
+    nb, out, result = convert(tmp_path, *POC)
+    assert result.returncode == 0, result.stderr
+    config = out / "config.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("C: 0.5", "C: 0.01"),
+        encoding="utf-8",
+    )
+    again = nbprod(tmp_path, "validate", nb, out, "--report", tmp_path / "v.json")
+    assert again.returncode == 1
+    assert row(again.stdout, "model") == [
+        "model",
+        "different",
+        "parameter C: 0.01 != 0.5",
+    ]
+    assert (
+        again.stderr.strip()
+        == "nbprod: validation failed: the pipeline does not reproduce the notebook"
+    )
+    saved = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))
+    assert saved["status"] == "different"
+    assert kernels_left(tmp_path) == []
+
+
+def test_a_cell_that_raises_is_named(tmp_path: Path) -> None:
+    _, out, result = convert(
+        tmp_path, "x = 1", "y = x + 1", "raise ValueError('bad data')"
+    )
+    assert result.returncode == 1
+    assert "notebook cell 3 raised ValueError: bad data" in result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))
+    assert report["validation"]["status"] == "error"
+    assert kernels_left(tmp_path) == []
+
+
+def test_an_endless_loop_times_out_and_leaves_no_kernel(tmp_path: Path) -> None:
+    nb = make_notebook(
+        tmp_path / "nb" / "loop.ipynb",
+        "import time",
+        "n = 0\nwhile True:\n    n += 1\n    time.sleep(0.01)",
+    )
+    started = time.monotonic()
+    result = nbprod(tmp_path, "convert", nb, "-o", tmp_path / "out", "--timeout", "5")
+    assert time.monotonic() - started < 60
+    assert result.returncode == 1
+    assert "did not finish within 5 s" in result.stderr
+    assert kernels_left(tmp_path) == []
+
+
+def test_unseeded_randomness_is_named_when_values_differ(tmp_path: Path) -> None:
+    _, _, result = convert(
+        tmp_path,
+        "import numpy as np\nfrom sklearn.ensemble import RandomForestClassifier",
+        "X = np.random.rand(60, 3)\ny = (X[:, 0] > 0.5).astype(int)",
+        "model = RandomForestClassifier(n_estimators=5).fit(X, y)",
+    )
+    assert result.returncode == 1
+    assert (
+        "cell 2, line 1: numpy.random.rand() draws from the unseeded global generator"
+        in result.stdout
+    )
+    assert (
+        "cell 3, line 1: RandomForestClassifier() without random_state" in result.stdout
+    )
+    assert kernels_left(tmp_path) == []
