@@ -535,6 +535,16 @@ class _CodeVisitor(cst.CSTVisitor):
             self._path_arg(positional, apis.PATH_METHODS[method], method)
         if method in {"mkdir", "touch", "write_text", "write_bytes"} and root:
             self.written.append(root)
+        seeded = {"random_state", "seed"} & set(kwargs)
+        if (
+            method in apis.RANDOM_METHODS
+            and not seeded
+            and "numpy.random." not in self.resolver.seeded
+        ):
+            line = _line(self.parsed, node)
+            self.unseeded.append(
+                f"line {line}: .{method}() draws from the unseeded global generator"
+            )
         if method == "fit":
             if receiver_type and apis.matches_any(
                 receiver_type, apis.TRANSFORMER_PATTERNS
@@ -1047,12 +1057,49 @@ def _bound_names(stmt: cst.BaseStatement) -> set[str]:
     return names
 
 
+def _draws_random(stmt: cst.CSTNode, resolver: _Resolver) -> bool:
+    """Whether a statement draws from a global random generator (a plot of
+    ``process.generate_sample(50)``, a ``df.sample(3)`` display): dropping it would
+    change every random number drawn after it."""
+    found = False
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            qual = resolver.qualify(node.func)
+            if qual is not None:
+                last = qual.rsplit(".", 1)[-1]
+                found |= any(
+                    qual.startswith(prefix) and last not in apis.SEEDING
+                    for prefix in apis.GLOBAL_RANDOM
+                )
+            elif (
+                isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in apis.RANDOM_METHODS
+            ):
+                found |= not any(
+                    a.keyword is not None
+                    and a.keyword.value in {"random_state", "seed"}
+                    for a in node.args
+                )
+
+    stmt.visit(V())
+    return found
+
+
 def _keep_or_drop(
-    module: cst.Module, kinds: list[str], keep: frozenset[str], saves_figure: bool
+    module: cst.Module,
+    kinds: list[str],
+    keep: frozenset[str],
+    saves_figure: bool,
+    resolver: _Resolver,
 ) -> list[bool]:
     """Which statements stay: all but displays and plots, unless kept code needs them."""
     keeps = [
-        k not in {"display", "plot"} or (k == "plot" and saves_figure) for k in kinds
+        k not in {"display", "plot"}
+        or (k == "plot" and saves_figure)
+        or _draws_random(stmt, resolver)
+        for stmt, k in zip(module.body, kinds, strict=True)
     ]
     if all(keeps):
         return keeps
@@ -1081,7 +1128,7 @@ def _analyse_cell(
         _statement_kind(stmt, resolver, plot_names, i == last)
         for i, stmt in enumerate(module.body)
     ]
-    keeps = _keep_or_drop(module, kinds, keep, "savefig" in pc.cell.code)
+    keeps = _keep_or_drop(module, kinds, keep, "savefig" in pc.cell.code, resolver)
     dropped: list[Dropped] = []
     kept: list[int] = []
     for i, (stmt, kind) in enumerate(zip(module.body, kinds, strict=True)):

@@ -70,6 +70,31 @@ def _compare(name: str, ours: Any, theirs: Any, inputs: list[Any]) -> Comparison
         return Comparison(
             name, DIFFERENT, f"type {type(ours).__name__} != {type(theirs).__name__}"
         )
+    if _is_plot(ours):
+        return Comparison(name, NOT_COMPARABLE, "a plot, not a computed value")
+    if hasattr(ours, "get_state") and _module(ours) == "numpy":
+        # A legacy RandomState: compared by its state, like a Generator below.
+        return _compare(name, ours.get_state(), theirs.get_state(), [])
+    if isinstance(ours, set | frozenset):
+        # Sets of objects compare by identity: compare what their elements show.
+        if sorted(map(repr, ours)) == sorted(map(repr, theirs)):
+            return Comparison(name, EQUAL, "same elements (by repr)")
+        return Comparison(name, DIFFERENT, "different elements")
+    if hasattr(ours, "bit_generator"):
+        # A numpy random Generator: equal when it would draw the same numbers next.
+        if ours.bit_generator.state == theirs.bit_generator.state:
+            return Comparison(name, EQUAL)
+        return Comparison(name, DIFFERENT, "random generator state")
+    fitted = _fitted_parameters(ours)
+    if fitted is not None:
+        # Statistical results (statsmodels): compared by their fitted parameters.
+        verdict = _compare(name, fitted, _fitted_parameters(theirs), [])
+        detail = (
+            f"fitted parameters: {verdict.detail}"
+            if verdict.detail
+            else "fitted parameters"
+        )
+        return Comparison(name, verdict.status, detail)
     if _module(ours) == "pandas":
         return _pandas(name, ours, theirs)
     if _module(ours) == "numpy":
@@ -106,6 +131,23 @@ def _same_place(ours: str | PurePath, theirs: str | PurePath) -> bool:
     if not a.is_absolute() or b.is_absolute() or a == b or not b.parts:
         return False
     return a.parts[-len(b.parts) :] == b.parts
+
+
+def _is_plot(value: Any) -> bool:
+    if _module(value) == "matplotlib":
+        return True
+    return (
+        _module(value) == "numpy"
+        and getattr(getattr(value, "dtype", None), "kind", "") == "O"
+        and any(_module(v) == "matplotlib" for v in value.flat)
+    )
+
+
+def _fitted_parameters(value: Any) -> Any:
+    params = getattr(value, "params", None)
+    if params is None or callable(params) or _module(value) not in {"statsmodels"}:
+        return None
+    return params
 
 
 def _where(part: Comparison) -> str:

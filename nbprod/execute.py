@@ -44,9 +44,11 @@ def _nbprod_capture(names, folder):
         if name not in globals():
             missing.append(name)
             continue
+        target = folder / (name + ".joblib")
         try:
-            dump(globals()[name], folder / (name + ".joblib"))
+            dump(globals()[name], target)
         except Exception as exc:
+            target.unlink(missing_ok=True)
             failed[name] = f"{{type(exc).__name__}}: {{exc}}"
     (folder / "manifest.json").write_text(json.dumps({{"missing": missing, "failed": failed}}))
 _nbprod_capture({names!r}, {folder!r})
@@ -198,49 +200,59 @@ def _describe(exc: BaseException, timeout: float) -> str:
     return f"running the notebook failed: {name}: {_one_line(str(exc))}"
 
 
-def run_pipeline(
-    project: Path, package: str, folder: Path, *, timeout: float = DEFAULT_TIMEOUT
-) -> Capture:
-    """Run ``python -m PACKAGE run`` with its artifacts in ``folder``."""
-    project = project.resolve()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(project / "src"), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    env.setdefault("MPLBACKEND", "Agg")
-    start = time.monotonic()
-    try:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                package,
-                "run",
-                "--config",
-                str(project / "config.yaml"),
-                "--artifacts",
-                str(folder),
-            ],
+class PipelineRun:
+    """The generated pipeline, running in a subprocess while the notebook runs."""
+
+    def __init__(self, project: Path, package: str, folder: Path) -> None:
+        project = project.resolve()
+        paths = [str(project / "src"), os.environ.get("PYTHONPATH")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+        env.setdefault("MPLBACKEND", "Agg")
+        self.project, self.folder = project, folder
+        self.start = time.monotonic()
+        self.log = tempfile.TemporaryFile()
+        command = [
+            sys.executable,
+            "-m",
+            package,
+            "run",
+            "--config",
+            str(project / "config.yaml"),
+        ]
+        self.process = subprocess.Popen(
+            [*command, "--artifacts", str(folder)],
             cwd=project,
             env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
-    except subprocess.TimeoutExpired:
-        raise ExecutionError(
-            f"the generated pipeline did not finish within {timeout:g} s",
-            where=str(project),
-        ) from None
-    if result.returncode != 0:
-        raise ExecutionError(
-            f"the generated pipeline failed: {_last_error(result.stderr)}",
-            where=str(project),
-        )
-    return Capture(folder, seconds=time.monotonic() - start)
+
+    def stop(self) -> None:
+        """End it early (the notebook side failed)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+    def wait(self, timeout: float) -> Capture:
+        """Wait for it to finish and say what it left."""
+        try:
+            code = self.process.wait(timeout=max(1.0, timeout))
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise ExecutionError(
+                f"the generated pipeline did not finish within {timeout:g} s",
+                where=str(self.project),
+            ) from None
+        self.log.seek(0)
+        stderr = self.log.read().decode("utf-8", "replace")
+        self.log.close()
+        if code != 0:
+            raise ExecutionError(
+                f"the generated pipeline failed: {_last_error(stderr)}",
+                where=str(self.project),
+            )
+        return Capture(self.folder, seconds=time.monotonic() - self.start)
 
 
 def _last_error(stderr: str) -> str:

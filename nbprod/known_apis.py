@@ -283,6 +283,24 @@ RANDOM_STATE_PATTERNS = (
 )
 # Global random number generators, and the calls that seed them.
 GLOBAL_RANDOM = {"numpy.random.": "numpy.random.seed", "random.": "random.seed"}
+# Functions of those modules that make or seed a generator rather than draw from one.
+SEEDING = frozenset(
+    {
+        "seed",
+        "default_rng",
+        "RandomState",
+        "Generator",
+        "SeedSequence",
+        "PCG64",
+        "get_state",
+        "set_state",
+        "getstate",
+        "setstate",
+    }
+)
+# Methods that draw from numpy's global generator unless given a seed or random_state
+# (statsmodels' simulate and generate_sample, scipy's rvs, pandas' sample).
+RANDOM_METHODS = frozenset({"generate_sample", "simulate", "rvs", "sample"})
 
 # Keyword arguments that are not hyperparameters: never lifted into config.
 NOT_HYPERPARAMETERS = frozenset(

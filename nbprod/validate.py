@@ -8,6 +8,7 @@ import importlib
 import json
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,8 +22,8 @@ from nbprod.execute import (
     DEFAULT_TIMEOUT,
     Capture,
     ExecutionError,
+    PipelineRun,
     run_notebook,
-    run_pipeline,
 )
 from nbprod.generate import MODULE_OF_STAGE as MODULES
 
@@ -109,7 +110,12 @@ def _load(folder: Path, name: str) -> tuple[bool, Any]:
     path = folder / f"{name}.joblib"
     if not path.is_file():
         return False, None
-    return True, joblib.load(path)
+    try:
+        return True, joblib.load(path)
+    except (
+        Exception
+    ):  # noqa: BLE001 - a value saved but not loadable here is not compared
+        return False, None
 
 
 @contextlib.contextmanager
@@ -189,6 +195,10 @@ def validate_project(
         pipe_folder = Path(tmp) / "pipeline"
         nb_folder.mkdir(parents=True, exist_ok=True)
         pipe_folder.mkdir()
+        # The two runs go side by side: the pipeline in a subprocess, the notebook
+        # in a kernel; each writes only to its own folder.
+        started = time.monotonic()
+        pipeline = PipelineRun(project, plan["package"], pipe_folder)
         try:
             theirs = run_notebook(
                 notebook,
@@ -197,8 +207,9 @@ def validate_project(
                 parameters=notebook_parameters(project, plan),
                 timeout=timeout,
             )
-            ours = run_pipeline(project, plan["package"], pipe_folder, timeout=timeout)
+            ours = pipeline.wait(timeout - (time.monotonic() - started))
         except ExecutionError as exc:
+            pipeline.stop()
             return Validation("error", error=str(exc))
         with project_classes(project, plan):
             comparisons = tuple(compare_captures(names, ours, theirs))
