@@ -141,3 +141,35 @@ def test_syntax_error_names_cell_and_line() -> None:
 def test_code_libcst_accepts_but_python_rejects_is_refused() -> None:
     with pytest.raises(CellError, match="cell 1, line 3: syntax error"):
         facts("try:\n    pass\nexcept ValueError, e:\n    pass")
+
+
+def test_random_draws_without_a_seed_are_named() -> None:
+    _, f, g = facts(
+        "import numpy as np\nfrom sklearn.ensemble import RandomForestClassifier",
+        "a = np.random.rand(3)\nm = RandomForestClassifier(n_estimators=3)\nsim = res.simulate(10)",
+        "np.random.seed(0)\nb = np.random.rand(2)\nrng = np.random.default_rng()",
+    )
+    assert f.unseeded == (
+        "line 1: numpy.random.rand() draws from the unseeded global generator",
+        "line 2: RandomForestClassifier() without random_state",
+        "line 3: .simulate() draws from the unseeded global generator",
+    )
+    assert g.unseeded == ("line 3: numpy.random.default_rng() without a seed",)
+
+
+def test_a_plot_that_draws_random_numbers_is_kept() -> None:
+    # Dropping it would change every number drawn after it from the global generator.
+    _, f = facts(
+        "import matplotlib.pyplot as plt\nimport numpy as np",
+        "plt.plot(np.random.normal(size=5))\nplt.title('noise')",
+    )
+    assert [(d.line, d.kind) for d in f.dropped] == [(2, "plot")]
+
+
+def test_paths_the_notebook_writes_to_are_known() -> None:
+    (_, f) = facts(
+        "import os\nimport json",
+        "out_dir = 'results'\nos.makedirs(out_dir, exist_ok=True)\n"
+        "with open(os.path.join(out_dir, 'm.json'), 'w') as fh:\n    json.dump({}, fh)",
+    )
+    assert "out_dir" in f.written

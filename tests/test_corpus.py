@@ -5,7 +5,9 @@
     python -m pytest -m corpus --corpus .dev-corpus -n auto
 
 Each notebook must convert into a project that runs and passes its own tests, or be
-refused with one specific line (exit 2) saying what and where.
+refused with one specific line (exit 2) saying what and where. Validation runs too:
+a notebook the pipeline does not reproduce (exit 1) is reported as an expected
+failure with the reason, never as a pass.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ def test_corpus_notebook_converts_runs_and_passes_or_is_refused_clearly(
     shutil.copytree(corpus_notebook.parent, work)
     source = work / corpus_notebook.name
     out = tmp_path / "project"
-    result = run_nbprod("convert", source, "-o", out, "--no-validate")
+    result = run_nbprod("convert", source, "-o", out, timeout=1800)
+    if result.returncode == 1:
+        differing = [line for line in result.stdout.splitlines() if " different " in line or "draws from" in line]
+        pytest.xfail(f"not proven equal: {result.stderr.strip()} {' | '.join(differing)}")
     if result.returncode == 2:
         # An allowed outcome, reported as such (xfail), never counted as a pass.
         line = result.stderr.strip()
