@@ -497,14 +497,7 @@ class _CodeVisitor(cst.CSTVisitor):
         self.effects.add("write" if direction == "write" else "read")
         if direction == "write" and len(positional) > index:
             # Variables that name where the notebook writes are outputs, not inputs.
-            self.written.extend(
-                _names_seen(
-                    cst.Module(
-                        [cst.SimpleStatementLine([cst.Expr(positional[index])])]
-                    ),
-                    ["code"],
-                )
-            )
+            self.written.extend(n.value for n in name_nodes(positional[index]))
         if len(positional) > index:
             ok, value = _literal_value(positional[index])
             if ok and isinstance(value, str) and value and "://" not in value:
@@ -923,25 +916,48 @@ def _scope_facts(
     return reads, defines, helper_free, used
 
 
-def _names_seen(module: cst.Module, kinds: list[str]) -> tuple[str, ...]:
-    """Every variable-like name in the cell's statements (not attributes or keywords)."""
-    seen: dict[str, None] = {}
+def name_nodes(node: cst.CSTNode, *, targets: bool = True) -> list[cst.Name]:
+    """The Name nodes that name variables in ``node``: not attribute names or
+    keywords; with ``targets=False``, not assignment targets or def/class names."""
+    found: list[cst.Name] = []
 
     class V(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
             return False
 
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
             return False
 
-        def visit_Name(self, node: cst.Name) -> None:
-            seen[node.value] = None
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> bool:
+            return targets
 
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            return self._definition(n)
+
+        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
+            return self._definition(n)
+
+        def _definition(self, n: cst.FunctionDef | cst.ClassDef) -> bool:
+            if targets:
+                return True
+            n.body.visit(self)
+            return False
+
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+    node.visit(V())
+    return found
+
+
+def _names_seen(module: cst.Module, kinds: list[str]) -> tuple[str, ...]:
+    """Every variable-like name in the cell's statements but its imports."""
+    seen: dict[str, None] = {}
     for stmt, kind in zip(module.body, kinds, strict=True):
         if kind != "import":
-            stmt.visit(V())
+            seen.update(dict.fromkeys(n.value for n in name_nodes(stmt)))
     return tuple(seen)
 
 
@@ -1103,7 +1119,7 @@ def _keep_or_drop(
     ]
     if all(keeps):
         return keeps
-    names = [set(_names_seen(cst.Module([stmt]), ["code"])) for stmt in module.body]
+    names = [{n.value for n in name_nodes(stmt)} for stmt in module.body]
     bound = [_bound_names(stmt) for stmt in module.body]
     changed = True
     while changed:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from nbprod.analyse import CellFacts, Import, ParsedCell
+from nbprod.analyse import CellFacts, Import, ParsedCell, name_nodes
 from nbprod.plan import Param, Plan, StagePlan
 
 MODULE_OF_STAGE = {
@@ -98,37 +98,6 @@ class _Rewrite(cst.CSTTransformer):
     def _is_load(self, node: cst.Name) -> bool:
         # Only references as values; definitions keep their name.
         return id(node) in self.loads
-
-
-def _value_names(node: cst.CSTNode) -> set[int]:
-    """ids of Name nodes used as values (not assigned, not attributes, not params)."""
-    found: set[int] = set()
-
-    class V(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
-            n.body.visit(self)
-            return False
-
-        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
-            n.body.visit(self)
-            return False
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_AssignTarget(self, n: cst.AssignTarget) -> bool:
-            return False
-
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(id(n))
-
-    node.visit(V())
-    return found
 
 
 def _with_comma(args: tuple[cst.Arg, ...] | list[cst.Arg]) -> list[cst.Arg]:
@@ -256,7 +225,7 @@ def _rewrite(
     ctx: _Context, pc: ParsedCell, node: cst.CSTNode
 ) -> tuple[cst.CSTNode, bool]:
     rewriter = _Rewrite(ctx, pc)
-    rewriter.loads = _value_names(node)
+    rewriter.loads = {id(n) for n in name_nodes(node, targets=False)}
     result = node.visit(rewriter)
     return result, rewriter.used_partial
 
