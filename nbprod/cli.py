@@ -126,9 +126,13 @@ def validate(
 
     if not project.is_dir():
         raise NbprodError("no such project folder", where=str(project))
-    a = analyse(read_notebook(notebook), project)
+    nb = read_notebook(notebook)
     validation = validate_project(
-        notebook, project, timeout=timeout, unseeded=unseeded_calls(a)
+        notebook,
+        project,
+        timeout=timeout,
+        # Analysed only if values differ, to name the random draws without a seed.
+        unseeded=lambda: unseeded_calls(analyse(nb, project)),
     )
     click.echo(format_table(validation))
     update_report(project, validation)

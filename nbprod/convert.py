@@ -277,7 +277,7 @@ def convert(
                     scratch,
                     timeout=timeout,
                     keep_values=Path(values),
-                    unseeded=unseeded_calls(a),
+                    unseeded=lambda: unseeded_calls(a),
                 )
                 files["nbprod-report.json"] = report(a, validation.to_dict())
                 if validation.passed:

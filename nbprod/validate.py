@@ -9,7 +9,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,7 +184,7 @@ def validate_project(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     keep_values: Path | None = None,
-    unseeded: tuple[str, ...] = (),
+    unseeded: Callable[[], tuple[str, ...]] = tuple,
 ) -> Validation:
     """Run both sides and compare them. ``keep_values`` receives the notebook's values."""
     report = read_report(project)
@@ -221,7 +221,7 @@ def validate_project(
     return Validation(
         status,
         comparisons,
-        unseeded=unseeded if bad else (),
+        unseeded=unseeded() if bad else (),
         notebook_seconds=theirs.seconds,
         pipeline_seconds=ours.seconds,
         notebook_values=keep_values,
