@@ -248,7 +248,20 @@ class _Resolver:
         return None
 
 
-_BUILTIN_CALLS = frozenset({"open", "print", "display", "input", "exec", "eval"})
+_BUILTIN_CALLS = frozenset(
+    {
+        "open",
+        "print",
+        "display",
+        "input",
+        "exec",
+        "eval",
+        "set",
+        "frozenset",
+        "zip",
+        "enumerate",
+    }
+)
 
 
 class _CodeVisitor(cst.CSTVisitor):
@@ -367,6 +380,12 @@ class _CodeVisitor(cst.CSTVisitor):
                 self._mutate(value)
 
     def _record_type(self, name: str, value: cst.BaseExpression) -> None:
+        if isinstance(value, cst.Set) or (
+            isinstance(value, cst.Call)
+            and self.resolver.qualify(value.func) in {"set", "frozenset"}
+        ):
+            self.resolver.types[name] = "builtins.set"
+            return
         if isinstance(value, cst.Call):
             qual = self.resolver.qualify(value.func)
             if qual:
@@ -475,6 +494,23 @@ class _CodeVisitor(cst.CSTVisitor):
             self.unseeded.append(
                 f"line {line}: {qual.rsplit('.', 1)[-1]}() without random_state"
             )
+
+    def visit_For(self, node: cst.For) -> None:
+        # Iterating a set of objects: the order follows their memory addresses.
+        iters = [node.iter]
+        if isinstance(node.iter, cst.Call) and self.resolver.qualify(
+            node.iter.func
+        ) in {"zip", "enumerate"}:
+            iters = [a.value for a in node.iter.args]
+        for it in iters:
+            if isinstance(it, cst.Set) or (
+                isinstance(it, cst.Name)
+                and self.resolver.types.get(it.value) == "builtins.set"
+            ):
+                line = _line(self.parsed, node)
+                self.unseeded.append(
+                    f"line {line}: iterates over a set, whose order can change from run to run"
+                )
 
     def _path_arg(
         self,

@@ -37,9 +37,22 @@ def summary(value: Any) -> dict[str, Any]:
     import numpy as np
 
     data: dict[str, Any] = {
-        "type": f"{type(value).__module__}.{type(value).__qualname__}",
-        "hash": joblib.hash(value),
+        "type": f"{type(value).__module__}.{type(value).__qualname__}"
     }
+    params = getattr(value, "params", None)
+    if (
+        params is not None
+        and not callable(params)
+        and data["type"].startswith("statsmodels")
+    ):
+        # A fitted statistical model: what it estimated.
+        data["params"] = np.asarray(params, dtype=float).tolist()
+        return data
+    if type(value).__module__.split(".")[0] in {"numpy", "pandas", "builtins"}:
+        # Plain data hashes the same from run to run; arbitrary objects may not.
+        data["hash"] = joblib.hash(value)
+    else:
+        data["checked"] = "type only: too large to store, no reproducible summary"
     shape = getattr(value, "shape", None)
     if shape is not None:
         data["shape"] = list(shape)

@@ -144,10 +144,15 @@ def _is_plot(value: Any) -> bool:
 
 
 def _fitted_parameters(value: Any) -> Any:
-    params = getattr(value, "params", None)
-    if params is None or callable(params) or _module(value) not in {"statsmodels"}:
+    """statsmodels: a fitted result's parameters, or an unfitted model's data."""
+    if _module(value) != "statsmodels":
         return None
-    return params
+    params = getattr(value, "params", None)
+    if params is not None and not callable(params):
+        return params
+    if hasattr(value, "endog"):
+        return [value.endog, getattr(value, "exog", None)]
+    return None
 
 
 def _where(part: Comparison) -> str:

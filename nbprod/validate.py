@@ -247,7 +247,7 @@ def format_table(validation: Validation) -> str:
     lines.append(f"{len(rows)} values compared: {summary or 'none'}")
     if validation.unseeded:
         lines.append(
-            "values differ and the notebook draws random numbers without a seed:"
+            "values differ, and the notebook does what can change from run to run:"
         )
         lines += [f"  {u}" for u in validation.unseeded]
     return "\n".join(lines)

@@ -173,3 +173,11 @@ def test_paths_the_notebook_writes_to_are_known() -> None:
         "with open(os.path.join(out_dir, 'm.json'), 'w') as fh:\n    json.dump({}, fh)",
     )
     assert "out_dir" in f.written
+
+
+def test_iterating_a_set_is_named_as_run_to_run_variation() -> None:
+    (f,) = facts("s = {1, 2}\nfor x in s:\n    pass\nfor a, b in zip([1], s):\n    pass")
+    assert f.unseeded == (
+        "line 2: iterates over a set, whose order can change from run to run",
+        "line 4: iterates over a set, whose order can change from run to run",
+    )

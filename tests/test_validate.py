@@ -201,3 +201,11 @@ def test_unseeded_randomness_is_named_when_values_differ(tmp_path: Path) -> None
         "cell 3, line 1: RandomForestClassifier() without random_state" in result.stdout
     )
     assert kernels_left(tmp_path) == []
+
+
+def test_a_kernel_that_dies_is_reported_as_such(tmp_path: Path) -> None:
+    _, out, result = convert(tmp_path, "x = 1", "import os\nos._exit(1)")
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("the notebook's kernel died while running it")
+    assert (out / "nbprod-report.json").is_file(), "the project is still written"
+    assert kernels_left(tmp_path) == []
