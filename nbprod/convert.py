@@ -209,6 +209,8 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
         "notebook_file": Path(a.notebook.path).name,
         "nbprod_version": __version__,
         "python_minor": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "ruff_version": _version("ruff") or "0.4.0",
+        "black_version": _version("black") or "24.1.0",
         "dependencies": dependencies(roots, plan.dependencies),
         "dev_dependencies": dev,
         "artifacts_dir": ARTIFACTS_DIR,

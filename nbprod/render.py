@@ -26,6 +26,10 @@ def templates_dir() -> Path:
 
 
 def _yaml(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined):
+        str(
+            value
+        )  # StrictUndefined raises here: a missing fact is never dumped as YAML
     text = yaml.safe_dump(
         value, default_flow_style=True, sort_keys=False, width=1000
     ).strip()
@@ -57,6 +61,8 @@ PROJECT_FILES = {
     "project/pyproject.toml.j2": "pyproject.toml",
     "project/README.md.j2": "README.md",
     "project/gitignore.j2": ".gitignore",
+    "project/github/ci.yml.j2": ".github/workflows/ci.yml",
+    "project/pre-commit-config.yaml.j2": ".pre-commit-config.yaml",
     "project/config.yaml.j2": "config.yaml",
     "project/src/__init__.py.j2": "src/{package}/__init__.py",
     "project/src/__main__.py.j2": "src/{package}/__main__.py",

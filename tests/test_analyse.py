@@ -167,7 +167,7 @@ def test_a_plot_that_draws_random_numbers_is_kept() -> None:
 
 
 def test_paths_the_notebook_writes_to_are_known() -> None:
-    (_, f) = facts(
+    _, f = facts(
         "import os\nimport json",
         "out_dir = 'results'\nos.makedirs(out_dir, exist_ok=True)\n"
         "with open(os.path.join(out_dir, 'm.json'), 'w') as fh:\n    json.dump({}, fh)",
@@ -176,7 +176,9 @@ def test_paths_the_notebook_writes_to_are_known() -> None:
 
 
 def test_iterating_a_set_is_named_as_run_to_run_variation() -> None:
-    (f,) = facts("s = {1, 2}\nfor x in s:\n    pass\nfor a, b in zip([1], s):\n    pass")
+    (f,) = facts(
+        "s = {1, 2}\nfor x in s:\n    pass\nfor a, b in zip([1], s):\n    pass"
+    )
     assert f.unseeded == (
         "line 2: iterates over a set, whose order can change from run to run",
         "line 4: iterates over a set, whose order can change from run to run",

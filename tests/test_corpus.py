@@ -33,8 +33,14 @@ def test_corpus_notebook_converts_runs_and_passes_or_is_refused_clearly(
     out = tmp_path / "project"
     result = run_nbprod("convert", source, "-o", out, timeout=1800)
     if result.returncode == 1:
-        differing = [line for line in result.stdout.splitlines() if " different " in line or "draws from" in line]
-        pytest.xfail(f"not proven equal: {result.stderr.strip()} {' | '.join(differing)}")
+        differing = [
+            line
+            for line in result.stdout.splitlines()
+            if " different " in line or "draws from" in line
+        ]
+        pytest.xfail(
+            f"not proven equal: {result.stderr.strip()} {' | '.join(differing)}"
+        )
     if result.returncode == 2:
         # An allowed outcome, reported as such (xfail), never counted as a pass.
         line = result.stderr.strip()

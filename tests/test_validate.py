@@ -158,14 +158,21 @@ def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
     assert saved["status"] == "different"
 
     # The same, with the constant changed in the generated training module itself.
-    config.write_text(config.read_text(encoding="utf-8").replace("C: 0.01", "C: 0.5"), encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("C: 0.01", "C: 0.5"),
+        encoding="utf-8",
+    )
     training = out / "src" / "poc" / "training.py"
     code = training.read_text(encoding="utf-8")
     assert "LogisticRegression(C=C, max_iter=max_iter)" in code
     training.write_text(code.replace("C=C,", "C=2.0,"), encoding="utf-8")
     edited = nbprod(tmp_path, "validate", nb, out)
     assert edited.returncode == 1
-    assert row(edited.stdout, "model") == ["model", "different", "parameter C: 2.0 != 0.5"]
+    assert row(edited.stdout, "model") == [
+        "model",
+        "different",
+        "parameter C: 2.0 != 0.5",
+    ]
     assert kernels_left(tmp_path) == []
 
 

@@ -1,0 +1,54 @@
+"""Every template renders with a full set of facts and fails loudly without one."""
+
+from __future__ import annotations
+
+import jinja2
+import pytest
+from conftest import EXAMPLES
+from jinja2 import meta
+
+from nbprod.analyse import collect_imports
+from nbprod.convert import _render_facts, analyse
+from nbprod.generate import generate_modules
+from nbprod.notebook import read_notebook
+from nbprod.render import PROJECT_FILES, environment, render
+
+
+@pytest.fixture(scope="module")
+def facts() -> dict:
+    a = analyse(read_notebook(EXAMPLES / "titanic_mlops_poc.ipynb"))
+    _, roots = generate_modules(a.plan, a.parsed, a.facts, collect_imports(a.parsed))
+    return _render_facts(a, roots)
+
+
+def used_facts(template: str) -> set[str]:
+    env = environment()
+    source = env.loader.get_source(env, template)[0]
+    return meta.find_undeclared_variables(env.parse(source))
+
+
+@pytest.mark.parametrize("template", sorted(PROJECT_FILES))
+def test_template_renders_with_every_fact(template: str, facts: dict) -> None:
+    text = render(template, facts)
+    assert text.strip()
+    assert "None" not in text.splitlines()[0]
+
+
+@pytest.mark.parametrize("template", sorted(PROJECT_FILES))
+def test_a_missing_fact_is_an_error_not_a_blank(template: str, facts: dict) -> None:
+    names = used_facts(template)
+    assert names, f"{template} uses no facts"
+    for name in sorted(names):
+        partial = {k: v for k, v in facts.items() if k != name}
+        with pytest.raises(jinja2.UndefinedError):
+            render(template, partial)
+
+
+def test_characterization_template() -> None:
+    template = "project/tests/test_characterization.py.j2"
+    assert "test_pipeline_reproduces_the_notebook" in render(
+        template, {"package": "p", "names": ["x"]}
+    )
+    for missing in ({"names": ["x"]}, {"package": "p"}):
+        with pytest.raises(jinja2.UndefinedError):
+            render(template, missing)
