@@ -8,11 +8,12 @@ captured inputs, anything else by pickled equality, ``==`` or ``repr``.
 from __future__ import annotations
 
 import math
+import numbers
 import pickle
 import re
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -35,6 +36,7 @@ class Comparison:
     name: str
     status: str
     detail: str = ""
+    value: float | None = None  # the notebook's value, when it is a single number
 
     @property
     def matches(self) -> bool:
@@ -58,7 +60,10 @@ def compare(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _compare(name, ours, theirs, list(inputs))
+            result = _compare(name, ours, theirs, list(inputs))
+        if isinstance(theirs, numbers.Real) and not isinstance(theirs, bool):
+            result = replace(result, value=float(theirs))
+        return result
     except Exception as exc:  # noqa: BLE001 - a comparison must never crash validation
         return Comparison(
             name, NOT_COMPARABLE, f"{exc.__class__.__name__}: {_first_line(exc)}"

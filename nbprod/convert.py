@@ -13,12 +13,14 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
 from nbprod import __version__
 from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
+from nbprod.card import card_facts, load_values
 from nbprod.characterize import characterization_files
 from nbprod.errors import NotebookError
 from nbprod.execute import DEFAULT_TIMEOUT
@@ -27,7 +29,7 @@ from nbprod.generate import MODULE_OF_STAGE, generate_modules
 from nbprod.normalise import STAGES, normalise_cell
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
-from nbprod.render import render_project
+from nbprod.render import render, render_project
 from nbprod.validate import Validation, project_classes, validate_project
 from nbprod.write import check_target, scratch_copy, write_tree
 
@@ -218,24 +220,42 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
         "groups": groups,
         "stages": stages,
         "first_param": first_param,
+        "notebook_sha256": notebook_sha256(a),
+        "generated_at": _generated_at(),
+        "card": card_facts(plan),
     }
+
+
+def notebook_sha256(a: Analysis) -> str:
+    """The hash of the notebook file as converted."""
+    return hashlib.sha256(Path(a.notebook.path).read_bytes()).hexdigest()
+
+
+def _generated_at() -> str:
+    # Output stays byte-identical: a date only when the build asks for one.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not epoch.isdigit():
+        return ""
+    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
 
 
 def report(a: Analysis, validation: dict | None) -> str:
     """``nbprod-report.json``: where every cell went and why."""
-    raw = Path(a.notebook.path).read_bytes()
     data = {
         "nbprod_version": __version__,
         "notebook": Path(a.notebook.path).name,
-        "notebook_sha256": hashlib.sha256(raw).hexdigest(),
+        "notebook_sha256": notebook_sha256(a),
         "plan": a.plan.to_dict(),
         "validation": validation,
     }
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def build_files(a: Analysis, validation: dict | None) -> dict[str, str]:
-    """Every file of the generated project, formatted, keyed by relative path."""
+def build_files(a: Analysis, validation: dict | None) -> tuple[dict[str, str], dict]:
+    """Every file of the generated project, formatted, keyed by relative path; and
+    the facts the templates were rendered with."""
     imports = collect_imports(a.parsed)
     modules, roots = generate_modules(a.plan, a.parsed, a.facts, imports)
     facts = _render_facts(a, roots)
@@ -245,7 +265,7 @@ def build_files(a: Analysis, validation: dict | None) -> dict[str, str]:
         files[posixpath.join("src", pkg, f"{name}.py")] = source
     files = format_sources(files)
     files["nbprod-report.json"] = report(a, validation)
-    return files
+    return files, facts
 
 
 NOT_VALIDATED = {"status": "not run", "reason": "converted with --no-validate"}
@@ -268,7 +288,8 @@ def convert(
     nb = read_notebook(notebook)
     check_target(output, force=force, inputs=[notebook])
     a = analyse(nb, output, package)
-    files: dict[str, str | bytes] = dict(build_files(a, NOT_VALIDATED))
+    built, facts = build_files(a, NOT_VALIDATED)
+    files: dict[str, str | bytes] = dict(built)
     validation = None
     if validate:
         scratch = scratch_copy(output, files)
@@ -282,6 +303,14 @@ def convert(
                     unseeded=lambda: unseeded_calls(a),
                 )
                 files["nbprod-report.json"] = report(a, validation.to_dict())
+                with project_classes(scratch, a.plan.to_dict()):
+                    names = [c.name for c in validation.comparisons]
+                    card = card_facts(
+                        a.plan, validation.comparisons, load_values(Path(values), names)
+                    )
+                    files["MODEL_CARD.md"] = render(
+                        "project/MODEL_CARD.md.j2", {**facts, "card": card}
+                    )
                 if validation.passed:
                     with project_classes(scratch, a.plan.to_dict()):
                         files.update(

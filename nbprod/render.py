@@ -60,6 +60,7 @@ def render(template: str, facts: dict[str, Any]) -> str:
 PROJECT_FILES = {
     "project/pyproject.toml.j2": "pyproject.toml",
     "project/README.md.j2": "README.md",
+    "project/MODEL_CARD.md.j2": "MODEL_CARD.md",
     "project/gitignore.j2": ".gitignore",
     "project/github/ci.yml.j2": ".github/workflows/ci.yml",
     "project/pre-commit-config.yaml.j2": ".pre-commit-config.yaml",

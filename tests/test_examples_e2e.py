@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +49,24 @@ def test_example_project_installs_runs_and_passes_its_tests(
     assert validation["compared"] >= 5
     assert all(c["status"] in {"equal", "close"} for c in validation["comparisons"])
     assert (out / "tests" / "test_characterization.py").is_file()
+
+    # The model card states what validation measured: same classes, same numbers.
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    header = yaml.safe_load(card.split("---\n")[1])
+    measured = {
+        c["name"]: c["value"]
+        for c in validation["comparisons"]
+        if c["value"] is not None
+    }
+    for metric in header.get("metrics", []):
+        assert metric["value"] == measured[metric["name"]]
+    assert "TODO (author)" in card
+    estimators = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))[
+        "plan"
+    ]["estimators"]
+    assert any(
+        f".{e.rsplit('.', 1)[-1]}`" in card for e in estimators
+    ), "the card names no real estimator"
     package = next((out / "src").iterdir()).name
     for module in (out / "src").rglob("*.py"):
         text = module.read_text(encoding="utf-8")

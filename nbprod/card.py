@@ -1,0 +1,129 @@
+"""Facts for MODEL_CARD.md (sections of Mitchell et al., "Model Cards for Model
+Reporting", 2019): what the model is, what it was trained on, and the metrics the
+validation run actually measured. Nothing here is a placeholder: what nbprod cannot
+know is left as a clearly marked prompt for the author.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from pathlib import Path
+from typing import Any
+
+from nbprod.compare import Comparison
+from nbprod.plan import Plan
+
+SPLIT_CALLS = (
+    "train_test_split",
+    "KFold",
+    "StratifiedKFold",
+    "ShuffleSplit",
+    "GridSearchCV",
+    "RandomizedSearchCV",
+)
+
+
+def _is_model(value: Any) -> bool:
+    return (
+        hasattr(value, "get_params")
+        and hasattr(value, "fit")
+        and hasattr(value, "predict")
+    )
+
+
+def _non_defaults(model: Any) -> dict[str, str]:
+    """Hyperparameters set to something other than the class's default."""
+    try:
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(model).__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+    except (TypeError, ValueError):
+        defaults = {}
+    out = {}
+    for name, value in model.get_params(deep=False).items():
+        if name in defaults and repr(defaults[name]) == repr(value):
+            continue
+        out[name] = value.__class__.__name__ if _is_model(value) else repr(value)
+    return out
+
+
+def _public_name(cls: type) -> str:
+    """``sklearn.linear_model.Ridge`` rather than ``sklearn.linear_model._ridge.Ridge``."""
+    parts = [p for p in cls.__module__.split(".") if not p.startswith("_")]
+    return ".".join([*parts, cls.__qualname__])
+
+
+def _features(model: Any) -> list[str]:
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    count = getattr(model, "n_features_in_", None)
+    return [f"{count} unnamed columns"] if count else []
+
+
+def card_facts(
+    plan: Plan,
+    comparisons: tuple[Comparison, ...] = (),
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the card says: from the plan, and from the validated values when there are some."""
+    values = values or {}
+    matched = {c.name for c in comparisons if c.matches}
+    final_stage = {n: s.stage for s in plan.stages for n in s.outputs}
+    models = [
+        {
+            "name": name,
+            "class": _public_name(type(value)),
+            "short": type(value).__qualname__,
+            "hyperparameters": _non_defaults(value),
+            "features": _features(value),
+        }
+        for name, value in values.items()
+        if name in matched and _is_model(value) and final_stage.get(name) == "training"
+    ]
+    metrics = [
+        {"name": name, "value": float(value), "stage": final_stage.get(name, "")}
+        for name, value in values.items()
+        if name in matched
+        and isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and final_stage.get(name) in {"training", "inference", "evaluation"}
+    ]
+    data = [
+        {"key": f"{p.group}.{p.key}", "path": p.value}
+        for p in plan.params
+        if p.kind == "path" and isinstance(p.value, str) and p.value.startswith("..")
+    ]
+    split = [
+        {"key": f"{p.group}.{p.key}", "value": p.value, "source": p.source}
+        for p in plan.params
+        if any(f"{call}(" in p.source for call in SPLIT_CALLS)
+    ]
+    return {
+        "validated": bool(comparisons),
+        "models": models,
+        "estimators_in_code": [e.rsplit(".", 1)[-1] for e in plan.estimators],
+        "metrics": metrics,
+        "data_sources": data,
+        "split_settings": split,
+    }
+
+
+def load_values(folder: Path, names: list[str]) -> dict[str, Any]:
+    """The notebook's captured values that load here."""
+    import joblib
+
+    out = {}
+    for name in names:
+        path = folder / f"{name}.joblib"
+        if path.is_file():
+            try:
+                out[name] = joblib.load(path)
+            except (
+                Exception
+            ):  # noqa: BLE001, S112 - a value that does not load is left out
+                continue
+    return out
