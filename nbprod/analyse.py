@@ -121,6 +121,7 @@ class CellFacts:
     names_seen: tuple[str, ...] = ()  # in any statement but imports, dropped ones too
     unseeded: tuple[str, ...] = ()  # "line L: api" for random draws without a seed
     written: tuple[str, ...] = ()  # names used in the paths the cell writes to
+    predictors: tuple[str, ...] = ()  # names whose .predict() the cell calls
     # names bound, and names changed in place, by top-level (unconditional) statements
     assigned: tuple[str, ...] = ()
     mutated_top: tuple[str, ...] = ()
@@ -286,6 +287,7 @@ class _CodeVisitor(cst.CSTVisitor):
         self.mutated_top: list[str] = []
         self.unseeded: list[str] = []
         self.written: list[str] = []
+        self.predictors: list[str] = []
         self.top_level = True
         self._assign_target: str | None = None
         self._assign_names: list[str] = []
@@ -591,6 +593,10 @@ class _CodeVisitor(cst.CSTVisitor):
         elif method in apis.METHODS:
             stage, what = apis.METHODS[method]
             self._signal(stage, f".{method} ({what})", node)
+            if method in {"predict", "predict_proba"} and isinstance(
+                func.value, cst.Name
+            ):
+                self.predictors.append(func.value.value)
 
     def _strings_in(self, node: cst.Call) -> None:
         # Names used only inside strings that libraries evaluate: patsy formulas
@@ -1271,6 +1277,7 @@ def _analyse_cell(
         mutated_top=tuple(dict.fromkeys(visitor.mutated_top)),
         unseeded=tuple(visitor.unseeded),
         written=tuple(dict.fromkeys(visitor.written)),
+        predictors=tuple(dict.fromkeys(visitor.predictors)),
         names_used=tuple(dict.fromkeys(names_used)),
         names_seen=_names_seen(module, kinds),
         assigned=tuple(

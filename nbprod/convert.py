@@ -223,6 +223,8 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
         "notebook_sha256": notebook_sha256(a),
         "generated_at": _generated_at(),
         "card": card_facts(plan),
+        "predictor": plan.predictor,
+        "predictor_reason": plan.predictor_reason,
     }
 
 

@@ -92,6 +92,10 @@ class Plan:
     dependencies: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     estimators: tuple[str, ...] = ()
+    # The fitted model that scores new data: a training output whose .predict the
+    # inference stage calls, or None with the reason.
+    predictor: str | None = None
+    predictor_reason: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -247,6 +251,7 @@ def build_plan(
 
     estimators = tuple(dict.fromkeys(e for c in work for e in c.facts.estimators))
     deps = tuple(dict.fromkeys(d for n in cells for d in n.dependencies))
+    predictor, predictor_reason = _predictor(work, stages)
     return Plan(
         notebook=notebook_name,
         package=pkg,
@@ -257,7 +262,26 @@ def build_plan(
         dependencies=deps,
         warnings=tuple(warnings),
         estimators=estimators,
+        predictor=predictor,
+        predictor_reason=predictor_reason,
     )
+
+
+def _predictor(work: list[_Cell], stages: list[StagePlan]) -> tuple[str | None, str]:
+    training = next((s for s in stages if s.stage == apis.TRAIN), None)
+    if training is None:
+        return None, "the notebook has no training stage"
+    for stage in (apis.INFER, apis.EVAL):
+        for c in work:
+            if c.stage != stage:
+                continue
+            for name in c.facts.predictors:
+                if name in training.outputs:
+                    return (
+                        name,
+                        f"cell {c.facts.number} predicts with {name}, fitted in training",
+                    )
+    return None, "no cell predicts with a model fitted in the training stage"
 
 
 def _parameter_literals(

@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import joblib
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
@@ -117,6 +120,44 @@ def test_example_project_installs_runs_and_passes_its_tests(
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout.splitlines()[-1]
 
+    # Scoring new rows: held-out rows, in the form the notebook gives its model,
+    # get the predictions of the model validation proved equal to the notebook's.
+    plan = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))["plan"]
+    held = next(
+        (
+            n
+            for n in ("X_test", "X_val")
+            if (out / "artifacts" / f"{n}.joblib").is_file()
+        ),
+        None,
+    )
+    if plan["predictor"] and held:
+        rows = joblib.load(out / "artifacts" / f"{held}.joblib")
+        pd.DataFrame(rows).to_csv(tmp_path / "new.csv", index=False)
+        scored = run(
+            [
+                sys.executable,
+                "-m",
+                package,
+                "predict",
+                "--input",
+                str(tmp_path / "new.csv"),
+                "--output",
+                str(tmp_path / "scored.csv"),
+            ],
+            cwd=out,
+            env=env,
+        )
+        assert scored.returncode == 0, scored.stderr
+        model = joblib.load(out / "artifacts" / f"{plan['predictor']}.joblib")
+        expected = model.predict(rows)
+        got = pd.read_csv(tmp_path / "scored.csv")["prediction"].to_numpy()
+        (
+            np.testing.assert_allclose(got, expected)
+            if expected.dtype.kind in "fc"
+            else np.testing.assert_array_equal(got, expected)
+        )
+
     black = run([sys.executable, "-m", "black", "--check", "--quiet", "."], cwd=out)
     assert black.returncode == 0, black.stderr
     ruff = run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=out)
@@ -144,3 +185,46 @@ def test_config_errors_are_reported_by_the_generated_cli(tmp_path: Path) -> None
         result.stderr.strip()
         == "error: preprocessing.test_size must be float, got str 'lots'"
     )
+
+
+def test_generated_readme_commands_work(tmp_path: Path) -> None:
+    """Every `python -m PACKAGE ...` and `pytest` line of the generated README runs."""
+    notebooks = copy_examples(tmp_path)
+    out = tmp_path / "project"
+    assert (
+        run_nbprod(
+            "convert", notebooks / "churn_classifier.ipynb", "-o", out, "--no-validate"
+        ).returncode
+        == 0
+    )
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    commands = [
+        line.split("#")[0].strip()
+        for block in readme.split("```bash")[1:]
+        for line in block.split("```")[0].splitlines()
+        if line.startswith(("python -m churn_classifier", "pytest", "cp "))
+    ]
+    assert any(" predict --input" in c for c in commands) and "pytest" in commands
+    env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
+    for command in commands:
+        if " predict --input" in command:
+            rows = joblib.load(out / "artifacts" / "X_test.joblib")
+            rows.to_csv(out / "new_rows.csv", index=False)
+        args = command.split()
+        if args[0] == "python":
+            args[0] = sys.executable
+        elif args[0] == "pytest":
+            args = [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                *args[1:],
+            ]
+        result = run(args, cwd=out, env=env)
+        assert (
+            result.returncode == 0
+        ), f"{command}: {result.stdout[-1500:]}{result.stderr[-1500:]}"
+    assert (out / "scored.csv").is_file() and (out / "experiment-artifacts").is_dir()

@@ -35,6 +35,8 @@ INPUTS: dict[str, tuple[str, ...]] = {
         "kmeans",
     ),
 }
+# The fitted model that scores new rows (cell 16 predicts with kmeans, fitted in training).
+PREDICTOR: str | None = "kmeans"
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "customers",
@@ -131,3 +133,60 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         save_artifacts(artifacts, outputs)
         values.update(outputs)
     return values
+
+
+class PredictError(RuntimeError):
+    """New rows cannot be scored as asked."""
+
+
+def predict_new(config: Config, source: Path, target: Path) -> int:
+    """Score the rows of ``source`` (CSV or parquet) with the saved model; write them
+    with a ``prediction`` column to ``target``. Returns the number of rows.
+
+    The rows must carry the columns the model was fitted on, in the form the notebook
+    passes to it: cleaning the notebook does before the model is not replayed here.
+    """
+    if PREDICTOR is None:
+        raise PredictError(
+            "this pipeline cannot score new rows: cell 16 predicts with kmeans, fitted in training"
+        )
+    import pandas as pd
+
+    model = load_artifacts(Path(config.artifacts_dir), [PREDICTOR])[PREDICTOR]
+    reader = pd.read_parquet if source.suffix == ".parquet" else pd.read_csv
+    rows = reader(source)
+    columns = getattr(model, "feature_names_in_", None)
+    if columns is None:
+        # Fitted on an array: the columns are taken in order, if there are as many.
+        count = getattr(model, "n_features_in_", None)
+        if count is None or rows.shape[1] != count:
+            raise PredictError(
+                f"{PREDICTOR} was fitted on {count or 'an unknown number of'} unnamed "
+                f"columns; {source} has {rows.shape[1]}"
+            )
+        columns = list(rows.columns)
+    missing = [c for c in columns if c not in rows.columns]
+    if missing:
+        raise PredictError(
+            f"{source} lacks {len(missing)} of the {len(columns)} columns {PREDICTOR} "
+            f"was fitted on ({', '.join(map(str, missing[:5]))}"
+            f"{', ...' if len(missing) > 5 else ''}): the notebook derives them in code "
+            "outside the model; put that preprocessing in a scikit-learn Pipeline with "
+            "the model to score raw rows"
+        )
+    scored = rows.copy()
+    try:
+        features = rows[list(columns)]
+        named = getattr(model, "feature_names_in_", None) is not None
+        scored["prediction"] = model.predict(features if named else features.to_numpy())
+    except (ValueError, TypeError) as exc:
+        raise PredictError(
+            f"{PREDICTOR} cannot score the rows of {source} ({exc}): give them in the form "
+            "the notebook passes to the model, after its cleaning code"
+        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix == ".parquet":
+        scored.to_parquet(target, index=False)
+    else:
+        scored.to_csv(target, index=False)
+    return len(scored)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 from .config import ConfigError, load_config
-from .pipeline import ALL_STAGES, OUTPUTS, STAGES, run
+from .pipeline import ALL_STAGES, OUTPUTS, STAGES, PredictError, predict_new, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,8 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--artifacts", help="artifacts folder (default: artifacts_dir in the config)"
     )
+    parser.add_argument(
+        "--input", type=Path, help="predict: new rows to score (CSV or parquet)"
+    )
+    parser.add_argument(
+        "--output", type=Path, help="predict: where to write the scored rows"
+    )
     args = parser.parse_args(argv)
-    if args.command != "run" and args.command not in STAGES:
+    if (args.input is None) != (args.output is None) or (
+        args.input and args.command != "predict"
+    ):
+        parser.error("--input and --output go together, with the predict command")
+    if args.command != "run" and args.command not in STAGES and args.input is None:
         print(
             f"error: this pipeline has no {args.command!r} stage; it has {', '.join(STAGES)}",
             file=sys.stderr,
@@ -37,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.artifacts:
         config = dataclasses.replace(config, artifacts_dir=args.artifacts)
+    if args.input is not None:
+        try:
+            count = predict_new(config, args.input, args.output)
+        except (PredictError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"predict: scored {count} rows of {args.input}; wrote {args.output}")
+        return 0
     stages = STAGES if args.command == "run" else (args.command,)
     run(config, stages)
     for stage in stages:
