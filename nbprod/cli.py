@@ -146,6 +146,29 @@ def validate(
 
 
 @cli.command()
+@click.argument("name")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Project folder (default: NAME in the current folder).",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace an existing, non-empty output folder."
+)
+def init(name: str, output: Path | None, force: bool) -> None:
+    """Start a new project NAME: a small working pipeline on a built-in dataset."""
+    from nbprod.init import init_project
+
+    target = output if output is not None else Path(name)
+    init_project(name, target, force=force)
+    click.echo(f"{name}: new project in {target}")
+    click.echo(
+        f"  next: cd {target} && pip install -e '.[dev]' && python -m {name} run && pytest"
+    )
+
+
+@cli.command()
 @NOTEBOOK
 @click.option(
     "--format",

@@ -281,6 +281,7 @@ def convert(
     force: bool = False,
     validate: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
+    extra_files: dict[str, str] | None = None,
 ) -> tuple[Analysis, Validation | None]:
     """Convert ``notebook`` into a project at ``output``; the notebook is only read.
 
@@ -291,7 +292,7 @@ def convert(
     check_target(output, force=force, inputs=[notebook])
     a = analyse(nb, output, package)
     built, facts = build_files(a, NOT_VALIDATED)
-    files: dict[str, str | bytes] = dict(built)
+    files: dict[str, str | bytes] = {**built, **(extra_files or {})}
     validation = None
     if validate:
         scratch = scratch_copy(output, files)
