@@ -268,12 +268,9 @@ _BUILTIN_CALLS = frozenset(
 class _CodeVisitor(cst.CSTVisitor):
     """Calls, mutations, deletions and literals in a cell's kept statements."""
 
-    def __init__(
-        self, parsed: ParsedCell, resolver: _Resolver, helpers: dict[str, Helper]
-    ) -> None:
+    def __init__(self, parsed: ParsedCell, resolver: _Resolver) -> None:
         self.parsed = parsed
         self.resolver = resolver
-        self.helpers = helpers
         self.calls: list[str] = []
         self.signals: list[Signal] = []
         self.effects: set[str] = set()
@@ -1005,11 +1002,12 @@ def _names_seen(module: cst.Module, kinds: list[str]) -> tuple[str, ...]:
 
 def _helper_mutations(
     stmt: cst.FunctionDef, parsed: ParsedCell, resolver: _Resolver
-) -> tuple[list[str], set[str]]:
-    visitor = _CodeVisitor(parsed, resolver, {})
+) -> list[str]:
+    """Names a helper's body changes in place (its parameters, or globals)."""
+    visitor = _CodeVisitor(parsed, resolver)
     for inner in stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []:
         inner.visit(visitor)
-    return visitor.mutates, set()
+    return visitor.mutates
 
 
 def _params(stmt: cst.FunctionDef) -> tuple[str, ...]:
@@ -1085,8 +1083,7 @@ def _analyse_all(
 ) -> list[CellFacts]:
     resolver = _Resolver()
     resolver.imports = {imp.bound: imp.qualified for imp in imports}
-    helpers: dict[str, Helper] = {}
-    return [_analyse_cell(pc, resolver, helpers, keep) for pc in parsed]
+    return [_analyse_cell(pc, resolver, keep) for pc in parsed]
 
 
 def _needed_bindings(facts: list[CellFacts]) -> frozenset[str]:
@@ -1176,7 +1173,6 @@ def _keep_or_drop(
 def _analyse_cell(
     pc: ParsedCell,
     resolver: _Resolver,
-    helpers: dict[str, Helper],
     keep: frozenset[str],
 ) -> CellFacts:
     module = pc.module
@@ -1205,7 +1201,7 @@ def _analyse_cell(
     pc.shown = {i for i in kept if kinds[i] == "shown"}
     reads, defines, helper_free, names_used = _scope_facts(pc, kept, kinds)
 
-    visitor = _CodeVisitor(pc, resolver, helpers)
+    visitor = _CodeVisitor(pc, resolver)
     cell_helpers: list[Helper] = []
     for i in kept:
         stmt = module.body[i]
@@ -1215,7 +1211,7 @@ def _analyse_cell(
             free, _ = helper_free.get(name, ([], set()))
             if isinstance(stmt, cst.FunctionDef):
                 params = _params(stmt)
-                mutated, _ = _helper_mutations(stmt, pc, resolver)
+                mutated = _helper_mutations(stmt, pc, resolver)
                 mut_params = tuple(
                     sorted({params.index(m) for m in mutated if m in params})
                 )
@@ -1233,7 +1229,6 @@ def _analyse_cell(
                 mut_params,
                 mut_globals,
             )
-            helpers[name] = helper
             cell_helpers.append(helper)
             # Decorators and default values run at definition time.
             for deco in stmt.decorators:
