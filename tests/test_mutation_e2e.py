@@ -110,3 +110,36 @@ def test_pipeline_outputs_equal_the_notebooks_values(tmp_path: Path) -> None:
         theirs = joblib.load(reference / f"{name}.joblib")
         assert_same(ours, theirs, x_test, name)
     assert joblib.load(out / "artifacts" / "log.joblib")[:2] == ["clean", "trained"]
+
+
+def test_a_stage_run_alone_draws_what_the_whole_pipeline_draws(tmp_path: Path) -> None:
+    nb = make_notebook(
+        tmp_path / "nb" / "seeded.ipynb",
+        "import numpy as np\nfrom sklearn.ensemble import RandomForestClassifier",
+        "np.random.seed(0)\nX = np.random.rand(40, 2)\ny = (X[:, 0] > 0.5).astype(int)",
+        "model = RandomForestClassifier(n_estimators=3).fit(X, y)\nnoise = np.random.rand(3)",
+    )
+    out = tmp_path / "project"
+    assert run_nbprod("convert", nb, "-o", out, "--no-validate").returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(out / "src")}
+    whole = subprocess.run(
+        [sys.executable, "-m", "seeded", "run", "--artifacts", "whole"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert whole.returncode == 0, whole.stderr
+    for stage in ("preprocess", "train"):
+        alone = subprocess.run(
+            [sys.executable, "-m", "seeded", stage, "--artifacts", "alone"],
+            cwd=out,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert alone.returncode == 0, alone.stderr
+    np.testing.assert_array_equal(
+        joblib.load(out / "whole" / "noise.joblib"),
+        joblib.load(out / "alone" / "noise.joblib"),
+    )

@@ -7,6 +7,7 @@ processes or under any orchestrator.
 
 from __future__ import annotations
 
+import random
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -133,15 +134,46 @@ def load_artifacts(directory: Path, names: Iterable[str]) -> dict[str, Any]:
     return values
 
 
+# Saved after every stage: the global random generators' state, so a stage run on
+# its own draws the numbers it would have drawn in a run of the whole pipeline.
+RANDOM_STATE = "_random_state"
+
+
+def _random_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"random": random.getstate()}
+    try:
+        import numpy
+    except ImportError:
+        return state
+    state["numpy"] = numpy.random.get_state()
+    return state
+
+
+def _restore_random_state(state: dict[str, Any]) -> None:
+    random.setstate(state["random"])
+    if "numpy" in state:
+        import numpy
+
+        numpy.random.set_state(state["numpy"])
+
+
 def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
     """Run ``stages`` in order and return every value they produced."""
     artifacts = Path(config.artifacts_dir)
     values: dict[str, Any] = {}
-    for stage in stages:
+    for position, stage in enumerate(stages):
         missing = [name for name in INPUTS[stage] if name not in values]
         values.update(load_artifacts(artifacts, missing))
+        if (
+            position == 0
+            and stage != STAGES[0]
+            and (artifacts / f"{RANDOM_STATE}.joblib").is_file()
+        ):
+            _restore_random_state(
+                load_artifacts(artifacts, [RANDOM_STATE])[RANDOM_STATE]
+            )
         outputs = RUNNERS[stage](config, values)
-        save_artifacts(artifacts, outputs)
+        save_artifacts(artifacts, {**outputs, RANDOM_STATE: _random_state()})
         values.update(outputs)
     return values
 
