@@ -122,6 +122,10 @@ class CellFacts:
     unseeded: tuple[str, ...] = ()  # "line L: api" for random draws without a seed
     written: tuple[str, ...] = ()  # names used in the paths the cell writes to
     predictors: tuple[str, ...] = ()  # names whose .predict() the cell calls
+    predict_args: tuple[
+        tuple[str, str], ...
+    ] = ()  # (model, rows) of model.predict(rows)
+    loaded: tuple[str, ...] = ()  # names a pandas reader fills from a file
     # names bound, and names changed in place, by top-level (unconditional) statements
     assigned: tuple[str, ...] = ()
     mutated_top: tuple[str, ...] = ()
@@ -285,6 +289,8 @@ class _CodeVisitor(cst.CSTVisitor):
         self.unseeded: list[str] = []
         self.written: list[str] = []
         self.predictors: list[str] = []
+        self.predict_args: list[tuple[str, str]] = []
+        self.loaded: list[str] = []
         self.top_level = True
         self._assign_target: str | None = None
         self._assign_names: list[str] = []
@@ -530,6 +536,8 @@ class _CodeVisitor(cst.CSTVisitor):
                 else "read"
             )
         self.effects.add("write" if direction == "write" else "read")
+        if direction == "read" and self.top_level and callee.startswith("pandas.read_"):
+            self.loaded.extend(self._assign_names)
         if direction == "write" and len(positional) > index:
             # Variables that name where the notebook writes are outputs, not inputs.
             self.written.extend(n.value for n in name_nodes(positional[index]))
@@ -594,6 +602,12 @@ class _CodeVisitor(cst.CSTVisitor):
                 func.value, cst.Name
             ):
                 self.predictors.append(func.value.value)
+                if (
+                    method == "predict"
+                    and positional
+                    and isinstance(positional[0], cst.Name)
+                ):
+                    self.predict_args.append((func.value.value, positional[0].value))
 
     def _strings_in(self, node: cst.Call) -> None:
         # Names used only inside strings that libraries evaluate: patsy formulas
@@ -1273,6 +1287,8 @@ def _analyse_cell(
         unseeded=tuple(visitor.unseeded),
         written=tuple(dict.fromkeys(visitor.written)),
         predictors=tuple(dict.fromkeys(visitor.predictors)),
+        predict_args=tuple(dict.fromkeys(visitor.predict_args)),
+        loaded=tuple(dict.fromkeys(visitor.loaded)),
         names_used=tuple(dict.fromkeys(names_used)),
         names_seen=_names_seen(module, kinds),
         assigned=tuple(

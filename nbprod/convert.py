@@ -25,7 +25,7 @@ from nbprod.characterize import characterization_files
 from nbprod.errors import NotebookError
 from nbprod.execute import DEFAULT_TIMEOUT
 from nbprod.format import format_sources
-from nbprod.generate import MODULE_OF_STAGE, generate_modules
+from nbprod.generate import MODULE_OF_STAGE, PREPARE_FUNCTION, generate_modules
 from nbprod.normalise import STAGES, normalise_cell
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
@@ -225,6 +225,18 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
         "card": card_facts(plan),
         "predictor": plan.predictor,
         "predictor_reason": plan.predictor_reason,
+        "preparation": (
+            None
+            if plan.preparation is None
+            else {
+                "module": MODULE_OF_STAGE[plan.preparation.stage],
+                "function": PREPARE_FUNCTION,
+                "rows": plan.preparation.rows,
+                "inputs": list(plan.preparation.inputs),
+                "params": [{"group": g, "key": k} for g, k in plan.preparation.params],
+            }
+        ),
+        "preparation_reason": plan.preparation_reason,
     }
 
 

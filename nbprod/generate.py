@@ -20,6 +20,7 @@ MODULE_OF_STAGE = {
     "inference": "inference",
     "evaluation": "evaluation",
 }
+PREPARE_FUNCTION = "prepare_new_rows"
 _ANNOTATION = {
     "int": "int",
     "float": "float",
@@ -195,6 +196,29 @@ def generate_modules(
             body.append(function)
             for n in stage.cells:
                 string_names |= set(facts_by_cell[n].string_reads)
+        prep = plan.preparation
+        if prep is not None and prep.stage == stage.stage:
+            # The notebook's cleaning of the frame it predicts on, for new raw rows.
+            prepare = StagePlan(
+                stage.stage,
+                PREPARE_FUNCTION,
+                prep.cells,
+                (prep.rows, *prep.inputs),
+                tuple(key for _, key in prep.params),
+                (prep.rows,),
+                (),
+            )
+            function, used = _stage_function(
+                ctx,
+                prepare,
+                by_cell,
+                facts_by_cell,
+                params_by_key,
+                parameter_lines,
+                purpose=f"Clean new raw rows as the notebook cleans {prep.rows}",
+            )
+            needs_partial |= used
+            body.append(function)
         tree = cst.Module(body=body)
         code = tree.code
         names = _names_in(tree)
@@ -237,6 +261,7 @@ def _stage_function(
     facts_by_cell: dict[int, CellFacts],
     params_by_key: dict[tuple[str, str], Param],
     parameter_lines: set[tuple[int, int]],
+    purpose: str = "",
 ) -> tuple[cst.FunctionDef, bool]:
     statements: list[cst.BaseStatement] = []
     used_partial = False
@@ -302,15 +327,18 @@ def _stage_function(
 
     config_params = []
     for key in stage.params:
-        param = params_by_key.get((stage.stage, key)) or params_by_key.get(
-            ("parameters", key)
+        param = params_by_key.get((stage.stage, key)) or next(
+            (p for (_, k), p in params_by_key.items() if k == key), None
         )
         config_params.append(_param_node(key, param.kind if param else None))
     returns = ", ".join(stage.outputs) if stage.outputs else "nothing"
     returns_text = "\n    ".join(
         textwrap.wrap(f"Returns {returns}.", width=80, break_on_hyphens=False)
     )
-    doc = f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).\n\n    {returns_text}\n    "
+    purpose = purpose or f"Run the {stage.stage} stage"
+    doc = (
+        f"{purpose} (notebook {_cells_text(stage.cells)}).\n\n    {returns_text}\n    "
+    )
     params = cst.Parameters(
         params=[_param_node(name, None) for name in stage.inputs],
         star_arg=cst.ParamStar() if config_params else cst.MaybeSentinel.DEFAULT,

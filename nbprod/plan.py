@@ -80,6 +80,19 @@ class StagePlan:
 
 
 @dataclass(frozen=True)
+class Preparation:
+    """How new raw rows become what the model predicts on: the notebook's own
+    cells between reading a file into ``rows`` and ``model.predict(rows)``."""
+
+    rows: str
+    stage: str  # the module the function goes in: the stage that predicts
+    cells: tuple[int, ...]
+    inputs: tuple[str, ...]  # saved by earlier stages
+    params: tuple[tuple[str, str], ...]  # (group, key) from config.yaml
+    reader_cell: int
+
+
+@dataclass(frozen=True)
 class Plan:
     """The whole conversion plan; dumps to JSON for ``nbprod plan`` and the report."""
 
@@ -96,6 +109,8 @@ class Plan:
     # inference stage calls, or None with the reason.
     predictor: str | None = None
     predictor_reason: str = ""
+    preparation: Preparation | None = None
+    preparation_reason: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -252,6 +267,7 @@ def build_plan(
     estimators = tuple(dict.fromkeys(e for c in work for e in c.facts.estimators))
     deps = tuple(dict.fromkeys(d for n in cells for d in n.dependencies))
     predictor, predictor_reason = _predictor(work, stages)
+    preparation, preparation_reason = _preparation(work, stages, params, predictor)
     return Plan(
         notebook=notebook_name,
         package=pkg,
@@ -264,6 +280,80 @@ def build_plan(
         estimators=estimators,
         predictor=predictor,
         predictor_reason=predictor_reason,
+        preparation=preparation,
+        preparation_reason=preparation_reason,
+    )
+
+
+def _preparation(
+    work: list[_Cell],
+    stages: list[StagePlan],
+    params: list[Param],
+    predictor: str | None,
+) -> tuple[Preparation | None, str]:
+    """The cells that turn raw rows into model input, when the notebook shows them:
+    a file read into a frame, cleaned by later cells, then given to the model."""
+    if predictor is None:
+        return None, "no model to predict with"
+    call = next(
+        (
+            (c, rows)
+            for c in work
+            for model, rows in c.facts.predict_args
+            if model == predictor
+        ),
+        None,
+    )
+    if call is None:
+        return None, f"{predictor}.predict is not given a named frame"
+    predict_cell, rows = call
+    readers = [
+        c
+        for c in work
+        if c.facts.number < predict_cell.facts.number and rows in c.facts.loaded
+    ]
+    if not readers:
+        return (
+            None,
+            f"{rows} is not read from a file: new rows must be given in the form the model takes",
+        )
+    reader = readers[-1]
+    if set(reader.writes) - {rows} or rows in predict_cell.writes:
+        return None, f"cell {reader.facts.number} does more than read {rows}"
+    cells = [
+        c
+        for c in work
+        if reader.facts.number < c.facts.number < predict_cell.facts.number
+        and rows in c.writes
+    ]
+    saved = {n for s in stages for n in s.outputs}
+    made: set[str] = {rows}
+    inputs: dict[str, None] = {}
+    for c in cells:
+        for name in sorted(c.reads - made):
+            if name not in saved:
+                return None, f"cell {c.facts.number} needs {name}, which no stage saves"
+            inputs[name] = None
+        made |= c.writes
+    numbers = {c.facts.number for c in cells}
+    used = [
+        (p.group, p.key)
+        for p in params
+        if p.group != "parameters" and ({p.cell} | {w[0] for w in p.also_at}) & numbers
+    ]
+    if len({k for _, k in used}) != len(used):
+        return None, "two config values of the cleaning cells share a name"
+    return (
+        Preparation(
+            rows,
+            predict_cell.stage or apis.INFER,
+            tuple(sorted(numbers)),
+            tuple(inputs),
+            tuple(used),
+            reader.facts.number,
+        ),
+        f"cells {', '.join(map(str, sorted(numbers))) or 'none'} clean {rows} after cell "
+        f"{reader.facts.number} reads it",
     )
 
 

@@ -158,6 +158,39 @@ def test_example_project_installs_runs_and_passes_its_tests(
             else np.testing.assert_array_equal(got, expected)
         )
 
+    # Raw rows, as the notebook reads them, where the plan found the notebook's
+    # cleaning of the frame it predicts on: the same predictions as the notebook's.
+    prep = plan["preparation"]
+    if prep:
+        raw = next(
+            p
+            for p in plan["params"]
+            if p["cell"] == prep["reader_cell"] and p["kind"] == "path"
+        )
+        source = (out / raw["value"]).resolve()
+        scored = run(
+            [
+                sys.executable,
+                "-m",
+                package,
+                "predict",
+                "--input",
+                str(source),
+                "--output",
+                str(tmp_path / "raw.csv"),
+            ],
+            cwd=out,
+            env=env,
+        )
+        assert scored.returncode == 0, scored.stderr
+        model = joblib.load(out / "artifacts" / f"{plan['predictor']}.joblib")
+        expected = model.predict(
+            joblib.load(out / "artifacts" / f"{prep['rows']}.joblib")
+        )
+        np.testing.assert_array_equal(
+            pd.read_csv(tmp_path / "raw.csv")["prediction"].to_numpy(), expected
+        )
+
     black = run([sys.executable, "-m", "black", "--check", "--quiet", "."], cwd=out)
     assert black.returncode == 0, black.stderr
     ruff = run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=out)

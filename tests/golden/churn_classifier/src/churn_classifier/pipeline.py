@@ -193,7 +193,7 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     with a ``prediction`` column to ``target``. Returns the number of rows.
 
     The rows must carry the columns the model was fitted on, in the form the notebook
-    passes to it: cleaning the notebook does before the model is not replayed here.
+    passes to it (X_test is not read from a file: new rows must be given in the form the model takes).
     """
     if PREDICTOR is None:
         raise PredictError(
@@ -201,9 +201,11 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
         )
     import pandas as pd
 
-    model = load_artifacts(Path(config.artifacts_dir), [PREDICTOR])[PREDICTOR]
+    artifacts = Path(config.artifacts_dir)
+    model = load_artifacts(artifacts, [PREDICTOR])[PREDICTOR]
     reader = pd.read_parquet if source.suffix == ".parquet" else pd.read_csv
     rows = reader(source)
+    original = rows.copy()
     columns = getattr(model, "feature_names_in_", None)
     if columns is None:
         # Fitted on an array: the columns are taken in order, if there are as many.
@@ -223,7 +225,8 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
             "outside the model; put that preprocessing in a scikit-learn Pipeline with "
             "the model to score raw rows"
         )
-    scored = rows.copy()
+    # The rows as given, with their predictions (unless the cleaning dropped rows).
+    scored = original if len(original) == len(rows) else rows.copy()
     try:
         features = rows[list(columns)]
         named = getattr(model, "feature_names_in_", None) is not None

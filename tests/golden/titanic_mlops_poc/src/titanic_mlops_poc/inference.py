@@ -7,6 +7,8 @@ import os
 
 import pandas as pd
 
+from .preprocessing import add_family
+
 
 def predict(
     final_model, test, passenger_ids, *, results_path: str, predictions_path: str
@@ -28,3 +30,26 @@ def predict(
     )
 
     return test_pred, predictions
+
+
+def prepare_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode):
+    """Clean new raw rows as the notebook cleans test (notebook cell 25).
+
+    Returns test.
+    """
+
+    # Notebook cell 25: Predict.
+    test["Title"] = test["Name"].str.extract(r",\s*([^\.]+)\.")
+    test["Title"] = test["Title"].where(
+        test["Title"].isin(["Mr", "Mrs", "Miss", "Master"]), "Rare"
+    )
+    test["Age"] = test["Age"].fillna(age_mean)
+    test["Embarked"] = test["Embarked"].fillna(embarked_mode)
+    test = add_family(test, FAMILY_OFFSET=FAMILY_OFFSET)
+    test["IsAlone"] = (test["FamilySize"] == 1).astype(int)
+    test["PassengerId"]
+    test = test.drop(columns=["PassengerId", "Name", "Ticket", "Cabin"])
+    test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
+    test = test.reindex(columns=X.columns, fill_value=0)
+
+    return test

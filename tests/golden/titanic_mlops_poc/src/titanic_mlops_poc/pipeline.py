@@ -230,8 +230,9 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     """Score the rows of ``source`` (CSV or parquet) with the saved model; write them
     with a ``prediction`` column to ``target``. Returns the number of rows.
 
-    The rows must carry the columns the model was fitted on, in the form the notebook
-    passes to it: cleaning the notebook does before the model is not replayed here.
+    Raw rows, as the notebook reads them, first go through the notebook's own
+    cleaning (prepare_new_rows); rows that already carry every column the
+    model was fitted on are scored as they are.
     """
     if PREDICTOR is None:
         raise PredictError(
@@ -239,9 +240,30 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
         )
     import pandas as pd
 
-    model = load_artifacts(Path(config.artifacts_dir), [PREDICTOR])[PREDICTOR]
+    artifacts = Path(config.artifacts_dir)
+    model = load_artifacts(artifacts, [PREDICTOR])[PREDICTOR]
     reader = pd.read_parquet if source.suffix == ".parquet" else pd.read_csv
     rows = reader(source)
+    original = rows.copy()
+    fitted_on = getattr(model, "feature_names_in_", None)
+    if fitted_on is None or not set(fitted_on) <= set(rows.columns):
+        # Raw rows: the notebook's own cleaning first (cells 25 clean test after cell 24 reads it).
+        saved = load_artifacts(
+            artifacts,
+            [
+                "FAMILY_OFFSET",
+                "X",
+                "age_mean",
+                "embarked_mode",
+            ],
+        )
+        rows = inference.prepare_new_rows(
+            rows,
+            saved["FAMILY_OFFSET"],
+            saved["X"],
+            saved["age_mean"],
+            saved["embarked_mode"],
+        )
     columns = getattr(model, "feature_names_in_", None)
     if columns is None:
         # Fitted on an array: the columns are taken in order, if there are as many.
@@ -261,7 +283,8 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
             "outside the model; put that preprocessing in a scikit-learn Pipeline with "
             "the model to score raw rows"
         )
-    scored = rows.copy()
+    # The rows as given, with their predictions (unless the cleaning dropped rows).
+    scored = original if len(original) == len(rows) else rows.copy()
     try:
         features = rows[list(columns)]
         named = getattr(model, "feature_names_in_", None) is not None
