@@ -358,20 +358,20 @@ def _preparation(
 
 
 def _predictor(work: list[_Cell], stages: list[StagePlan]) -> tuple[str | None, str]:
-    training = next((s for s in stages if s.stage == apis.TRAIN), None)
-    if training is None:
-        return None, "the notebook has no training stage"
-    for stage in (apis.INFER, apis.EVAL):
+    """The saved model new rows are scored with: the one the inference stage
+    predicts with, else evaluation's, else training's."""
+    saved = {n: s.stage for s in stages for n in s.outputs}
+    for stage in (apis.INFER, apis.EVAL, apis.TRAIN):
         for c in work:
             if c.stage != stage:
                 continue
             for name in c.facts.predictors:
-                if name in training.outputs:
+                if name in saved:
                     return (
                         name,
-                        f"cell {c.facts.number} predicts with {name}, fitted in training",
+                        f"cell {c.facts.number} predicts with {name}, saved by {saved[name]}",
                     )
-    return None, "no cell predicts with a model fitted in the training stage"
+    return None, "no cell predicts with a model a stage saves"
 
 
 def _parameter_literals(

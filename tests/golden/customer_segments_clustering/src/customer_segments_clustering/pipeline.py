@@ -36,7 +36,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
         "kmeans",
     ),
 }
-# The fitted model that scores new rows (cell 16 predicts with kmeans, fitted in training).
+# The fitted model that scores new rows (cell 16 predicts with kmeans, saved by training).
 PREDICTOR: str | None = "kmeans"
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
@@ -180,7 +180,7 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     """
     if PREDICTOR is None:
         raise PredictError(
-            "this pipeline cannot score new rows: cell 16 predicts with kmeans, fitted in training"
+            "this pipeline cannot score new rows: cell 16 predicts with kmeans, saved by training"
         )
     import pandas as pd
 
@@ -193,7 +193,9 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     if columns is None:
         # Fitted on an array: the columns are taken in order, if there are as many.
         count = getattr(model, "n_features_in_", None)
-        if count is None or rows.shape[1] != count:
+        # A model that takes one column of raw values (text pipelines) has no count.
+        text_like = count is None and rows.shape[1] == 1
+        if not text_like and (count is None or rows.shape[1] != count):
             raise PredictError(
                 f"{PREDICTOR} was fitted on {count or 'an unknown number of'} unnamed "
                 f"columns; {source} has {rows.shape[1]}"
@@ -212,8 +214,12 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     scored = original if len(original) == len(rows) else rows.copy()
     try:
         features = rows[list(columns)]
-        named = getattr(model, "feature_names_in_", None) is not None
-        scored["prediction"] = model.predict(features if named else features.to_numpy())
+        if getattr(model, "feature_names_in_", None) is not None:
+            scored["prediction"] = model.predict(features)
+        elif getattr(model, "n_features_in_", None) is None:
+            scored["prediction"] = model.predict(features.iloc[:, 0])
+        else:
+            scored["prediction"] = model.predict(features.to_numpy())
     except (ValueError, TypeError) as exc:
         raise PredictError(
             f"{PREDICTOR} cannot score the rows of {source} ({exc}): give them in the form "

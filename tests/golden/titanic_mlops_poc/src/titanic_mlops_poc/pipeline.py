@@ -48,7 +48,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
         "model",
     ),
 }
-# The fitted model that scores new rows (cell 26 predicts with final_model, fitted in training).
+# The fitted model that scores new rows (cell 26 predicts with final_model, saved by training).
 PREDICTOR: str | None = "final_model"
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
@@ -236,7 +236,7 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     """
     if PREDICTOR is None:
         raise PredictError(
-            "this pipeline cannot score new rows: cell 26 predicts with final_model, fitted in training"
+            "this pipeline cannot score new rows: cell 26 predicts with final_model, saved by training"
         )
     import pandas as pd
 
@@ -268,7 +268,9 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     if columns is None:
         # Fitted on an array: the columns are taken in order, if there are as many.
         count = getattr(model, "n_features_in_", None)
-        if count is None or rows.shape[1] != count:
+        # A model that takes one column of raw values (text pipelines) has no count.
+        text_like = count is None and rows.shape[1] == 1
+        if not text_like and (count is None or rows.shape[1] != count):
             raise PredictError(
                 f"{PREDICTOR} was fitted on {count or 'an unknown number of'} unnamed "
                 f"columns; {source} has {rows.shape[1]}"
@@ -287,8 +289,12 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     scored = original if len(original) == len(rows) else rows.copy()
     try:
         features = rows[list(columns)]
-        named = getattr(model, "feature_names_in_", None) is not None
-        scored["prediction"] = model.predict(features if named else features.to_numpy())
+        if getattr(model, "feature_names_in_", None) is not None:
+            scored["prediction"] = model.predict(features)
+        elif getattr(model, "n_features_in_", None) is None:
+            scored["prediction"] = model.predict(features.iloc[:, 0])
+        else:
+            scored["prediction"] = model.predict(features.to_numpy())
     except (ValueError, TypeError) as exc:
         raise PredictError(
             f"{PREDICTOR} cannot score the rows of {source} ({exc}): give them in the form "

@@ -37,8 +37,8 @@ INPUTS: dict[str, tuple[str, ...]] = {
         "search",
     ),
 }
-# The fitted model that scores new rows (no cell predicts with a model fitted in the training stage).
-PREDICTOR: str | None = None
+# The fitted model that scores new rows (cell 11 predicts with best_model, saved by evaluation).
+PREDICTOR: str | None = "best_model"
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X_train",
@@ -182,11 +182,11 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     with a ``prediction`` column to ``target``. Returns the number of rows.
 
     The rows must carry the columns the model was fitted on, in the form the notebook
-    passes to it (no model to predict with).
+    passes to it (X_test is not read from a file: new rows must be given in the form the model takes).
     """
     if PREDICTOR is None:
         raise PredictError(
-            "this pipeline cannot score new rows: no cell predicts with a model fitted in the training stage"
+            "this pipeline cannot score new rows: cell 11 predicts with best_model, saved by evaluation"
         )
     import pandas as pd
 
@@ -199,7 +199,9 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     if columns is None:
         # Fitted on an array: the columns are taken in order, if there are as many.
         count = getattr(model, "n_features_in_", None)
-        if count is None or rows.shape[1] != count:
+        # A model that takes one column of raw values (text pipelines) has no count.
+        text_like = count is None and rows.shape[1] == 1
+        if not text_like and (count is None or rows.shape[1] != count):
             raise PredictError(
                 f"{PREDICTOR} was fitted on {count or 'an unknown number of'} unnamed "
                 f"columns; {source} has {rows.shape[1]}"
@@ -218,8 +220,12 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     scored = original if len(original) == len(rows) else rows.copy()
     try:
         features = rows[list(columns)]
-        named = getattr(model, "feature_names_in_", None) is not None
-        scored["prediction"] = model.predict(features if named else features.to_numpy())
+        if getattr(model, "feature_names_in_", None) is not None:
+            scored["prediction"] = model.predict(features)
+        elif getattr(model, "n_features_in_", None) is None:
+            scored["prediction"] = model.predict(features.iloc[:, 0])
+        else:
+            scored["prediction"] = model.predict(features.to_numpy())
     except (ValueError, TypeError) as exc:
         raise PredictError(
             f"{PREDICTOR} cannot score the rows of {source} ({exc}): give them in the form "
