@@ -221,7 +221,7 @@ def validate_project(
     return Validation(
         status,
         comparisons,
-        unseeded=unseeded() if bad else (),
+        unseeded=unseeded(),
         notebook_seconds=theirs.seconds,
         pipeline_seconds=ours.seconds,
         notebook_values=keep_values,
@@ -246,9 +246,12 @@ def format_table(validation: Validation) -> str:
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     lines.append(f"{len(rows)} values compared: {summary or 'none'}")
     if validation.unseeded:
-        lines.append(
-            "values differ, and the notebook does what can change from run to run:"
+        lead = (
+            "values differ"
+            if validation.status == DIFFERENT
+            else "values match in this run"
         )
+        lines.append(f"{lead}, but the notebook does what can change from run to run:")
         lines += [f"  {u}" for u in validation.unseeded]
     return "\n".join(lines)
 
