@@ -62,6 +62,9 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import fmt_table, last_line, load_average, progress, verdict  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "notebooks"
 DEFAULT_SIZES = (100, 1000, 5000)
@@ -207,12 +210,6 @@ def nbconvert_command(notebook: Path, out_dir: Path) -> list[str]:
     return [*prefix, "--to", "script", str(notebook), "--output-dir", str(out_dir)]
 
 
-def last_line(text: str) -> str:
-    """The last non-empty line of ``text``: where CLIs put their error."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
-
-
 def time_command(command: list[str], repeat: int, timeout: float) -> Timing:
     """Run ``command`` ``repeat`` times; stop at the first failure or timeout."""
     timing = Timing()
@@ -278,22 +275,6 @@ def profile_core(notebook: Path, top: int = 15) -> str:
 def exponent(t1: float, t2: float, n1: int, n2: int) -> float:
     """k in t ~ n**k between two measurements."""
     return math.log(t2 / t1) / math.log(n2 / n1)
-
-
-def verdict(ok: bool) -> str:
-    """PASS or FAIL."""
-    return "PASS" if ok else "FAIL"
-
-
-def fmt_table(rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns, the first row being the header."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def case_rows(cases: Sequence[Case]) -> list[list[str]]:
@@ -439,19 +420,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
-
-
-def load_average() -> str:
-    """The 1-minute load average, or "n/a" where the platform has none."""
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except (AttributeError, OSError):
-        return "n/a"
-
-
-def progress(message: str) -> None:
-    """A progress note on stderr, so stdout holds only the report."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def run_cases(

@@ -64,6 +64,9 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import fmt_table, last_line, load_average, progress, verdict  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "notebooks"
 TARGET_SECONDS = 3.0
@@ -212,12 +215,6 @@ def tail(text: str, lines: int = STDERR_LINES) -> str:
     return "\n".join(kept[-lines:]) if kept else "(no output)"
 
 
-def last_line(text: str) -> str:
-    """The last non-empty line of ``text``: where CLIs put their error."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
-
-
 def run_once(
     step: str,
     command: list[str],
@@ -346,22 +343,6 @@ def run_case(
                 timing.runs.append(outcome)
     clean(notebooks, notebooks_keep)
     clean(case.project, project_keep)
-
-
-def verdict(ok: bool) -> str:
-    """PASS or FAIL."""
-    return "PASS" if ok else "FAIL"
-
-
-def fmt_table(rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns, the first row being the header."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def main_rows(cases: Sequence[Case]) -> list[list[str]]:
@@ -502,19 +483,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
-
-
-def load_average() -> str:
-    """The 1-minute load average, or "n/a" where the platform has none."""
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except (AttributeError, OSError):
-        return "n/a"
-
-
-def progress(message: str) -> None:
-    """A progress note on stderr, so stdout holds only the report."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
