@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,10 @@ def model_summary(model: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     }
     for name, frame in inputs.items():
         try:
-            predictions = model.predict(frame)
+            # Trying inputs the model may not take: their warnings are not the user's.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                predictions = model.predict(frame)
         except Exception:  # noqa: BLE001, S112 - not an input this model takes
             continue
         data["predict_on"] = name
