@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from pathlib import Path
 from typing import Any
 
 from nbprod.compare import Comparison
@@ -110,20 +109,3 @@ def card_facts(
         "data_sources": data,
         "split_settings": split,
     }
-
-
-def load_values(folder: Path, names: list[str]) -> dict[str, Any]:
-    """The notebook's captured values that load here."""
-    import joblib
-
-    out = {}
-    for name in names:
-        path = folder / f"{name}.joblib"
-        if path.is_file():
-            try:
-                out[name] = joblib.load(path)
-            except (
-                Exception
-            ):  # noqa: BLE001, S112 - a value that does not load is left out
-                continue
-    return out

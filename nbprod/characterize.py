@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import warnings
-from pathlib import Path
 from typing import Any
 
 import black
@@ -111,26 +110,20 @@ def _numeric(value: Any) -> Any:
 
 
 def characterization_files(
-    values: Path, comparisons: tuple[Comparison, ...], package: str
+    values: dict[str, Any], comparisons: tuple[Comparison, ...], package: str
 ) -> dict[str, str | bytes]:
-    """The fixtures and the test module, keyed by path in the project."""
-    import joblib
-
+    """The fixtures and the test module, from the notebook's captured ``values``."""
     files: dict[str, str | bytes] = {}
     expected: dict[str, Any] = {}
     total = 0
-    loaded = {
-        c.name: joblib.load(values / f"{c.name}.joblib")
-        for c in comparisons
-        if c.matches and (values / f"{c.name}.joblib").is_file()
-    }
+    matched = {c.name for c in comparisons if c.matches}
+    loaded = {name: value for name, value in values.items() if name in matched}
     inputs = {
         n: v
         for n, v in loaded.items()
         if type(v).__module__.split(".")[0] in {"pandas", "numpy"}
     }
     for name, value in loaded.items():
-        c = next(c for c in comparisons if c.name == name)
         blob = _dump(value)
         if (
             hasattr(value, "get_params")
@@ -138,14 +131,14 @@ def characterization_files(
             and len(blob) > MAX_VALUE_BYTES
         ):
             # A large model is kept as what it is and what it predicts.
-            expected[c.name] = {"stored": "model", **model_summary(value, inputs)}
+            expected[name] = {"stored": "model", **model_summary(value, inputs)}
             continue
         if len(blob) <= MAX_VALUE_BYTES and total + len(blob) <= MAX_TOTAL_BYTES:
-            files[f"{FOLDER}/{c.name}.joblib"] = blob
-            expected[c.name] = {"stored": "whole", "file": f"{c.name}.joblib"}
+            files[f"{FOLDER}/{name}.joblib"] = blob
+            expected[name] = {"stored": "whole", "file": f"{name}.joblib"}
             total += len(blob)
         else:
-            expected[c.name] = {"stored": "summary", **summary(value)}
+            expected[name] = {"stored": "summary", **summary(value)}
     if not expected:
         return {}
     files[f"{FOLDER}/expected.json"] = (

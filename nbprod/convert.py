@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nbprod import __version__
 from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
-from nbprod.card import card_facts, load_values
+from nbprod.card import card_facts
 from nbprod.characterize import characterization_files
 from nbprod.errors import NotebookError
 from nbprod.execute import DEFAULT_TIMEOUT
@@ -30,7 +30,7 @@ from nbprod.normalise import STAGES, normalise_cell
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
 from nbprod.render import render, render_project
-from nbprod.validate import Validation, project_classes, validate_project
+from nbprod.validate import Validation, load_values, project_classes, validate_project
 from nbprod.write import check_target, scratch_copy, write_tree
 
 ARTIFACTS_DIR = "artifacts"
@@ -119,6 +119,11 @@ def _distributions() -> dict[str, list[str]]:
     return metadata.packages_distributions()
 
 
+def _pinned(dist: str) -> str:
+    version = _version(dist)
+    return f"{dist}=={version}" if version else dist
+
+
 def dependencies(roots: set[str], extra: tuple[str, ...]) -> list[str]:
     """Distributions for the imported top-level modules, pinned to what is installed."""
     stdlib = set(sys.stdlib_module_names)
@@ -129,8 +134,7 @@ def dependencies(roots: set[str], extra: tuple[str, ...]) -> list[str]:
             continue
         dists = mapping.get(root) or [_KNOWN_DISTRIBUTIONS.get(root, root)]
         dist = sorted(dists)[0]
-        version = _version(dist)
-        found[dist.lower()] = f"{dist}=={version}" if version else dist
+        found[dist.lower()] = _pinned(dist)
     for requirement in extra:
         name = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0]
         found.setdefault(name.lower(), requirement)
@@ -200,11 +204,7 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
             if p.kind == "path" and not str(p.value).startswith((".", "/"))
         }
     )
-    dev = [
-        d
-        for d in dependencies({"pytest", "black", "ruff"}, ())
-        if d.split("==")[0] in {"pytest", "black", "ruff"}
-    ]
+    dev = [_pinned(d) for d in ("black", "pytest", "ruff")]
     return {
         "package": plan.package,
         "distribution": plan.package.replace("_", "-"),
@@ -318,21 +318,21 @@ def convert(
                     unseeded=lambda: unseeded_calls(a),
                 )
                 files["nbprod-report.json"] = report(a, validation.to_dict())
+                # The notebook's own classes resolve to the project's while its
+                # values are loaded, and pickled again as fixtures.
                 with project_classes(scratch, a.plan.to_dict()):
                     names = [c.name for c in validation.comparisons]
-                    card = card_facts(
-                        a.plan, validation.comparisons, load_values(Path(values), names)
-                    )
+                    captured = load_values(Path(values), names)
+                    card = card_facts(a.plan, validation.comparisons, captured)
                     files["MODEL_CARD.md"] = render(
                         "project/MODEL_CARD.md.j2", {**facts, "card": card}
                     )
-                # Characterization tests of values that change from run to run
-                # would fail at random: none then, and the report says why.
-                if validation.passed and not validation.unseeded:
-                    with project_classes(scratch, a.plan.to_dict()):
+                    # Characterization tests of values that change from run to
+                    # run would fail at random: none then, and the report says why.
+                    if validation.passed and not validation.unseeded:
                         files.update(
                             characterization_files(
-                                Path(values), validation.comparisons, a.plan.package
+                                captured, validation.comparisons, a.plan.package
                             )
                         )
         finally:

@@ -396,7 +396,7 @@ def _exclusion(
         not f.has_code and not f.imports and not f.helpers and not f.dropped
     ):
         return "excluded: no code"
-    if parameters and not _has_other_code(normal, f, parameters):
+    if parameters and not _has_other_code(f, parameters):
         return f"parameters cell: {', '.join(p.name for p in parameters)} lifted to config.yaml"
     if not f.has_code:
         parts = []
@@ -417,9 +417,7 @@ def _exclusion(
     return None
 
 
-def _has_other_code(
-    normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]
-) -> bool:
+def _has_other_code(f: CellFacts, parameters: tuple[Literal, ...]) -> bool:
     lifted = {p.name for p in parameters}
     return bool(set(f.defines) - lifted) or bool(f.mutates) or bool(f.signals)
 

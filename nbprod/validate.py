@@ -147,6 +147,12 @@ def project_classes(project: Path, plan: dict[str, Any]) -> Iterator[None]:
             del sys.modules[name]
 
 
+def load_values(folder: Path, names: list[str]) -> dict[str, Any]:
+    """The captured values that load here, by name."""
+    loaded = {name: _load(folder, name) for name in names}
+    return {name: value for name, (ok, value) in loaded.items() if ok}
+
+
 def compare_captures(
     names: list[str], ours: Capture, theirs: Capture
 ) -> list[Comparison]:
