@@ -491,11 +491,7 @@ class _CodeVisitor(cst.CSTVisitor):
             self.unseeded.append(f"line {line}: {qual}() without a seed")
         rs = kwargs.get("random_state")
         unset = rs is None or (isinstance(rs, cst.Name) and rs.value == "None")
-        if (
-            unset
-            and apis.matches_any(qual, apis.RANDOM_STATE_PATTERNS)
-            and qual[:1] != "_"
-        ):
+        if unset and apis.needs_random_state(qual) and qual[:1] != "_":
             self.unseeded.append(
                 f"line {line}: {qual.rsplit('.', 1)[-1]}() without random_state"
             )

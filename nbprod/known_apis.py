@@ -275,11 +275,20 @@ RANDOM_STATE_PATTERNS = (
     "sklearn.datasets.make_*",
     "sklearn.utils.shuffle",
     "sklearn.mixture.*",
-    "xgboost.*",
-    "lightgbm.*",
-    "catboost.*",
+    "xgboost.XGB*",
+    "xgboost.sklearn.XGB*",
+    "lightgbm.LGBM*",
+    "lightgbm.sklearn.LGBM*",
+    "catboost.CatBoost*",
     "imblearn.over_sampling.*",
     "imblearn.under_sampling.Random*",
+)
+# Names the broad patterns above catch that take no random_state.
+NOT_RANDOM = (
+    "sklearn.ensemble.Voting*",
+    "sklearn.ensemble.Stacking*",
+    "sklearn.tree.export_*",
+    "sklearn.tree.plot_tree",
 )
 # Global random number generators, and the calls that seed them.
 GLOBAL_RANDOM = {"numpy.random.": "numpy.random.seed", "random.": "random.seed"}
@@ -329,6 +338,13 @@ def call_signal(qualname: str) -> tuple[str, str] | None:
 def matches_any(qualname: str, patterns: tuple[str, ...]) -> bool:
     """Whether ``qualname`` matches one of ``patterns``."""
     return any(fnmatchcase(qualname, p) for p in patterns)
+
+
+def needs_random_state(qualname: str) -> bool:
+    """Whether a call of ``qualname`` draws random numbers unless given a seed."""
+    return matches_any(qualname, RANDOM_STATE_PATTERNS) and not matches_any(
+        qualname, NOT_RANDOM
+    )
 
 
 def path_argument(qualname: str) -> tuple[int, str] | None:
