@@ -212,6 +212,54 @@ def plan(notebook: Path, fmt: str) -> None:
         click.echo(f"warning: {w}")
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--select", help="Only these codes or prefixes (NBP003,F401,E).")
+@click.option("--ignore", help="Not these codes or prefixes (added to the config's).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .nbprod_cache/.")
+def lint(
+    paths: tuple[Path, ...],
+    fmt: str,
+    select: str | None,
+    ignore: str | None,
+    no_cache: bool,
+) -> None:
+    """Check notebooks (files or folders) for habits that block production.
+
+    Rules and why each matters: docs/lint/. Settings: [tool.nbprod.lint] in
+    pyproject.toml. Exit 0 clean, 1 findings, 2 a file could not be read.
+    """
+    from nbprod.lint import (
+        FindingsCache,
+        find_pyproject,
+        format_json,
+        format_text,
+        load_config,
+        with_options,
+    )
+    from nbprod.lint import lint as run_lint
+
+    pyproject = find_pyproject(Path.cwd())
+    config = with_options(load_config(pyproject), select, ignore)
+    root = pyproject.parent if pyproject else Path.cwd()
+    cache = None if no_cache else FindingsCache(root, config.settings)
+    result = run_lint(paths, config, cache)
+    for error in result.errors:
+        click.echo(f"nbprod: error: {error}", err=True)
+    text = format_json(result) if fmt == "json" else format_text(result)
+    if text:
+        click.echo(text)
+    if result.exit_code:
+        sys.exit(result.exit_code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning errors into one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
