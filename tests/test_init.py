@@ -3,6 +3,7 @@ workflow and pre-commit config pass their checks."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,61 @@ def test_init_is_deterministic_and_keeps_existing_folders(tmp_path: Path) -> Non
     bad = run_nbprod("init", "my-demo", "-o", tmp_path / "c")
     assert bad.returncode == 2 and "'my-demo' is not a valid package name" in bad.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_init_pre_commit_lints_the_kept_notebook(tmp_path: Path) -> None:
+    """The nbprod-lint hook of the generated pre-commit config, run by pre-commit
+    (the ruff and black hooks need GitHub, so only the local hook runs here)."""
+    import yaml
+
+    out = tmp_path / "demo"
+    assert run_nbprod("init", "demo", "-o", out).returncode == 0
+    config = yaml.safe_load((out / ".pre-commit-config.yaml").read_text())
+    [local] = [r for r in config["repos"] if r["repo"] == "local"]
+    (out / "local-hooks.yaml").write_text(yaml.safe_dump({"repos": [local]}))
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "PRE_COMMIT_COLOR": "never",
+    }
+    subprocess.run(["git", "init", "-q"], cwd=out, check=True)
+    subprocess.run(["git", "add", "."], cwd=out, check=True)
+
+    def hook() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "run",
+                "-c",
+                "local-hooks.yaml",
+                "--all-files",
+            ],
+            cwd=out,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    clean = hook()
+    assert clean.returncode == 0 and "nbprod lint" in clean.stdout, clean.stdout
+    [notebook] = (out / "notebooks").glob("*.ipynb")
+    nb = json.loads(notebook.read_text())
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "added",
+            "metadata": {},
+            "outputs": [],
+            "source": "path = '/home/ana/data.csv'\n",
+        }
+    )
+    notebook.write_text(json.dumps(nb, indent=1) + "\n")
+    messy = hook()
+    assert messy.returncode == 1, messy.stdout
+    where = f"notebooks/{notebook.name}:cell {len(nb['cells'])}:1:8: NBP004"
+    assert where in messy.stdout, messy.stdout
