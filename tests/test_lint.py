@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -459,3 +460,45 @@ def test_noqa_codes_and_reasons() -> None:
     noqa = noqa_codes("".join(src).splitlines())
     kept = [f.line for f in check_notebook(nb) if not suppressed(f, noqa)]
     assert kept == [3]
+
+
+def test_findings_are_cached_per_content_and_a_bad_entry_is_ignored(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.nbprod.lint]\nruff = false\n")
+    path = write(tmp_path / "a.ipynb", notebook("from os import *"))
+    first = run_nbprod("lint", "a.ipynb", cwd=tmp_path)
+    assert first.returncode == 1 and ": NBP010 " in first.stdout
+    cache = tmp_path / ".nbprod_cache"
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    [entry] = cache.glob("lint-*/*.json")
+    assert run_nbprod("lint", "a.ipynb", cwd=tmp_path).stdout == first.stdout
+
+    entry.write_text("{not json")  # a damaged entry is recomputed, not trusted
+    assert run_nbprod("lint", "a.ipynb", cwd=tmp_path).stdout == first.stdout
+    write(path, notebook("from os import path"))  # new content, new entry
+    assert run_nbprod("lint", "a.ipynb", cwd=tmp_path).returncode == 0
+    assert len(list(cache.glob("lint-*/*.json"))) == 2
+
+    shutil.rmtree(cache)
+    assert run_nbprod("lint", "--no-cache", "a.ipynb", cwd=tmp_path).returncode == 0
+    assert not cache.exists()
+
+
+def test_parallel_analysis_gives_the_serial_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nbprod.lint as lint_module
+
+    for i, example in enumerate(sorted(EXAMPLES.glob("*.ipynb")) * 3):
+        shutil.copyfile(example, tmp_path / f"{i:02d}_{example.name}")
+    (tmp_path / "zz_broken.ipynb").write_text("[1, 2, 3]")
+    config = lint_module.LintConfig(select=("NBP",))
+    parallel = lint_module.lint([tmp_path], config)
+    monkeypatch.setattr(lint_module, "PARALLEL_FROM", 10_000)
+    serial = lint_module.lint([tmp_path], config)
+    assert parallel == serial
+    assert parallel.files == 25 and len(parallel.findings) == 3 * 8
+    assert parallel.errors == [
+        f"{tmp_path / 'zz_broken.ipynb'}: not a Jupyter notebook (no cells)"
+    ]
