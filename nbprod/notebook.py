@@ -105,14 +105,80 @@ def _invalid(exc: Exception, path: str) -> NotebookError:
     )
 
 
-def _check_v4_schema(data: dict) -> None:
+def _schema_minor(data: dict) -> int:
+    minor = data.get("nbformat_minor")
+    return minor if isinstance(minor, int) and 0 <= minor <= 5 else 5
+
+
+def _check_v4_schema(data: dict, path: str) -> None:
+    """Check the raw JSON against nbformat's schema, before nbformat reads it:
+    nbformat.reads and nbformat.validate crash (TypeError) on some invalid
+    notebooks, and only log others."""
     from nbformat.validator import get_validator
 
-    # Check the raw JSON against nbformat's schema first: nbformat.reads and
-    # nbformat.validate crash (TypeError) on some invalid notebooks.
-    minor = data.get("nbformat_minor")
-    schema_minor = minor if isinstance(minor, int) and 0 <= minor <= 5 else 5
-    get_validator(version=4, version_minor=schema_minor).validate(data)
+    minor = _schema_minor(data)
+    cells = data.get("cells")
+    if minor >= 5 and isinstance(cells, list):
+        # Cell ids are new in 4.5 and often missing; Jupyter adds them on save.
+        for i, cell in enumerate(cells):
+            if isinstance(cell, dict) and "id" not in cell:
+                cell["id"] = f"nbprod-{i + 1}"
+    try:
+        get_validator(version=4, version_minor=minor).validate(data)
+    except Exception:  # noqa: BLE001 - the jsonschema pass below says what is wrong
+        raise _schema_error(data, minor, path) from None
+
+
+def _schema_error(data: dict, minor: int, path: str) -> NotebookError:
+    """What is wrong, and where, in a notebook the schema rejects. The fast
+    validator only says "data.cells[3] must be valid exactly by one definition";
+    jsonschema's errors say which field of which cell, once the branch of the
+    cell's (or output's) own type is followed."""
+    from jsonschema.exceptions import best_match
+    from nbformat.validator import get_validator
+
+    error = best_match(
+        get_validator(version=4, version_minor=minor, name="jsonschema").iter_errors(
+            data
+        )
+    )
+    if error is None:
+        return NotebookError("invalid notebook", where=path)
+    while error.context:
+        branches: dict[object, list] = {}
+        for sub in error.context:
+            branches.setdefault(sub.schema_path[0], []).append(sub)
+        own_type = [
+            errors
+            for errors in branches.values()
+            if not any(
+                {"cell_type", "output_type"} & set(map(str, e.relative_path))
+                or "_type' is a required" in e.message
+                for e in errors
+            )
+        ]
+        if len(own_type) != 1:
+            break
+        error = best_match(own_type[0])
+    parts = list(error.absolute_path)
+    where = "the notebook"
+    if len(parts) >= 2 and parts[0] == "cells" and isinstance(parts[1], int):
+        where = f"cell {parts[1] + 1}"
+        parts = parts[2:]
+    field_path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    if error.validator in ("oneOf", "anyOf"):
+        message = f"{field_path.lstrip('.') or 'it'} has an unexpected form"
+    else:
+        # Values can be long (a whole cell): the message names the field instead.
+        message = (
+            error.message if len(error.message) <= 100 else error.message[:97] + "..."
+        )
+        message = f"{field_path.lstrip('.')}: {message}" if field_path else message
+    return NotebookError(
+        f"invalid notebook: {where}: {message}",
+        where=path,
+        hint="open and re-save it in Jupyter",
+    )
 
 
 def parse_notebook(text: str, path: str) -> Notebook:
@@ -124,9 +190,11 @@ def parse_notebook(text: str, path: str) -> Notebook:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if data.get("nbformat") == 4:
-                _check_v4_schema(data)
+                _check_v4_schema(data, path)
             nb = nbformat.reads(json.dumps(data), as_version=4)
             nbformat.validate(nb)
+    except NotebookError:
+        raise
     except Exception as exc:
         raise _invalid(exc, path) from None
     kernel, language = _check_language(nb.get("metadata", {}), path)
@@ -161,11 +229,13 @@ def notebook_json(text: str, path: str) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if data.get("nbformat") == 4:
-                _check_v4_schema(data)
+                _check_v4_schema(data, path)
             else:
                 nb = nbformat.reads(json.dumps(data), as_version=4)
                 nbformat.validate(nb)
                 data = json.loads(nbformat.writes(nb))
+    except NotebookError:
+        raise
     except Exception as exc:
         raise _invalid(exc, path) from None
     _check_language(data.get("metadata") or {}, path)
