@@ -22,7 +22,7 @@ from nbprod import __version__
 from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
 from nbprod.card import card_facts
 from nbprod.characterize import characterization_files
-from nbprod.errors import NotebookError
+from nbprod.errors import CellError, NotebookError
 from nbprod.execute import DEFAULT_TIMEOUT
 from nbprod.format import format_sources
 from nbprod.generate import MODULE_OF_STAGE, PREPARE_FUNCTION, generate_modules
@@ -72,12 +72,17 @@ def analyse(
     nb: Notebook, project_dir: Path | None = None, package: str | None = None
 ) -> Analysis:
     """Normalise, analyse and plan ``nb`` as if converted into ``project_dir``."""
-    cells = [normalise_cell(c) for c in nb.code_cells]
-    if not any(c.code.strip() for c in cells):
-        raise NotebookError(
-            "nothing to convert: the notebook has no code", where=nb.path
-        )
-    facts, parsed = analyse_notebook(cells)
+    try:
+        cells = [normalise_cell(c) for c in nb.code_cells]
+        if not any(c.code.strip() for c in cells):
+            raise NotebookError(
+                "nothing to convert: the notebook has no code", where=nb.path
+            )
+        facts, parsed = analyse_notebook(cells)
+    except CellError as exc:
+        # Cell errors know the cell; the message also names the notebook.
+        exc.where = f"{nb.path}: {exc.where}" if exc.where else nb.path
+        raise
     nb_dir = Path(nb.path).resolve().parent
     literals = {
         lit.value
@@ -103,6 +108,12 @@ def analyse(
         notebook_dir=rel,
         package=package,
     )
+    if not plan.stages:
+        raise NotebookError(
+            "nothing to convert: no code cell computes anything "
+            "(only imports, displays, plots and magics)",
+            where=nb.path,
+        )
     return Analysis(nb, plan, facts, parsed)
 
 
