@@ -238,12 +238,29 @@ def _start_ruff(files: list[Path]) -> subprocess.Popen | None:
 
 
 def _ruff_findings(
-    proc: subprocess.Popen, names: dict[str, str]
+    proc: subprocess.Popen, files: list[Path], names: dict[str, str]
 ) -> tuple[list[Reported], list[str]]:
+    """Ruff's findings, and an error line for each file ruff failed on: when ruff
+    fails on a batch (it overflows its stack on a cell nested thousands of levels
+    deep), each file is run alone to find which."""
     out, err = proc.communicate()
-    if proc.returncode != 0:
-        message = err.decode("utf-8", "replace").strip().splitlines()
-        return [], [f"ruff failed: {message[-1] if message else proc.returncode}"]
+    if proc.returncode == 0:
+        return _parse_ruff(out, names), []
+    if len(files) > 1:
+        reported: list[Reported] = []
+        errors: list[str] = []
+        for path in files:
+            found, failed = _ruff_findings(_start_ruff([path]), [path], names)
+            reported += found
+            errors += failed
+        return reported, errors
+    lines = err.decode("utf-8", "replace").strip().splitlines()
+    reason = lines[-1] if lines else f"exit code {proc.returncode}"
+    where = f"{files[0]}: " if files else ""
+    return [], [f"{where}ruff failed ({reason})"]
+
+
+def _parse_ruff(out: bytes, names: dict[str, str]) -> list[Reported]:
     reported = []
     for item in json.loads(out or b"[]"):
         filename = os.path.realpath(item["filename"])
@@ -257,7 +274,7 @@ def _ruff_findings(
             item["message"],
         )
         reported.append(Reported(names.get(filename, filename), finding, "ruff"))
-    return reported, []
+    return reported
 
 
 class FindingsCache:
@@ -331,6 +348,8 @@ def _analyse_file(path: Path, settings: Settings) -> dict | str:
         return _analyse(read_bytes(path), path, settings)
     except NotebookError as exc:
         return str(exc)
+    except NbprodError as exc:
+        return f"{path}: {exc}"
 
 
 # Below this many notebooks to analyse, starting worker processes costs more than
@@ -361,8 +380,6 @@ def lint(
 ) -> LintResult:
     """Lint every notebook in ``paths``: nbprod's rules, then ruff's findings."""
     files, errors = notebook_files(paths)
-    # Ruff starts first and runs while nbprod's rules do.
-    proc = _start_ruff(files) if files and config.runs_ruff else None
     entries: dict[Path, dict] = {}
     digests: dict[Path, str] = {}
     for path in files:
@@ -385,16 +402,19 @@ def lint(
         if cache:
             cache.put(digests[path], entry)
     entries = {p: entries[p] for p in files if p in entries}  # in the order given
+    # Ruff sees only notebooks nbprod could read: a file refused as bad input gets
+    # one error line, and nothing (not even a .ruff_cache) is written for it.
+    readable = list(entries)
+    proc = _start_ruff(readable) if readable and config.runs_ruff else None
     reported = [
         Reported(str(path), Finding(*f))
         for path, entry in entries.items()
         for f in entry["findings"]
     ]
     if proc is not None:
-        names = {os.path.realpath(p): str(p) for p in entries}
-        found, failed = _ruff_findings(proc, names)
-        # Files nbprod could not read are reported once, as errors, not by ruff.
-        reported += [r for r in found if r.path in {str(p) for p in entries}]
+        names = {os.path.realpath(p): str(p) for p in readable}
+        found, failed = _ruff_findings(proc, readable, names)
+        reported += found
         errors += failed
     by_name = {str(p): e for p, e in entries.items()}
     kept = [

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from nbprod import known_apis as apis
+from nbprod.errors import CellError
 from nbprod.secrets import find_secrets
 
 
@@ -302,7 +303,8 @@ def _source(cell: dict) -> str:
 
 
 def check_notebook(nb: dict, settings: Settings = Settings()) -> list[Finding]:
-    """Every finding of every rule on one notebook (a validated v4 notebook dict)."""
+    """Every finding of every rule on one notebook (a validated v4 notebook dict);
+    CellError for a cell no parser can take (nested thousands of levels deep)."""
     findings: list[Finding] = []
     cells = nb.get("cells", [])
     findings += _execution_order(cells)
@@ -323,8 +325,13 @@ def check_notebook(nb: dict, settings: Settings = Settings()) -> list[Finding]:
             text, c.offset = python
             try:
                 tree = compile(text, "<cell>", "exec", ast.PyCF_ONLY_AST)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+            except (SyntaxError, ValueError):
                 tree = None  # ruff reports syntax errors; the other rules skip it
+            except (RecursionError, MemoryError) as exc:
+                raise CellError(
+                    f"cell {number} is too deeply nested to analyse "
+                    f"({exc.__class__.__name__})"
+                ) from None
             if tree is not None:
                 c.facts = _CellFacts(imports)
                 c.facts.visit(tree)
