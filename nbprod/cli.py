@@ -101,9 +101,7 @@ def convert(
         f"  next: cd {target} && pip install -e '.[dev]' && python -m {plan.package} run && pytest"
     )
     if validation is not None and not validation.passed:
-        raise ValidationFailed(
-            validation.error or "the pipeline does not reproduce the notebook"
-        )
+        raise ValidationFailed(validation.reason)
 
 
 @cli.command()
@@ -140,9 +138,7 @@ def validate(
         text = json.dumps(validation.to_dict(), indent=2, default=str) + "\n"
         report_path.write_text(text, encoding="utf-8")
     if not validation.passed:
-        raise ValidationFailed(
-            validation.error or "the pipeline does not reproduce the notebook"
-        )
+        raise ValidationFailed(validation.reason)
 
 
 @cli.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import keyword
 import logging
 import os
 import subprocess
@@ -93,6 +94,17 @@ def run_notebook(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    # papermill pastes parameter names into code verbatim, and captured names
+    # become file names: only identifiers may reach either.
+    for name in [*names, *(parameters or {})]:
+        if not (isinstance(name, str) and name.isidentifier()) or keyword.iskeyword(
+            name
+        ):
+            raise ExecutionError(
+                f"refusing to run: {name!r} is not a Python identifier",
+                where=str(notebook),
+                hint="nbprod-report.json or config.yaml was edited by hand",
+            )
     nb = nbformat.read(str(notebook), as_version=4)
     count = len(nb.cells)
     nb.cells.append(
@@ -195,8 +207,10 @@ def _describe(exc: BaseException, timeout: float) -> str:
         return "the notebook's kernel died while running it"
     if "NoSuchKernel" in name:
         return f"no Jupyter kernel to run it ({_one_line(str(exc))}); install ipykernel"
-    if "RuntimeError" in name and "Kernel didn't respond" in str(exc):
-        return "the notebook's kernel did not start"
+    if "RuntimeError" in name and (
+        "Kernel didn't respond" in str(exc) or "Kernel died before" in str(exc)
+    ):
+        return "the notebook's kernel did not start (it exited or did not answer)"
     return f"running the notebook failed: {name}: {_one_line(str(exc))}"
 
 

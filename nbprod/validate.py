@@ -34,7 +34,7 @@ REPORT = "nbprod-report.json"
 class Validation:
     """The outcome of one validation run."""
 
-    status: str  # equal | different | error
+    status: str  # equal | different | unproven | error
     comparisons: tuple[Comparison, ...] = ()
     error: str = ""
     unseeded: tuple[str, ...] = ()
@@ -45,6 +45,18 @@ class Validation:
     @property
     def passed(self) -> bool:
         return self.status == EQUAL
+
+    @property
+    def reason(self) -> str:
+        """Why it did not pass, in one line."""
+        if self.error:
+            return self.error
+        if self.status == "unproven":
+            return (
+                "nothing could be compared: no stage returns a value the notebook "
+                "also holds (results only printed or plotted prove nothing)"
+            )
+        return "the pipeline does not reproduce the notebook"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON kept in nbprod-report.json (no timings: output stays deterministic)."""
