@@ -6,9 +6,43 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path, PurePosixPath
 
 from nbprod.errors import OutputError
+
+# A run killed between moving the old tree aside and moving the new one in leaves
+# the target absent and the old tree here; staging folders of killed runs are
+# partial trees of nbprod's own.
+_OLD = ".{name}.old-"
+_STAGING = ".{name}.nbprod-"
+STALE_SECONDS = 600
+
+
+def recover_interrupted(target: Path) -> None:
+    """Put back a tree an interrupted run moved aside, and remove the partial
+    trees of runs killed while writing (older than ``STALE_SECONDS``)."""
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    if not target.exists() and not target.is_symlink():
+        moved = [
+            p / "tree"
+            for p in parent.glob(_OLD.format(name=target.name) + "*")
+            if (p / "tree").is_dir()
+        ]
+        if moved:
+            latest = max(moved, key=lambda p: p.stat().st_mtime)
+            os.replace(latest, target)
+            shutil.rmtree(latest.parent, ignore_errors=True)
+    now = time.time()
+    for p in parent.glob(_STAGING.format(name=target.name) + "*"):
+        if (
+            p.is_dir()
+            and not p.is_symlink()
+            and now - p.stat().st_mtime > STALE_SECONDS
+        ):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def check_target(target: Path, *, force: bool, inputs: list[Path]) -> None:
@@ -27,6 +61,7 @@ def check_target(target: Path, *, force: bool, inputs: list[Path]) -> None:
             raise OutputError(
                 "the output path goes through a symbolic link", where=str(target)
             )
+    recover_interrupted(target)
     if target.exists() and not target.is_dir():
         raise OutputError("exists and is not a folder", where=str(target))
     if target.exists() and any(target.iterdir()) and not force:
@@ -55,7 +90,9 @@ def write_tree(target: Path, files: dict[str, str | bytes]) -> None:
     """Write ``files`` (relative POSIX paths) as the whole content of ``target``."""
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.nbprod-", dir=parent))
+    staging = Path(
+        tempfile.mkdtemp(prefix=_STAGING.format(name=target.name), dir=parent)
+    )
     try:
         for rel, text in sorted(files.items()):
             pure = PurePosixPath(rel)
@@ -70,7 +107,9 @@ def write_tree(target: Path, files: dict[str, str | bytes]) -> None:
                     fh.write(text)
         old = None
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=_OLD.format(name=target.name), dir=parent)
+            )
             os.replace(target, old / "tree")
         os.replace(staging, target)
         if old is not None:
