@@ -23,7 +23,8 @@ MAX_TOTAL_BYTES = 2 * 1024 * 1024
 FOLDER = "tests/characterization"
 
 
-def _dump(value: Any) -> bytes:
+def dump_value(value: Any) -> bytes:
+    """``value`` as joblib writes it (the bytes of a fixture file)."""
     import joblib
 
     buffer = io.BytesIO()
@@ -124,7 +125,7 @@ def characterization_files(
         if type(v).__module__.split(".")[0] in {"pandas", "numpy"}
     }
     for name, value in loaded.items():
-        blob = _dump(value)
+        blob = dump_value(value)
         if (
             hasattr(value, "get_params")
             and hasattr(value, "fit")

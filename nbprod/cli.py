@@ -120,25 +120,38 @@ def validate(
     """Run NOTEBOOK and the PROJECT made from it; compare what both computed."""
     from nbprod.convert import analyse, unseeded_calls
     from nbprod.notebook import read_notebook
+    from nbprod.redact import redact
     from nbprod.validate import format_table, update_report, validate_project
 
     if not project.is_dir():
         raise NbprodError("no such project folder", where=str(project))
     nb = read_notebook(notebook)
+    # The secrets the generated code reads from the environment, from the notebook.
+    secrets = analyse(nb, project).secret_values if _has_secrets(project) else {}
     validation = validate_project(
         notebook,
         project,
         timeout=timeout,
+        environment=secrets,
         # Analysed only if values differ, to name the random draws without a seed.
         unseeded=lambda: unseeded_calls(analyse(nb, project)),
     )
-    click.echo(format_table(validation))
-    update_report(project, validation)
+    click.echo(redact(format_table(validation), secrets))
+    update_report(project, validation, secrets)
     if report_path is not None:
         text = json.dumps(validation.to_dict(), indent=2, default=str) + "\n"
-        report_path.write_text(text, encoding="utf-8")
+        report_path.write_text(redact(text, secrets), encoding="utf-8")
     if not validation.passed:
-        raise ValidationFailed(validation.reason)
+        raise ValidationFailed(redact(validation.reason, secrets))
+
+
+def _has_secrets(project: Path) -> bool:
+    from nbprod.validate import read_report
+
+    try:
+        return bool(read_report(project)["plan"].get("secrets"))
+    except (NbprodError, KeyError, TypeError):
+        return False
 
 
 @cli.command()

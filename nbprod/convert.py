@@ -12,7 +12,7 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import metadata
@@ -21,7 +21,7 @@ from pathlib import Path
 from nbprod import __version__
 from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
 from nbprod.card import card_facts
-from nbprod.characterize import characterization_files
+from nbprod.characterize import characterization_files, dump_value
 from nbprod.errors import CellError, NotebookError
 from nbprod.execute import DEFAULT_TIMEOUT
 from nbprod.format import format_sources
@@ -29,6 +29,7 @@ from nbprod.generate import MODULE_OF_STAGE, PREPARE_FUNCTION, generate_modules
 from nbprod.normalise import STAGES, normalise_cell
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
+from nbprod.redact import contains, find_secret_literals, redact
 from nbprod.render import render, render_project
 from nbprod.validate import Validation, load_values, project_classes, validate_project
 from nbprod.write import check_target, scratch_copy, write_tree
@@ -52,6 +53,9 @@ class Analysis:
     plan: Plan
     facts: list[CellFacts]
     parsed: list[ParsedCell]
+    # Environment variable -> the secret the notebook's code held: kept in memory
+    # to run the pipeline during validation, never written.
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def sections(nb: Notebook) -> dict[int, str]:
@@ -79,6 +83,7 @@ def analyse(
                 "nothing to convert: the notebook has no code", where=nb.path
             )
         facts, parsed = analyse_notebook(cells)
+        secrets, secret_values = find_secret_literals(parsed)
     except CellError as exc:
         # Cell errors know the cell; the message also names the notebook.
         exc.where = f"{nb.path}: {exc.where}" if exc.where else nb.path
@@ -99,6 +104,8 @@ def analyse(
         if project_dir is None
         else Path(os.path.relpath(nb_dir, project_dir.resolve())).as_posix()
     )
+    if secrets:
+        facts = _without_secret_literals(facts, secrets, secret_values)
     plan = build_plan(
         nb.name,
         cells,
@@ -114,7 +121,28 @@ def analyse(
             "(only imports, displays, plots and magics)",
             where=nb.path,
         )
-    return Analysis(nb, plan, facts, parsed)
+    plan = replace(plan, secrets=secrets)
+    return Analysis(nb, plan, facts, parsed, secret_values)
+
+
+def _without_secret_literals(
+    facts: list[CellFacts], secrets: tuple, values: dict[str, str]
+) -> list[CellFacts]:
+    """Facts whose literals holding a secret (alone or inside a container) are not
+    candidates for config.yaml: they move to environment variables instead."""
+    at = {(s.cell, s.line, s.column) for s in secrets}
+    return [
+        replace(
+            f,
+            literals=tuple(
+                lit
+                for lit in f.literals
+                if (f.number, lit.line, lit.column) not in at
+                and not contains(repr(lit.value), values)
+            ),
+        )
+        for f in facts
+    ]
 
 
 def _version(distribution: str) -> str | None:
@@ -230,6 +258,10 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
         "written_paths": written,
         "groups": groups,
         "stages": stages,
+        "secrets": [
+            {"env": s.env, "cell": s.cell, "line": s.line, "kind": s.kind}
+            for s in dict((s.env, s) for s in plan.secrets).values()
+        ],
         "first_param": first_param,
         "notebook_sha256": notebook_sha256(a),
         "generated_at": _generated_at(),
@@ -290,6 +322,8 @@ def build_files(a: Analysis, validation: dict | None) -> tuple[dict[str, str], d
         files[posixpath.join("src", pkg, f"{name}.py")] = source
     files = format_sources(files)
     files["nbprod-report.json"] = report(a, validation)
+    # The code reads secrets from the environment; nothing else may hold them.
+    files = {k: redact(v, a.secret_values) for k, v in files.items()}
     return files, facts
 
 
@@ -327,23 +361,33 @@ def convert(
                     timeout=timeout,
                     keep_values=Path(values),
                     unseeded=lambda: unseeded_calls(a),
+                    environment=a.secret_values,
                 )
-                files["nbprod-report.json"] = report(a, validation.to_dict())
+                files["nbprod-report.json"] = redact(
+                    report(a, validation.to_dict()), a.secret_values
+                )
                 # The notebook's own classes resolve to the project's while its
                 # values are loaded, and pickled again as fixtures.
                 with project_classes(scratch, a.plan.to_dict()):
                     names = [c.name for c in validation.comparisons]
                     captured = load_values(Path(values), names)
                     card = card_facts(a.plan, validation.comparisons, captured)
-                    files["MODEL_CARD.md"] = render(
-                        "project/MODEL_CARD.md.j2", {**facts, "card": card}
+                    files["MODEL_CARD.md"] = redact(
+                        render("project/MODEL_CARD.md.j2", {**facts, "card": card}),
+                        a.secret_values,
                     )
                     # Characterization tests of values that change from run to
                     # run would fail at random: none then, and the report says why.
                     if validation.passed and not validation.unseeded:
                         files.update(
                             characterization_files(
-                                captured, validation.comparisons, a.plan.package
+                                {
+                                    n: v
+                                    for n, v in captured.items()
+                                    if not contains(dump_value(v), a.secret_values)
+                                },
+                                validation.comparisons,
+                                a.plan.package,
                             )
                         )
         finally:

@@ -217,10 +217,21 @@ def _describe(exc: BaseException, timeout: float) -> str:
 class PipelineRun:
     """The generated pipeline, running in a subprocess while the notebook runs."""
 
-    def __init__(self, project: Path, package: str, folder: Path) -> None:
+    def __init__(
+        self,
+        project: Path,
+        package: str,
+        folder: Path,
+        environment: dict[str, str] | None = None,
+    ) -> None:
         project = project.resolve()
         paths = [str(project / "src"), os.environ.get("PYTHONPATH")]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+        # ``environment``: the secrets the generated code reads, as the notebook held them.
+        env = {
+            **os.environ,
+            **(environment or {}),
+            "PYTHONPATH": os.pathsep.join(filter(None, paths)),
+        }
         env.setdefault("MPLBACKEND", "Agg")
         self.project, self.folder = project, folder
         self.start = time.monotonic()

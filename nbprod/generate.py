@@ -13,6 +13,8 @@ import libcst as cst
 
 from nbprod.analyse import CellFacts, Import, ParsedCell, name_nodes
 from nbprod.plan import Param, Plan, StagePlan
+from nbprod.redact import REDACTED
+from nbprod.secrets import find_secrets
 
 MODULE_OF_STAGE = {
     "preprocessing": "preprocessing",
@@ -37,9 +39,9 @@ _ANNOTATION = {
 class _Context:
     plan: Plan
     helper_params: dict[str, tuple[str, ...]]
-    replacements: dict[
-        tuple[int, int, int], str
-    ]  # (cell, line, column) -> parameter name
+    # (cell, line, column) -> what replaces the literal there: a parameter's name,
+    # or os.environ["NAME"] for a secret
+    replacements: dict[tuple[int, int, int], str]
 
 
 class _Rewrite(cst.CSTTransformer):
@@ -59,8 +61,17 @@ class _Rewrite(cst.CSTTransformer):
                 (self.parsed.cell.number, pos.start.line, pos.start.column)
             )
             if key is not None:
-                return cst.Name(key)
+                return (
+                    cst.Name(key) if key.isidentifier() else cst.parse_expression(key)
+                )
         return super().on_leave(original_node, updated_node)
+
+    def leave_Comment(
+        self, original_node: cst.Comment, updated_node: cst.Comment
+    ) -> cst.Comment:
+        if find_secrets(original_node.value):
+            return cst.Comment(f"# ({REDACTED})")
+        return updated_node
 
     def visit_Call(self, node: cst.Call) -> None:
         self.call_funcs.add(id(node.func))
@@ -139,6 +150,10 @@ def generate_modules(
         if p.group != "parameters"
         for where in ((p.cell, p.line, p.column), *p.also_at)
     }
+    for secret in plan.secrets:
+        replacements[(secret.cell, secret.line, secret.column)] = (
+            f'os.environ["{secret.env}"]'
+        )
     helper_params = {h.name: h.data_params for h in plan.helpers if h.data_params}
     ctx = _Context(plan, helper_params, replacements)
     helper_module = {h.name: MODULE_OF_STAGE[h.stage] for h in plan.helpers}
@@ -225,6 +240,8 @@ def generate_modules(
         import_lines = _imports_for(names, string_names, imports, used_names, roots)
         if needs_partial:
             import_lines.insert(0, "import functools")
+        if "os.environ[" in code and "import os" not in import_lines:
+            import_lines.insert(0, "import os")
         local_helpers = [
             f"from .{helper_module[n]} import {n}"
             for n in sorted(names)

@@ -16,6 +16,7 @@ from nbprod import known_apis as apis
 from nbprod.analyse import STAGE_ORDER, CellFacts, Literal
 from nbprod.errors import CellError
 from nbprod.normalise import STAGES, NormalCell
+from nbprod.redact import SecretLiteral
 
 STAGE_FUNCTIONS = {
     apis.PRE: "preprocess",
@@ -111,6 +112,9 @@ class Plan:
     predictor_reason: str = ""
     preparation: Preparation | None = None
     preparation_reason: str = ""
+    # String literals holding likely secrets: read from these environment
+    # variables in the generated code (the values are never written).
+    secrets: tuple[SecretLiteral, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -203,8 +203,10 @@ def validate_project(
     timeout: float = DEFAULT_TIMEOUT,
     keep_values: Path | None = None,
     unseeded: Callable[[], tuple[str, ...]] = tuple,
+    environment: dict[str, str] | None = None,
 ) -> Validation:
-    """Run both sides and compare them. ``keep_values`` receives the notebook's values."""
+    """Run both sides and compare them. ``keep_values`` receives the notebook's
+    values; ``environment`` is added to the pipeline's (the secrets it reads)."""
     report = read_report(project)
     plan = report["plan"]
     names = observed_names(plan)
@@ -216,7 +218,7 @@ def validate_project(
         # The two runs go side by side: the pipeline in a subprocess, the notebook
         # in a kernel; each writes only to its own folder.
         started = time.monotonic()
-        pipeline = PipelineRun(project, plan["package"], pipe_folder)
+        pipeline = PipelineRun(project, plan["package"], pipe_folder, environment)
         try:
             theirs = run_notebook(
                 notebook,
@@ -274,11 +276,14 @@ def format_table(validation: Validation) -> str:
     return "\n".join(lines)
 
 
-def update_report(project: Path, validation: Validation) -> None:
-    """Keep the validation result in the project's nbprod-report.json."""
+def update_report(
+    project: Path, validation: Validation, secrets: dict[str, str] | None = None
+) -> None:
+    """Keep the validation result in the project's nbprod-report.json (with any
+    of the notebook's ``secrets`` a value's detail might show redacted)."""
+    from nbprod.redact import redact
+
     report = read_report(project)
     report["validation"] = validation.to_dict()
-    (project / REPORT).write_text(
-        json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n",
-        encoding="utf-8",
-    )
+    text = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
+    (project / REPORT).write_text(redact(text, secrets or {}), encoding="utf-8")
