@@ -106,6 +106,9 @@ def run_notebook(
                 hint="nbprod-report.json or config.yaml was edited by hand",
             )
     nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":  # the run makes its own; saved ones can be huge
+            cell.outputs, cell.execution_count = [], None
     count = len(nb.cells)
     nb.cells.append(
         nbformat.v4.new_code_cell(

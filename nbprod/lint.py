@@ -315,11 +315,12 @@ class FindingsCache:
             pass  # a read-only checkout lints without a cache
 
 
-def _analyse(raw: bytes, path: Path, settings: Settings) -> dict:
+def _analyse(path: Path, settings: Settings) -> dict:
     """nbprod's findings on one notebook and its noqa comments, as cached."""
     from nbprod.notebook import decode, notebook_json
 
-    nb = notebook_json(decode(raw, str(path)), str(path))
+    # Nested calls: the bytes and the text are freed as soon as each is parsed.
+    nb = notebook_json(decode(read_bytes(path), str(path)), str(path))
     noqa = {}
     for number, cell in enumerate(nb.get("cells", []), start=1):
         source = cell.get("source", "")
@@ -345,7 +346,7 @@ def _analyse_file(path: Path, settings: Settings) -> dict | str:
     """The cache entry for one notebook, or the one-line error saying why it
     cannot be read (a string: it crosses a process boundary)."""
     try:
-        return _analyse(read_bytes(path), path, settings)
+        return _analyse(path, settings)
     except NotebookError as exc:
         return str(exc)
     except NbprodError as exc:

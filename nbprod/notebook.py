@@ -186,11 +186,16 @@ def parse_notebook(text: str, path: str) -> Notebook:
     import nbformat
 
     data = _json(text, path)
+    del text  # a notebook of hundreds of MB is held once, as data, not twice
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if data.get("nbformat") == 4:
                 _check_v4_schema(data, path)
+                # Conversion never reads outputs: they are not copied further.
+                for cell in data["cells"]:
+                    if cell.get("cell_type") == "code":
+                        cell["outputs"] = []
             nb = nbformat.reads(json.dumps(data), as_version=4)
             nbformat.validate(nb)
     except NotebookError:
@@ -225,6 +230,7 @@ def notebook_json(text: str, path: str) -> dict:
     import nbformat
 
     data = _json(text, path)
+    del text  # a notebook of hundreds of MB is held once, as data, not twice
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
