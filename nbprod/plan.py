@@ -10,6 +10,7 @@ import keyword
 import posixpath
 import re
 import sys
+import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 
 from nbprod import known_apis as apis
@@ -139,6 +140,8 @@ def safe_identifier(
     text: str, *, avoid: set[str] = frozenset(), fallback: str = "pipeline"
 ) -> str:
     """An ASCII snake_case identifier for ``text`` that is not a keyword or in ``avoid``."""
+    # Accents go, letters stay: "Übersicht" -> "ubersicht", not "bersicht".
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     name = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
     name = re.sub(r"_+", "_", name) or fallback
     if name[0].isdigit():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -104,3 +106,39 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("corpus")]
+
+
+def run_with_kernels(
+    tmp_path: Path, *args: str | Path, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """The CLI, with kernels' connection files under ``tmp_path`` so they can be found."""
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "MPLBACKEND": "Agg",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "nbprod", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def kernels_left(tmp_path: Path) -> list[str]:
+    """Kernel processes started for this test that are still alive."""
+    deadline = time.monotonic() + 10
+    while True:
+        ps = subprocess.run(
+            ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
+        ).stdout
+        alive = [
+            line
+            for line in ps.splitlines()
+            if str(tmp_path / "runtime") in line and "ps -eo" not in line
+        ]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)

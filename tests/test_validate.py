@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_notebook
+from conftest import kernels_left, make_notebook, run_with_kernels
 
 pytestmark = pytest.mark.kernel
 
@@ -23,42 +23,6 @@ POC = (
     "model = LogisticRegression(C=0.5, max_iter=200)\nmodel.fit(X, y)",
     "acc = accuracy_score(y, model.predict(X))",
 )
-
-
-def nbprod(
-    tmp_path: Path, *args: str | Path, timeout: float = 300
-) -> subprocess.CompletedProcess:
-    """The CLI, with kernels' connection files under ``tmp_path`` so they can be found."""
-    env = {
-        **os.environ,
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "MPLBACKEND": "Agg",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "nbprod", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
-
-
-def kernels_left(tmp_path: Path) -> list[str]:
-    """Kernel processes started for this test that are still alive."""
-    deadline = time.monotonic() + 10
-    while True:
-        ps = subprocess.run(
-            ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
-        ).stdout
-        alive = [
-            line
-            for line in ps.splitlines()
-            if str(tmp_path / "runtime") in line and "ps -eo" not in line
-        ]
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.2)
 
 
 def row(stdout: str, name: str) -> list[str]:
@@ -72,7 +36,7 @@ def convert(
 ) -> tuple[Path, Path, subprocess.CompletedProcess]:
     nb = make_notebook(tmp_path / "nb" / "poc.ipynb", *cells)
     out = tmp_path / "project"
-    return nb, out, nbprod(tmp_path, "convert", nb, "-o", out)
+    return nb, out, run_with_kernels(tmp_path, "convert", nb, "-o", out)
 
 
 def test_convert_validates_and_writes_the_result_and_characterization_tests(
@@ -143,7 +107,9 @@ def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
         config.read_text(encoding="utf-8").replace("C: 0.5", "C: 0.01"),
         encoding="utf-8",
     )
-    again = nbprod(tmp_path, "validate", nb, out, "--report", tmp_path / "v.json")
+    again = run_with_kernels(
+        tmp_path, "validate", nb, out, "--report", tmp_path / "v.json"
+    )
     assert again.returncode == 1
     assert row(again.stdout, "model") == [
         "model",
@@ -166,7 +132,7 @@ def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
     code = training.read_text(encoding="utf-8")
     assert "LogisticRegression(C=C, max_iter=max_iter)" in code
     training.write_text(code.replace("C=C,", "C=2.0,"), encoding="utf-8")
-    edited = nbprod(tmp_path, "validate", nb, out)
+    edited = run_with_kernels(tmp_path, "validate", nb, out)
     assert edited.returncode == 1
     assert row(edited.stdout, "model") == [
         "model",
@@ -195,7 +161,9 @@ def test_an_endless_loop_times_out_and_leaves_no_kernel(tmp_path: Path) -> None:
         "n = 0\nwhile True:\n    n += 1\n    time.sleep(0.01)",
     )
     started = time.monotonic()
-    result = nbprod(tmp_path, "convert", nb, "-o", tmp_path / "out", "--timeout", "5")
+    result = run_with_kernels(
+        tmp_path, "convert", nb, "-o", tmp_path / "out", "--timeout", "5"
+    )
     assert time.monotonic() - started < 60
     assert result.returncode == 1
     assert "did not finish within 5 s" in result.stderr
