@@ -169,6 +169,18 @@ REFUSED: dict[str, tuple[Callable[[], bytes], bool, str]] = {
         True,
         "cell 1 is too deeply nested to analyse",
     ),
+    "a syntax error below line magics": (
+        lambda: text(
+            "%matplotlib inline\n%load_ext autoreload\nx = 1\ny = (x"
+        ).encode(),
+        False,
+        "cell 1, line 4: syntax error: '(' was never closed",
+    ),
+    "a syntax error in a %%time cell": (
+        lambda: text("x = 1", "%%time\nz = 1\nw = (z").encode(),
+        False,
+        "cell 2, line 3: syntax error: '(' was never closed",
+    ),
     "shell output captured": (
         lambda: text("x = !ls\nprint(x)").encode(),
         False,
