@@ -1,8 +1,8 @@
 """``nbprod lint``: settings, the notebook rules and ruff's findings, one report.
 
 Ruff reads notebooks itself, so general Python findings (unused imports, undefined
-names) are ruff's, run once over all files beside nbprod's own rules and shown in
-the same ``path:cell N:line:col: CODE message`` form.
+names) are ruff's: it runs once over every notebook nbprod could read, and its
+findings are shown in the same ``path:cell N:line:col: CODE message`` form.
 """
 
 from __future__ import annotations
