@@ -78,7 +78,8 @@ def analyse(
     """Normalise, analyse and plan ``nb`` as if converted into ``project_dir``."""
     try:
         cells = [normalise_cell(c) for c in nb.code_cells]
-        if not any(c.code.strip() for c in cells):
+        # ASCII whitespace only: a cell of U+00A0 is code CPython rejects, by cell.
+        if not any(c.code.strip(" \t\n\r\f\v") for c in cells):
             raise NotebookError(
                 "nothing to convert: the notebook has no code", where=nb.path
             )

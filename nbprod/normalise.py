@@ -132,10 +132,22 @@ def _pip_requirements(command: str) -> tuple[str, ...]:
     )
 
 
-def _literal_args(call: str) -> list[str]:
-    node = ast.parse(f"f({call})", mode="eval").body
-    assert isinstance(node, ast.Call)
-    return [ast.literal_eval(a) for a in node.args]
+def _magic_args(call: str, count: int, where: str, original: str) -> list[str]:
+    """The first ``count`` string arguments of a ``get_ipython()`` call. IPython
+    writes them; a cell can also hold such a call written by hand, with any
+    arguments, and that is refused rather than crashed on."""
+    try:
+        node = ast.parse(f"f({call})", mode="eval").body
+        values = [ast.literal_eval(a) for a in node.args]  # type: ignore[attr-defined]
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        values = []
+    if len(values) < count or not all(isinstance(v, str) for v in values[:count]):
+        raise CellError(
+            f"IPython syntax that nbprod cannot convert: {original}",
+            where=where,
+            hint="rewrite it in plain Python or tag the cell nbprod:skip",
+        )
+    return values
 
 
 def normalise_cell(cell: Cell) -> NormalCell:
@@ -184,7 +196,9 @@ def normalise_cell(cell: Cell) -> NormalCell:
                 hint="rewrite it in plain Python or tag the cell nbprod:skip",
             )
         kind, args = match.groups()
-        values = _literal_args(args)
+        values = _magic_args(
+            args, 1 if kind in ("system", "getoutput") else 2, where, original
+        )
         if kind != "getoutput" and not stripped.startswith("get_ipython()"):
             raise CellError(
                 f"the result of a magic cannot be converted: {original}",
@@ -255,8 +269,10 @@ def _cell_magic(
     match = _MAGIC_CALL.match(first.strip())
     if not match:  # pragma: no cover - TransformerManager always emits one call
         raise CellError("unreadable cell magic", where=f"cell {cell.number}, line 1")
-    name, _line, body = _literal_args(match.group(2))
     header = cell.source.lstrip("\n").split("\n", 1)[0].strip()
+    name, _line, body = _magic_args(
+        match.group(2), 3, f"cell {cell.number}, line 1", header
+    )[:3]
     if name in UNWRAPPED_MAGICS:
         # The body starts on line 2: keep line 1 blank so line numbers stay the notebook's.
         return NormalCell(

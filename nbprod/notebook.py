@@ -62,7 +62,8 @@ def _check_language(meta: dict, path: str) -> tuple[str, str]:
     kernel, language = _language(meta)
     if language not in PYTHON_LANGUAGES:
         raise NotebookError(
-            f"the notebook's kernel is {language!r} ({kernel}); nbprod reads Python notebooks only",
+            f"the notebook's kernel is {language!r} ({' '.join(kernel.split())!r}); "
+            "nbprod reads Python notebooks only",
             where=path,
         )
     return kernel, language
