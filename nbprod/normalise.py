@@ -138,7 +138,9 @@ def _magic_args(call: str, count: int, where: str, original: str) -> list[str]:
     arguments, and that is refused rather than crashed on."""
     try:
         node = ast.parse(f"f({call})", mode="eval").body
-        values = [ast.literal_eval(a) for a in node.args]  # type: ignore[attr-defined]
+        # Two calls on a line parse as one expression that is not a call.
+        args = node.args if isinstance(node, ast.Call) else []
+        values = [ast.literal_eval(a) for a in args]
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         values = []
     if len(values) < count or not all(isinstance(v, str) for v in values[:count]):
