@@ -30,24 +30,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import hypothesis
+import hypothesis.configuration
+import hypothesis.strategies as st
+import hypothesmith
 import pytest
 from conftest import make_notebook, run_nbprod
+from hypothesis.errors import UnsatisfiedAssumption
 
 from nbprod.convert import analyse
 from nbprod.errors import CellError, NbprodError
 from nbprod.lint_rules import check_notebook, noqa_codes
 from nbprod.notebook import Notebook, decode, notebook_json, parse_notebook
 
-hypothesis = pytest.importorskip("hypothesis")
 # Hypothesis caches what it learns (and writes patches for failures) in
 # ./.hypothesis: keep the checkout clean.
 if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
-    pytest.importorskip("hypothesis.configuration").set_hypothesis_home_dir(
+    hypothesis.configuration.set_hypothesis_home_dir(
         Path(tempfile.gettempdir()) / "nbprod-hypothesis"
     )
-hypothesmith = pytest.importorskip("hypothesmith")
-st = pytest.importorskip("hypothesis.strategies")
-UnsatisfiedAssumption = pytest.importorskip("hypothesis.errors").UnsatisfiedAssumption
 HealthCheck = hypothesis.HealthCheck
 given = hypothesis.given
 
