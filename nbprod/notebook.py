@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +87,19 @@ def _json(text: str, path: str) -> dict:
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookError("not a Jupyter notebook (no cells)", where=path)
     return data
+
+
+@contextmanager
+def _nbformat_quiet() -> Iterator[None]:
+    """nbformat logs each schema error with the whole cell (a secret in it too);
+    nbprod reports the problem itself, in one line."""
+    log = logging.getLogger("traitlets")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 # nbformat is imported where it is used: it costs 45 ms, and ``nbprod lint`` reads
@@ -189,7 +205,7 @@ def parse_notebook(text: str, path: str) -> Notebook:
     data = _json(text, path)
     del text  # a notebook of hundreds of MB is held once, as data, not twice
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _nbformat_quiet():
             warnings.simplefilter("ignore")
             if data.get("nbformat") == 4:
                 _check_v4_schema(data, path)
@@ -233,7 +249,7 @@ def notebook_json(text: str, path: str) -> dict:
     data = _json(text, path)
     del text  # a notebook of hundreds of MB is held once, as data, not twice
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _nbformat_quiet():
             warnings.simplefilter("ignore")
             if data.get("nbformat") == 4:
                 _check_v4_schema(data, path)
