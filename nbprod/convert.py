@@ -78,8 +78,8 @@ def analyse(
     """Normalise, analyse and plan ``nb`` as if converted into ``project_dir``."""
     try:
         cells = [normalise_cell(c) for c in nb.code_cells]
-        # ASCII whitespace only: a cell of U+00A0 is code CPython rejects, by cell.
-        if not any(c.code.strip(" \t\n\r\f\v") for c in cells):
+        # What CPython skips as whitespace: a cell of U+00A0 or U+000B is a syntax error.
+        if not any(c.code.strip(" \t\n\r\f") for c in cells):
             raise NotebookError(
                 "nothing to convert: the notebook has no code", where=nb.path
             )
