@@ -261,12 +261,21 @@ def lint(
     cache = None if no_cache else FindingsCache(root, config.settings)
     result = run_lint(paths, config, cache)
     for error in result.errors:
-        click.echo(f"nbprod: error: {error}", err=True)
+        click.echo(f"nbprod: error: {_printable(error)}", err=True)
     text = format_json(result) if fmt == "json" else format_text(result)
     if text:
         click.echo(text)
     if result.exit_code:
         sys.exit(result.exit_code)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: messages quote the user's files,
+    and an escape sequence from a notebook must not reach the terminal."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -276,12 +285,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=args, prog_name="nbprod", standalone_mode=False)
     except ValidationFailed as exc:
-        click.echo(f"nbprod: validation failed: {exc.reason}", err=True)
+        click.echo(f"nbprod: validation failed: {_printable(exc.reason)}", err=True)
         sys.exit(1)
     except NbprodError as exc:
         if debug:
             raise
-        click.echo(f"nbprod: error: {exc}", err=True)
+        click.echo(f"nbprod: error: {_printable(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("nbprod: aborted", err=True)
@@ -292,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - never a traceback without --debug
         if debug:
             raise
-        message = f"{exc.__class__.__name__}: {exc}"
+        message = _printable(f"{exc.__class__.__name__}: {exc}")
         click.echo(
             f"nbprod: internal error: {message} (rerun with --debug and report it)",
             err=True,

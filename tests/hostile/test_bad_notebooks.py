@@ -103,6 +103,11 @@ REFUSED: dict[str, tuple[Callable[[], bytes], bool, str]] = {
         True,
         "invalid notebook: cell 1",
     ),
+    "a terminal escape sequence": (
+        lambda: b'{"nbformat": "\\u001b[2J", "nbformat_minor": 0, "metadata": {}, "cells": []}',
+        True,
+        "Unsupported nbformat version \\x1b[2J",  # escaped, never sent raw
+    ),
     "Latin-1 bytes": (
         lambda: text("name = 'José'").encode("latin-1"),
         True,
