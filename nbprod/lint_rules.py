@@ -284,7 +284,6 @@ class _CellFacts(ast.NodeVisitor):
 @dataclass
 class _Cell:
     number: int
-    source: str
     lines: list[str]
     offset: int = 0
     facts: _CellFacts | None = None
@@ -319,7 +318,7 @@ def check_notebook(nb: dict, settings: Settings = Settings()) -> list[Finding]:
             continue
         findings += _outputs(number, cell.get("outputs", []), settings)
         findings += _text_rules(number, source, lines, settings)
-        c = _Cell(number, source, lines, opaque=bool(_RUN_MAGIC.search(source)))
+        c = _Cell(number, lines, opaque=bool(_RUN_MAGIC.search(source)))
         python = _python_source(source)
         if python is not None:
             text, c.offset = python
