@@ -317,14 +317,13 @@ class FindingsCache:
 
 def _analyse(path: Path, settings: Settings) -> dict:
     """nbprod's findings on one notebook and its noqa comments, as cached."""
-    from nbprod.notebook import decode, notebook_json
+    from nbprod.notebook import cell_source, decode, notebook_json
 
     # Nested calls: the bytes and the text are freed as soon as each is parsed.
     nb = notebook_json(decode(read_bytes(path), str(path)), str(path))
     noqa = {}
     for number, cell in enumerate(nb.get("cells", []), start=1):
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else source
+        source = cell_source(cell)
         if "nbprod" in source:
             codes = noqa_codes(source.splitlines())
             noqa[str(number)] = {

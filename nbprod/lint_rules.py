@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from nbprod import known_apis as apis
 from nbprod.errors import CellError
+from nbprod.notebook import cell_source
 from nbprod.secrets import find_secrets
 
 
@@ -294,13 +295,6 @@ def _about_cell(number: int, code: str, message: str) -> Finding:
     return Finding(number, 1, 1, code, message, whole_cell=True)
 
 
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        source = "".join(source)
-    return source.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def check_notebook(nb: dict, settings: Settings = Settings()) -> list[Finding]:
     """Every finding of every rule on one notebook (a validated v4 notebook dict);
     CellError for a cell no parser can take (nested thousands of levels deep)."""
@@ -311,7 +305,7 @@ def check_notebook(nb: dict, settings: Settings = Settings()) -> list[Finding]:
     imports: dict[str, str] = {}
     code: list[_Cell] = []
     for number, cell in enumerate(cells, start=1):
-        source = _source(cell)
+        source = cell_source(cell)
         lines = source.split("\n")
         findings += _cell_secrets(number, source)
         if cell.get("cell_type") != "code":
@@ -365,7 +359,7 @@ def _execution_order(cells: list) -> Iterator[Finding]:
     code = [
         (n, c.get("execution_count"))
         for n, c in enumerate(cells, start=1)
-        if c.get("cell_type") == "code" and _source(c).strip()
+        if c.get("cell_type") == "code" and cell_source(c).strip()
     ]
     ran = [(n, count) for n, count in code if count is not None]
     if not ran:

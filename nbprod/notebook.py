@@ -198,52 +198,48 @@ def _schema_error(data: dict, minor: int, path: str) -> NotebookError:
     )
 
 
-def parse_notebook(text: str, path: str) -> Notebook:
-    """Turn notebook JSON text into a :class:`Notebook`, or raise NotebookError."""
-    import nbformat
+def cell_source(cell: dict) -> str:
+    """A cell's source as one string with LF line ends (sources saved on Windows
+    keep CRLF; cells are parsed with LF only)."""
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(source)
+    return source.replace("\r\n", "\n").replace("\r", "\n")
 
-    data = _json(text, path)
-    del text  # a notebook of hundreds of MB is held once, as data, not twice
-    try:
-        with warnings.catch_warnings(), _nbformat_quiet():
-            warnings.simplefilter("ignore")
-            if data.get("nbformat") == 4:
-                _check_v4_schema(data, path)
-                # Conversion never reads outputs: they are not copied further.
-                for cell in data["cells"]:
-                    if cell.get("cell_type") == "code":
-                        cell["outputs"] = []
-            nb = nbformat.reads(json.dumps(data), as_version=4)
-            nbformat.validate(nb)
-    except NotebookError:
-        raise
-    except Exception as exc:
-        raise _invalid(exc, path) from None
-    kernel, language = _check_language(nb.get("metadata", {}), path)
+
+def parse_notebook(text: str, path: str) -> Notebook:
+    """Turn notebook JSON text into a :class:`Notebook`, or raise NotebookError.
+    Outputs are not kept: conversion never reads them."""
+    data = notebook_json(text, path)
+    del text
+    metadata = data.get("metadata") or {}
+    kernel, language = _language(metadata)
     cells = []
-    for number, cell in enumerate(nb.cells, start=1):
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(source)
-        # Sources saved on Windows keep CRLF; cells are parsed with LF only.
-        source = source.replace("\r\n", "\n").replace("\r", "\n")
-        tags = cell.get("metadata", {}).get("tags", []) or []
-        cells.append(Cell(number, cell.cell_type, source, tuple(str(t) for t in tags)))
-    stem = Path(path).stem
+    for number, cell in enumerate(data["cells"], start=1):
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        cells.append(
+            Cell(
+                number,
+                cell["cell_type"],
+                cell_source(cell),
+                tuple(str(t) for t in tags),
+            )
+        )
     return Notebook(
         path=path,
-        name=stem,
+        name=Path(path).stem,
         cells=tuple(cells),
         kernel=kernel,
         language=language,
-        metadata=dict(nb.get("metadata", {})),
+        metadata=dict(metadata),
     )
 
 
 def notebook_json(text: str, path: str) -> dict:
     """Notebook JSON text as a schema-checked v4 dict, outputs and execution counts
     included, or NotebookError. Lighter than :func:`parse_notebook`: v4 notebooks
-    are checked against the schema once and not copied."""
+    are checked against the schema once and not copied; older ones are upgraded
+    by nbformat."""
     import nbformat
 
     data = _json(text, path)
