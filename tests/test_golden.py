@@ -6,7 +6,8 @@ Regenerate after an intended change with:
 
 The notebooks are copied to ``tmp/notebooks`` and converted into ``tmp/projects/NAME``,
 so the relative paths in config.yaml are the same on every machine. Versions that
-depend on the installed environment (pins, Python, nbprod) are masked.
+depend on the installed environment (pins, hook revisions, Python, nbprod) are
+masked in every file, on both sides of the comparison.
 """
 
 from __future__ import annotations
@@ -19,30 +20,29 @@ import pytest
 from conftest import EXAMPLE_NOTEBOOKS, ROOT, copy_examples, run_nbprod
 
 GOLDEN = ROOT / "tests" / "golden"
-_PIN = re.compile(r'^(\s*"[A-Za-z0-9_.\-\[\]]+)==[^"]+(",?)$', re.M)
+# What the installed environment decides, not the notebook: pins of distributions
+# (pyproject.toml, MODEL_CARD.md), the hook revisions (ruff's and black's versions),
+# the Python of this machine and nbprod's own version. pip installs the newest of
+# everything, so a golden tree holding any of these would fail on the next release.
+_ENVIRONMENT = (
+    (re.compile(r"(?<=[A-Za-z0-9_\]])==[0-9][^\s\",;]*"), "==<pinned>"),
+    (re.compile(r"^(\s*rev: )v?[0-9][^\s]*$", re.M), r"\1<version>"),
+    (re.compile(r'(requires-python = ">=|python-version: ")3\.\d+'), r"\g<1>3.<minor>"),
+    (re.compile(r'("nbprod_version": )"[^"]+"'), r'\1"<version>"'),
+    (re.compile(r"nbprod\)? \d+\.\d+\.\d+\S*"), "nbprod <version>"),
+)
 
 
-def mask(path: str, text: str) -> str:
+def mask(text: str) -> str:
     """Hide what depends on the environment rather than on the notebook."""
-    if path == "pyproject.toml":
-        text = _PIN.sub(r"\1==<pinned>\2", text)
-        text = re.sub(
-            r'requires-python = ">=3\.\d+"', 'requires-python = ">=3.<minor>"', text
-        )
-    if path == "nbprod-report.json":
-        text = re.sub(
-            r'"nbprod_version": "[^"]+"', '"nbprod_version": "<version>"', text
-        )
-    if path == "README.md":
-        text = re.sub(r"nbprod\)? \d+\.\d+\.\d+\S*", "nbprod <version>", text)
+    for pattern, replacement in _ENVIRONMENT:
+        text = pattern.sub(replacement, text)
     return text
 
 
 def tree(root: Path) -> dict[str, str]:
     return {
-        p.relative_to(root).as_posix(): mask(
-            p.relative_to(root).as_posix(), p.read_text(encoding="utf-8")
-        )
+        p.relative_to(root).as_posix(): mask(p.read_text(encoding="utf-8"))
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
