@@ -97,6 +97,33 @@ class NameCall:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """A ``model.predict(argument)`` call with one positional argument."""
+
+    model: str
+    argument: str  # its code
+    names: tuple[str, ...]  # the names it reads
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One kept top-level statement of a cell: the unit the serving path and the
+    taint of clock readings are traced through."""
+
+    index: int  # in the cell's libcst module body
+    line: int
+    end_line: int
+    reads: tuple[str, ...]  # notebook globals it loads, wherever they were defined
+    writes: tuple[str, ...]  # names it binds at the cell's top level
+    mutates: tuple[str, ...]  # names it changes in place
+    simple: bool  # one small statement on its own lines (not compound, no ``;``)
+    source: str = ""  # "reader" or "split": it makes rows (from a file, by splitting)
+    clock: bool = False  # it reads the clock (time.time(), datetime.now(), ...)
+    predicts: tuple[Prediction, ...] = ()  # its ``model.predict(rows)`` calls
+    name_calls: tuple[NameCall, ...] = ()  # calls of bare names (helpers)
+
+
+@dataclass(frozen=True)
 class CellFacts:
     """What one code cell does, as the planner needs it."""
 
@@ -122,13 +149,11 @@ class CellFacts:
     unseeded: tuple[str, ...] = ()  # "line L: api" for random draws without a seed
     written: tuple[str, ...] = ()  # names used in the paths the cell writes to
     predictors: tuple[str, ...] = ()  # names whose .predict() the cell calls
-    predict_args: tuple[
-        tuple[str, str], ...
-    ] = ()  # (model, rows) of model.predict(rows)
     loaded: tuple[str, ...] = ()  # names a pandas reader fills from a file
     # names bound, and names changed in place, by top-level (unconditional) statements
     assigned: tuple[str, ...] = ()
     mutated_top: tuple[str, ...] = ()
+    statements: tuple[Statement, ...] = ()
 
 
 @dataclass
@@ -307,8 +332,15 @@ class _CodeVisitor(cst.CSTVisitor):
         self.unseeded: list[str] = []
         self.written: list[str] = []
         self.predictors: list[str] = []
-        self.predict_args: list[tuple[str, str]] = []
         self.loaded: list[str] = []
+        # Per top-level statement (by index in the cell): what it changes in place,
+        # whether it makes rows (reads a file, splits) and whether it reads the clock.
+        self.current = -1
+        self.mutated_at: dict[int, list[str]] = {}
+        self.sources_at: dict[int, str] = {}
+        self.clock_at: set[int] = set()
+        self.predicts_at: dict[int, list[Prediction]] = {}
+        self.name_calls_at: dict[int, list[NameCall]] = {}
         self.top_level = True
         self._assign_target: str | None = None
         self._assign_names: list[str] = []
@@ -318,6 +350,7 @@ class _CodeVisitor(cst.CSTVisitor):
         name = _root_name(node) if node is not None else None
         if name and name not in self.resolver.imports:
             self.mutates.append(name)
+            self.mutated_at.setdefault(self.current, []).append(name)
             if self.top_level:
                 self.mutated_top.append(name)
 
@@ -447,17 +480,17 @@ class _CodeVisitor(cst.CSTVisitor):
             return
         if isinstance(node.func, cst.Name):
             name = node.func.value
-            self.name_calls.append(
-                NameCall(
-                    name,
-                    tuple(
-                        a.value.value if isinstance(a.value, cst.Name) else None
-                        for a in node.args
-                        if a.keyword is None and not a.star
-                    ),
-                    _line(self.parsed, node),
-                )
+            call = NameCall(
+                name,
+                tuple(
+                    a.value.value if isinstance(a.value, cst.Name) else None
+                    for a in node.args
+                    if a.keyword is None and not a.star
+                ),
+                _line(self.parsed, node),
             )
+            self.name_calls.append(call)
+            self.name_calls_at.setdefault(self.current, []).append(call)
             return
         if isinstance(node.func, cst.Attribute):
             self._method_call(node, node.func, kwargs, positional)
@@ -466,6 +499,12 @@ class _CodeVisitor(cst.CSTVisitor):
         self, node: cst.Call, qual: str, kwargs: dict, positional: list
     ) -> None:
         self.calls.append(qual)
+        if qual in apis.CLOCK_CALLS:
+            self.clock_at.add(self.current)
+        if self.top_level and self._assign_names and qual in apis.ROW_SPLITS:
+            self.sources_at[self.current] = "split"
+        elif self.top_level and self._assign_target and qual in apis.ROW_MAKERS:
+            self.sources_at.setdefault(self.current, "literal")
         if qual in apis.MUTATING_FUNCTIONS and positional:
             self._mutate(positional[0])
         if apis.matches_any(qual, apis.PLOT_PATTERNS):
@@ -552,6 +591,13 @@ class _CodeVisitor(cst.CSTVisitor):
         self.effects.add("write" if direction == "write" else "read")
         if direction == "read" and self.top_level and callee.startswith("pandas.read_"):
             self.loaded.extend(self._assign_names)
+        if (
+            direction == "read"
+            and self.top_level
+            and self._assign_names
+            and apis.matches_any(callee, apis.ROW_READERS)
+        ):
+            self.sources_at[self.current] = "reader"
         if direction == "write" and len(positional) > index:
             # Variables that name where the notebook writes are outputs, not inputs.
             self.written.extend(n.value for n in name_nodes(positional[index]))
@@ -616,12 +662,15 @@ class _CodeVisitor(cst.CSTVisitor):
                 func.value, cst.Name
             ):
                 self.predictors.append(func.value.value)
-                if (
-                    method == "predict"
-                    and positional
-                    and isinstance(positional[0], cst.Name)
-                ):
-                    self.predict_args.append((func.value.value, positional[0].value))
+                if method == "predict" and len(positional) == 1 and not kwargs:
+                    argument = positional[0]
+                    self.predicts_at.setdefault(self.current, []).append(
+                        Prediction(
+                            func.value.value,
+                            cst.Module([]).code_for_node(argument),
+                            tuple(dict.fromkeys(n.value for n in name_nodes(argument))),
+                        )
+                    )
 
     def _strings_in(self, node: cst.Call) -> None:
         # Names used only inside strings that libraries evaluate: patsy formulas
@@ -897,23 +946,35 @@ def _statement_index(module: cst.Module) -> dict[int, int]:
     return visitor.index
 
 
-def _scope_facts(
-    pc: ParsedCell, kept: list[int], kinds: list[str]
-) -> tuple[list[str], list[str], dict[str, tuple[list[str], set[str]]], list[str]]:
-    """Names read from earlier cells, names defined, each helper's free names, and
-    every name the cell's code statements use."""
+@dataclass
+class _ScopeFacts:
+    reads: list[str] = field(default_factory=list)
+    defines: list[str] = field(default_factory=list)
+    helper_free: dict[str, tuple[list[str], set[str]]] = field(default_factory=dict)
+    used: list[str] = field(default_factory=list)
+    # per top-level statement index: every global it loads, every name it binds
+    statement_reads: dict[int, list[str]] = field(default_factory=dict)
+    statement_writes: dict[int, list[str]] = field(default_factory=dict)
+
+
+def _scope_facts(pc: ParsedCell, kept: list[int], kinds: list[str]) -> _ScopeFacts:
+    """Names read from earlier cells, names defined, each helper's free names,
+    every name the cell's code statements use, and the same per statement."""
     module = pc.module
     scopes = pc.scopes
     stmt_of = _statement_index(module)
     global_scope = next(
         (s for s in scopes.values() if isinstance(s, GlobalScope)), None
     )
-    reads: list[str] = []
-    defines: list[str] = []
-    used: list[str] = []
-    helper_free: dict[str, tuple[list[str], set[str]]] = {}
+    facts = _ScopeFacts()
+    reads, defines, used, helper_free = (
+        facts.reads,
+        facts.defines,
+        facts.used,
+        facts.helper_free,
+    )
     if global_scope is None:
-        return reads, defines, helper_free, used
+        return facts
     kept_set = set(kept)
     helper_stmt = {
         i: stmt.name.value
@@ -963,6 +1024,8 @@ def _scope_facts(
             ]
             if stmt not in helper_stmt and kinds[stmt] != "import":
                 used.append(name)
+                if global_refs or not local_refs:
+                    facts.statement_reads.setdefault(stmt, []).append(name)
             if stmt in helper_stmt:
                 if local_refs and not global_refs:
                     continue
@@ -980,7 +1043,8 @@ def _scope_facts(
         if stmt is None or stmt not in kept_set or stmt in helper_stmt:
             continue
         defines.append(assignment.name)
-    return reads, defines, helper_free, used
+        facts.statement_writes.setdefault(stmt, []).append(assignment.name)
+    return facts
 
 
 def name_nodes(node: cst.CSTNode, *, targets: bool = True) -> list[cst.Name]:
@@ -1128,6 +1192,14 @@ def _needed_bindings(facts: list[CellFacts]) -> frozenset[str]:
 
 
 def _bound_names(stmt: cst.BaseStatement) -> set[str]:
+    """Names a statement surely binds: its own assignments, and those of a ``with``
+    block's plain statements (the block always runs)."""
+    if isinstance(stmt, cst.With) and isinstance(stmt.body, cst.IndentedBlock):
+        # Not the ``as`` targets: a file handle is no result.
+        names: set[str] = set()
+        for inner in stmt.body.body:
+            names |= _bound_names(inner)
+        return names
     if not isinstance(stmt, cst.SimpleStatementLine):
         return set()
     names: set[str] = set()
@@ -1227,7 +1299,13 @@ def _analyse_cell(
             kept.append(i)
     pc.kept = kept
     pc.shown = {i for i in kept if kinds[i] == "shown"}
-    reads, defines, helper_free, names_used = _scope_facts(pc, kept, kinds)
+    scope = _scope_facts(pc, kept, kinds)
+    reads, defines, helper_free, names_used = (
+        scope.reads,
+        scope.defines,
+        scope.helper_free,
+        scope.used,
+    )
 
     visitor = _CodeVisitor(pc, resolver)
     cell_helpers: list[Helper] = []
@@ -1263,7 +1341,18 @@ def _analyse_cell(
                 deco.visit(visitor)
         elif kinds[i] != "import":
             visitor.top_level = isinstance(stmt, cst.SimpleStatementLine)
+            visitor.current = i
             stmt.visit(visitor)
+            fitted = _fitting_loop(stmt)
+            if fitted:
+                visitor.signals.append(
+                    Signal(
+                        apis.TRAIN,
+                        f"a loop updating {', '.join(fitted)} (hand-written fitting)",
+                        _line(pc, stmt),
+                    )
+                )
+                visitor.results.extend(fitted)
     has_code = any(kinds[i] not in {"import", "def", "class"} for i in kept)
     cell_imports = tuple(
         imp
@@ -1301,7 +1390,6 @@ def _analyse_cell(
         unseeded=tuple(visitor.unseeded),
         written=tuple(dict.fromkeys(visitor.written)),
         predictors=tuple(dict.fromkeys(visitor.predictors)),
-        predict_args=tuple(dict.fromkeys(visitor.predict_args)),
         loaded=tuple(dict.fromkeys(visitor.loaded)),
         names_used=tuple(dict.fromkeys(names_used)),
         names_seen=_names_seen(module, kinds),
@@ -1313,4 +1401,84 @@ def _analyse_cell(
                 for n in sorted(_bound_names(module.body[i]))
             )
         ),
+        statements=tuple(
+            _statement(pc, i, scope, visitor)
+            for i in kept
+            if kinds[i] not in {"import", "def", "class"}
+        ),
     )
+
+
+def _statement(
+    pc: ParsedCell, index: int, scope: _ScopeFacts, visitor: _CodeVisitor
+) -> Statement:
+    node = pc.module.body[index]
+    pos = pc.positions.get(node)
+    return Statement(
+        index=index,
+        line=pos.start.line if pos else 0,
+        end_line=pos.end.line if pos else 0,
+        reads=tuple(dict.fromkeys(scope.statement_reads.get(index, ()))),
+        writes=tuple(dict.fromkeys(scope.statement_writes.get(index, ()))),
+        mutates=tuple(dict.fromkeys(visitor.mutated_at.get(index, ()))),
+        simple=isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1,
+        source=visitor.sources_at.get(index, ""),
+        clock=index in visitor.clock_at,
+        predicts=tuple(dict.fromkeys(visitor.predicts_at.get(index, ()))),
+        name_calls=tuple(visitor.name_calls_at.get(index, ())),
+    )
+
+
+def _fitting_loop(stmt: cst.BaseStatement) -> tuple[str, ...]:
+    """Names a top-level ``for ... in range(...)`` or ``while`` loop updates from
+    themselves with products (``w -= lr * grad``, ``w = w - lr * X.T @ e``): the
+    fitted state of a hand-written training loop, a result like a model object."""
+    if isinstance(stmt, cst.For):
+        it = stmt.iter
+        if not (
+            isinstance(it, cst.Call)
+            and isinstance(it.func, cst.Name)
+            and it.func.value == "range"
+        ):
+            return ()
+    elif not isinstance(stmt, cst.While):
+        return ()
+    found: dict[str, None] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if isinstance(node.target, cst.Name) and _has_product(node.value):
+                found[node.target.value] = None
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if len(node.targets) != 1 or not isinstance(
+                node.targets[0].target, cst.Name
+            ):
+                return
+            name = node.targets[0].target.value
+            if _has_product(node.value) and name in {
+                n.value for n in name_nodes(node.value)
+            }:
+                found[name] = None
+
+    stmt.body.visit(V())
+    return tuple(found)
+
+
+def _has_product(node: cst.CSTNode) -> bool:
+    products = (cst.Multiply, cst.MatrixMultiply)
+    found = False
+
+    class V(cst.CSTVisitor):
+        def visit_BinaryOperation(self, n: cst.BinaryOperation) -> None:
+            nonlocal found
+            found |= isinstance(n.operator, products)
+
+    node.visit(V())
+    return found

@@ -202,7 +202,7 @@ def plan(notebook: Path, fmt: str) -> None:
         for d in c.dropped:
             click.echo(f"  {'':>8}  {'':<13} dropped {d}")
     for s in p.stages:
-        signature = ", ".join(s.inputs + s.params)
+        signature = ", ".join([*s.inputs, *(key for _, key in s.params)])
         click.echo(
             f"{s.stage}: {s.function}({signature}) -> {', '.join(s.outputs) or 'nothing'}"
         )

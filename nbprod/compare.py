@@ -37,6 +37,7 @@ class Comparison:
     status: str
     detail: str = ""
     value: float | None = None  # the notebook's value, when it is a single number
+    how: str = ""  # what was compared: fitted state, predictions, printed output...
 
     @property
     def matches(self) -> bool:

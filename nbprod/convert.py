@@ -22,6 +22,7 @@ from nbprod import __version__
 from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
 from nbprod.card import card_facts
 from nbprod.characterize import characterization_files, dump_value
+from nbprod.compare import NOT_COMPARABLE
 from nbprod.errors import CellError, NotebookError
 from nbprod.execute import DEFAULT_TIMEOUT
 from nbprod.format import format_sources
@@ -31,7 +32,14 @@ from nbprod.notebook import Notebook, read_notebook
 from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
 from nbprod.redact import contains, find_secret_literals, redact
 from nbprod.render import render, render_project
-from nbprod.validate import Validation, load_values, project_classes, validate_project
+from nbprod.validate import (
+    ROWS,
+    Validation,
+    load_values,
+    project_classes,
+    refuse_predict,
+    validate_project,
+)
 from nbprod.write import check_target, scratch_copy, write_tree
 
 ARTIFACTS_DIR = "artifacts"
@@ -181,9 +189,8 @@ def dependencies(roots: set[str], extra: tuple[str, ...]) -> list[str]:
     return [found[k] for k in sorted(found)]
 
 
-def _render_facts(a: Analysis, roots: set[str]) -> dict:
+def _render_facts(a: Analysis, roots: set[str], refused: str | None = None) -> dict:
     plan = a.plan
-    parameter_keys = {p.key for p in plan.params if p.group == "parameters"}
     groups = []
     for group in ("parameters", *STAGES):
         params = [p for p in plan.params if p.group == group]
@@ -221,13 +228,7 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
                 ),
                 "inputs": list(s.inputs),
                 "outputs": list(s.outputs),
-                "params": [
-                    {
-                        "key": k,
-                        "group": "parameters" if k in parameter_keys else s.stage,
-                    }
-                    for k in s.params
-                ],
+                "params": [{"group": g, "key": k} for g, k in s.params],
             }
         )
     first = plan.params[0] if plan.params else None
@@ -269,18 +270,37 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
         "card": card_facts(plan),
         "predictor": plan.predictor,
         "predictor_reason": plan.predictor_reason,
-        "preparation": (
-            None
-            if plan.preparation is None
-            else {
-                "module": MODULE_OF_STAGE[plan.preparation.stage],
-                "function": PREPARE_FUNCTION,
-                "rows": plan.preparation.rows,
-                "inputs": list(plan.preparation.inputs),
-                "params": [{"group": g, "key": k} for g, k in plan.preparation.params],
-            }
-        ),
-        "preparation_reason": plan.preparation_reason,
+        **serving_facts(plan, refused),
+    }
+
+
+def serving_facts(
+    plan: Plan, refused: str | None = None, rows_form: str = "frame"
+) -> dict:
+    """What the templates say of ``predict``: how new rows are scored, or why not."""
+    serving = plan.serving
+    if serving is None:
+        return {
+            "serving": None,
+            "serving_reason": plan.serving_reason,
+            "serving_form": "the notebook never showed",
+            "predict_refused": plan.serving_reason,
+            "rows_form": "frame",
+        }
+    cell, _ = serving.source
+    return {
+        "serving": {
+            "module": MODULE_OF_STAGE[serving.stage],
+            "function": PREPARE_FUNCTION,
+            "rows": serving.rows,
+            "transforms": serving.transforms,
+            "inputs": list(serving.inputs),
+            "params": [{"group": g, "key": k} for g, k in serving.params],
+        },
+        "serving_reason": plan.serving_reason,
+        "serving_form": f"of ``{serving.rows}`` right after notebook cell {cell} made it",
+        "predict_refused": refused,
+        "rows_form": rows_form,
     }
 
 
@@ -363,7 +383,9 @@ def convert(
                     keep_values=Path(values),
                     unseeded=lambda: unseeded_calls(a),
                     environment=a.secret_values,
+                    exclude=(output,),
                 )
+                validation = _settle_predict(a, validation, Path(values), facts, files)
                 files["nbprod-report.json"] = redact(
                     report(a, validation.to_dict()), a.secret_values
                 )
@@ -395,6 +417,39 @@ def convert(
             shutil.rmtree(scratch, ignore_errors=True)
     write_tree(output, files)
     return a, validation
+
+
+def _settle_predict(
+    a: Analysis,
+    validation: Validation,
+    values: Path,
+    facts: dict,
+    files: dict[str, str | bytes],
+) -> Validation:
+    """The generated ``predict`` as validation found it: it refuses to score new
+    rows when it did not reproduce the notebook's predictions, and turns a file of
+    rows into the form the notebook predicted on (an array, one column). Rewrites
+    pipeline.py in ``files``."""
+    check = validation.predict
+    if a.plan.serving is None or check is None:
+        return validation
+    refused = None
+    if not check.proven and check.status != NOT_COMPARABLE:
+        refused = f"validation ran it on the notebook's own rows: {check.detail}"
+        validation = refuse_predict(validation, a.plan.to_dict())
+    rows = load_values(values, [ROWS]).get(ROWS)
+    form = {"ndarray": "array", "Series": "series"}.get(type(rows).__name__, "frame")
+    if refused is None and form == "frame":
+        return validation
+    path = posixpath.join("src", a.plan.package, "pipeline.py")
+    text = render(
+        "project/src/pipeline.py.j2", {**facts, **serving_facts(a.plan, refused, form)}
+    )
+    formatted = format_sources(
+        {path: text, "pyproject.toml": str(files["pyproject.toml"])}
+    )
+    files[path] = redact(formatted[path], a.secret_values)
+    return validation
 
 
 def unseeded_calls(a: Analysis) -> tuple[str, ...]:

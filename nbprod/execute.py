@@ -1,9 +1,13 @@
 """Run the notebook (papermill, a real kernel) and the generated pipeline (a
-subprocess), each capturing the same names to a folder of joblib files.
+subprocess), each capturing the same names to a folder of joblib files, and what
+each printed, cell by cell.
 
-The notebook is executed from a temporary copy with a capture cell appended; the
-user's file is only read. Success is judged from the execution's exception, never
-from the executed notebook's metadata.
+The notebook runs in a sandbox: a copy of its folder (and of the inputs it reads
+from outside it) in a temporary directory, so nothing it writes lands beside the
+user's files. Both runs start from the same random state: the same
+``PYTHONHASHSEED`` and the same seeds of Python's and numpy's global generators.
+Success is judged from the execution's exception, never from the executed
+notebook's metadata.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import json
 import keyword
 import logging
 import os
+import posixpath
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -27,6 +33,69 @@ from nbprod.errors import NbprodError
 
 DEFAULT_TIMEOUT = 600.0
 MANIFEST = "manifest.json"
+# The state both runs start from: the notebook's kernel and the pipeline's process.
+SEED = 0
+HASH_SEED = "0"
+# Folders of a notebook's folder that are not its inputs (and can be huge).
+NOT_INPUTS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        "node_modules",
+        "__pycache__",
+        ".ipynb_checkpoints",
+        ".nbprod_cache",
+        ".ruff_cache",
+        ".mypy_cache",
+        ".pytest_cache",
+    }
+)
+# Files this large are linked into the sandbox, not copied: read, they cost nothing.
+LINK_BYTES = 256 * 1024 * 1024
+# Spare folder levels above the sandboxed notebook: a ``../../out.csv`` it writes
+# still lands inside the temporary directory.
+SPARE_LEVELS = 4
+
+_SETUP = """\
+# Added by nbprod validate: the random state the pipeline's run starts from, and a
+# way to keep values where the notebook computes them.
+def _nbprod_keep(name, make):
+    import pathlib
+    import pickle
+
+    folder = pathlib.Path({folder!r})
+    target = folder / (name + ".joblib")
+    try:
+        value = make()
+        try:
+            import joblib
+        except ImportError:
+            with open(target, "wb") as fh:
+                pickle.dump(value, fh)
+        else:
+            joblib.dump(value, target)
+    except Exception as exc:
+        target.unlink(missing_ok=True)
+        (folder / (name + ".failed")).write_text(f"{{type(exc).__name__}}: {{exc}}")
+
+
+import random as _nbprod_random
+
+_nbprod_random.seed({seed})
+del _nbprod_random
+try:
+    import numpy as _nbprod_numpy
+except ImportError:
+    pass
+else:
+    _nbprod_numpy.random.seed({seed})
+    del _nbprod_numpy
+"""
 
 _CAPTURE = """\
 # Added by nbprod validate: save the values the pipeline declares as outputs.
@@ -53,7 +122,7 @@ def _nbprod_capture(names, folder):
             failed[name] = f"{{type(exc).__name__}}: {{exc}}"
     (folder / "manifest.json").write_text(json.dumps({{"missing": missing, "failed": failed}}))
 _nbprod_capture({names!r}, {folder!r})
-del _nbprod_capture
+del _nbprod_capture, _nbprod_keep
 """
 
 
@@ -64,13 +133,27 @@ class ExecutionError(NbprodError):
 
 
 @dataclass(frozen=True)
+class Probe:
+    """A value kept in the middle of the notebook's run, where it is computed:
+    ``expression`` is saved as ``name`` just after (or before) ``line`` of ``cell``."""
+
+    name: str
+    cell: int
+    line: int
+    after: bool
+    expression: str
+
+
+@dataclass(frozen=True)
 class Capture:
-    """Where one run left its values, and what it could not capture."""
+    """Where one run left its values, what it could not capture, and what it
+    printed, by notebook cell."""
 
     folder: Path
     missing: tuple[str, ...] = ()
     failed: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0
+    printed: dict[int, str] = field(default_factory=dict)
 
 
 def _manifest(folder: Path) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
@@ -81,22 +164,10 @@ def _manifest(folder: Path) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...
     return tuple(data.get("missing", ())), tuple(sorted(data.get("failed", {}).items()))
 
 
-def run_notebook(
-    notebook: Path,
-    names: list[str],
-    folder: Path,
-    *,
-    parameters: dict | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    kernel_name: str | None = None,
-) -> Capture:
-    """Execute a copy of ``notebook`` in its own folder and capture ``names`` into ``folder``."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
+def _check_identifiers(names: Iterable[object], notebook: Path) -> None:
     # papermill pastes parameter names into code verbatim, and captured names
     # become file names: only identifiers may reach either.
-    for name in [*names, *(parameters or {})]:
+    for name in names:
         if not (isinstance(name, str) and name.isidentifier()) or keyword.iskeyword(
             name
         ):
@@ -105,39 +176,166 @@ def run_notebook(
                 where=str(notebook),
                 hint="nbprod-report.json or config.yaml was edited by hand",
             )
+
+
+def sandbox(
+    notebook: Path, root: Path, reads: Iterable[str] = (), exclude: Iterable[Path] = ()
+) -> Path:
+    """A copy of ``notebook``'s folder under ``root`` (with the inputs it reads
+    from outside that folder, ``reads`` being relative paths), where it can run
+    without touching the user's files. Returns the copy of the folder."""
+    folder = notebook.resolve().parent
+    outside = []
+    ups = 0
+    for path in reads:
+        if posixpath.isabs(path) or path.startswith("~"):
+            continue
+        normal = posixpath.normpath(path)
+        parts = normal.split("/")
+        up = len(parts) - len(list(_dropwhile_up(parts)))
+        if up:
+            outside.append(normal)
+            ups = max(ups, up)
+    anchor = folder.parents[ups - 1] if ups else folder
+    base = root.joinpath(*(f"up{i}" for i in range(SPARE_LEVELS)))
+    copy = base / folder.relative_to(anchor) if ups else base / "notebook"
+    excluded = {p.resolve() for p in exclude}
+    _copy_tree(folder, copy, excluded)
+    for path in outside:
+        source = (folder / path).resolve()
+        if not source.exists() or not source.is_relative_to(anchor):
+            continue
+        target = base / source.relative_to(anchor)
+        if source.is_dir():
+            _copy_tree(source, target, excluded)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _copy_file(source, target)
+    return copy
+
+
+def _dropwhile_up(parts: list[str]) -> Iterator[str]:
+    dropping = True
+    for part in parts:
+        if dropping and part == "..":
+            continue
+        dropping = False
+        yield part
+
+
+def _copy_tree(source: Path, target: Path, excluded: set[Path]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(source.iterdir()):
+        if entry.name in NOT_INPUTS or entry.resolve() in excluded:
+            continue
+        if entry.name.startswith(".") and ".nbprod-" in entry.name:
+            continue  # nbprod's own staging folders of a project written here
+        if entry.is_dir():
+            _copy_tree(entry, target / entry.name, excluded)
+        elif entry.is_file():
+            _copy_file(entry, target / entry.name)
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    if source.stat().st_size >= LINK_BYTES:
+        # A large input is only ever read by a notebook that runs here; a link
+        # saves copying gigabytes.
+        target.symlink_to(source.resolve())
+    else:
+        shutil.copy2(source, target)
+
+
+def _with_probes(source: str, probes: list[Probe]) -> str:
+    """The cell's source with each probe's line inserted at its place."""
+    lines = source.split("\n")
+    for probe in sorted(probes, key=lambda p: (p.line, p.after), reverse=True):
+        at = probe.line if probe.after else probe.line - 1
+        lines.insert(at, f"_nbprod_keep({probe.name!r}, lambda: {probe.expression})")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """``values`` in this process's environment while a kernel starts from it."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_notebook(
+    notebook: Path,
+    names: list[str],
+    folder: Path,
+    *,
+    parameters: dict | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    kernel_name: str | None = None,
+    probes: tuple[Probe, ...] = (),
+    reads: Iterable[str] = (),
+    exclude: Iterable[Path] = (),
+) -> Capture:
+    """Execute a copy of ``notebook`` in a sandbox copy of its folder; capture
+    ``names`` at its end and ``probes`` where they are computed into ``folder``."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    _check_identifiers(
+        [*names, *(parameters or {}), *(p.name for p in probes)], notebook
+    )
     nb = nbformat.read(str(notebook), as_version=4)
-    for cell in nb.cells:
+    by_cell: dict[int, list[Probe]] = {}
+    for probe in probes:
+        by_cell.setdefault(probe.cell, []).append(probe)
+    for number, cell in enumerate(nb.cells, start=1):
+        cell.metadata["nbprod"] = {"cell": number}
         if cell.cell_type == "code":  # the run makes its own; saved ones can be huge
             cell.outputs, cell.execution_count = [], None
-    count = len(nb.cells)
-    nb.cells.append(
-        nbformat.v4.new_code_cell(
-            _CAPTURE.format(names=list(names), folder=str(folder))
-        )
+            if number in by_cell:
+                cell.source = _with_probes(cell.source, by_cell[number])
+    setup = nbformat.v4.new_code_cell(_SETUP.format(folder=str(folder), seed=SEED))
+    setup.metadata["nbprod"] = {"role": "setup"}
+    capture = nbformat.v4.new_code_cell(
+        _CAPTURE.format(names=list(names), folder=str(folder))
     )
+    capture.metadata["nbprod"] = {"role": "capture"}
+    nb.cells = [setup, *nb.cells, capture]
+    roles = [dict(c.metadata["nbprod"]) for c in nb.cells]
     tagged = [
         i
         for i, c in enumerate(nb.cells)
         if "parameters" in c.get("metadata", {}).get("tags", [])
     ]
     has_parameters = bool(tagged)
-    # papermill inserts its injected-parameters cell after the tagged one.
-    injected_at = tagged[0] + 1 if tagged and parameters else None
+    if tagged and parameters:
+        # papermill inserts its cell of injected parameters after the tagged one.
+        roles.insert(tagged[0] + 1, {"role": "parameters"})
     deadline = time.monotonic() + timeout
     kernel = kernel_name or _kernel_for(nb)
     with tempfile.TemporaryDirectory(prefix="nbprod-run-") as tmp:
-        source, executed = Path(tmp) / "input.ipynb", Path(tmp) / "executed.ipynb"
+        here = sandbox(notebook, Path(tmp) / "sandbox", reads, exclude)
+        source = here / f".nbprod-run-{notebook.name}"
+        executed = Path(tmp) / "executed.ipynb"
         nbformat.write(nb, str(source))
         start = time.monotonic()
         logging.getLogger("papermill").setLevel(logging.ERROR)
         try:
-            with _kernel_stderr(Path(tmp) / "kernel.log"):
+            with (
+                _kernel_stderr(Path(tmp) / "kernel.log"),
+                _environ(PYTHONHASHSEED=HASH_SEED),
+            ):
                 papermill.execute_notebook(
                     str(source),
                     str(executed),
                     parameters=parameters if has_parameters else None,
                     kernel_name=kernel,
-                    cwd=str(notebook.resolve().parent),
+                    cwd=str(here),
                     progress_bar=False,
                     log_output=False,
                     # Saving after every cell makes time grow with the square of the cells.
@@ -147,17 +345,9 @@ def run_notebook(
                     timeout_func=lambda cell: max(1.0, deadline - time.monotonic()),
                 )
         except PapermillExecutionError as exc:
-            index = exc.cell_index
-            if injected_at is not None and index >= injected_at:
-                index -= 1
-            if injected_at is not None and exc.cell_index == injected_at:
-                where = "the parameters injected from config.yaml"
-            elif index >= count:
-                where = "the capture cell added by nbprod"
-            else:
-                where = f"notebook cell {index + 1}"
             raise ExecutionError(
-                f"{where} raised {exc.ename}: {_one_line(exc.evalue)}",
+                f"{_where(roles, exc.cell_index)} raised {exc.ename}: "
+                f"{_one_line(exc.evalue)}",
                 where=str(notebook),
             ) from None
         except (
@@ -165,8 +355,42 @@ def run_notebook(
         ) as exc:  # noqa: BLE001 - nbclient and jupyter_client raise many types
             raise ExecutionError(_describe(exc, timeout), where=str(notebook)) from None
         seconds = time.monotonic() - start
+        printed = _printed(nbformat.read(str(executed), as_version=4))
     missing, failed = _manifest(folder)
-    return Capture(folder, missing, failed, seconds)
+    failed += tuple(
+        (p.name, p.read_text(encoding="utf-8", errors="replace"))
+        for p in sorted(folder.glob("*.failed"))
+    )
+    return Capture(folder, missing, failed, seconds, printed)
+
+
+def _where(roles: list[dict], index: int) -> str:
+    """Which cell the executed notebook's cell ``index`` is, as the user counts."""
+    role = roles[index] if 0 <= index < len(roles) else {}
+    if "cell" in role:
+        return f"notebook cell {role['cell']}"
+    if role.get("role") == "capture":
+        return "the capture cell added by nbprod"
+    if role.get("role") == "setup":
+        return "the set-up cell added by nbprod"
+    return "the parameters injected from config.yaml"
+
+
+def _printed(nb: nbformat.NotebookNode) -> dict[int, str]:
+    """What each of the notebook's own cells printed to standard output."""
+    printed = {}
+    for cell in nb.cells:
+        number = cell.metadata.get("nbprod", {}).get("cell")
+        if number is None or cell.cell_type != "code":
+            continue
+        text = "".join(
+            o.get("text", "")
+            for o in cell.get("outputs", [])
+            if o.get("output_type") == "stream" and o.get("name") == "stdout"
+        )
+        if text:
+            printed[number] = text
+    return printed
 
 
 @contextlib.contextmanager
@@ -218,7 +442,8 @@ def _describe(exc: BaseException, timeout: float) -> str:
 
 
 class PipelineRun:
-    """The generated pipeline, running in a subprocess while the notebook runs."""
+    """The generated pipeline, running in a subprocess while the notebook runs,
+    through ``nbprod.driver`` (same random state, printed output kept by cell)."""
 
     def __init__(
         self,
@@ -226,34 +451,23 @@ class PipelineRun:
         package: str,
         folder: Path,
         environment: dict[str, str] | None = None,
+        lines: dict[str, dict[int, int]] | None = None,
     ) -> None:
         project = project.resolve()
-        paths = [str(project / "src"), os.environ.get("PYTHONPATH")]
-        # ``environment``: the secrets the generated code reads, as the notebook held them.
-        env = {
-            **os.environ,
-            **(environment or {}),
-            "PYTHONPATH": os.pathsep.join(filter(None, paths)),
-        }
-        env.setdefault("MPLBACKEND", "Agg")
-        self.project, self.folder = project, folder
+        self.project, self.folder, self.package = project, folder, package
+        self.environment = environment
         self.start = time.monotonic()
         self.log = tempfile.TemporaryFile()
-        command = [
-            sys.executable,
-            "-m",
-            package,
-            "run",
-            "--config",
-            str(project / "config.yaml"),
-        ]
-        self.process = subprocess.Popen(
-            [*command, "--artifacts", str(folder)],
-            cwd=project,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
+        spec = {
+            "mode": "run",
+            "project": str(project),
+            "package": package,
+            "artifacts": str(folder),
+            "seed": SEED,
+            "lines": lines or {},
+            "printed": str(folder / "_nbprod_printed.json"),
+        }
+        self.process = _driver(spec, project, environment, stderr=self.log)
 
     def stop(self) -> None:
         """End it early (the notebook side failed)."""
@@ -280,7 +494,61 @@ class PipelineRun:
                 f"the generated pipeline failed: {_last_error(stderr)}",
                 where=str(self.project),
             )
-        return Capture(self.folder, seconds=time.monotonic() - self.start)
+        printed_file = self.folder / "_nbprod_printed.json"
+        printed = {
+            int(k): v
+            for k, v in json.loads(printed_file.read_text(encoding="utf-8")).items()
+        }
+        printed_file.unlink()
+        return Capture(
+            self.folder, seconds=time.monotonic() - self.start, printed=printed
+        )
+
+    def predict(self, rows: Path, target: Path, timeout: float) -> str | None:
+        """Run the generated ``predict`` on the rows saved in ``rows``, with the
+        artifacts this run left; the predictions go to ``target``. Returns the
+        error, if it failed."""
+        spec = {
+            "mode": "predict",
+            "project": str(self.project),
+            "package": self.package,
+            "artifacts": str(self.folder),
+            "seed": SEED,
+            "rows": str(rows),
+            "target": str(target),
+        }
+        with tempfile.TemporaryFile() as log:
+            process = _driver(spec, self.project, self.environment, stderr=log)
+            try:
+                code = process.wait(timeout=max(1.0, timeout))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                return f"did not finish within {timeout:g} s"
+            log.seek(0)
+            stderr = log.read().decode("utf-8", "replace")
+        return None if code == 0 else _last_error(stderr)
+
+
+def _driver(
+    spec: dict, project: Path, environment: dict[str, str] | None, stderr: object
+) -> subprocess.Popen:
+    paths = [str(project / "src"), os.environ.get("PYTHONPATH")]
+    # ``environment``: the secrets the generated code reads, as the notebook held them.
+    env = {
+        **os.environ,
+        **(environment or {}),
+        "PYTHONPATH": os.pathsep.join(filter(None, paths)),
+        "PYTHONHASHSEED": HASH_SEED,
+    }
+    env.setdefault("MPLBACKEND", "Agg")
+    return subprocess.Popen(
+        [sys.executable, "-m", "nbprod.driver", json.dumps(spec)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,  # type: ignore[arg-type]
+    )
 
 
 def _last_error(stderr: str) -> str:

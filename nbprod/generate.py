@@ -6,13 +6,17 @@ Pure: the plan and the parsed cells in, ``{module name: source}`` out (unformatt
 
 from __future__ import annotations
 
+import ast
+import io
+import re
 import textwrap
+import tokenize
 from dataclasses import dataclass
 
 import libcst as cst
 
 from nbprod.analyse import CellFacts, Import, ParsedCell, name_nodes
-from nbprod.plan import Param, Plan, StagePlan
+from nbprod.plan import Param, Plan, Serving, StagePlan
 from nbprod.redact import REDACTED
 from nbprod.secrets import find_secrets
 
@@ -42,6 +46,7 @@ class _Context:
     # (cell, line, column) -> what replaces the literal there: a parameter's name,
     # or os.environ["NAME"] for a secret
     replacements: dict[tuple[int, int, int], str]
+    sections: dict[int, str]  # cell -> the markdown heading above it
 
 
 class _Rewrite(cst.CSTTransformer):
@@ -155,7 +160,9 @@ def generate_modules(
             f'os.environ["{secret.env}"]'
         )
     helper_params = {h.name: h.data_params for h in plan.helpers if h.data_params}
-    ctx = _Context(plan, helper_params, replacements)
+    ctx = _Context(
+        plan, helper_params, replacements, {c.number: c.section for c in plan.cells}
+    )
     helper_module = {h.name: MODULE_OF_STAGE[h.stage] for h in plan.helpers}
     used_names = {n for f in facts for n in (*f.names_seen, *f.string_reads)} | {
         n for f in facts for h in f.helpers for n in h.free_names
@@ -205,33 +212,17 @@ def generate_modules(
             )
         if stage.cells:
             function, used = _stage_function(
-                ctx, stage, by_cell, facts_by_cell, params_by_key, parameter_lines
+                ctx, stage, by_cell, params_by_key, parameter_lines
             )
             needs_partial |= used
             body.append(function)
             for n in stage.cells:
                 string_names |= set(facts_by_cell[n].string_reads)
-        prep = plan.preparation
-        if prep is not None and prep.stage == stage.stage:
-            # The notebook's cleaning of the frame it predicts on, for new raw rows.
-            prepare = StagePlan(
-                stage.stage,
-                PREPARE_FUNCTION,
-                prep.cells,
-                (prep.rows, *prep.inputs),
-                tuple(key for _, key in prep.params),
-                (prep.rows,),
-                (),
-            )
-            function, used = _stage_function(
-                ctx,
-                prepare,
-                by_cell,
-                facts_by_cell,
-                params_by_key,
-                parameter_lines,
-                purpose=f"Clean new raw rows as the notebook cleans {prep.rows}",
-            )
+        serving = plan.serving
+        if serving is not None and serving.transforms and serving.stage == stage.stage:
+            # The notebook's own steps from the rows it predicts on to the model's
+            # input, for new rows: what ``predict`` runs.
+            function, used = _serving_function(ctx, serving, by_cell, params_by_key)
             needs_partial |= used
             body.append(function)
         tree = cst.Module(body=body)
@@ -271,103 +262,237 @@ def _rewrite(
     return result, rewriter.used_partial
 
 
+SHOWN = "# displayed by the notebook"
+_LABEL = re.compile(r"^# Notebook cell (\d+)\b")
+
+
+def cell_lines(source: str) -> dict[int, int]:
+    """Each line of a generated module's statements copied from a notebook cell ->
+    that cell (-1 for a value the notebook displayed and the pipeline prints): how
+    validation tells which cell printed what."""
+    comments = {
+        token.start[0]: token.string
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    }
+    labels = {
+        line: int(match.group(1))
+        for line, text in comments.items()
+        if (match := _LABEL.match(text))
+    }
+    found: dict[int, int] = {}
+    for function in ast.parse(source).body:
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        cell, after = None, function.lineno
+        for stmt in function.body:
+            for line in range(after, stmt.lineno):
+                cell = labels.get(line, cell)
+            after = (stmt.end_lineno or stmt.lineno) + 1
+            if cell is None:
+                continue
+            shown = comments.get(after - 1) == SHOWN
+            for line in range(stmt.lineno, after):
+                found[line] = -1 if shown else cell
+    return found
+
+
 def _stage_function(
     ctx: _Context,
     stage: StagePlan,
     by_cell: dict[int, ParsedCell],
-    facts_by_cell: dict[int, CellFacts],
     params_by_key: dict[tuple[str, str], Param],
     parameter_lines: set[tuple[int, int]],
-    purpose: str = "",
 ) -> tuple[cst.FunctionDef, bool]:
     statements: list[cst.BaseStatement] = []
     used_partial = False
-    cell_plans = {c.number: c for c in ctx.plan.cells}
     for number in stage.cells:
         pc = by_cell[number]
-        first = True
-        for i in pc.kept:
-            stmt = pc.module.body[i]
-            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-                continue
-            if isinstance(stmt, cst.SimpleStatementLine) and all(
-                isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
-            ):
-                continue
-            pos = pc.positions.get(stmt)
-            if pos is not None and (number, pos.start.line) in parameter_lines:
-                continue
-            rewritten, used = _rewrite(ctx, pc, stmt)
-            used_partial |= used
-            assert isinstance(
-                rewritten, cst.SimpleStatementLine | cst.BaseCompoundStatement
-            )
-            if i in pc.shown and isinstance(rewritten, cst.SimpleStatementLine):
-                # The notebook displayed this value; the pipeline prints it.
-                expr = rewritten.body[0]
-                assert isinstance(expr, cst.Expr)
-                printed = cst.Call(cst.Name("print"), [cst.Arg(expr.value)])
-                rewritten = rewritten.with_changes(
-                    body=[expr.with_changes(value=printed)]
-                )
-            if first:
-                section = cell_plans[number].section
-                label = (
-                    f"# Notebook cell {number}"
-                    + (f": {section}" if section else "")
-                    + "."
-                )
-                rewritten = rewritten.with_changes(
-                    leading_lines=[
-                        cst.EmptyLine(),
-                        cst.EmptyLine(comment=cst.Comment(label)),
-                        *rewritten.leading_lines,
-                    ]
-                )
-                first = False
-            statements.append(rewritten)
+        kept = [
+            i
+            for i in pc.kept
+            if not _definition_or_import(pc.module.body[i])
+            and (number, _start_line(pc, pc.module.body[i])) not in parameter_lines
+        ]
+        cell, used = _cell_statements(ctx, pc, kept)
+        statements += cell
+        used_partial |= used
+    returned: cst.BaseExpression | None = None
     if stage.outputs:
-        value = (
+        returned = (
             cst.Name(stage.outputs[0])
             if len(stage.outputs) == 1
             else cst.Tuple(
                 [cst.Element(cst.Name(o)) for o in stage.outputs], lpar=[], rpar=[]
             )
         )
-        statements.append(
+    returns = ", ".join(stage.outputs) if stage.outputs else "nothing"
+    function = _function(
+        stage.function,
+        stage.inputs,
+        _config_params(stage.params, params_by_key),
+        statements,
+        returned,
+        f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).",
+        f"Returns {returns}.",
+    )
+    return function, used_partial
+
+
+def _serving_function(
+    ctx: _Context,
+    serving: Serving,
+    by_cell: dict[int, ParsedCell],
+    params_by_key: dict[tuple[str, str], Param],
+) -> tuple[cst.FunctionDef, bool]:
+    """``prepare_new_rows``: the notebook's own steps from the rows it predicted on
+    to what the model took, statement by statement."""
+    statements: list[cst.BaseStatement] = []
+    used_partial = False
+    for number in serving.cells:
+        indices = [i for cell, i in serving.steps if cell == number]
+        cell, used = _cell_statements(ctx, by_cell[number], indices)
+        statements += cell
+        used_partial |= used
+    call_cell, call_line = serving.call
+    pc = by_cell[call_cell]
+    statement = next(s for s in pc.module.body if _start_line(pc, s) == call_line)
+    argument = _predict_argument(statement, serving.model)
+    rewritten, used = _rewrite(ctx, pc, argument)
+    assert isinstance(rewritten, cst.BaseExpression)
+    used_partial |= used
+    function = _function(
+        PREPARE_FUNCTION,
+        (serving.rows, *serving.inputs),
+        _config_params(serving.params, params_by_key),
+        statements,
+        rewritten,
+        f"New rows, in the form of {serving.rows} after notebook cell "
+        f"{serving.source[0]}, as {serving.model} takes them "
+        f"(notebook {_cells_text(serving.cells or (call_cell,))}).",
+        f"Returns {serving.argument}, what cell {call_cell} predicts on.",
+    )
+    return function, used_partial
+
+
+def _predict_argument(statement: cst.CSTNode, model: str) -> cst.BaseExpression:
+    found: list[cst.BaseExpression] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "predict"
+                and isinstance(func.value, cst.Name)
+                and func.value.value == model
+                and node.args
+            ):
+                found.append(node.args[0].value)
+
+    statement.visit(V())
+    return found[0]
+
+
+def _definition_or_import(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) or (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+    )
+
+
+def _start_line(pc: ParsedCell, node: cst.CSTNode) -> int:
+    pos = pc.positions.get(node)
+    return pos.start.line if pos is not None else 0
+
+
+def _cell_statements(
+    ctx: _Context, pc: ParsedCell, indices: list[int]
+) -> tuple[list[cst.BaseStatement], bool]:
+    """The cell's statements at ``indices``, rewritten, the first labelled with the
+    cell it came from (the label also maps printed output back to the cell)."""
+    statements: list[cst.BaseStatement] = []
+    used_partial = False
+    number = pc.cell.number
+    for i in indices:
+        rewritten, used = _rewrite(ctx, pc, pc.module.body[i])
+        used_partial |= used
+        assert isinstance(
+            rewritten, cst.SimpleStatementLine | cst.BaseCompoundStatement
+        )
+        if i in pc.shown and isinstance(rewritten, cst.SimpleStatementLine):
+            # The notebook displayed this value; the pipeline prints it.
+            expr = rewritten.body[0]
+            assert isinstance(expr, cst.Expr)
+            printed = cst.Call(cst.Name("print"), [cst.Arg(expr.value)])
+            rewritten = rewritten.with_changes(
+                body=[expr.with_changes(value=printed)],
+                trailing_whitespace=cst.TrailingWhitespace(
+                    whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(SHOWN)
+                ),
+            )
+        if not statements:
+            section = ctx.sections.get(number, "")
+            label = (
+                f"# Notebook cell {number}" + (f": {section}" if section else "") + "."
+            )
+            rewritten = rewritten.with_changes(
+                leading_lines=[
+                    cst.EmptyLine(),
+                    cst.EmptyLine(comment=cst.Comment(label)),
+                    *rewritten.leading_lines,
+                ]
+            )
+        statements.append(rewritten)
+    return statements, used_partial
+
+
+def _config_params(
+    keys: tuple[tuple[str, str], ...], params_by_key: dict[tuple[str, str], Param]
+) -> list[cst.Param]:
+    out = []
+    for group, key in keys:
+        param = params_by_key.get((group, key))
+        out.append(_param_node(key, param.kind if param else None))
+    return out
+
+
+def _function(
+    name: str,
+    inputs: tuple[str, ...],
+    config_params: list[cst.Param],
+    statements: list[cst.BaseStatement],
+    returned: cst.BaseExpression | None,
+    purpose: str,
+    returns: str,
+) -> cst.FunctionDef:
+    body = list(statements)
+    if returned is not None:
+        body.append(
             cst.SimpleStatementLine(
-                [cst.Return(value)], leading_lines=[cst.EmptyLine()]
+                [cst.Return(returned)], leading_lines=[cst.EmptyLine()]
             )
         )
-    if not statements:
-        statements.append(cst.SimpleStatementLine([cst.Pass()]))
-
-    config_params = []
-    for key in stage.params:
-        param = params_by_key.get((stage.stage, key)) or next(
-            (p for (_, k), p in params_by_key.items() if k == key), None
-        )
-        config_params.append(_param_node(key, param.kind if param else None))
-    returns = ", ".join(stage.outputs) if stage.outputs else "nothing"
+    if not body:
+        body.append(cst.SimpleStatementLine([cst.Pass()]))
     returns_text = "\n    ".join(
-        textwrap.wrap(f"Returns {returns}.", width=80, break_on_hyphens=False)
+        textwrap.wrap(returns, width=80, break_on_hyphens=False)
     )
-    purpose = purpose or f"Run the {stage.stage} stage"
-    doc = (
-        f"{purpose} (notebook {_cells_text(stage.cells)}).\n\n    {returns_text}\n    "
+    purpose_text = "\n    ".join(
+        textwrap.wrap(purpose, width=80, break_on_hyphens=False)
     )
+    doc = f"{purpose_text}\n\n    {returns_text}\n    "
     params = cst.Parameters(
-        params=[_param_node(name, None) for name in stage.inputs],
+        params=[_param_node(n, None) for n in inputs],
         star_arg=cst.ParamStar() if config_params else cst.MaybeSentinel.DEFAULT,
         kwonly_params=config_params,
     )
-    function = cst.FunctionDef(
-        name=cst.Name(stage.function),
+    return cst.FunctionDef(
+        name=cst.Name(name),
         params=params,
-        body=cst.IndentedBlock(body=[_docstring(doc), *statements]),
+        body=cst.IndentedBlock(body=[_docstring(doc), *body]),
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
-    return function, used_partial
 
 
 def _names_in(tree: cst.Module) -> set[str]:

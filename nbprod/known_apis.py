@@ -311,6 +311,35 @@ SEEDING = frozenset(
 # (statsmodels' simulate and generate_sample, scipy's rvs, pandas' sample).
 RANDOM_METHODS = frozenset({"generate_sample", "simulate", "rvs", "sample"})
 
+# Calls whose result is rows of data: new rows for ``predict`` arrive in the form
+# one of these gave (a file read into a frame, the held-out part of a split).
+ROW_READERS = ("pandas.read_*", "numpy.load", "numpy.loadtxt", "numpy.genfromtxt")
+ROW_SPLITS = frozenset({"sklearn.model_selection.train_test_split"})
+# Constructors of rows from values written in the code (``pd.DataFrame({...})``):
+# rows only where they read no other data.
+ROW_MAKERS = frozenset({"pandas.DataFrame", "numpy.array", "numpy.asarray"})
+
+# Calls that read the clock: what is computed from them (durations) differs on
+# every run, so it is never evidence that two runs differ.
+CLOCK_CALLS = frozenset(
+    {
+        "time.time",
+        "time.time_ns",
+        "time.perf_counter",
+        "time.perf_counter_ns",
+        "time.monotonic",
+        "time.monotonic_ns",
+        "time.process_time",
+        "timeit.default_timer",
+        "datetime.datetime.now",
+        "datetime.datetime.utcnow",
+        "datetime.datetime.today",
+        "datetime.date.today",
+        "pandas.Timestamp.now",
+        "pandas.Timestamp.today",
+    }
+)
+
 # Keyword arguments that are not hyperparameters: never lifted into config.
 NOT_HYPERPARAMETERS = frozenset(
     {

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 
 from nbprod import known_apis as apis
-from nbprod.analyse import STAGE_ORDER, CellFacts, Literal
+from nbprod.analyse import STAGE_ORDER, CellFacts, Literal, Statement
 from nbprod.errors import CellError
 from nbprod.normalise import STAGES, NormalCell
 from nbprod.redact import SecretLiteral
@@ -55,6 +55,12 @@ class CellPlan:
     section: str = ""
     dropped: tuple[str, ...] = ()
     depends_on: tuple[int, ...] = ()
+    # How validation compares what the cell prints: "all" (every statement is in
+    # the pipeline: line for line), "kept" (displays were left out, and they may
+    # print: the pipeline's lines must be among the notebook's), or "" (not at all:
+    # not in the pipeline, or a magic like %timeit prints differently).
+    printed: str = ""
+    timing: bool = False  # it uses what is computed from the clock
 
 
 @dataclass(frozen=True)
@@ -76,22 +82,43 @@ class StagePlan:
     function: str
     cells: tuple[int, ...]
     inputs: tuple[str, ...]
-    params: tuple[str, ...]
+    params: tuple[tuple[str, str], ...]  # (group, key) of config.yaml it reads
     outputs: tuple[str, ...]
     helpers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class Preparation:
-    """How new raw rows become what the model predicts on: the notebook's own
-    cells between reading a file into ``rows`` and ``model.predict(rows)``."""
+class Serving:
+    """How ``predict`` scores new rows as the notebook scored its own.
 
+    New rows arrive in the form ``rows`` had right after the statement at
+    ``source`` made it (read a file, split off held-out rows); the notebook's own
+    ``steps`` between that and ``model.predict(argument)`` at ``call`` turn them
+    into what the model takes, with the fitted state in ``inputs`` (scalers,
+    encoders, column lists) loaded from the artifacts of the stages that made it.
+    Validation captures ``rows`` at ``source`` and the predictions at ``call`` in
+    the notebook, and runs the generated ``predict`` on those rows.
+    """
+
+    model: str
     rows: str
+    argument: str
+    source: tuple[int, int]  # (cell, last line) of the statement that makes rows
+    made_by: str  # how: "reader" (a file), "split" (held-out rows), "literal" (code)
+    call: tuple[int, int]  # (cell, first line) of the statement that predicts
+    steps: tuple[tuple[int, int], ...]  # (cell, statement index), in notebook order
+    inputs: tuple[str, ...]  # saved by the stages
+    params: tuple[tuple[str, str], ...]  # (group, key) of config.yaml
     stage: str  # the module the function goes in: the stage that predicts
-    cells: tuple[int, ...]
-    inputs: tuple[str, ...]  # saved by earlier stages
-    params: tuple[tuple[str, str], ...]  # (group, key) from config.yaml
-    reader_cell: int
+
+    @property
+    def cells(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(cell for cell, _ in self.steps))
+
+    @property
+    def transforms(self) -> bool:
+        """Whether rows go through steps before the model; else it takes them as given."""
+        return bool(self.steps) or self.argument != self.rows
 
 
 @dataclass(frozen=True)
@@ -111,11 +138,21 @@ class Plan:
     # inference stage calls, or None with the reason.
     predictor: str | None = None
     predictor_reason: str = ""
-    preparation: Preparation | None = None
-    preparation_reason: str = ""
+    serving: Serving | None = None
+    serving_reason: str = ""
     # String literals holding likely secrets: read from these environment
     # variables in the generated code (the values are never written).
     secrets: tuple[SecretLiteral, ...] = ()
+    # What the proof needs to know of the notebook's values: those read from
+    # files and never changed (comparing them proves nothing was computed), those
+    # computed from the clock (never evidence of a difference), and those the
+    # notebook computed that no stage returns, with why.
+    raw_inputs: tuple[str, ...] = ()
+    timings: tuple[str, ...] = ()
+    unreturned: tuple[tuple[str, str], ...] = ()
+    # Paths the notebook reads and writes, as written in it (relative to its folder).
+    paths_read: tuple[str, ...] = ()
+    paths_written: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -224,6 +261,7 @@ def build_plan(
 
     _dependencies(work)
     _assign_stages(work)
+    timings = _timings(work)
     for c in work:
         plans[c.facts.number] = CellPlan(
             c.facts.number,
@@ -235,10 +273,14 @@ def build_plan(
                 f"line {d.line}: {d.text} ({d.kind})" for d in c.facts.dropped
             ),
             depends_on=tuple(sorted(c.preds)),
+            printed=_printed(c),
+            timing=any(
+                st.clock or set(st.reads) & set(timings) for st in c.facts.statements
+            ),
         )
 
     helpers = _place_helpers(work, helper_facts, helper_params, warnings)
-    stage_io = _stage_io(work, parameter_names, warnings)
+    stage_io, producer = _stage_io(work, parameter_names, helper_params, warnings)
     params = _params(
         work, parameter_literals, existing_paths, notebook_dir, stage_io, helpers
     )
@@ -258,14 +300,15 @@ def build_plan(
         if not members and not stage_helpers:
             continue
         inputs, outputs = stage_io.get(stage, ((), ()))
+        numbers = {c.facts.number for c in members}
         stages.append(
             StagePlan(
                 stage=stage,
                 function=function,
-                cells=tuple(c.facts.number for c in members),
+                cells=tuple(sorted(numbers)),
                 inputs=tuple(i for i in inputs if i not in parameter_names),
-                params=tuple(p.key for p in params if p.group == stage)
-                + tuple(i for i in inputs if i in parameter_names),
+                params=_used_params(params, numbers, stage)
+                + tuple(("parameters", i) for i in inputs if i in parameter_names),
                 outputs=outputs,
                 helpers=stage_helpers,
             )
@@ -274,7 +317,32 @@ def build_plan(
     estimators = tuple(dict.fromkeys(e for c in work for e in c.facts.estimators))
     deps = tuple(dict.fromkeys(d for n in cells for d in n.dependencies))
     predictor, predictor_reason = _predictor(work, stages)
-    preparation, preparation_reason = _preparation(work, stages, params, predictor)
+    imported = set(imports) | set(helper_facts)
+    serving, serving_reason = _serving(
+        _ordered_statements(work, helper_facts, helper_params),
+        params,
+        predictor,
+        producer,
+        parameter_names,
+        imported,
+    )
+    if serving is not None:
+        # What predict needs is saved by the stage that makes it last.
+        needed = [(serving.model, producer[serving.model])] + [
+            (name, producer[name]) for name in serving.inputs
+        ]
+        stages = [
+            replace(
+                sp,
+                outputs=tuple(
+                    dict.fromkeys(
+                        (*sp.outputs, *(n for n, st in needed if st == sp.stage))
+                    )
+                ),
+            )
+            for sp in stages
+        ]
+    returned = {n for sp in stages for n in sp.outputs}
     return Plan(
         notebook=notebook_name,
         package=pkg,
@@ -287,81 +355,285 @@ def build_plan(
         estimators=estimators,
         predictor=predictor,
         predictor_reason=predictor_reason,
-        preparation=preparation,
-        preparation_reason=preparation_reason,
+        serving=serving,
+        serving_reason=serving_reason,
+        raw_inputs=_raw_inputs(work),
+        timings=timings,
+        paths_read=_paths(facts, write=False),
+        paths_written=_paths(facts, write=True),
+        unreturned=_unreturned(facts, work, returned, set(helper_facts)),
     )
 
 
-def _preparation(
+def _used_params(
+    params: list[Param], cells: set[int], stage: str
+) -> tuple[tuple[str, str], ...]:
+    """(group, key) of the config values the stage's cells use: its own group's,
+    and a file path another stage writes that this one reads back."""
+    return tuple(
+        (p.group, p.key)
+        for p in params
+        if p.group != "parameters"
+        and (p.group == stage or ({w[0] for w in p.also_at} & cells))
+        and ({p.cell} | {w[0] for w in p.also_at}) & cells
+    )
+
+
+def _ordered_statements(
     work: list[_Cell],
-    stages: list[StagePlan],
+    helper_facts: dict | None = None,
+    helper_params: dict | None = None,
+) -> list[tuple[_Cell, Statement]]:
+    """Every kept statement in notebook order; with the helpers, what each one
+    reads and changes through the helpers it calls (as ``_effective_io`` for cells)."""
+    flat = []
+    for c in sorted(work, key=lambda c: c.facts.number):
+        for st in c.facts.statements:
+            if helper_facts:
+                st = _through_helpers(st, helper_facts, helper_params or {})
+            flat.append((c, st))
+    return flat
+
+
+def _through_helpers(
+    st: Statement, helper_facts: dict, helper_params: dict
+) -> Statement:
+    reads = dict.fromkeys(st.reads)
+    mutates = dict.fromkeys(st.mutates)
+    for name in st.reads:
+        reads.update(dict.fromkeys(helper_params.get(name, ())))
+    for call in st.name_calls:
+        if call.name not in helper_facts:
+            continue
+        helper, _ = helper_facts[call.name]
+        for index in helper.mutated_params:
+            if index < len(call.args) and call.args[index]:
+                mutates[call.args[index]] = None
+        mutates.update(dict.fromkeys(helper.mutated_globals))
+        reads.update(dict.fromkeys(helper.mutated_globals))
+    return replace(st, reads=tuple(reads), mutates=tuple(mutates))
+
+
+def _serving(
+    flat: list[tuple[_Cell, Statement]],
     params: list[Param],
     predictor: str | None,
-) -> tuple[Preparation | None, str]:
-    """The cells that turn raw rows into model input, when the notebook shows them:
-    a file read into a frame, cleaned by later cells, then given to the model."""
+    producer: dict[str, str],
+    parameter_names: set[str],
+    imported: set[str],
+) -> tuple[Serving | None, str]:
+    """The notebook's own path from rows to the model's predictions (see Serving),
+    or why new rows cannot be scored as the notebook scored its own."""
     if predictor is None:
         return None, "no model to predict with"
-    call = next(
-        (
-            (c, rows)
-            for c in work
-            for model, rows in c.facts.predict_args
-            if model == predictor
-        ),
-        None,
-    )
-    if call is None:
-        return None, f"{predictor}.predict is not given a named frame"
-    predict_cell, rows = call
-    readers = [
-        c
-        for c in work
-        if c.facts.number < predict_cell.facts.number and rows in c.facts.loaded
+    calls = [
+        i
+        for i, (_, st) in enumerate(flat)
+        if any(p.model == predictor for p in st.predicts)
     ]
-    if not readers:
+    if not calls:
+        return None, f"{predictor}.predict is never given a named frame or array"
+
+    def changed_after(i: int, names: set[str]) -> tuple[str, int] | None:
+        for c, st in flat[i + 1 :]:
+            hit = names & (set(st.writes) | set(st.mutates))
+            if hit:
+                return sorted(hit)[0], c.facts.number
+        return None
+
+    # The last prediction after which the model no longer changes, preferring the
+    # stage that scores new data.
+    stable = [i for i in calls if changed_after(i, {predictor}) is None]
+    if not stable:
+        _, cell = changed_after(calls[-1], {predictor}) or ("", 0)
         return (
             None,
-            f"{rows} is not read from a file: new rows must be given in the form the model takes",
+            f"{predictor} is fitted again in cell {cell}, after its last prediction",
         )
-    reader = readers[-1]
-    if set(reader.writes) - {rows} or rows in predict_cell.writes:
-        return None, f"cell {reader.facts.number} does more than read {rows}"
-    cells = [
-        c
-        for c in work
-        if reader.facts.number < c.facts.number < predict_cell.facts.number
-        and rows in c.writes
-    ]
-    saved = {n for s in stages for n in s.outputs}
-    made: set[str] = {rows}
-    inputs: dict[str, None] = {}
-    for c in cells:
-        for name in sorted(c.reads - made):
-            if name not in saved:
-                return None, f"cell {c.facts.number} needs {name}, which no stage saves"
-            inputs[name] = None
-        made |= c.writes
-    numbers = {c.facts.number for c in cells}
+    rank = {apis.INFER: 0, apis.EVAL: 1, apis.TRAIN: 2, apis.PRE: 3}
+    at = min(stable, key=lambda i: (rank[flat[i][0].stage or apis.PRE], -i))
+    call_cell, call = flat[at]
+    where = f"cell {call_cell.facts.number}, line {call.line}"
+    if not call.simple:
+        return None, f"{where}: the prediction is inside a block (if, for, with)"
+    prediction = next(p for p in call.predicts if p.model == predictor)
+    argument = set(prediction.names) - imported
+
+    found = _rows_source(flat, at, argument, imported)
+    if found is None:
+        return (
+            None,
+            f"{where}: {prediction.argument} is not made from rows read from a file, "
+            "split off or written in the code",
+        )
+    source, rows, tainted = found
+    source_cell, source_stmt = flat[source]
+    if not source_stmt.simple:
+        return (
+            None,
+            f"cell {source_cell.facts.number}, line {source_stmt.line}: "
+            f"{rows} is made in a statement that does more on the same line",
+        )
+    # Walk back from the prediction: statements derived from the rows are steps;
+    # what else they read is state the stages made before (or config).
+    frontier, steps, state = set(argument), [], set()
+    for k in range(at - 1, source, -1):
+        _, st = flat[k]
+        touched = frontier & (set(st.writes) | set(st.mutates))
+        if not touched:
+            continue
+        if tainted[k]:
+            steps.append(k)
+            frontier -= set(st.writes) - set(st.mutates)
+            frontier |= set(st.reads) | set(st.mutates)
+        else:
+            state |= touched
+            frontier -= touched
+    state |= frontier - {rows}
+    state -= imported
+    config = sorted(state & parameter_names)
+    state -= parameter_names
+    unknown = sorted(n for n in state if n not in producer)
+    if unknown:
+        return None, f"the steps before {where} need {unknown[0]}, which no stage makes"
+    changed = changed_after(at, state)
+    if changed is not None:
+        name, cell = changed
+        return None, f"{name} changes in cell {cell}, after {where} predicts with it"
+    ordered = sorted(steps)
+    step_lines = {
+        (flat[k][0].facts.number, line)
+        for k in ordered
+        for line in range(flat[k][1].line, flat[k][1].end_line + 1)
+    }
     used = [
         (p.group, p.key)
         for p in params
-        if p.group != "parameters" and ({p.cell} | {w[0] for w in p.also_at}) & numbers
-    ]
+        if p.group != "parameters"
+        and any(w[:2] in step_lines for w in ((p.cell, p.line), *p.also_at))
+    ] + [("parameters", name) for name in config]
     if len({k for _, k in used}) != len(used):
-        return None, "two config values of the cleaning cells share a name"
+        return None, "two config values of the steps before the prediction share a name"
+    steps_at = tuple((flat[k][0].facts.number, flat[k][1].index) for k in ordered)
+    cells_text = ", ".join(str(c) for c in dict.fromkeys(c for c, _ in steps_at))
     return (
-        Preparation(
-            rows,
-            predict_cell.stage or apis.INFER,
-            tuple(sorted(numbers)),
-            tuple(inputs),
-            tuple(used),
-            reader.facts.number,
+        Serving(
+            model=predictor,
+            rows=rows,
+            argument=prediction.argument,
+            source=(source_cell.facts.number, source_stmt.end_line),
+            made_by=source_stmt.source,
+            call=(call_cell.facts.number, call.line),
+            steps=steps_at,
+            inputs=tuple(sorted(state)),
+            params=tuple(used),
+            stage=call_cell.stage or apis.INFER,
         ),
-        f"cells {', '.join(map(str, sorted(numbers))) or 'none'} clean {rows} after cell "
-        f"{reader.facts.number} reads it",
+        f"{where} predicts with {predictor} on {prediction.argument}, made from {rows} "
+        f"(cell {source_cell.facts.number})"
+        + (f" by cells {cells_text}" if steps_at else ""),
     )
+
+
+def _rows_source(
+    flat: list[tuple[_Cell, Statement]], at: int, argument: set[str], imported: set[str]
+) -> tuple[int, str, list[bool]] | None:
+    """The nearest statement before ``at`` that makes rows (a reader, a split, a
+    frame written in the code) from which ``argument`` derives, the name it makes,
+    and which statements between derive from those rows."""
+    for j in range(at - 1, -1, -1):
+        st = flat[j][1]
+        if not st.source or (st.source == "literal" and set(st.reads) - imported):
+            continue
+        for rows in st.writes:
+            tainted = [False] * len(flat)
+            live = {rows}
+            for k in range(j + 1, at):
+                other = flat[k][1]
+                if live & (set(other.reads) | set(other.mutates)):
+                    tainted[k] = True
+                    # What rows are assigned to derives from them; an object fitted
+                    # on them (``scaler.fit(X_train)``) is state, not rows.
+                    live |= set(other.writes) | (set(other.mutates) & live)
+                else:
+                    live -= set(other.writes)
+            if argument & live:
+                return j, rows, tainted
+    return None
+
+
+def _printed(c: _Cell) -> str:
+    """How validation can compare what cell ``c`` prints (see CellPlan.printed)."""
+    for magic in c.normal.magics:
+        if magic.action == "unwrapped" and not re.match(r"%%?time\b(?!it)", magic.text):
+            return ""  # %timeit repeats, %%capture hides, %prun reports
+    return "kept" if c.facts.dropped else "all"
+
+
+def _paths(facts: list[CellFacts], *, write: bool) -> tuple[str, ...]:
+    """The notebook's literal paths it reads (or writes), as written in it."""
+    written_names = {n for f in facts for n in f.written}
+    found: dict[str, None] = {}
+    for f in facts:
+        for lit in f.literals:
+            if lit.kind not in {"path", "parameter"} or not isinstance(lit.value, str):
+                continue
+            if lit.kind == "parameter" and lit.direction != "path":
+                continue
+            writes = lit.direction == "write" or lit.name in written_names
+            if writes == write:
+                found[lit.value] = None
+    return tuple(found)
+
+
+def _raw_inputs(work: list[_Cell]) -> tuple[str, ...]:
+    """Names read from files and never changed afterwards: comparing them shows the
+    same data was read, not that anything was computed alike."""
+    flat = _ordered_statements(work)
+    raw: dict[str, None] = {}
+    for i, (_, st) in enumerate(flat):
+        if st.source != "reader":
+            continue
+        for name in st.writes:
+            if not any(
+                name in other.writes or name in other.mutates
+                for _, other in flat[i + 1 :]
+            ):
+                raw[name] = None
+    return tuple(raw)
+
+
+def _timings(work: list[_Cell]) -> tuple[str, ...]:
+    """Names computed from the clock (``elapsed = time.time() - t0``), and what is
+    computed or changed from them afterwards."""
+    tainted: dict[str, None] = {}
+    for _, st in _ordered_statements(work):
+        if st.clock or tainted.keys() & set(st.reads):
+            tainted.update(dict.fromkeys((*st.writes, *st.mutates)))
+        else:
+            for name in st.writes:
+                tainted.pop(name, None)
+    return tuple(tainted)
+
+
+def _unreturned(
+    facts: list[CellFacts], work: list[_Cell], returned: set[str], helpers: set[str]
+) -> tuple[tuple[str, str], ...]:
+    """What the notebook computed that no stage returns, and why: a value the proof
+    cannot see is reported, never silently left out."""
+    found: dict[str, str] = {}
+    kept = {c.facts.number for c in work}
+    for f in facts:
+        if f.number in kept:
+            for name in f.defines:
+                if name not in returned and name not in helpers:
+                    found.setdefault(
+                        name, f"used only inside its stage (cell {f.number})"
+                    )
+        for d in f.dropped:
+            for name in d.binds:
+                found.setdefault(name, f"bound by a dropped {d.kind} (cell {f.number})")
+    return tuple(sorted(found.items()))
 
 
 def _predictor(work: list[_Cell], stages: list[StagePlan]) -> tuple[str | None, str]:
@@ -609,9 +881,13 @@ def _place_helpers(
 
 
 def _stage_io(
-    work: list[_Cell], parameter_names: set[str], warnings: list[str]
-) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Inputs and outputs of each stage, walking cells in pipeline order."""
+    work: list[_Cell],
+    parameter_names: set[str],
+    helper_params: dict[str, tuple[str, ...]],
+    warnings: list[str],
+) -> tuple[dict[str, tuple[tuple[str, ...], tuple[str, ...]]], dict[str, str]]:
+    """Inputs and outputs of each stage, walking cells in pipeline order; and the
+    stage that makes each name last."""
     producer: dict[str, str] = {n: "config" for n in parameter_names}
     inputs: dict[str, dict[str, None]] = {s: {} for s in STAGES}
     outputs: dict[str, dict[str, None]] = {s: {} for s in STAGES}
@@ -653,6 +929,13 @@ def _stage_io(
         for name in (*c.facts.results, *(n for n in extra if not n.startswith("_"))):
             if producer.get(name) == c.stage:
                 outputs[c.stage][name] = None
+    # A value a stage computes and nothing reads afterwards (a metric shown by a
+    # dropped display, the weights of a loop) is its result too: as a local it
+    # would be lost to the proof, and ruff's unused-variable fix would delete it.
+    for stage, names in _unread(ordered, helper_params).items():
+        for name in names:
+            if producer.get(name) == stage:
+                outputs[stage][name] = None
     first_seen: dict[str, tuple[int, int]] = {}
     for c in sorted(work, key=lambda c: c.facts.number):
         for i, name in enumerate((*c.facts.defines, *c.facts.mutates)):
@@ -661,6 +944,25 @@ def _stage_io(
     return {
         s: (tuple(sorted(inputs[s], key=key)), tuple(sorted(outputs[s], key=key)))
         for s in STAGES
+    }, producer
+
+
+def _unread(
+    ordered: list[_Cell], helper_params: dict[str, tuple[str, ...]]
+) -> dict[str, list[str]]:
+    """Per stage, the names its cells surely bind that none of them reads."""
+    read: dict[str, set[str]] = {}
+    bound: dict[str, dict[str, None]] = {}
+    for c in ordered:
+        f = c.facts
+        names = read.setdefault(c.stage or apis.PRE, set())
+        names.update(f.names_used, f.string_reads, f.deletes)
+        for call in f.name_calls:
+            names.update(helper_params.get(call.name, ()))
+        bound.setdefault(c.stage or apis.PRE, {}).update(dict.fromkeys(f.assigned))
+    return {
+        stage: [n for n in names if n not in read[stage] and not n.startswith("_")]
+        for stage, names in bound.items()
     }
 
 
@@ -674,22 +976,50 @@ def _params(
 ) -> list[Param]:
     params: list[Param] = []
 
-    written = {n for c in work for n in c.facts.written}
+    # Files the notebook writes are the pipeline's own, inside the project, even
+    # where a later cell reads them back (and whether or not an earlier run of the
+    # notebook left them beside it): they are dataflow, not inputs.
+    written_names = {n for c in work for n in c.facts.written}
+    written = {
+        posixpath.normpath(lit.value)
+        for c in work
+        for lit in c.facts.literals
+        if lit.kind in {"path", "parameter"}
+        and isinstance(lit.value, str)
+        and (lit.direction == "write" or lit.name in written_names)
+    }
 
     def rebased(lit: Literal, is_path: bool) -> object:
-        # Inputs found beside the notebook are found from the project too; what the
-        # notebook writes, the project writes in its own folder.
+        # Inputs found beside the notebook are found from the project too.
         value = lit.value
         if (
             is_path
             and isinstance(value, str)
             and not posixpath.isabs(value)
             and value in existing_paths
-            and lit.direction != "write"
-            and lit.name not in written
+            and posixpath.normpath(value) not in written
         ):
             return posixpath.normpath(posixpath.join(notebook_dir, value))
         return value
+
+    def same_file(lit: Literal) -> int | None:
+        # A file one cell writes and another reads back is one config value.
+        if lit.kind != "path" or not isinstance(lit.value, str):
+            return None
+        value = posixpath.normpath(lit.value)
+        if value not in written:
+            return None
+        return next(
+            (
+                i
+                for i, p in enumerate(params)
+                if p.kind == "path"
+                and p.group != "parameters"
+                and isinstance(p.value, str)
+                and posixpath.normpath(p.value) == value
+            ),
+            None,
+        )
 
     for cell, lits in sorted(parameter_literals.items()):
         for lit in lits:
@@ -724,8 +1054,17 @@ def _params(
                     continue
                 # The same setting of the same call twice in a stage is one config value.
                 same = (lit.kind, lit.callee, lit.name, repr(lit.value))
-                if lit.kind == "kwarg" and same in shared:
-                    i = shared[same]
+                i = shared[same] if lit.kind == "kwarg" and same in shared else None
+                if i is None:
+                    i = same_file(lit)
+                    if i is not None and params[i].group != stage:
+                        # Read back by this stage under the writer's key, unless
+                        # the stage already has its own value of that name.
+                        if params[i].key in keys:
+                            i = None
+                        else:
+                            keys.add(params[i].key)
+                if i is not None:
                     params[i] = replace(
                         params[i],
                         also_at=(

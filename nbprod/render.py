@@ -36,6 +36,13 @@ def _yaml(value: Any) -> str:
     return text.removesuffix("\n...").removesuffix("...").strip()
 
 
+def _python(value: Any) -> str:
+    """A Python literal of ``value`` (black turns its quotes into double ones)."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises here, as in _yaml
+    return repr(value)
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one Jinja environment: strict, no autoescape (we render code, not HTML)."""
@@ -48,6 +55,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["yaml"] = _yaml
+    env.filters["python"] = _python
     return env
 
 

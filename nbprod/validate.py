@@ -10,24 +10,62 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from nbprod.compare import DIFFERENT, EQUAL, NOT_COMPARABLE, Comparison, compare
+from nbprod.compare import (
+    CLOSE,
+    DIFFERENT,
+    EQUAL,
+    NOT_COMPARABLE,
+    Comparison,
+    compare,
+)
 from nbprod.errors import NbprodError
 from nbprod.execute import (
     DEFAULT_TIMEOUT,
     Capture,
     ExecutionError,
     PipelineRun,
+    Probe,
     run_notebook,
 )
 from nbprod.generate import MODULE_OF_STAGE as MODULES
+from nbprod.generate import cell_lines
+from nbprod.printed import compare_printed
 
 REPORT = "nbprod-report.json"
+UNPROVEN, ERROR = "unproven", "error"
+# What the notebook computed where it predicts (see plan.Serving), captured in its run.
+ROWS, PREDICTIONS = "__rows__", "__predictions__"
+# The generated predict refused to score new rows after validation showed it cannot
+# reproduce the notebook's predictions.
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class PredictCheck:
+    """``predict`` run on the rows the notebook predicted on, against the
+    notebook's own predictions."""
+
+    status: str  # equal | close | different | not comparable | refused
+    rows: int = 0
+    detail: str = ""
+
+    @property
+    def proven(self) -> bool:
+        return self.status in {EQUAL, CLOSE}
+
+    def line(self) -> str:
+        """``predict: proven on N rows`` or why not, in one line."""
+        if self.proven:
+            return f"predict: proven on {self.rows} rows" + (
+                f" ({self.detail})" if self.detail else ""
+            )
+        return f"predict: not proven: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +76,12 @@ class Validation:
     comparisons: tuple[Comparison, ...] = ()
     error: str = ""
     unseeded: tuple[str, ...] = ()
+    # what each cell of the pipeline printed, compared with the notebook's cell
+    outputs: tuple[Comparison, ...] = ()
+    predict: PredictCheck | None = None
+    # what the notebook computed that was not compared, and why
+    uncompared: tuple[tuple[str, str], ...] = ()
+    why_unproven: str = ""
     notebook_seconds: float = 0.0
     pipeline_seconds: float = 0.0
     notebook_values: Path | None = field(default=None, compare=False)
@@ -51,11 +95,8 @@ class Validation:
         """Why it did not pass, in one line."""
         if self.error:
             return self.error
-        if self.status == "unproven":
-            return (
-                "nothing could be compared: no stage returns a value the notebook "
-                "also holds (results only printed or plotted prove nothing)"
-            )
+        if self.status == UNPROVEN:
+            return f"not proven: {self.why_unproven}"
         return "the pipeline does not reproduce the notebook"
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +105,7 @@ class Validation:
         for key in ("notebook_values", "notebook_seconds", "pipeline_seconds"):
             data.pop(key)
         data["compared"] = len(self.comparisons)
+        data["predict_line"] = self.predict.line() if self.predict else ""
         return data
 
 
@@ -166,9 +208,11 @@ def load_values(folder: Path, names: list[str]) -> dict[str, Any]:
 
 
 def compare_captures(
-    names: list[str], ours: Capture, theirs: Capture
+    names: list[str], ours: Capture, theirs: Capture, plan: dict[str, Any] | None = None
 ) -> list[Comparison]:
-    """Compare every name both runs captured; say why for the others."""
+    """Compare every name both runs captured; say why for the others. A value
+    computed from the clock (``plan["timings"]``) that differs is not comparable."""
+    timings = set((plan or {}).get("timings", ()))
     notebook_inputs = []
     loaded: dict[str, tuple[tuple[bool, Any], tuple[bool, Any]]] = {}
     for name in names:
@@ -192,8 +236,42 @@ def compare_captures(
                 Comparison(name, NOT_COMPARABLE, "the pipeline's value cannot be saved")
             )
         else:
-            results.append(compare(name, ours_value, theirs_value, notebook_inputs))
+            verdict = compare(name, ours_value, theirs_value, notebook_inputs)
+            if verdict.status == DIFFERENT and name in timings:
+                verdict = replace(
+                    verdict,
+                    status=NOT_COMPARABLE,
+                    detail=f"computed from the clock ({verdict.detail})",
+                )
+            results.append(verdict)
     return results
+
+
+def _probes(plan: dict[str, Any]) -> tuple[Probe, ...]:
+    serving = plan.get("serving")
+    if not serving:
+        return ()
+    (rows_cell, rows_line), (call_cell, call_line) = serving["source"], serving["call"]
+    return (
+        Probe(ROWS, rows_cell, rows_line, True, serving["rows"]),
+        Probe(
+            PREDICTIONS,
+            call_cell,
+            call_line,
+            False,
+            f"{serving['model']}.predict({serving['argument']})",
+        ),
+    )
+
+
+def printed_lines(project: Path, package: str) -> dict[str, dict[int, int]]:
+    """For each generated stage module: line -> the notebook cell it came from."""
+    lines = {}
+    for module in sorted(set(MODULES.values())):
+        path = project / "src" / package / f"{module}.py"
+        if path.is_file():
+            lines[str(path.resolve())] = cell_lines(path.read_text(encoding="utf-8"))
+    return lines
 
 
 def validate_project(
@@ -204,11 +282,20 @@ def validate_project(
     keep_values: Path | None = None,
     unseeded: Callable[[], tuple[str, ...]] = tuple,
     environment: dict[str, str] | None = None,
+    exclude: tuple[Path, ...] = (),
 ) -> Validation:
     """Run both sides and compare them. ``keep_values`` receives the notebook's
-    values; ``environment`` is added to the pipeline's (the secrets it reads)."""
+    values; ``environment`` is added to the pipeline's (the secrets it reads);
+    ``exclude``: folders not copied with the notebook's (the output project)."""
     report = read_report(project)
     plan = report["plan"]
+    outside = [p for p in plan.get("paths_written", ()) if _outside(p)]
+    if outside:
+        return Validation(
+            ERROR,
+            error=f"not run: the notebook writes to {outside[0]}, outside its folder "
+            "(validation would change that file); make the path relative",
+        )
     names = observed_names(plan)
     with tempfile.TemporaryDirectory(prefix="nbprod-validate-") as tmp:
         nb_folder = keep_values or Path(tmp) / "notebook"
@@ -218,7 +305,13 @@ def validate_project(
         # The two runs go side by side: the pipeline in a subprocess, the notebook
         # in a kernel; each writes only to its own folder.
         started = time.monotonic()
-        pipeline = PipelineRun(project, plan["package"], pipe_folder, environment)
+        pipeline = PipelineRun(
+            project,
+            plan["package"],
+            pipe_folder,
+            environment,
+            printed_lines(project, plan["package"]),
+        )
         try:
             theirs = run_notebook(
                 notebook,
@@ -226,33 +319,188 @@ def validate_project(
                 nb_folder,
                 parameters=notebook_parameters(project, plan),
                 timeout=timeout,
+                probes=_probes(plan),
+                reads=(*plan.get("paths_read", ()), *plan.get("paths_written", ())),
+                exclude=(project, *exclude),
             )
             ours = pipeline.wait(timeout - (time.monotonic() - started))
         except ExecutionError as exc:
             pipeline.stop()
-            return Validation("error", error=str(exc))
+            return Validation(ERROR, error=str(exc))
         with project_classes(project, plan):
-            comparisons = tuple(compare_captures(names, ours, theirs))
-    bad = [c for c in comparisons if c.status == DIFFERENT]
-    proven = any(c.matches for c in comparisons)
-    # A value that cannot be compared is reported, not counted against the proof;
-    # but nothing compared proves nothing.
-    status = DIFFERENT if bad else EQUAL if proven else "unproven"
-    return Validation(
-        status,
+            comparisons = tuple(compare_captures(names, ours, theirs, plan))
+            predict = check_predict(
+                plan,
+                pipeline,
+                theirs,
+                Path(tmp),
+                timeout - (time.monotonic() - started),
+            )
+    outputs = tuple(compare_outputs(plan, ours, theirs))
+    return judge(
+        plan,
         comparisons,
-        unseeded=unseeded(),
+        outputs,
+        predict,
+        unseeded=unseeded,
         notebook_seconds=theirs.seconds,
         pipeline_seconds=ours.seconds,
         notebook_values=keep_values,
     )
 
 
+def _outside(path: str) -> bool:
+    return Path(path).is_absolute() or path.startswith("~")
+
+
+def judge(
+    plan: dict[str, Any],
+    comparisons: tuple[Comparison, ...],
+    outputs: tuple[Comparison, ...],
+    predict: PredictCheck | None,
+    *,
+    unseeded: Callable[[], tuple[str, ...]] = tuple,
+    **timing: Any,
+) -> Validation:
+    """The verdict: different when anything compared differs; not proven when
+    nothing the notebook computed beyond reading its data was shown equal."""
+    compared = {c.name for c in comparisons}
+    uncompared = tuple(
+        (name, why) for name, why in plan.get("unreturned", ()) if name not in compared
+    ) + tuple(
+        (c.name, f"not comparable: {c.detail}")
+        for c in comparisons
+        if c.status == NOT_COMPARABLE
+    )
+    bad = [c for c in (*comparisons, *outputs) if c.status == DIFFERENT]
+    if predict is not None and predict.status == DIFFERENT:
+        bad.append(Comparison("predict", DIFFERENT, predict.detail))
+    raw = set(plan.get("raw_inputs", ()))
+    evidence = [c for c in comparisons if c.matches and c.name not in raw]
+    evidence += [c for c in outputs if c.matches]
+    if predict is not None and predict.proven:
+        evidence.append(Comparison("predict", EQUAL))
+    why = ""
+    if not evidence:
+        shown = [c.name for c in comparisons if c.matches]
+        why = (
+            f"only what the notebook read from files was compared ({', '.join(shown)}); "
+            if shown
+            else "nothing the notebook computed could be compared; "
+        ) + "no model, metric, prediction or printed result was shown equal"
+    status = DIFFERENT if bad else EQUAL if evidence else UNPROVEN
+    return Validation(
+        status,
+        comparisons,
+        outputs=outputs,
+        predict=predict,
+        uncompared=uncompared,
+        why_unproven=why,
+        unseeded=unseeded(),
+        **timing,
+    )
+
+
+def refuse_predict(validation: Validation, plan: dict[str, Any]) -> Validation:
+    """``validation`` once the generated predict refuses to score new rows (it did
+    not reproduce the notebook's predictions): honestly refused, not a difference."""
+    check = validation.predict
+    assert check is not None
+    refused = PredictCheck(
+        REFUSED,
+        check.rows,
+        f"{check.detail}; the generated predict refuses to score new rows",
+    )
+    return judge(
+        plan,
+        validation.comparisons,
+        validation.outputs,
+        refused,
+        unseeded=lambda: validation.unseeded,
+        notebook_seconds=validation.notebook_seconds,
+        pipeline_seconds=validation.pipeline_seconds,
+        notebook_values=validation.notebook_values,
+    )
+
+
+def compare_outputs(
+    plan: dict[str, Any], ours: Capture, theirs: Capture
+) -> list[Comparison]:
+    """What each pipeline cell printed against what the notebook's cell printed."""
+    results = []
+    for cell in plan["cells"]:
+        mode = cell.get("printed", "")
+        number = cell["number"]
+        a, b = ours.printed.get(number, ""), theirs.printed.get(number, "")
+        if not mode or not (a.strip() or b.strip()):
+            continue
+        verdict = compare_printed(a, b, all_kept=mode == "all")
+        name = f"cell {number} output"
+        if verdict.same:
+            results.append(Comparison(name, EQUAL, how="printed output"))
+        elif cell.get("timing"):
+            results.append(
+                Comparison(
+                    name,
+                    NOT_COMPARABLE,
+                    f"prints what is computed from the clock ({verdict.detail})",
+                    how="printed output",
+                )
+            )
+        else:
+            results.append(
+                Comparison(name, DIFFERENT, verdict.detail, how="printed output")
+            )
+    return results
+
+
+def check_predict(
+    plan: dict[str, Any],
+    pipeline: PipelineRun,
+    theirs: Capture,
+    tmp: Path,
+    timeout: float,
+) -> PredictCheck:
+    """The generated ``predict`` on the rows the notebook predicted on, against
+    the notebook's predictions."""
+    if not plan.get("serving"):
+        return PredictCheck(NOT_COMPARABLE, detail=plan.get("serving_reason", ""))
+    failed = dict(theirs.failed)
+    ok_rows, rows = _load(theirs.folder, ROWS)
+    ok_pred, expected = _load(theirs.folder, PREDICTIONS)
+    if not (ok_rows and ok_pred):
+        missing = ROWS if not ok_rows else PREDICTIONS
+        what = "the rows it predicted on" if missing == ROWS else "its predictions"
+        return PredictCheck(
+            NOT_COMPARABLE,
+            detail=f"the notebook's run did not keep {what} "
+            f"({failed.get(missing, 'never reached')})",
+        )
+    target = tmp / "predictions.joblib"
+    error = pipeline.predict(theirs.folder / f"{ROWS}.joblib", target, timeout)
+    count = len(rows) if hasattr(rows, "__len__") else 0
+    if error is not None:
+        return PredictCheck(DIFFERENT, count, f"the generated predict failed: {error}")
+    ok, got = _load(tmp, "predictions")
+    if not ok:
+        return PredictCheck(DIFFERENT, count, "the generated predict saved nothing")
+    verdict = compare("predict", got, expected)
+    where = plan["serving"]
+    detail = (
+        f"the rows of {where['rows']} as cell {where['source'][0]} made them, "
+        f"against cell {where['call'][0]}'s predictions"
+    )
+    if verdict.matches:
+        return PredictCheck(verdict.status, count, detail)
+    return PredictCheck(verdict.status, count, f"{verdict.detail}; {detail}")
+
+
 def format_table(validation: Validation) -> str:
     """A readable table for the terminal."""
-    if validation.status == "error":
+    if validation.status == ERROR:
         return f"validation could not run: {validation.error}"
-    rows = [(c.name, c.status, c.detail) for c in validation.comparisons]
+    compared = (*validation.comparisons, *validation.outputs)
+    rows = [(c.name, c.status, c.detail) for c in compared]
     width = max([len("name"), *(len(r[0]) for r in rows)])
     lines = [
         f"{'name':<{width}}  {'status':<14}  detail",
@@ -260,16 +508,28 @@ def format_table(validation: Validation) -> str:
     ]
     lines += [f"{n:<{width}}  {s:<14}  {d}".rstrip() for n, s, d in rows]
     counts = {
-        s: sum(1 for c in validation.comparisons if c.status == s)
-        for s in (EQUAL, "close", DIFFERENT, NOT_COMPARABLE)
+        s: sum(1 for c in compared if c.status == s)
+        for s in (EQUAL, CLOSE, DIFFERENT, NOT_COMPARABLE)
     }
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     lines.append(f"{len(rows)} values compared: {summary or 'none'}")
+    if validation.predict is not None:
+        lines.append(validation.predict.line())
+    never = [
+        n for n, why in validation.uncompared if not why.startswith("not comparable")
+    ]
+    if never:
+        shown = ", ".join(never[:8]) + (", ..." if len(never) > 8 else "")
+        lines.append(
+            f"not compared ({len(never)}; nbprod-report.json says why): {shown}"
+        )
+    if validation.status == UNPROVEN:
+        lines.append(f"not proven: {validation.why_unproven}")
     if validation.unseeded:
         lead = (
             "values differ"
             if validation.status == DIFFERENT
-            else "values match in this run"
+            else "values match in this run (both started from the same seeds)"
         )
         lines.append(f"{lead}, but the notebook does what can change from run to run:")
         lines += [f"  {u}" for u in validation.unseeded]

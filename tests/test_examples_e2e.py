@@ -3,6 +3,7 @@ tests, and is clean under black and ruff."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -120,54 +121,56 @@ def test_example_project_installs_runs_and_passes_its_tests(
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout.splitlines()[-1]
 
-    # Scoring new rows: held-out rows, in the form the notebook gives its model,
-    # get the predictions of the model validation proved equal to the notebook's.
+    # Scoring new rows. Validation proved predict on the rows the notebook itself
+    # predicted on; here the CLI reads them from a file, in the form the notebook
+    # had them, and writes the same predictions as the pipeline's predict_rows.
     plan = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))["plan"]
-    held = next(
-        (
-            n
-            for n in ("X_test", "X_val")
-            if (out / "artifacts" / f"{n}.joblib").is_file()
-        ),
-        None,
-    )
-    if plan["predictor"] and held:
-        rows = joblib.load(out / "artifacts" / f"{held}.joblib")
-        pd.DataFrame(rows).to_csv(tmp_path / "new.csv", index=False)
-        scored = run(
+    serving = plan["serving"]
+    if serving is None:
+        refused = run(
             [
                 sys.executable,
                 "-m",
                 package,
                 "predict",
                 "--input",
-                str(tmp_path / "new.csv"),
+                "x.csv",
                 "--output",
-                str(tmp_path / "scored.csv"),
+                "y.csv",
             ],
             cwd=out,
             env=env,
         )
-        assert scored.returncode == 0, scored.stderr
-        model = joblib.load(out / "artifacts" / f"{plan['predictor']}.joblib")
-        expected = model.predict(rows)
-        got = pd.read_csv(tmp_path / "scored.csv")["prediction"].to_numpy()
-        (
-            np.testing.assert_allclose(got, expected)
-            if expected.dtype.kind in "fc"
-            else np.testing.assert_array_equal(got, expected)
+        assert refused.returncode == 2
+        assert refused.stderr == (
+            f"error: this pipeline does not score new rows: {plan['serving_reason']}\n"
         )
-
-    # Raw rows, as the notebook reads them, where the plan found the notebook's
-    # cleaning of the frame it predicts on: the same predictions as the notebook's.
-    prep = plan["preparation"]
-    if prep:
-        raw = next(
-            p
-            for p in plan["params"]
-            if p["cell"] == prep["reader_cell"] and p["kind"] == "path"
+    else:
+        assert validation["predict"]["status"] in {"equal", "close"}, validation[
+            "predict"
+        ]
+        assert validation["predict"]["rows"] > 0
+    # Rows written in the notebook's code have no file form to try the CLI with;
+    # validation's proof covers their serving path.
+    if serving is not None and serving["made_by"] != "literal":
+        reader = next(
+            (
+                p
+                for p in plan["params"]
+                if p["cell"] == serving["source"][0] and p["kind"] == "path"
+            ),
+            None,
         )
-        source = (out / raw["value"]).resolve()
+        saved = out / "artifacts" / f"{serving['rows']}.joblib"
+        if reader is not None:
+            source = (out / reader["value"]).resolve()
+            rows = pd.read_csv(source)
+        else:
+            # Held-out rows a stage saved, written out as a user would give them.
+            assert saved.is_file(), f"{serving['rows']} is neither read nor saved"
+            rows = joblib.load(saved)
+            source = tmp_path / "new.csv"
+            pd.DataFrame(rows).to_csv(source, index=False)
         scored = run(
             [
                 sys.executable,
@@ -177,18 +180,27 @@ def test_example_project_installs_runs_and_passes_its_tests(
                 "--input",
                 str(source),
                 "--output",
-                str(tmp_path / "raw.csv"),
+                str(tmp_path / "scored.csv"),
             ],
             cwd=out,
             env=env,
         )
         assert scored.returncode == 0, scored.stderr
-        model = joblib.load(out / "artifacts" / f"{plan['predictor']}.joblib")
-        expected = model.predict(
-            joblib.load(out / "artifacts" / f"{prep['rows']}.joblib")
-        )
-        np.testing.assert_array_equal(
-            pd.read_csv(tmp_path / "raw.csv")["prediction"].to_numpy(), expected
+        sys.path.insert(0, str(site))
+        try:
+            pipeline = importlib.import_module(f"{package}.pipeline")
+            settings = importlib.import_module(f"{package}.config")
+            config = settings.load_config(out / "config.yaml")
+            expected = np.asarray(pipeline.predict_rows(config, rows))
+        finally:
+            sys.path.remove(str(site))
+            for name in [m for m in sys.modules if m.split(".")[0] == package]:
+                del sys.modules[name]
+        got = pd.read_csv(tmp_path / "scored.csv")["prediction"].to_numpy()
+        (
+            np.testing.assert_allclose(got, expected)
+            if expected.dtype.kind in "fc"
+            else np.testing.assert_array_equal(got.astype(expected.dtype), expected)
         )
 
     black = run([sys.executable, "-m", "black", "--check", "--quiet", "."], cwd=out)

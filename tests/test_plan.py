@@ -74,10 +74,15 @@ def test_stage_functions_have_explicit_inputs_outputs_and_config() -> None:
         "preprocessing": (
             "preprocess",
             (),
-            ("seed", "data_path", "test_size"),
-            ("X_train", "X_test", "y_train", "y_test"),
+            (
+                ("preprocessing", "seed"),
+                ("preprocessing", "data_path"),
+                ("preprocessing", "test_size"),
+            ),
+            # the scaler is fitted here and predict needs it: it is saved
+            ("X_train", "X_test", "y_train", "y_test", "scaler"),
         ),
-        "training": ("train", ("X_train", "y_train"), ("C",), ("model",)),
+        "training": ("train", ("X_train", "y_train"), (("training", "C"),), ("model",)),
         "inference": ("predict", ("X_test", "model"), (), ("y_pred",)),
         "evaluation": ("evaluate", ("y_test", "y_pred"), (), ("acc",)),
     }
@@ -218,7 +223,10 @@ def test_papermill_parameters_become_config() -> None:
     ]
     assert plan.cells[1].reason == "parameters cell: n, name lifted to config.yaml"
     pre = plan.stage("preprocessing")
-    assert pre is not None and pre.params == ("a_path", "n")
+    assert pre is not None and pre.params == (
+        ("preprocessing", "a_path"),
+        ("parameters", "n"),
+    )
 
 
 def test_stage_function_renamed_when_the_notebook_uses_its_name() -> None:

@@ -170,14 +170,32 @@ def test_an_endless_loop_times_out_and_leaves_no_kernel(tmp_path: Path) -> None:
     assert kernels_left(tmp_path) == []
 
 
-def test_unseeded_randomness_is_named_when_values_differ(tmp_path: Path) -> None:
-    _, _, result = convert(
+def test_unseeded_draws_are_proven_from_the_same_seeds_and_still_named(
+    tmp_path: Path,
+) -> None:
+    # Global generators (numpy's, the estimator's), a set of strings iterated:
+    # both runs start from the same seeds and hash seed, and draw in the same order.
+    _, out, result = convert(
         tmp_path,
-        "import numpy as np\nfrom sklearn.ensemble import RandomForestClassifier",
-        "X = np.random.rand(60, 3)\ny = (X[:, 0] > 0.5).astype(int)",
+        "import random\nimport numpy as np\nfrom sklearn.ensemble import RandomForestClassifier",
+        "X = np.random.rand(60, 3)\ny = (X[:, 0] > 0.5).astype(int)\n"
+        "order = [w for w in {'alpha', 'beta', 'gamma', 'delta'}]\n"
+        "pick = random.random()",
         "model = RandomForestClassifier(n_estimators=5).fit(X, y)",
     )
-    assert result.returncode == 1
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))
+    statuses = {c["name"]: c["status"] for c in report["validation"]["comparisons"]}
+    assert statuses == {
+        "X": "equal",
+        "y": "equal",
+        "order": "equal",
+        "pick": "equal",
+        "model": "equal",
+    }
+    assert (
+        "values match in this run (both started from the same seeds)" in result.stdout
+    )
     assert (
         "cell 2, line 1: numpy.random.rand() draws from the unseeded global generator"
         in result.stdout

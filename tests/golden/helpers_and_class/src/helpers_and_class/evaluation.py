@@ -24,6 +24,6 @@ def evaluate_stage(y_test, X_test, logreg, *, threshold: float):
     probs = logreg.predict_proba(X_test)[:, 1]
     labels = label_predictions(probs, THRESHOLD=THRESHOLD)
     print("malignant flagged:", labels.sum(), "of", len(labels))
-    print(confusion_matrix(y_test, labels))
+    print(confusion_matrix(y_test, labels))  # displayed by the notebook
 
     return THRESHOLD, probs, labels

@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 def preprocess(*, houses_path: str, test_size: float, random_state: int):
     """Run the preprocessing stage (notebook cells 4, 8, 9, 18).
 
-    Returns X, X_train, X_test, y_train, y_test.
+    Returns X, X_train, X_test, y_train, y_test, sample.
     """
 
     # Notebook cell 4: Load data.
@@ -36,6 +36,6 @@ def preprocess(*, houses_path: str, test_size: float, random_state: int):
     )
 
     # Notebook cell 18: Predictions on a few rows.
-    X_test.head(5)
+    sample = X_test.head(5)
 
-    return X, X_train, X_test, y_train, y_test
+    return X, X_train, X_test, y_train, y_test, sample

@@ -41,6 +41,13 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 9 predicts with clf, saved by training).
 PREDICTOR: str | None = "clf"
+# How new rows are scored: cell 9, line 1 predicts with clf on X_test, made from X_test (cell 5).
+ROWS: str = "X_test"
+# What the notebook's rows were: a "frame", a "series" (one column) or an "array";
+# a file of new rows is read into a frame and turned into the same.
+ROWS_FORM: str = "frame"
+# Why predict refuses to score new rows, when it cannot score them as the notebook did.
+PREDICT_REFUSED: str | None = None
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X_train",
@@ -182,60 +189,44 @@ class PredictError(RuntimeError):
     """New rows cannot be scored as asked."""
 
 
+def predict_rows(config: Config, rows: Any) -> Any:
+    """The model's predictions for ``rows``, given in the form
+    of ``X_test`` right after notebook cell 5 made it.
+    """
+    if PREDICT_REFUSED is not None:
+        raise PredictError(f"this pipeline does not score new rows: {PREDICT_REFUSED}")
+    names = [PREDICTOR]
+    saved = load_artifacts(Path(config.artifacts_dir), names)
+    return saved[PREDICTOR].predict(rows)
+
+
 def predict_new(config: Config, source: Path, target: Path) -> int:
     """Score the rows of ``source`` (CSV or parquet) with the saved model; write them
-    with a ``prediction`` column to ``target``. Returns the number of rows.
-
-    The rows must carry the columns the model was fitted on, in the form the notebook
-    passes to it (X_test is not read from a file: new rows must be given in the form the model takes).
-    """
-    if PREDICTOR is None:
-        raise PredictError(
-            "this pipeline cannot score new rows: cell 9 predicts with clf, saved by training"
-        )
+    with a ``prediction`` column to ``target``. Returns the number of rows."""
+    if PREDICT_REFUSED is not None:
+        raise PredictError(f"this pipeline does not score new rows: {PREDICT_REFUSED}")
     import pandas as pd
 
-    artifacts = Path(config.artifacts_dir)
-    model = load_artifacts(artifacts, [PREDICTOR])[PREDICTOR]
     reader = pd.read_parquet if source.suffix == ".parquet" else pd.read_csv
-    rows = reader(source)
-    original = rows.copy()
-    columns = getattr(model, "feature_names_in_", None)
-    if columns is None:
-        # Fitted on an array: the columns are taken in order, if there are as many.
-        count = getattr(model, "n_features_in_", None)
-        # A model that takes one column of raw values (text pipelines) has no count.
-        text_like = count is None and rows.shape[1] == 1
-        if not text_like and (count is None or rows.shape[1] != count):
-            raise PredictError(
-                f"{PREDICTOR} was fitted on {count or 'an unknown number of'} unnamed "
-                f"columns; {source} has {rows.shape[1]}"
-            )
-        columns = list(rows.columns)
-    missing = [c for c in columns if c not in rows.columns]
-    if missing:
-        raise PredictError(
-            f"{source} lacks {len(missing)} of the {len(columns)} columns {PREDICTOR} "
-            f"was fitted on ({', '.join(map(str, missing[:5]))}"
-            f"{', ...' if len(missing) > 5 else ''}): the notebook derives them in code "
-            "outside the model; put that preprocessing in a scikit-learn Pipeline with "
-            "the model to score raw rows"
-        )
-    # The rows as given, with their predictions (unless the cleaning dropped rows).
-    scored = original if len(original) == len(rows) else rows.copy()
+    original = reader(source)
+    if ROWS_FORM == "array":
+        rows = original.to_numpy()
+    elif ROWS_FORM == "series":
+        rows = original.iloc[:, 0].copy()
+    else:
+        rows = original.copy()
     try:
-        features = rows[list(columns)]
-        if getattr(model, "feature_names_in_", None) is not None:
-            scored["prediction"] = model.predict(features)
-        elif getattr(model, "n_features_in_", None) is None:
-            scored["prediction"] = model.predict(features.iloc[:, 0])
-        else:
-            scored["prediction"] = model.predict(features.to_numpy())
-    except (ValueError, TypeError) as exc:
+        predictions = predict_rows(config, rows)
+    except (PredictError, FileNotFoundError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the notebook's own code raises anything
         raise PredictError(
-            f"{PREDICTOR} cannot score the rows of {source} ({exc}): give them in the form "
-            "the notebook passes to the model, after its cleaning code"
+            f"{source} cannot be scored as the notebook scored {ROWS}: "
+            f"{exc.__class__.__name__}: {exc}"
         ) from None
+    # The rows as given, with their predictions (unless the steps dropped rows).
+    scored = original.copy() if len(predictions) == len(original) else pd.DataFrame()
+    scored["prediction"] = list(predictions)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix == ".parquet":
         scored.to_parquet(target, index=False)

@@ -14,4 +14,4 @@ def evaluate(y_test, nb_pred):
 
     # Notebook cell 13: Evaluate.
     print(classification_report(y_test, nb_pred, target_names=["ham", "spam"]))
-    print(confusion_matrix(y_test, nb_pred))
+    print(confusion_matrix(y_test, nb_pred))  # displayed by the notebook

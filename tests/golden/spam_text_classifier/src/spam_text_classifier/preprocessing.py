@@ -10,7 +10,7 @@ from sklearn.model_selection import train_test_split
 def preprocess(*, messages_path: str, test_size: float, random_state: int):
     """Run the preprocessing stage (notebook cells 4, 6, 8, 16).
 
-    Returns X_train, X_test, y_train, y_test.
+    Returns X_train, X_test, y_train, y_test, new_messages.
     """
 
     # Notebook cell 4: Load data.
@@ -31,5 +31,11 @@ def preprocess(*, messages_path: str, test_size: float, random_state: int):
     )
 
     # Notebook cell 16: Try it.
+    new_messages = [
+        "Congratulations, you won a free holiday! Call now",
+        "are we still meeting for lunch tomorrow?",
+        "URGENT claim your cash prize at www.win-now.com",
+        "can you bring the charger tonight",
+    ]
 
-    return X_train, X_test, y_train, y_test
+    return X_train, X_test, y_train, y_test, new_messages

@@ -33,9 +33,10 @@ def predict(
 
 
 def prepare_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode):
-    """Clean new raw rows as the notebook cleans test (notebook cell 25).
+    """New rows, in the form of test after notebook cell 24, as final_model takes them
+    (notebook cell 25).
 
-    Returns test.
+    Returns test, what cell 26 predicts on.
     """
 
     # Notebook cell 25: Predict.
@@ -47,7 +48,6 @@ def prepare_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode):
     test["Embarked"] = test["Embarked"].fillna(embarked_mode)
     test = add_family(test, FAMILY_OFFSET=FAMILY_OFFSET)
     test["IsAlone"] = (test["FamilySize"] == 1).astype(int)
-    test["PassengerId"]
     test = test.drop(columns=["PassengerId", "Name", "Ticket", "Cabin"])
     test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
     test = test.reindex(columns=X.columns, fill_value=0)

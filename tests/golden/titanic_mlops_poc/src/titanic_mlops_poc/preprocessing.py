@@ -17,7 +17,7 @@ def preprocess(
 ):
     """Run the preprocessing stage (notebook cells 3, 5, 8, 10, 11, 12, 13, 24).
 
-    Returns FAMILY_OFFSET, results, train, age_mean, embarked_mode, test.
+    Returns FAMILY_OFFSET, results, train, survival, age_mean, embarked_mode, test.
     """
 
     # Notebook cell 3: Titanic survival – PoC.
@@ -28,7 +28,7 @@ def preprocess(
     train = pd.read_csv(passengers_train_path)
 
     # Notebook cell 8: Load data.
-    train.groupby(["Pclass", "Sex"])["Survived"].mean().unstack()
+    survival = train.groupby(["Pclass", "Sex"])["Survived"].mean().unstack()
 
     # Notebook cell 10: Clean.
     train["Title"] = train["Name"].str.extract(r",\s*([^\.]+)\.")
@@ -57,4 +57,4 @@ def preprocess(
     # Notebook cell 24: Predict.
     test = pd.read_csv(passengers_test_path)
 
-    return FAMILY_OFFSET, results, train, age_mean, embarked_mode, test
+    return FAMILY_OFFSET, results, train, survival, age_mean, embarked_mode, test

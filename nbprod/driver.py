@@ -1,0 +1,100 @@
+"""Run a generated pipeline for validation: ``python -m nbprod.driver SPEC``.
+
+It runs in a process of its own with the project's ``src`` on the path, so the
+project is imported as its users import it. The pipeline starts from the random
+state the notebook's kernel starts from; what its statements print is kept by the
+notebook cell each statement came from; ``predict`` runs on the rows the notebook
+itself predicted on. Only the standard library and joblib are imported here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import io
+import json
+import os
+import random
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+
+class _ByCell(io.TextIOBase):
+    """Standard output that files each write under the notebook cell of the
+    statement that made it: the nearest frame on the stack whose file and line a
+    generated stage module maps to a cell (-1: a value the notebook displayed
+    rather than printed)."""
+
+    def __init__(self, lines: dict[str, dict[str, int]]) -> None:
+        self.lines = {
+            os.path.realpath(file): {int(k): v for k, v in by_line.items()}
+            for file, by_line in lines.items()
+        }
+        self.paths: dict[str, str] = {}
+        self.printed: dict[int, list[str]] = {}
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        cell = self._cell(sys._getframe(1))
+        if cell is not None and cell >= 0:
+            self.printed.setdefault(cell, []).append(text)
+        return len(text)
+
+    def _cell(self, frame: FrameType | None) -> int | None:
+        while frame is not None:
+            name = frame.f_code.co_filename
+            path = self.paths.get(name)
+            if path is None:
+                path = self.paths[name] = os.path.realpath(name)
+            by_line = self.lines.get(path)
+            if by_line is not None and frame.f_lineno in by_line:
+                return by_line[frame.f_lineno]
+            frame = frame.f_back
+        return None
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    try:
+        import numpy
+    except ImportError:
+        return
+    numpy.random.seed(seed)
+
+
+def _project(spec: dict[str, Any]) -> tuple[Any, Any]:
+    package = spec["package"]
+    pipeline = importlib.import_module(f"{package}.pipeline")
+    settings = importlib.import_module(f"{package}.config")
+    config = settings.load_config(Path(spec["project"]) / "config.yaml")
+    return pipeline, dataclasses.replace(config, artifacts_dir=spec["artifacts"])
+
+
+def main(argv: list[str]) -> int:
+    """Run what ``argv[0]`` (JSON) asks; the exit code says whether it worked."""
+    import joblib
+
+    spec = json.loads(argv[0])
+    _seed(spec["seed"])
+    pipeline, config = _project(spec)
+    if spec["mode"] == "predict":
+        rows = joblib.load(spec["rows"])
+        joblib.dump(pipeline.predict_rows(config, rows), spec["target"])
+        return 0
+    out, real = _ByCell(spec["lines"]), sys.stdout
+    sys.stdout = out
+    try:
+        pipeline.run(config)
+    finally:
+        sys.stdout = real
+    printed = {cell: "".join(parts) for cell, parts in out.printed.items()}
+    Path(spec["printed"]).write_text(json.dumps(printed), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

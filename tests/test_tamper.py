@@ -1,0 +1,110 @@
+"""Tamper with a generated project the way a refactoring slip would, and validation
+must notice: the first ``.fit(X, y)`` of the project fits on half of its rows.
+
+Every example (and, with ``-m corpus --corpus DIR``, every corpus notebook that
+converts) computes something from that fit, printed or stored, so validation must
+fail on every one. A project with no ``fit`` call to tamper with is reported by
+name: never a silent pass.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
+
+STAGE_MODULES = ("preprocessing", "training", "inference", "evaluation")
+FITS = ("fit", "fit_predict", "fit_transform", "fit_resample")
+
+
+def first_fit(project: Path) -> tuple[Path, str, ast.Call] | None:
+    """The project's first fit call with data (in stage order, ``fit`` before its
+    variants): its module, the module's source, the call."""
+    package = next((project / "src").iterdir())
+    for method in FITS:
+        for module in STAGE_MODULES:
+            path = package / f"{module}.py"
+            if not path.is_file():
+                continue
+            source = path.read_text(encoding="utf-8")
+            calls = sorted(
+                (
+                    node
+                    for node in ast.walk(ast.parse(source))
+                    if isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == method
+                    and node.args
+                    and not any(isinstance(a, ast.Starred) for a in node.args)
+                ),
+                key=lambda n: (n.lineno, n.col_offset),
+            )
+            if calls:
+                return path, source, calls[0]
+    return None
+
+
+def halve(path: Path, source: str, call: ast.Call) -> None:
+    """Each positional argument of ``call`` keeps the first half of its rows."""
+    offsets = [0]
+    for line in source.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line.encode("utf-8")))
+    data = source.encode("utf-8")
+    for arg in reversed(call.args):
+        start = offsets[arg.lineno - 1] + arg.col_offset
+        end = offsets[(arg.end_lineno or arg.lineno) - 1] + (arg.end_col_offset or 0)
+        text = data[start:end].decode("utf-8")
+        data = data[:start] + f"({text})[: len({text}) // 2]".encode() + data[end:]
+    path.write_bytes(data)
+
+
+def tamper_and_validate(notebook: Path, out: Path, timeout: float = 1800) -> None:
+    found = first_fit(out)
+    assert found is not None, f"{notebook.name}: no fit call to tamper with"
+    module, source, node = found
+    call = ast.get_source_segment(source, node)
+    halve(module, source, node)
+    result = run_nbprod("validate", notebook, out, timeout=timeout)
+    report = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))
+    status = report["validation"]["status"]
+    assert result.returncode == 1 and status in {"different", "error"}, (
+        f"{module.name}: {call} on half the rows went unnoticed "
+        f"(validate exit {result.returncode}, status {status})\n{result.stdout}"
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.kernel
+@pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_fit_on_half_the_rows_fails_validation(
+    tmp_path: Path, notebook: Path
+) -> None:
+    notebooks = copy_examples(tmp_path)
+    out = tmp_path / "project"
+    converted = run_nbprod(
+        "convert", notebooks / notebook.name, "-o", out, "--no-validate"
+    )
+    assert converted.returncode == 0, converted.stderr
+    tamper_and_validate(notebooks / notebook.name, out)
+
+
+@pytest.mark.corpus
+def test_a_fit_on_half_the_rows_fails_validation_on_the_corpus(
+    tmp_path: Path, corpus_notebook: Path
+) -> None:
+    work = tmp_path / "nb"
+    shutil.copytree(corpus_notebook.parent, work)
+    source = work / corpus_notebook.name
+    out = tmp_path / "project"
+    result = run_nbprod("convert", source, "-o", out, timeout=1800)
+    if result.returncode != 0:
+        pytest.xfail(f"not proven before tampering: {result.stderr.strip()}")
+    if first_fit(out) is None:
+        pytest.xfail(
+            "no fit call with data to tamper with (statsmodels fits take none)"
+        )
+    tamper_and_validate(source, out)
