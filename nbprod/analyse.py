@@ -472,8 +472,10 @@ class _CodeVisitor(cst.CSTVisitor):
             self.effects.add("plot")
             if qual.endswith("savefig"):
                 self.effects.add("write")
-        if qual in {"print", "display"}:
-            self.effects.add(qual if qual == "print" else "display")
+        # "print" is a cell's effect only when all it does is print plain values:
+        # ``_analyse_cell`` decides from the statement kinds.
+        if qual == "display":
+            self.effects.add("display")
         signal = apis.call_signal(qual)
         if signal:
             self._signal(signal[0], f"{qual} ({signal[1]})", node)
@@ -705,52 +707,33 @@ def _is_import(stmt: cst.BaseStatement) -> bool:
 def _expr_kind(
     expr: cst.BaseExpression, resolver: _Resolver, plot_names: set[str], is_last: bool
 ) -> str:
-    """display | plot | print | code, for a bare expression statement."""
-    if isinstance(
-        expr,
-        (
-            cst.Name,
-            cst.Attribute,
-            cst.Subscript,
-            cst.SimpleString,
-            cst.Integer,
-            cst.Float,
-            cst.Comparison,
-            cst.BinaryOperation,
-            cst.Tuple,
-            cst.FormattedString,
-        ),
-    ):
-        return "display"
-    if not isinstance(expr, cst.Call):
-        return "code"
-    qual = resolver.qualify(expr.func)
-    if qual == "print":
-        return "print"
-    if qual == "display":
-        return "display"
-    if qual and apis.matches_any(qual, apis.PLOT_PATTERNS):
-        return "plot"
-    if isinstance(expr.func, cst.Attribute):
-        method = expr.func.attr.value
-        root = _root_name(expr.func)
-        chain = _dotted(expr.func) or ""
-        if root in plot_names:
-            return "plot"
-        if method in apis.PLOT_METHODS or ".plot." in f".{chain}.":
-            return "plot"
-        if method in apis.DISPLAY_METHODS and _pure_chain(expr):
+    """display | plot | print | shown | code, for a bare expression statement.
+
+    Display-only is a short list, not a guess: a known display or plot API, or a
+    value computed by nothing but known pure calls (``known_apis.PURE_METHODS``,
+    ``is_pure_call``). Any other call is code: ``tracker.log(x)`` may change
+    something a later cell uses."""
+    if isinstance(expr, cst.Call):
+        qual = resolver.qualify(expr.func)
+        if qual == "print":
+            # Printing is kept; a cell of prints of plain values only prints.
+            return "print" if _pure_arguments(expr, resolver) else "code"
+        if qual and apis.matches_any(qual, apis.DISPLAY_PATTERNS):
             return "display"
-        # Jupyter displays a cell's last expression: a chain of calls that change
-        # nothing and write nothing is only there to be looked at.
-        if (
-            is_last
-            and _pure_chain(expr)
-            and (root not in resolver.imports or _pure_library_call(expr, resolver))
-        ):
-            return "display"
-    if is_last and _shows_result(expr, resolver):
-        return "shown"
+        if qual and apis.matches_any(qual, apis.PLOT_PATTERNS):
+            return "plot"
+        if isinstance(expr.func, cst.Attribute):
+            method = expr.func.attr.value
+            chain = _dotted(expr.func) or ""
+            if _root_name(expr.func) in plot_names:
+                return "plot"
+            if method in apis.PLOT_METHODS or ".plot." in f".{chain}.":
+                return "plot"
+        # Jupyter shows a cell's last value: a metric or a prediction is kept, printed.
+        if is_last and _shows_result(expr, resolver):
+            return "shown"
+    if _pure(expr, resolver):
+        return "display"
     return "code"
 
 
@@ -766,67 +749,67 @@ def _shows_result(expr: cst.Call, resolver: _Resolver) -> bool:
         return (
             method in apis.METHODS
             and apis.METHODS[method][0] in {apis.EVAL, apis.INFER}
-            and _changes_nothing(expr)
+            and _pure(expr, resolver)
         )
     return False
 
 
-def _changes_nothing(expr: cst.BaseExpression) -> bool:
-    node = expr
-    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Call):
-            if (
-                isinstance(node.func, cst.Attribute)
-                and node.func.attr.value in apis.MUTATING_METHODS
-            ):
-                return False
-            node = node.func
+_PURE_LEAVES = (
+    cst.Name,
+    cst.SimpleString,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.Ellipsis,
+    cst.Lambda,  # defining one calls nothing
+)
+_IMPURE_NODES = (cst.NamedExpr, cst.Yield, cst.Await)
+
+
+def _pure(expr: cst.BaseExpression, resolver: _Resolver) -> bool:
+    """Whether evaluating ``expr`` changes nothing: every call in it is a known pure
+    method (on a pure receiver) or a known pure library call, with pure arguments.
+    ``df.groupby(k).mean().round(1)`` is; ``tracker.log(x)``, ``f(x)`` of a notebook
+    function and ``(n := n + 1)`` are not."""
+    if isinstance(expr, _PURE_LEAVES):
+        return True
+    if isinstance(expr, _IMPURE_NODES):
+        return False
+    if isinstance(expr, cst.Call):
+        if any(
+            a.keyword is not None and a.keyword.value == "inplace" for a in expr.args
+        ):
+            return False
+        if not _pure_arguments(expr, resolver):
+            return False
+        func = expr.func
+        qual = resolver.qualify(func)
+        if qual is not None:
+            return apis.is_pure_call(qual)
+        if isinstance(func, cst.Name):
+            return func.value in apis.PURE_BUILTINS
+        if isinstance(func, cst.Attribute):
+            return func.attr.value in apis.PURE_METHODS and _pure(func.value, resolver)
+        return False
+    # Anything else (attributes, subscripts, operators, literals, comprehensions,
+    # f-strings): pure when every expression inside it is.
+    return all(_pure(child, resolver) for child in _child_expressions(expr))
+
+
+def _child_expressions(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """The expressions directly below ``node``, looking through the nodes that are
+    not expressions (elements, slices, comprehension clauses, f-string parts)."""
+    found: list[cst.BaseExpression] = []
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            found.append(child)
         else:
-            node = node.value
-    return True
+            found.extend(_child_expressions(child))
+    return found
 
 
-def _pure_library_call(expr: cst.Call, resolver: _Resolver) -> bool:
-    """``pd.Series(...).sort_values()``: a chain starting at a pandas/numpy call that writes nothing."""
-    node: cst.BaseExpression = expr
-    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Call):
-            qual = resolver.qualify(node.func)
-            if qual is not None:
-                return (
-                    qual.split(".")[0] in {"pandas", "numpy"}
-                    and qual not in apis.MUTATING_FUNCTIONS
-                    and apis.path_argument(qual) is None
-                    and ".random." not in qual
-                )
-            node = node.func
-        else:
-            node = node.value
-    return False
-
-
-def _pure_chain(expr: cst.BaseExpression) -> bool:
-    """Whether a call chain like ``df.groupby(k).mean().round(1)`` changes nothing."""
-    node = expr
-    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Call):
-            if any(
-                a.keyword is not None and a.keyword.value == "inplace"
-                for a in node.args
-            ):
-                return False
-            if isinstance(node.func, cst.Attribute):
-                method = node.func.attr.value
-                if (
-                    method in apis.MUTATING_METHODS
-                    or method in apis.PATH_METHODS
-                    or method in apis.METHODS
-                ):
-                    return False
-            node = node.func
-        else:
-            node = node.value
-    return isinstance(node, cst.Name)
+def _pure_arguments(call: cst.Call, resolver: _Resolver) -> bool:
+    return all(_pure(arg.value, resolver) for arg in call.args)
 
 
 def _statement_kind(

@@ -183,3 +183,48 @@ def test_iterating_a_set_is_named_as_run_to_run_variation() -> None:
         "line 2: iterates over a set, whose order can change from run to run",
         "line 4: iterates over a set, whose order can change from run to run",
     )
+
+
+# -- display-only is a short list ----------------------------------------------
+
+# (setup cell, last line of the next cell, dropped as display?)
+DISPLAY_CASES = [
+    ("import pandas as pd", "df.head()", True),
+    ("import pandas as pd", "df.shape", True),
+    ("import pandas as pd", "df.groupby('k').mean().round(1)", True),
+    ("import pandas as pd", "df['a'].value_counts(normalize=True)", True),
+    ("import pandas as pd", "len(df), df.columns[0]", True),
+    ("import pandas as pd", "pd.Series([3, 1]).sort_values()", True),
+    ("from IPython.display import display", "display(df.head())", True),
+    ("from IPython.display import HTML", "HTML('<b>done</b>')", True),
+    ("import pandas as pd", "tracker.log(x)", False),
+    ("import pandas as pd", "runlog.append('a')", False),
+    ("import pandas as pd", "Tracker('train').log(2)", False),
+    ("import pandas as pd", "df.sort_values('a', inplace=True)", False),
+    ("import pandas as pd", "featurize(df)", False),
+    ("import pandas as pd", "df['a'] + featurize(df)", False),
+    ("import pandas as pd", "pd.set_option('mode.copy_on_write', True)", False),
+    ("import pandas as pd", "df.head(counter.bump())", False),
+    ("import pandas as pd", "(n := n + 1)", False),
+    ("import pandas as pd", "[log(x) for x in df]", False),
+]
+
+
+@pytest.mark.parametrize(("setup", "last", "display"), DISPLAY_CASES)
+def test_only_known_display_apis_and_pure_values_are_dropped(
+    setup: str, last: str, display: bool
+) -> None:
+    _, f = facts(setup, f"x = 1\n{last}")
+    assert [d.kind for d in f.dropped] == (["display"] if display else [])
+
+
+def test_a_cell_printing_what_a_call_returns_is_not_print_only() -> None:
+    _, f, g = facts("x = 1", "print(x, len([x]))", "print(tracker.log(1))")
+    assert "print" in f.effects
+    assert "print" not in g.effects
+
+
+def test_display_of_a_value_leaves_no_ipython_import_in_use() -> None:
+    (f,) = facts("from IPython.display import display\ndisplay(df.head())")
+    assert [d.kind for d in f.dropped] == ["display"]
+    assert f.has_code is False

@@ -239,3 +239,16 @@ def test_side_effect_only_cells_run_first() -> None:
         plan.cells[1].reason
         == "no signal and nothing depends on it; runs with the first stage"
     )
+
+
+def test_a_last_line_call_with_a_side_effect_stays_in_the_pipeline() -> None:
+    plan = plan_of(
+        "runlog = []\nclass Tracker:\n    logs = []\n    def log(self, m):\n"
+        "        Tracker.logs.append(m)\n        return m",
+        "tracker = Tracker()\ntracker.log('a')",
+        "Tracker().log('b')",
+        "print(tracker.log('c'))",
+        "n = len(Tracker.logs)",
+    )
+    assert [c.stage for c in plan.cells] == ["preprocessing"] * 5
+    assert all(not c.dropped for c in plan.cells)
