@@ -16,6 +16,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
     BuiltinAssignment,
+    FunctionScope,
     GlobalScope,
     ImportAssignment,
     MetadataWrapper,
@@ -129,6 +130,8 @@ class CellFacts:
     # names bound, and names changed in place, by top-level (unconditional) statements
     assigned: tuple[str, ...] = ()
     mutated_top: tuple[str, ...] = ()
+    # "line L: exec(...)": code that defines names no analysis can see
+    dynamic: tuple[str, ...] = ()
 
 
 @dataclass
@@ -820,6 +823,10 @@ def _statement_kind(
 ) -> str:
     if _is_import(stmt):
         return "import"
+    if isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, cst.Global) for s in stmt.body
+    ):
+        return "no-op"  # ``global`` at a notebook's top level changes nothing
     if isinstance(stmt, cst.FunctionDef):
         return "def"
     if isinstance(stmt, cst.ClassDef):
@@ -872,7 +879,8 @@ class _StatementIndex(cst.CSTVisitor):
         return True
 
 
-def _statement_index(module: cst.Module) -> dict[int, int]:
+def statement_index(module: cst.Module) -> dict[int, int]:
+    """The index of the top-level statement holding each node, by ``id``."""
     visitor = _StatementIndex()
     for i, stmt in enumerate(module.body):
         visitor.current = i
@@ -887,7 +895,7 @@ def _scope_facts(
     every name the cell's code statements use."""
     module = pc.module
     scopes = pc.scopes
-    stmt_of = _statement_index(module)
+    stmt_of = statement_index(module)
     global_scope = next(
         (s for s in scopes.values() if isinstance(s, GlobalScope)), None
     )
@@ -966,6 +974,67 @@ def _scope_facts(
     return reads, defines, helper_free, used
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A name a cell reads from the notebook's namespace, and where."""
+
+    name: str
+    line: int
+    column: int
+    statement: int  # index of the top-level statement holding it
+    helper: str | None  # the top-level def or class it is inside
+    runtime: bool  # inside a function body: looked up when called, not when defined
+    call: bool  # the callee of a call, ``name(...)``
+
+
+def global_references(pc: ParsedCell) -> list[Reference]:
+    """Every read of a global name in the cell (builtins aside), in source order."""
+    module = pc.module
+    stmt_of = statement_index(module)
+    callees: set[int] = set()
+
+    class Callees(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            callees.add(id(node.func))
+
+    module.visit(Callees())
+    found: list[Reference] = []
+    scopes = {id(s): s for s in pc.scopes.values() if s is not None}
+    for scope in scopes.values():
+        for access in scope.accesses:
+            node = access.node
+            if not isinstance(node, cst.Name) or id(node) not in stmt_of:
+                continue
+            referents = access.referents
+            if any(r.scope is not r.scope.globals for r in referents):
+                continue  # a local, a parameter, a comprehension variable
+            if referents and all(isinstance(r, BuiltinAssignment) for r in referents):
+                continue
+            runtime, inner = False, access.scope
+            while inner is not None and not isinstance(inner, GlobalScope):
+                runtime |= isinstance(inner, FunctionScope)
+                inner = inner.parent
+            stmt = stmt_of[id(node)]
+            top = module.body[stmt]
+            pos = pc.positions[node].start
+            found.append(
+                Reference(
+                    node.value,
+                    pos.line,
+                    pos.column,
+                    stmt,
+                    (
+                        top.name.value
+                        if isinstance(top, (cst.FunctionDef, cst.ClassDef))
+                        else None
+                    ),
+                    runtime,
+                    id(node) in callees,
+                )
+            )
+    return sorted(found, key=lambda r: (r.line, r.column))
+
+
 def name_nodes(node: cst.CSTNode, *, targets: bool = True) -> list[cst.Name]:
     """The Name nodes that name variables in ``node``: not attribute names or
     keywords; with ``targets=False``, not assignment targets or def/class names."""
@@ -1033,6 +1102,7 @@ def collect_imports(parsed: list[ParsedCell]) -> list[Import]:
     """Every name bound by a top-level import, in notebook order."""
     found: list[Import] = []
     for pc in parsed:
+        found.extend(_implied_imports(pc))
         for stmt in pc.module.body:
             if not _is_import(stmt):
                 continue
@@ -1040,6 +1110,13 @@ def collect_imports(parsed: list[ParsedCell]) -> list[Import]:
             for small in stmt.body:
                 found.extend(_imports_of(small, line))
     return found
+
+
+def _implied_imports(pc: ParsedCell) -> list[Import]:
+    """Modules the normalised code uses without importing them (``%env`` became
+    ``os.environ[...] = ...``): imported as if the cell had done it."""
+    line = next((m.line for m in pc.cell.magics if m.action == "environment"), 1)
+    return [Import(m, m, line, f"import {m}") for m in pc.cell.imports]
 
 
 def _imports_of(small: cst.BaseSmallStatement, line: int) -> list[Import]:
@@ -1086,6 +1163,7 @@ def analyse_notebook(
     needed = _needed_bindings(facts)
     if needed:
         facts = _analyse_all(parsed, imports, needed)
+    _refuse_dynamic_names(parsed, facts)
     return facts, parsed
 
 
@@ -1160,9 +1238,10 @@ def _keep_or_drop(
     saves_figure: bool,
     resolver: _Resolver,
 ) -> list[bool]:
-    """Which statements stay: all but displays and plots, unless kept code needs them."""
+    """Which statements stay: all but displays, plots and no-ops, unless kept code
+    needs them."""
     keeps = [
-        k not in {"display", "plot"}
+        k not in {"display", "plot", "no-op"}
         or (k == "plot" and saves_figure)
         or _draws_random(stmt, resolver)
         for stmt, k in zip(module.body, kinds, strict=True)
@@ -1181,12 +1260,104 @@ def _keep_or_drop(
     return keeps
 
 
+def _refuse_global_in_functions(pc: ParsedCell) -> None:
+    """``global X`` inside a function or class: in the project the function is at
+    a module's level and the notebook's globals are a stage function's locals, so
+    what it assigns would never reach the code that reads it. Refused by line."""
+    found: list[cst.Global] = []
+
+    class Inside(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.depth = 0
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.depth += 1
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.depth -= 1
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.depth += 1
+
+        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+            self.depth -= 1
+
+        def visit_Global(self, node: cst.Global) -> None:
+            if self.depth:
+                found.append(node)
+
+    pc.module.visit(Inside())
+    if found:
+        names = ", ".join(n.name.value for n in found[0].names)
+        raise CellError(
+            f"global {names} inside a function: in the project, functions live in "
+            "modules and the notebook's variables in stage functions, so the "
+            "assignment would not reach the code that reads it",
+            where=f"cell {pc.cell.number}, line {_line(pc, found[0])}",
+            hint="return the value from the function and assign it where it is called",
+        )
+
+
+_DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals"})
+
+
+def _dynamic_definitions(pc: ParsedCell) -> tuple[str, ...]:
+    """Where the cell may define names no analysis sees: ``exec``, ``eval``,
+    ``globals()``, ``vars()``, ``locals()`` (as "line L: exec(...)")."""
+    found: list[str] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Name) and func.value in _DYNAMIC:
+                if func.value == "vars" and node.args:
+                    return  # vars(obj) reads an object's attributes
+                found.append(f"line {_line(pc, node)}: {func.value}(...)")
+
+    pc.module.visit(Calls())
+    return tuple(found)
+
+
+def _refuse_dynamic_names(parsed: list[ParsedCell], facts: list[CellFacts]) -> None:
+    """A name read that no cell defines, in a notebook that defines names through
+    ``exec``, ``eval`` or ``globals()``: the pipeline would stop on a NameError.
+    Refused where the name is read, naming where names are made dynamically."""
+    sites = [f"cell {f.number}, {d}" for f in facts for d in f.dynamic]
+    if not sites or any(i.bound == "*" for f in facts for i in f.imports):
+        return  # without them, or with a star import, every name is accounted for
+    defined = {
+        n
+        for f in facts
+        for n in (
+            *f.defines,
+            *f.assigned,
+            *(b for d in f.dropped for b in d.binds),
+            *(h.name for h in f.helpers),
+            *(i.bound for i in f.imports),
+        )
+    }
+    for pc, f in zip(parsed, facts, strict=True):
+        read = {*f.reads, *(n for h in f.helpers for n in h.free_names)} - defined
+        for ref in global_references(pc) if read else ():
+            if ref.name in read and (
+                ref.helper is not None or ref.statement in pc.kept
+            ):
+                raise CellError(
+                    f"{ref.name} is read here but no cell defines it; the notebook "
+                    f"defines names dynamically ({sites[0]})",
+                    where=f"cell {pc.cell.number}, line {ref.line}",
+                    hint=f"assign {ref.name} in the code instead of through "
+                    "exec, eval or globals()",
+                )
+
+
 def _analyse_cell(
     pc: ParsedCell,
     resolver: _Resolver,
     keep: frozenset[str],
 ) -> CellFacts:
     module = pc.module
+    _refuse_global_in_functions(pc)
     plot_names: set[str] = set()
     last = len(module.body) - 1
     kinds = [
@@ -1248,7 +1419,7 @@ def _analyse_cell(
             visitor.top_level = isinstance(stmt, cst.SimpleStatementLine)
             stmt.visit(visitor)
     has_code = any(kinds[i] not in {"import", "def", "class"} for i in kept)
-    cell_imports = tuple(
+    cell_imports = tuple(_implied_imports(pc)) + tuple(
         imp
         for i in kept
         if kinds[i] == "import"
@@ -1288,6 +1459,7 @@ def _analyse_cell(
         loaded=tuple(dict.fromkeys(visitor.loaded)),
         names_used=tuple(dict.fromkeys(names_used)),
         names_seen=_names_seen(module, kinds),
+        dynamic=_dynamic_definitions(pc),
         assigned=tuple(
             dict.fromkeys(
                 n

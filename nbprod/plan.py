@@ -592,9 +592,13 @@ def _place_helpers(
             )
             continue
         if h.kind == "class" and helper_params.get(name):
-            warnings.append(
-                f"cell {cell}: class {name} reads notebook globals {', '.join(helper_params[name])}; "
-                "pass them to it explicitly"
+            # A function gets the globals it reads as parameters; a class's methods
+            # cannot, and in the project the notebook's variables live in a stage.
+            raise CellError(
+                f"class {name} reads the notebook's variables "
+                f"{', '.join(helper_params[name])}, which its module does not have",
+                where=f"cell {cell}, line {h.line}",
+                hint="pass them to it explicitly, e.g. as arguments of __init__",
             )
         placed.append(
             HelperPlan(

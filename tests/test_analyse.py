@@ -228,3 +228,32 @@ def test_display_of_a_value_leaves_no_ipython_import_in_use() -> None:
     (f,) = facts("from IPython.display import display\ndisplay(df.head())")
     assert [d.kind for d in f.dropped] == ["display"]
     assert f.has_code is False
+
+
+# -- what cannot be converted faithfully ----------------------------------------
+
+
+def test_global_inside_a_function_is_refused_by_line() -> None:
+    with pytest.raises(CellError) as info:
+        facts("X = 0", "def bump():\n    global X\n    X += 1", "bump()")
+    assert str(info.value).startswith("cell 2, line 2: global X inside a function")
+
+
+def test_global_at_top_level_is_a_dropped_no_op() -> None:
+    _, f = facts("X = 1", "global X\nX = 2")
+    assert [(d.line, d.kind, d.text) for d in f.dropped] == [(1, "no-op", "global X")]
+    assert f.defines == ("X",)
+
+
+def test_a_name_only_exec_defines_is_refused_where_it_is_read() -> None:
+    with pytest.raises(CellError) as info:
+        facts("x = 1", "exec('a = 1')", "b = a + x")
+    assert str(info.value).startswith(
+        "cell 3, line 1: a is read here but no cell defines it; the notebook "
+        "defines names dynamically (cell 2, line 1: exec(...))"
+    )
+
+
+def test_globals_update_with_every_name_defined_is_accepted() -> None:
+    _, f = facts("globals().update({'a': 1})", "a = 2\nb = a")
+    assert f.defines == ("a", "b")

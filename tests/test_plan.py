@@ -252,3 +252,17 @@ def test_a_last_line_call_with_a_side_effect_stays_in_the_pipeline() -> None:
     )
     assert [c.stage for c in plan.cells] == ["preprocessing"] * 5
     assert all(not c.dropped for c in plan.cells)
+
+
+def test_a_class_reading_notebook_variables_is_refused() -> None:
+    with pytest.raises(CellError) as info:
+        plan_of(
+            "K = 3",
+            "class Scaler:\n    def apply(self, x):\n        return x * K",
+            "y = Scaler().apply(2)",
+        )
+    assert str(info.value) == (
+        "poc.ipynb: cell 2, line 1: class Scaler reads the notebook's variables K, "
+        "which its module does not have (pass them to it explicitly, e.g. as "
+        "arguments of __init__)"
+    )

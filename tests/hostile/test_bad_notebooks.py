@@ -196,6 +196,49 @@ REFUSED: dict[str, tuple[Callable[[], bytes], bool, str]] = {
         False,
         "cell 2, line 1: cell magic %%bash is not Python",
     ),
+    # What would convert into code that computes something else, or nothing.
+    "global in a helper": (
+        lambda: text(
+            "X = 0", "def bump():\n    global X\n    X += 1", "bump()"
+        ).encode(),
+        False,
+        "cell 2, line 2: global X inside a function",
+    ),
+    "global in a method": (
+        lambda: text(
+            "n = 0",
+            "class Counter:\n    def add(self):\n        global n\n        n += 1",
+            "Counter().add()",
+        ).encode(),
+        False,
+        "cell 2, line 3: global n inside a function",
+    ),
+    "a name only exec defines": (
+        lambda: text("exec('rate = 0.1')", "x = 2", "y = x * rate").encode(),
+        False,
+        "cell 3, line 1: rate is read here but no cell defines it; the notebook "
+        "defines names dynamically (cell 1, line 1: exec(...))",
+    ),
+    "a name only globals() defines": (
+        lambda: text("globals()['rate'] = 0.1", "y = 2 * rate").encode(),
+        False,
+        "cell 2, line 1: rate is read here but no cell defines it; the notebook "
+        "defines names dynamically (cell 1, line 1: globals(...))",
+    ),
+    "a class reading notebook variables": (
+        lambda: text(
+            "K = 3",
+            "class Scaler:\n    def apply(self, x):\n        return x * K",
+            "y = Scaler().apply(2)",
+        ).encode(),
+        False,
+        "cell 2, line 1: class Scaler reads the notebook's variables K",
+    ),
+    "%env with variable expansion": (
+        lambda: text("x = 1\n%env OUT_DIR={x}").encode(),
+        False,
+        "cell 1, line 2: %env with IPython's variable expansion cannot be converted",
+    ),
 }
 
 
