@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -148,6 +148,8 @@ class ParsedCell:
     shown: set[int] = field(
         default_factory=set
     )  # last expressions the notebook displayed
+    # each top-level statement's kind as classified (display, plot, shown, code...)
+    kinds: list[str] = field(default_factory=list)
 
 
 def check_syntax(cell: NormalCell) -> None:
@@ -1154,8 +1156,36 @@ def _imports_of(small: cst.BaseSmallStatement, line: int) -> list[Import]:
 def analyse_notebook(
     cells: list[NormalCell],
 ) -> tuple[list[CellFacts], list[ParsedCell]]:
-    """Facts for every code cell, in order, and the parsed cells for generation."""
+    """Facts for every code cell, in order, and the parsed cells for generation.
+
+    When the notebook reads IPython's ``_``, the source is rewritten first so that
+    ``_`` names the value it held (``history``); the rewritten cells are then
+    analysed as if the notebook had been written that way."""
+    # It builds on this module's facts.
+    from nbprod.edits import apply_edits
+    from nbprod.history import history_edits
+
     parsed = [parse_cell(c) for c in cells]
+    facts, parsed = _analyse_parsed(parsed)
+    imports = {imp.bound: imp.qualified for imp in collect_imports(parsed)}
+    edits = history_edits(parsed, facts, imports)
+    if edits:
+        parsed = [
+            (
+                parse_cell(replace(pc.cell, code=apply_edits(pc.cell.code, edits[k])))
+                if k in edits
+                else pc
+            )
+            for k, pc in enumerate(parsed)
+        ]
+        facts, parsed = _analyse_parsed(parsed)
+    _refuse_dynamic_names(parsed, facts)
+    return facts, parsed
+
+
+def _analyse_parsed(
+    parsed: list[ParsedCell],
+) -> tuple[list[CellFacts], list[ParsedCell]]:
     imports = collect_imports(parsed)
     facts = _analyse_all(parsed, imports, frozenset())
     # A plot or display statement is dropped only while no kept code reads what it
@@ -1163,7 +1193,6 @@ def analyse_notebook(
     needed = _needed_bindings(facts)
     if needed:
         facts = _analyse_all(parsed, imports, needed)
-    _refuse_dynamic_names(parsed, facts)
     return facts, parsed
 
 
@@ -1364,6 +1393,7 @@ def _analyse_cell(
         _statement_kind(stmt, resolver, plot_names, i == last)
         for i, stmt in enumerate(module.body)
     ]
+    pc.kinds = list(kinds)
     keeps = _keep_or_drop(module, kinds, keep, "savefig" in pc.cell.code, resolver)
     dropped: list[Dropped] = []
     kept: list[int] = []

@@ -428,6 +428,9 @@ NOT_RANDOM = (
     "sklearn.tree.export_*",
     "sklearn.tree.plot_tree",
 )
+# Calls shown as a cell's last line whose value is None: IPython keeps its last
+# output (``_``) as it was.
+RETURNS_NONE = frozenset({"print", "display", "info", "show"})
 # Global random number generators, and the calls that seed them.
 GLOBAL_RANDOM = {"numpy.random.": "numpy.random.seed", "random.": "random.seed"}
 # Functions of those modules that make or seed a generator rather than draw from one.

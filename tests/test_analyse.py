@@ -230,6 +230,73 @@ def test_display_of_a_value_leaves_no_ipython_import_in_use() -> None:
     assert f.has_code is False
 
 
+# -- IPython's history names ---------------------------------------------------
+
+
+def analysed(*sources: str) -> tuple[list[CellFacts], list[str]]:
+    """Facts, and each cell's code as analysed (after nbprod's rewrites)."""
+    cells = [normalise_cell(Cell(i + 1, "code", src)) for i, src in enumerate(sources)]
+    found, parsed = analyse_notebook(cells)
+    return found, [pc.cell.code for pc in parsed]
+
+
+def test_underscore_becomes_the_value_the_earlier_cell_showed() -> None:
+    found, code = analysed(
+        "import pandas as pd\ndf = pd.DataFrame({'k': [1, 1], 'v': [1.0, 2.0]})",
+        "df.groupby('k').mean()",
+        "x = 1",
+        "print(x)",
+        "means = _.round(1)",
+    )
+    assert code[1] == "output_2 = df.groupby('k').mean()"
+    assert code[4] == "means = output_2.round(1)"
+    assert found[1].defines == ("output_2",) and found[1].dropped == ()
+    assert found[4].reads == ("output_2",)
+
+
+def test_underscore_the_notebook_assigns_is_an_ordinary_name() -> None:
+    found, code = analysed(
+        "import matplotlib.pyplot as plt",
+        "_ = plt.hist([1, 2])",
+        "for _ in range(3):\n    pass\nn = _",
+        "m = _",
+    )
+    assert code[2:] == ["for _ in range(3):\n    pass\nn = _", "m = _"]
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (("x = 1", "x", "y = __"), "cell 3, line 1: __ is IPython's output history"),
+        (("x = 1", "x", "y = Out[2] + 1"), "cell 3, line 1: Out[...] is IPython's"),
+        (("x = 1", "x", "y = _2"), "cell 3, line 1: _2 is IPython's output history"),
+        (("x = 1", "z = 2\ny = In[1]"), "cell 2, line 2: In[...] is IPython's input"),
+        (("x = 1", "y = _i1"), "cell 2, line 1: _i1 is IPython's input history"),
+        (
+            ("x = 1", "def f():\n    return _", "y = f()"),
+            "cell 2, line 2: _ (inside f) is IPython's output history",
+        ),
+        (("x = 1", "y = _ + 1"), "cell 2, line 1: _ is IPython's last output, and no"),
+        (
+            ("x = 1", "model.fit(x)", "y = _"),
+            "cell 3, line 1: _ is IPython's last output, and the code does not tell "
+            "which value it is (cell 2 ends with model.fit(x), which may be None)",
+        ),
+    ],
+)
+def test_history_names_that_cannot_be_converted_are_refused(
+    sources: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(CellError) as info:
+        facts(*sources)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_a_history_name_in_a_dropped_display_is_not_refused() -> None:
+    _, f = facts("x = 1", "Out[1]")
+    assert [d.kind for d in f.dropped] == ["display"]
+
+
 # -- what cannot be converted faithfully ----------------------------------------
 
 

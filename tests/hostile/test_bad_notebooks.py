@@ -239,6 +239,21 @@ REFUSED: dict[str, tuple[Callable[[], bytes], bool, str]] = {
         False,
         "cell 1, line 2: %env with IPython's variable expansion cannot be converted",
     ),
+    "IPython's Out": (
+        lambda: text("x = 1", "x + 1", "y = Out[2] * 2").encode(),
+        False,
+        "cell 3, line 1: Out[...] is IPython's output history",
+    ),
+    "IPython's _ after a call that may return None": (
+        lambda: text("log = []", "log.append(1)", "y = _").encode(),
+        False,
+        "cell 3, line 1: _ is IPython's last output, and the code does not tell",
+    ),
+    "IPython's __": (
+        lambda: text("x = 1", "x", "x + 1", "y = __").encode(),
+        False,
+        "cell 4, line 1: __ is IPython's output history",
+    ),
 }
 
 
