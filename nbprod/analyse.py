@@ -63,6 +63,7 @@ class Helper:
     free_names: tuple[str, ...]
     mutated_params: tuple[int, ...]
     mutated_globals: tuple[str, ...]
+    original: str = ""  # the notebook's name, when ``name`` is a later version of it
 
 
 @dataclass(frozen=True)
@@ -1158,17 +1159,21 @@ def analyse_notebook(
 ) -> tuple[list[CellFacts], list[ParsedCell]]:
     """Facts for every code cell, in order, and the parsed cells for generation.
 
-    When the notebook reads IPython's ``_``, the source is rewritten first so that
-    ``_`` names the value it held (``history``); the rewritten cells are then
+    Two rewrites of the source run first, when the notebook needs them: later
+    definitions of a name get names of their own (``versions``), and IPython's
+    ``_`` becomes the value it names (``history``). The rewritten cells are then
     analysed as if the notebook had been written that way."""
-    # It builds on this module's facts.
+    # Both build on this module's facts.
     from nbprod.edits import apply_edits
     from nbprod.history import history_edits
+    from nbprod.versions import versioned_definitions
 
     parsed = [parse_cell(c) for c in cells]
-    facts, parsed = _analyse_parsed(parsed)
+    edits, originals = versioned_definitions(parsed)
+    facts, parsed = _analyse_parsed(parsed, {})
     imports = {imp.bound: imp.qualified for imp in collect_imports(parsed)}
-    edits = history_edits(parsed, facts, imports)
+    for k, more in history_edits(parsed, facts, imports).items():
+        edits.setdefault(k, []).extend(more)
     if edits:
         parsed = [
             (
@@ -1178,30 +1183,33 @@ def analyse_notebook(
             )
             for k, pc in enumerate(parsed)
         ]
-        facts, parsed = _analyse_parsed(parsed)
+        facts, parsed = _analyse_parsed(parsed, originals)
     _refuse_dynamic_names(parsed, facts)
     return facts, parsed
 
 
 def _analyse_parsed(
-    parsed: list[ParsedCell],
+    parsed: list[ParsedCell], originals: dict[str, str]
 ) -> tuple[list[CellFacts], list[ParsedCell]]:
     imports = collect_imports(parsed)
-    facts = _analyse_all(parsed, imports, frozenset())
+    facts = _analyse_all(parsed, imports, frozenset(), originals)
     # A plot or display statement is dropped only while no kept code reads what it
     # binds (``fig, axs = plt.subplots()`` then a kept loop over ``axs``).
     needed = _needed_bindings(facts)
     if needed:
-        facts = _analyse_all(parsed, imports, needed)
+        facts = _analyse_all(parsed, imports, needed, originals)
     return facts, parsed
 
 
 def _analyse_all(
-    parsed: list[ParsedCell], imports: list[Import], keep: frozenset[str]
+    parsed: list[ParsedCell],
+    imports: list[Import],
+    keep: frozenset[str],
+    originals: dict[str, str],
 ) -> list[CellFacts]:
     resolver = _Resolver()
     resolver.imports = {imp.bound: imp.qualified for imp in imports}
-    return [_analyse_cell(pc, resolver, keep) for pc in parsed]
+    return [_analyse_cell(pc, resolver, keep, originals) for pc in parsed]
 
 
 def _needed_bindings(facts: list[CellFacts]) -> frozenset[str]:
@@ -1384,6 +1392,7 @@ def _analyse_cell(
     pc: ParsedCell,
     resolver: _Resolver,
     keep: frozenset[str],
+    originals: dict[str, str],
 ) -> CellFacts:
     module = pc.module
     _refuse_global_in_functions(pc)
@@ -1440,6 +1449,7 @@ def _analyse_cell(
                 tuple(dict.fromkeys(n for n in free if n != name)),
                 mut_params,
                 mut_globals,
+                originals.get(name, ""),
             )
             cell_helpers.append(helper)
             # Decorators and default values run at definition time.

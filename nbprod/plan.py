@@ -66,6 +66,9 @@ class HelperPlan:
     cell: int
     stage: str
     data_params: tuple[str, ...]
+    # The notebook's name when it defines ``original`` more than once: this is
+    # a later definition, kept under its own name (``featurize_2``).
+    original: str = ""
 
 
 @dataclass(frozen=True)
@@ -607,6 +610,7 @@ def _place_helpers(
                 cell,
                 stage_of[name],
                 helper_params.get(name, ()) if h.kind == "function" else (),
+                h.original,
             )
         )
     return placed

@@ -324,3 +324,85 @@ def test_a_name_only_exec_defines_is_refused_where_it_is_read() -> None:
 def test_globals_update_with_every_name_defined_is_accepted() -> None:
     _, f = facts("globals().update({'a': 1})", "a = 2\nb = a")
     assert f.defines == ("a", "b")
+
+
+# -- names defined more than once ------------------------------------------------
+
+TWICE = (
+    "import numpy as np",
+    "def featurize(x):\n    return np.c_[x, x ** 2]",
+    "model = fit(featurize(X), y)",
+    "def featurize(x):\n    return np.c_[x, x ** 3]",
+    "model_2 = fit(featurize(X), y)\npred = model.predict(featurize(X))",
+)
+
+
+def test_each_definition_keeps_a_name_and_each_use_binds_the_live_one() -> None:
+    found, code = analysed(*TWICE)
+    assert [(h.name, h.original) for f in found for h in f.helpers] == [
+        ("featurize", ""),
+        ("featurize_2", "featurize"),
+    ]
+    assert code[2] == "model = fit(featurize(X), y)"
+    assert code[3].startswith("def featurize_2(x):")
+    assert code[4] == (
+        "model_2 = fit(featurize_2(X), y)\npred = model.predict(featurize_2(X))"
+    )
+
+
+def test_a_version_name_the_notebook_uses_is_skipped() -> None:
+    found, _ = analysed("featurize_2 = 1", *TWICE[1:])
+    assert [h.name for f in found for h in f.helpers] == ["featurize", "featurize_3"]
+
+
+def test_a_helper_called_where_one_definition_is_live_is_bound_to_it() -> None:
+    _, code = analysed(
+        "def scale(x):\n    return x * 2",
+        "def prepare(x):\n    return scale(x) + 1",
+        "a = prepare(1)",
+        "def scale(x):\n    return x * 3",
+        "class Model:\n    def go(self, x):\n        return scale(x)",
+        "b = Model().go(2)",
+    )
+    assert code[1] == "def prepare(x):\n    return scale(x) + 1"
+    assert code[4] == "class Model:\n    def go(self, x):\n        return scale_2(x)"
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        # called directly on both sides of the redefinition
+        (
+            "def scale(x):\n    return x * 2",
+            "def prepare(x):\n    return scale(x) + 1",
+            "a = prepare(1)",
+            "def scale(x):\n    return x * 3",
+            "b = prepare(2)",
+        ),
+        # handed over as a value, then run later by whoever holds it
+        (
+            "def scale(x):\n    return x * 2",
+            "def prepare(x):\n    return scale(x) + 1",
+            "step = Transformer(prepare)",
+            "def scale(x):\n    return x * 3",
+        ),
+    ],
+)
+def test_a_helper_run_across_a_redefinition_of_what_it_uses_is_refused(
+    sources: tuple[str, ...],
+) -> None:
+    with pytest.raises(CellError) as info:
+        facts(*sources)
+    assert str(info.value).startswith(
+        "cell 2, line 2: prepare() uses scale, and the notebook runs prepare() both "
+        "before and after a redefinition of scale (cells 1, 4)"
+    )
+
+
+def test_a_helper_name_also_bound_by_code_is_refused() -> None:
+    with pytest.raises(CellError) as info:
+        facts("def featurize(x):\n    return x", "featurize = lambda x: x + 1")
+    assert str(info.value).startswith(
+        "cell 2, line 1: featurize is bound here and also defined by the function "
+        "statement of cell 1"
+    )

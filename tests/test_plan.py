@@ -266,3 +266,17 @@ def test_a_class_reading_notebook_variables_is_refused() -> None:
         "which its module does not have (pass them to it explicitly, e.g. as "
         "arguments of __init__)"
     )
+
+
+def test_each_definition_of_a_redefined_helper_is_planned_with_its_name() -> None:
+    plan = plan_of(
+        IMPORTS,
+        "def featurize(frame):\n    return frame * 2",
+        "model = LogisticRegression().fit(featurize(X), y)",
+        "def featurize(frame):\n    return frame * 3",
+        "pred = model.predict(featurize(X))",
+    )
+    assert [(h.name, h.original, h.cell, h.stage) for h in plan.helpers] == [
+        ("featurize", "", 2, "training"),
+        ("featurize_2", "featurize", 4, "inference"),
+    ]

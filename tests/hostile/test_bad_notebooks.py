@@ -254,6 +254,18 @@ REFUSED: dict[str, tuple[Callable[[], bytes], bool, str]] = {
         False,
         "cell 4, line 1: __ is IPython's output history",
     ),
+    "a helper run across a redefinition of what it uses": (
+        lambda: text(
+            "def scale(x):\n    return x * 2",
+            "def prepare(x):\n    return scale(x) + 1",
+            "a = prepare(1)",
+            "def scale(x):\n    return x * 3",
+            "b = prepare(2)",
+        ).encode(),
+        False,
+        "cell 2, line 2: prepare() uses scale, and the notebook runs prepare() both "
+        "before and after a redefinition of scale",
+    ),
 }
 
 
