@@ -84,7 +84,7 @@ class Dropped:
     """A statement left out of the pipeline, and why."""
 
     line: int
-    kind: str  # display | plot
+    kind: str  # display | plot | no-op (``global`` at top level)
     text: str
     binds: tuple[str, ...] = ()  # names it assigns (``fig, ax = plt.subplots()``)
 

@@ -282,7 +282,6 @@ PURE_METHODS = frozenset(
         "drop",
         "filter",
         "merge",
-        "join",
         "reshape",
         "ravel",
         "flatten",
