@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
     BuiltinAssignment,
+    FunctionScope,
     GlobalScope,
     ImportAssignment,
     MetadataWrapper,
@@ -62,6 +63,7 @@ class Helper:
     free_names: tuple[str, ...]
     mutated_params: tuple[int, ...]
     mutated_globals: tuple[str, ...]
+    original: str = ""  # the notebook's name, when ``name`` is a later version of it
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Dropped:
     """A statement left out of the pipeline, and why."""
 
     line: int
-    kind: str  # display | plot
+    kind: str  # display | plot | no-op (``global`` at top level)
     text: str
     binds: tuple[str, ...] = ()  # names it assigns (``fig, ax = plt.subplots()``)
 
@@ -154,6 +156,8 @@ class CellFacts:
     assigned: tuple[str, ...] = ()
     mutated_top: tuple[str, ...] = ()
     statements: tuple[Statement, ...] = ()
+    # "line L: exec(...)": code that defines names no analysis can see
+    dynamic: tuple[str, ...] = ()
 
 
 @dataclass
@@ -170,6 +174,8 @@ class ParsedCell:
     shown: set[int] = field(
         default_factory=set
     )  # last expressions the notebook displayed
+    # each top-level statement's kind as classified (display, plot, shown, code...)
+    kinds: list[str] = field(default_factory=list)
 
 
 def check_syntax(cell: NormalCell) -> None:
@@ -511,8 +517,10 @@ class _CodeVisitor(cst.CSTVisitor):
             self.effects.add("plot")
             if qual.endswith("savefig"):
                 self.effects.add("write")
-        if qual in {"print", "display"}:
-            self.effects.add(qual if qual == "print" else "display")
+        # "print" is a cell's effect only when all it does is print plain values:
+        # ``_analyse_cell`` decides from the statement kinds.
+        if qual == "display":
+            self.effects.add("display")
         signal = apis.call_signal(qual)
         if signal:
             self._signal(signal[0], f"{qual} ({signal[1]})", node)
@@ -754,52 +762,33 @@ def _is_import(stmt: cst.BaseStatement) -> bool:
 def _expr_kind(
     expr: cst.BaseExpression, resolver: _Resolver, plot_names: set[str], is_last: bool
 ) -> str:
-    """display | plot | print | code, for a bare expression statement."""
-    if isinstance(
-        expr,
-        (
-            cst.Name,
-            cst.Attribute,
-            cst.Subscript,
-            cst.SimpleString,
-            cst.Integer,
-            cst.Float,
-            cst.Comparison,
-            cst.BinaryOperation,
-            cst.Tuple,
-            cst.FormattedString,
-        ),
-    ):
-        return "display"
-    if not isinstance(expr, cst.Call):
-        return "code"
-    qual = resolver.qualify(expr.func)
-    if qual == "print":
-        return "print"
-    if qual == "display":
-        return "display"
-    if qual and apis.matches_any(qual, apis.PLOT_PATTERNS):
-        return "plot"
-    if isinstance(expr.func, cst.Attribute):
-        method = expr.func.attr.value
-        root = _root_name(expr.func)
-        chain = _dotted(expr.func) or ""
-        if root in plot_names:
-            return "plot"
-        if method in apis.PLOT_METHODS or ".plot." in f".{chain}.":
-            return "plot"
-        if method in apis.DISPLAY_METHODS and _pure_chain(expr):
+    """display | plot | print | shown | code, for a bare expression statement.
+
+    Display-only is a short list, not a guess: a known display or plot API, or a
+    value computed by nothing but known pure calls (``known_apis.PURE_METHODS``,
+    ``is_pure_call``). Any other call is code: ``tracker.log(x)`` may change
+    something a later cell uses."""
+    if isinstance(expr, cst.Call):
+        qual = resolver.qualify(expr.func)
+        if qual == "print":
+            # Printing is kept; a cell of prints of plain values only prints.
+            return "print" if _pure_arguments(expr, resolver) else "code"
+        if qual and apis.matches_any(qual, apis.DISPLAY_PATTERNS):
             return "display"
-        # Jupyter displays a cell's last expression: a chain of calls that change
-        # nothing and write nothing is only there to be looked at.
-        if (
-            is_last
-            and _pure_chain(expr)
-            and (root not in resolver.imports or _pure_library_call(expr, resolver))
-        ):
-            return "display"
-    if is_last and _shows_result(expr, resolver):
-        return "shown"
+        if qual and apis.matches_any(qual, apis.PLOT_PATTERNS):
+            return "plot"
+        if isinstance(expr.func, cst.Attribute):
+            method = expr.func.attr.value
+            chain = _dotted(expr.func) or ""
+            if _root_name(expr.func) in plot_names:
+                return "plot"
+            if method in apis.PLOT_METHODS or ".plot." in f".{chain}.":
+                return "plot"
+        # Jupyter shows a cell's last value: a metric or a prediction is kept, printed.
+        if is_last and _shows_result(expr, resolver):
+            return "shown"
+    if _pure(expr, resolver):
+        return "display"
     return "code"
 
 
@@ -815,67 +804,67 @@ def _shows_result(expr: cst.Call, resolver: _Resolver) -> bool:
         return (
             method in apis.METHODS
             and apis.METHODS[method][0] in {apis.EVAL, apis.INFER}
-            and _changes_nothing(expr)
+            and _pure(expr, resolver)
         )
     return False
 
 
-def _changes_nothing(expr: cst.BaseExpression) -> bool:
-    node = expr
-    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Call):
-            if (
-                isinstance(node.func, cst.Attribute)
-                and node.func.attr.value in apis.MUTATING_METHODS
-            ):
-                return False
-            node = node.func
+_PURE_LEAVES = (
+    cst.Name,
+    cst.SimpleString,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.Ellipsis,
+    cst.Lambda,  # defining one calls nothing
+)
+_IMPURE_NODES = (cst.NamedExpr, cst.Yield, cst.Await)
+
+
+def _pure(expr: cst.BaseExpression, resolver: _Resolver) -> bool:
+    """Whether evaluating ``expr`` changes nothing: every call in it is a known pure
+    method (on a pure receiver) or a known pure library call, with pure arguments.
+    ``df.groupby(k).mean().round(1)`` is; ``tracker.log(x)``, ``f(x)`` of a notebook
+    function and ``(n := n + 1)`` are not."""
+    if isinstance(expr, _PURE_LEAVES):
+        return True
+    if isinstance(expr, _IMPURE_NODES):
+        return False
+    if isinstance(expr, cst.Call):
+        if any(
+            a.keyword is not None and a.keyword.value == "inplace" for a in expr.args
+        ):
+            return False
+        if not _pure_arguments(expr, resolver):
+            return False
+        func = expr.func
+        qual = resolver.qualify(func)
+        if qual is not None:
+            return apis.is_pure_call(qual)
+        if isinstance(func, cst.Name):
+            return func.value in apis.PURE_BUILTINS
+        if isinstance(func, cst.Attribute):
+            return func.attr.value in apis.PURE_METHODS and _pure(func.value, resolver)
+        return False
+    # Anything else (attributes, subscripts, operators, literals, comprehensions,
+    # f-strings): pure when every expression inside it is.
+    return all(_pure(child, resolver) for child in _child_expressions(expr))
+
+
+def _child_expressions(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """The expressions directly below ``node``, looking through the nodes that are
+    not expressions (elements, slices, comprehension clauses, f-string parts)."""
+    found: list[cst.BaseExpression] = []
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            found.append(child)
         else:
-            node = node.value
-    return True
+            found.extend(_child_expressions(child))
+    return found
 
 
-def _pure_library_call(expr: cst.Call, resolver: _Resolver) -> bool:
-    """``pd.Series(...).sort_values()``: a chain starting at a pandas/numpy call that writes nothing."""
-    node: cst.BaseExpression = expr
-    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Call):
-            qual = resolver.qualify(node.func)
-            if qual is not None:
-                return (
-                    qual.split(".")[0] in {"pandas", "numpy"}
-                    and qual not in apis.MUTATING_FUNCTIONS
-                    and apis.path_argument(qual) is None
-                    and ".random." not in qual
-                )
-            node = node.func
-        else:
-            node = node.value
-    return False
-
-
-def _pure_chain(expr: cst.BaseExpression) -> bool:
-    """Whether a call chain like ``df.groupby(k).mean().round(1)`` changes nothing."""
-    node = expr
-    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Call):
-            if any(
-                a.keyword is not None and a.keyword.value == "inplace"
-                for a in node.args
-            ):
-                return False
-            if isinstance(node.func, cst.Attribute):
-                method = node.func.attr.value
-                if (
-                    method in apis.MUTATING_METHODS
-                    or method in apis.PATH_METHODS
-                    or method in apis.METHODS
-                ):
-                    return False
-            node = node.func
-        else:
-            node = node.value
-    return isinstance(node, cst.Name)
+def _pure_arguments(call: cst.Call, resolver: _Resolver) -> bool:
+    return all(_pure(arg.value, resolver) for arg in call.args)
 
 
 def _statement_kind(
@@ -886,6 +875,10 @@ def _statement_kind(
 ) -> str:
     if _is_import(stmt):
         return "import"
+    if isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, cst.Global) for s in stmt.body
+    ):
+        return "no-op"  # ``global`` at a notebook's top level changes nothing
     if isinstance(stmt, cst.FunctionDef):
         return "def"
     if isinstance(stmt, cst.ClassDef):
@@ -938,7 +931,8 @@ class _StatementIndex(cst.CSTVisitor):
         return True
 
 
-def _statement_index(module: cst.Module) -> dict[int, int]:
+def statement_index(module: cst.Module) -> dict[int, int]:
+    """The index of the top-level statement holding each node, by ``id``."""
     visitor = _StatementIndex()
     for i, stmt in enumerate(module.body):
         visitor.current = i
@@ -962,7 +956,7 @@ def _scope_facts(pc: ParsedCell, kept: list[int], kinds: list[str]) -> _ScopeFac
     every name the cell's code statements use, and the same per statement."""
     module = pc.module
     scopes = pc.scopes
-    stmt_of = _statement_index(module)
+    stmt_of = statement_index(module)
     global_scope = next(
         (s for s in scopes.values() if isinstance(s, GlobalScope)), None
     )
@@ -1047,6 +1041,67 @@ def _scope_facts(pc: ParsedCell, kept: list[int], kinds: list[str]) -> _ScopeFac
     return facts
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A name a cell reads from the notebook's namespace, and where."""
+
+    name: str
+    line: int
+    column: int
+    statement: int  # index of the top-level statement holding it
+    helper: str | None  # the top-level def or class it is inside
+    runtime: bool  # inside a function body: looked up when called, not when defined
+    call: bool  # the callee of a call, ``name(...)``
+
+
+def global_references(pc: ParsedCell) -> list[Reference]:
+    """Every read of a global name in the cell (builtins aside), in source order."""
+    module = pc.module
+    stmt_of = statement_index(module)
+    callees: set[int] = set()
+
+    class Callees(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            callees.add(id(node.func))
+
+    module.visit(Callees())
+    found: list[Reference] = []
+    scopes = {id(s): s for s in pc.scopes.values() if s is not None}
+    for scope in scopes.values():
+        for access in scope.accesses:
+            node = access.node
+            if not isinstance(node, cst.Name) or id(node) not in stmt_of:
+                continue
+            referents = access.referents
+            if any(r.scope is not r.scope.globals for r in referents):
+                continue  # a local, a parameter, a comprehension variable
+            if referents and all(isinstance(r, BuiltinAssignment) for r in referents):
+                continue
+            runtime, inner = False, access.scope
+            while inner is not None and not isinstance(inner, GlobalScope):
+                runtime |= isinstance(inner, FunctionScope)
+                inner = inner.parent
+            stmt = stmt_of[id(node)]
+            top = module.body[stmt]
+            pos = pc.positions[node].start
+            found.append(
+                Reference(
+                    node.value,
+                    pos.line,
+                    pos.column,
+                    stmt,
+                    (
+                        top.name.value
+                        if isinstance(top, (cst.FunctionDef, cst.ClassDef))
+                        else None
+                    ),
+                    runtime,
+                    id(node) in callees,
+                )
+            )
+    return sorted(found, key=lambda r: (r.line, r.column))
+
+
 def name_nodes(node: cst.CSTNode, *, targets: bool = True) -> list[cst.Name]:
     """The Name nodes that name variables in ``node``: not attribute names or
     keywords; with ``targets=False``, not assignment targets or def/class names."""
@@ -1114,6 +1169,7 @@ def collect_imports(parsed: list[ParsedCell]) -> list[Import]:
     """Every name bound by a top-level import, in notebook order."""
     found: list[Import] = []
     for pc in parsed:
+        found.extend(_implied_imports(pc))
         for stmt in pc.module.body:
             if not _is_import(stmt):
                 continue
@@ -1121,6 +1177,13 @@ def collect_imports(parsed: list[ParsedCell]) -> list[Import]:
             for small in stmt.body:
                 found.extend(_imports_of(small, line))
     return found
+
+
+def _implied_imports(pc: ParsedCell) -> list[Import]:
+    """Modules the normalised code uses without importing them (``%env`` became
+    ``os.environ[...] = ...``): imported as if the cell had done it."""
+    line = next((m.line for m in pc.cell.magics if m.action == "environment"), 1)
+    return [Import(m, m, line, f"import {m}") for m in pc.cell.imports]
 
 
 def _imports_of(small: cst.BaseSmallStatement, line: int) -> list[Import]:
@@ -1158,24 +1221,59 @@ def _imports_of(small: cst.BaseSmallStatement, line: int) -> list[Import]:
 def analyse_notebook(
     cells: list[NormalCell],
 ) -> tuple[list[CellFacts], list[ParsedCell]]:
-    """Facts for every code cell, in order, and the parsed cells for generation."""
+    """Facts for every code cell, in order, and the parsed cells for generation.
+
+    Two rewrites of the source run first, when the notebook needs them: later
+    definitions of a name get names of their own (``versions``), and IPython's
+    ``_`` becomes the value it names (``history``). The rewritten cells are then
+    analysed as if the notebook had been written that way."""
+    # Both build on this module's facts.
+    from nbprod.edits import apply_edits
+    from nbprod.history import history_edits
+    from nbprod.versions import versioned_definitions
+
     parsed = [parse_cell(c) for c in cells]
+    edits, originals = versioned_definitions(parsed)
+    facts, parsed = _analyse_parsed(parsed, {})
+    imports = {imp.bound: imp.qualified for imp in collect_imports(parsed)}
+    for k, more in history_edits(parsed, facts, imports).items():
+        edits.setdefault(k, []).extend(more)
+    if edits:
+        parsed = [
+            (
+                parse_cell(replace(pc.cell, code=apply_edits(pc.cell.code, edits[k])))
+                if k in edits
+                else pc
+            )
+            for k, pc in enumerate(parsed)
+        ]
+        facts, parsed = _analyse_parsed(parsed, originals)
+    _refuse_dynamic_names(parsed, facts)
+    return facts, parsed
+
+
+def _analyse_parsed(
+    parsed: list[ParsedCell], originals: dict[str, str]
+) -> tuple[list[CellFacts], list[ParsedCell]]:
     imports = collect_imports(parsed)
-    facts = _analyse_all(parsed, imports, frozenset())
+    facts = _analyse_all(parsed, imports, frozenset(), originals)
     # A plot or display statement is dropped only while no kept code reads what it
     # binds (``fig, axs = plt.subplots()`` then a kept loop over ``axs``).
     needed = _needed_bindings(facts)
     if needed:
-        facts = _analyse_all(parsed, imports, needed)
+        facts = _analyse_all(parsed, imports, needed, originals)
     return facts, parsed
 
 
 def _analyse_all(
-    parsed: list[ParsedCell], imports: list[Import], keep: frozenset[str]
+    parsed: list[ParsedCell],
+    imports: list[Import],
+    keep: frozenset[str],
+    originals: dict[str, str],
 ) -> list[CellFacts]:
     resolver = _Resolver()
     resolver.imports = {imp.bound: imp.qualified for imp in imports}
-    return [_analyse_cell(pc, resolver, keep) for pc in parsed]
+    return [_analyse_cell(pc, resolver, keep, originals) for pc in parsed]
 
 
 def _needed_bindings(facts: list[CellFacts]) -> frozenset[str]:
@@ -1249,9 +1347,10 @@ def _keep_or_drop(
     saves_figure: bool,
     resolver: _Resolver,
 ) -> list[bool]:
-    """Which statements stay: all but displays and plots, unless kept code needs them."""
+    """Which statements stay: all but displays, plots and no-ops, unless kept code
+    needs them."""
     keeps = [
-        k not in {"display", "plot"}
+        k not in {"display", "plot", "no-op"}
         or (k == "plot" and saves_figure)
         or _draws_random(stmt, resolver)
         for stmt, k in zip(module.body, kinds, strict=True)
@@ -1270,18 +1369,112 @@ def _keep_or_drop(
     return keeps
 
 
+def _refuse_global_in_functions(pc: ParsedCell) -> None:
+    """``global X`` inside a function or class: in the project the function is at
+    a module's level and the notebook's globals are a stage function's locals, so
+    what it assigns would never reach the code that reads it. Refused by line."""
+    found: list[cst.Global] = []
+
+    class Inside(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.depth = 0
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.depth += 1
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.depth -= 1
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.depth += 1
+
+        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+            self.depth -= 1
+
+        def visit_Global(self, node: cst.Global) -> None:
+            if self.depth:
+                found.append(node)
+
+    pc.module.visit(Inside())
+    if found:
+        names = ", ".join(n.name.value for n in found[0].names)
+        raise CellError(
+            f"global {names} inside a function: in the project, functions live in "
+            "modules and the notebook's variables in stage functions, so the "
+            "assignment would not reach the code that reads it",
+            where=f"cell {pc.cell.number}, line {_line(pc, found[0])}",
+            hint="return the value from the function and assign it where it is called",
+        )
+
+
+_DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals"})
+
+
+def _dynamic_definitions(pc: ParsedCell) -> tuple[str, ...]:
+    """Where the cell may define names no analysis sees: ``exec``, ``eval``,
+    ``globals()``, ``vars()``, ``locals()`` (as "line L: exec(...)")."""
+    found: list[str] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Name) and func.value in _DYNAMIC:
+                if func.value == "vars" and node.args:
+                    return  # vars(obj) reads an object's attributes
+                found.append(f"line {_line(pc, node)}: {func.value}(...)")
+
+    pc.module.visit(Calls())
+    return tuple(found)
+
+
+def _refuse_dynamic_names(parsed: list[ParsedCell], facts: list[CellFacts]) -> None:
+    """A name read that no cell defines, in a notebook that defines names through
+    ``exec``, ``eval`` or ``globals()``: the pipeline would stop on a NameError.
+    Refused where the name is read, naming where names are made dynamically."""
+    sites = [f"cell {f.number}, {d}" for f in facts for d in f.dynamic]
+    if not sites or any(i.bound == "*" for f in facts for i in f.imports):
+        return  # without them, or with a star import, every name is accounted for
+    defined = {
+        n
+        for f in facts
+        for n in (
+            *f.defines,
+            *f.assigned,
+            *(b for d in f.dropped for b in d.binds),
+            *(h.name for h in f.helpers),
+            *(i.bound for i in f.imports),
+        )
+    }
+    for pc, f in zip(parsed, facts, strict=True):
+        read = {*f.reads, *(n for h in f.helpers for n in h.free_names)} - defined
+        for ref in global_references(pc) if read else ():
+            if ref.name in read and (
+                ref.helper is not None or ref.statement in pc.kept
+            ):
+                raise CellError(
+                    f"{ref.name} is read here but no cell defines it; the notebook "
+                    f"defines names dynamically ({sites[0]})",
+                    where=f"cell {pc.cell.number}, line {ref.line}",
+                    hint=f"assign {ref.name} in the code instead of through "
+                    "exec, eval or globals()",
+                )
+
+
 def _analyse_cell(
     pc: ParsedCell,
     resolver: _Resolver,
     keep: frozenset[str],
+    originals: dict[str, str],
 ) -> CellFacts:
     module = pc.module
+    _refuse_global_in_functions(pc)
     plot_names: set[str] = set()
     last = len(module.body) - 1
     kinds = [
         _statement_kind(stmt, resolver, plot_names, i == last)
         for i, stmt in enumerate(module.body)
     ]
+    pc.kinds = list(kinds)
     keeps = _keep_or_drop(module, kinds, keep, "savefig" in pc.cell.code, resolver)
     dropped: list[Dropped] = []
     kept: list[int] = []
@@ -1334,6 +1527,7 @@ def _analyse_cell(
                 tuple(dict.fromkeys(n for n in free if n != name)),
                 mut_params,
                 mut_globals,
+                originals.get(name, ""),
             )
             cell_helpers.append(helper)
             # Decorators and default values run at definition time.
@@ -1354,7 +1548,7 @@ def _analyse_cell(
                 )
                 visitor.results.extend(fitted)
     has_code = any(kinds[i] not in {"import", "def", "class"} for i in kept)
-    cell_imports = tuple(
+    cell_imports = tuple(_implied_imports(pc)) + tuple(
         imp
         for i in kept
         if kinds[i] == "import"
@@ -1393,6 +1587,7 @@ def _analyse_cell(
         loaded=tuple(dict.fromkeys(visitor.loaded)),
         names_used=tuple(dict.fromkeys(names_used)),
         names_seen=_names_seen(module, kinds),
+        dynamic=_dynamic_definitions(pc),
         assigned=tuple(
             dict.fromkeys(
                 n

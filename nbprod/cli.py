@@ -212,7 +212,8 @@ def plan(notebook: Path, fmt: str) -> None:
             if h.data_params
             else ""
         )
-        click.echo(f"helper {h.name} (cell {h.cell}) -> {h.stage}{extra}")
+        later = f", a later definition of {h.original}" if h.original else ""
+        click.echo(f"helper {h.name} (cell {h.cell}{later}) -> {h.stage}{extra}")
     for param in p.params:
         click.echo(
             f"config {param.group}.{param.key} = {param.value!r}  [{param.source}]"

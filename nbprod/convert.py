@@ -12,6 +12,8 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -80,11 +82,21 @@ def sections(nb: Notebook) -> dict[int, str]:
     return found
 
 
+@contextmanager
+def _naming_the_notebook(nb: Notebook) -> Iterator[None]:
+    """Cell errors know the cell; the message also names the notebook."""
+    try:
+        yield
+    except CellError as exc:
+        exc.where = f"{nb.path}: {exc.where}" if exc.where else nb.path
+        raise
+
+
 def analyse(
     nb: Notebook, project_dir: Path | None = None, package: str | None = None
 ) -> Analysis:
     """Normalise, analyse and plan ``nb`` as if converted into ``project_dir``."""
-    try:
+    with _naming_the_notebook(nb):
         cells = [normalise_cell(c) for c in nb.code_cells]
         # What CPython skips as whitespace: a cell of U+00A0 or U+000B is a syntax error.
         if not any(c.code.strip(" \t\n\r\f") for c in cells):
@@ -93,10 +105,6 @@ def analyse(
             )
         facts, parsed = analyse_notebook(cells)
         secrets, secret_values = find_secret_literals(parsed)
-    except CellError as exc:
-        # Cell errors know the cell; the message also names the notebook.
-        exc.where = f"{nb.path}: {exc.where}" if exc.where else nb.path
-        raise
     nb_dir = Path(nb.path).resolve().parent
     literals = {
         lit.value
@@ -115,15 +123,16 @@ def analyse(
     )
     if secrets:
         facts = _without_secret_literals(facts, secrets, secret_values)
-    plan = build_plan(
-        nb.name,
-        cells,
-        facts,
-        sections(nb),
-        existing_paths=existing,
-        notebook_dir=rel,
-        package=package,
-    )
+    with _naming_the_notebook(nb):
+        plan = build_plan(
+            nb.name,
+            cells,
+            facts,
+            sections(nb),
+            existing_paths=existing,
+            notebook_dir=rel,
+            package=package,
+        )
     if not plan.stages:
         raise NotebookError(
             "nothing to convert: no code cell computes anything "

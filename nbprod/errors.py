@@ -29,3 +29,17 @@ class CellError(NbprodError):
 
 class OutputError(NbprodError):
     """The output folder cannot be written as asked."""
+
+
+class InternalError(NbprodError):
+    """nbprod made something wrong (code that does not compile): a bug to report,
+    not the user's to fix. Exit 3, and nothing is written."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, where: str = "") -> None:
+        super().__init__(
+            message,
+            where=where,
+            hint="a bug in nbprod; nothing was written; please report it with the notebook",
+        )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import black
 
-from nbprod.errors import NbprodError
+from nbprod.errors import InternalError, NbprodError
 
 BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY310})
 # Import sorting, plus fixes for what notebook code commonly trips in ruff's default
@@ -26,8 +26,8 @@ def format_sources(files: dict[str, str]) -> dict[str, str]:
         try:
             out[path] = black.format_str(text, mode=BLACK_MODE)
         except black.InvalidInput as exc:  # a bug in generation, not in the notebook
-            raise NbprodError(
-                f"generated code for {path} does not parse ({exc})"
+            raise InternalError(
+                f"generated code does not parse ({exc})", where=path
             ) from None
     return out
 

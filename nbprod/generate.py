@@ -81,6 +81,13 @@ class _Rewrite(cst.CSTTransformer):
     def visit_Call(self, node: cst.Call) -> None:
         self.call_funcs.add(id(node.func))
 
+    def leave_Global(
+        self, original_node: cst.Global, updated_node: cst.Global
+    ) -> cst.RemovalSentinel:
+        # Only top-level code gets here (analyse refuses ``global`` in functions):
+        # a no-op in the notebook, it would make a stage's variables module globals.
+        return cst.RemoveFromParent()
+
     def leave_Call(
         self, original_node: cst.Call, updated_node: cst.Call
     ) -> cst.BaseExpression:

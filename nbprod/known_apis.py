@@ -194,39 +194,176 @@ PLOT_METHODS = frozenset(
         "plot_diagnostics",
     }
 )
-DISPLAY_METHODS = frozenset(
+# Methods known not to change what they are called on (pandas, numpy, sklearn,
+# statsmodels, str): a bare expression that calls nothing else is only there to be
+# looked at, and leaves the pipeline. The one table of "display-only" methods: any
+# method not listed here is code, since it may change something (``tracker.log(x)``).
+# ``inplace=True`` makes any of them code.
+PURE_METHODS = frozenset(
     {
+        # looking at a frame or an array
         "head",
         "tail",
         "describe",
         "info",
         "sample",
-        "value_counts",
+        "memory_usage",
+        "to_string",
         "nunique",
         "unique",
-        "summary",
-        "corr",
-        "cov",
-        "memory_usage",
+        "value_counts",
         "isnull",
         "isna",
+        "notnull",
+        "notna",
+        "duplicated",
+        "isin",
+        "between",
+        "select_dtypes",
+        "to_frame",
+        "to_numpy",
+        "tolist",
+        "to_list",
+        "to_dict",
+        "copy",
+        "keys",
+        "items",
+        "values",
+        # reductions and statistics
         "sum",
         "mean",
         "median",
         "std",
+        "var",
         "min",
         "max",
         "count",
-        "get_params",
-        "keys",
-        "items",
-        "values",
-        "to_string",
+        "prod",
+        "any",
+        "all",
+        "abs",
         "round",
+        "quantile",
+        "mode",
+        "skew",
+        "kurt",
+        "idxmax",
+        "idxmin",
+        "argmax",
+        "argmin",
+        "argsort",
+        "nlargest",
+        "nsmallest",
+        "cumsum",
+        "cumprod",
+        "diff",
+        "pct_change",
+        "corr",
+        "corrwith",
+        "cov",
+        "rank",
+        "clip",
+        "dot",
+        # reshaping into a new object
+        "groupby",
+        "agg",
+        "aggregate",
+        "size",
+        "unstack",
+        "stack",
+        "pivot",
+        "pivot_table",
+        "melt",
+        "transpose",
+        "sort_values",
+        "sort_index",
+        "reset_index",
+        "set_index",
+        "drop",
+        "filter",
+        "merge",
+        "reshape",
+        "ravel",
+        "flatten",
+        "squeeze",
+        "item",
+        "nonzero",
+        "contains",
+        # styling a frame for display
+        "background_gradient",
+        "highlight_max",
+        "highlight_min",
+        "highlight_null",
+        "set_caption",
+        # fitted models: results that change nothing
+        "get_params",
+        "get_feature_names_out",
+        "get_depth",
+        "get_n_leaves",
+        "predict",
+        "predict_proba",
+        "predict_log_proba",
+        "decision_function",
+        "score",
+        "transform",
+        "inverse_transform",
+        "forecast",
+        "get_forecast",
+        "get_prediction",
+        "summary",
         "summary2",
         "conf_int",
+        # strings
+        "format",
+        "split",
+        "strip",
+        "lower",
+        "upper",
+        "title",
+        "startswith",
+        "endswith",
     }
 )
+# Builtins that compute a value from their arguments and change nothing.
+PURE_BUILTINS = frozenset(
+    {
+        "len",
+        "range",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "frozenset",
+        "sorted",
+        "reversed",
+        "sum",
+        "min",
+        "max",
+        "abs",
+        "round",
+        "zip",
+        "enumerate",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "repr",
+        "type",
+        "isinstance",
+        "any",
+        "all",
+        "format",
+        "hasattr",
+        "getattr",
+        "dir",
+    }
+)
+# Libraries whose functions compute a value and change nothing (but for the
+# exceptions ``is_pure_call`` names: writers, readers, random draws, settings).
+PURE_LIBRARIES = ("pandas.", "numpy.", "sklearn.metrics.")
+# Calls that only show something in Jupyter: they leave the pipeline, and IPython
+# never becomes a dependency of the project.
+DISPLAY_PATTERNS = ("display", "IPython.display.*", "IPython.core.display.*")
 
 # Where a reader or writer takes its path: qualified function -> argument position.
 PATH_FUNCTIONS: dict[str, tuple[int, str]] = {
@@ -290,6 +427,9 @@ NOT_RANDOM = (
     "sklearn.tree.export_*",
     "sklearn.tree.plot_tree",
 )
+# Calls shown as a cell's last line whose value is None: IPython keeps its last
+# output (``_``) as it was.
+RETURNS_NONE = frozenset({"print", "display", "info", "show"})
 # Global random number generators, and the calls that seed them.
 GLOBAL_RANDOM = {"numpy.random.": "numpy.random.seed", "random.": "random.seed"}
 # Functions of those modules that make or seed a generator rather than draw from one.
@@ -401,3 +541,20 @@ def is_ml_call(qualname: str) -> bool:
         "make_regression",
         "make_blobs",
     }
+
+
+def is_pure_call(qualname: str) -> bool:
+    """Whether a call of ``qualname`` only computes a value: a pure builtin, or a
+    function of a pure library that reads no file, writes none, draws no random
+    number and changes no setting."""
+    if qualname in PURE_BUILTINS:
+        return True
+    if not qualname.startswith(PURE_LIBRARIES) or matches_any(qualname, PLOT_PATTERNS):
+        return False
+    last = qualname.rsplit(".", 1)[-1]
+    return (
+        qualname not in MUTATING_FUNCTIONS
+        and path_argument(qualname) is None
+        and ".random." not in qualname
+        and not last.startswith(("set", "reset", "save", "to_"))
+    )

@@ -46,7 +46,6 @@ DROPPED_LINE_MAGICS = frozenset(
         "xmode",
         "pprint",
         "colors",
-        "env",
         "pip",
         "conda",
         "notebook",
@@ -54,6 +53,8 @@ DROPPED_LINE_MAGICS = frozenset(
         "alias_magic",
     }
 )
+# Magics that set an environment variable: they become ``os.environ[...] = ...``.
+ENV_MAGICS = frozenset({"env", "set_env"})
 # Magics that time or profile a statement: the statement stays.
 UNWRAPPED_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
 # Cell magics that only render something: the cell is display-only.
@@ -74,7 +75,7 @@ class Magic:
 
     line: int
     text: str
-    action: str  # dropped | unwrapped | dependency | display
+    action: str  # dropped | unwrapped | dependency | display | environment
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class NormalCell:
     magics: tuple[Magic, ...] = ()
     dependencies: tuple[str, ...] = ()
     display_magic: str | None = None
+    # modules the code uses that no import of the cell binds (``%env`` -> os)
+    imports: tuple[str, ...] = ()
 
 
 def _explicit(cell: Cell) -> tuple[str | None, str | None]:
@@ -177,6 +180,7 @@ def normalise_cell(cell: Cell) -> NormalCell:
 
     magics: list[Magic] = []
     deps: list[str] = []
+    imports: list[str] = []
     out: list[str] = []
     for lineno, line in enumerate(lines, start=1):
         if "get_ipython()" not in line:
@@ -226,7 +230,16 @@ def normalise_cell(cell: Cell) -> NormalCell:
             )
         else:
             name, arg = values[0], values[1]
-            if name in DROPPED_LINE_MAGICS:
+            if name in ENV_MAGICS:
+                assignment = _environment(name, arg, where, original)
+                if assignment:
+                    magics.append(Magic(lineno, original, "environment"))
+                    imports.append("os")
+                    out.append(indent + assignment)
+                else:  # ``%env`` or ``%env X`` only shows values
+                    magics.append(Magic(lineno, original, "dropped"))
+                    out.append(f"{indent}pass" if indent else "")
+            elif name in DROPPED_LINE_MAGICS:
                 if name in {"pip", "conda"}:
                     deps.extend(_pip_requirements(f"pip {arg}"))
                 magics.append(Magic(lineno, original, "dropped"))
@@ -248,7 +261,39 @@ def normalise_cell(cell: Cell) -> NormalCell:
         is_parameters,
         tuple(magics),
         tuple(deps),
+        imports=tuple(dict.fromkeys(imports)),
     )
+
+
+def _environment(name: str, arg: str, where: str, original: str) -> str | None:
+    """``%env X=1``, ``%env X 1`` and ``%set_env X=1`` as Python, split as IPython
+    splits them (``os.environ["X"] = "1"``); None for ``%env`` and ``%env X``,
+    which only show values."""
+    split = "=" if "=" in arg else " "
+    if name == "env" and len(arg.split(split)) == 1:
+        return None
+    bits = arg.split(split, 1)
+    if not arg.strip() or len(bits) < 2:
+        raise CellError(
+            f"%{name} needs a variable and a value: {original}",
+            where=where,
+            hint="write it as %env NAME=value",
+        )
+    var, value = bits[0].strip(), bits[1].strip()
+    if not var or re.search(r"\s", var):
+        raise CellError(  # IPython refuses it too
+            f"%{name} of a variable name with spaces: {original}",
+            where=where,
+            hint="write it as %env NAME=value",
+        )
+    if "$" in arg or "{" in arg:
+        # IPython expands $name and {expr} from the notebook's variables first.
+        raise CellError(
+            f"%{name} with IPython's variable expansion cannot be converted: {original}",
+            where=where,
+            hint='set it in Python: os.environ["NAME"] = value',
+        )
+    return f"os.environ[{var!r}] = {value!r}"
 
 
 def _strip_magic_options(arg: str) -> str:

@@ -72,6 +72,9 @@ class HelperPlan:
     cell: int
     stage: str
     data_params: tuple[str, ...]
+    # The notebook's name when it defines ``original`` more than once: this is
+    # a later definition, kept under its own name (``featurize_2``).
+    original: str = ""
 
 
 @dataclass(frozen=True)
@@ -864,9 +867,13 @@ def _place_helpers(
             )
             continue
         if h.kind == "class" and helper_params.get(name):
-            warnings.append(
-                f"cell {cell}: class {name} reads notebook globals {', '.join(helper_params[name])}; "
-                "pass them to it explicitly"
+            # A function gets the globals it reads as parameters; a class's methods
+            # cannot, and in the project the notebook's variables live in a stage.
+            raise CellError(
+                f"class {name} reads the notebook's variables "
+                f"{', '.join(helper_params[name])}, which its module does not have",
+                where=f"cell {cell}, line {h.line}",
+                hint="pass them to it explicitly, e.g. as arguments of __init__",
             )
         placed.append(
             HelperPlan(
@@ -875,6 +882,7 @@ def _place_helpers(
                 cell,
                 stage_of[name],
                 helper_params.get(name, ()) if h.kind == "function" else (),
+                h.original,
             )
         )
     return placed

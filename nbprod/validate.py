@@ -180,15 +180,19 @@ def project_classes(project: Path, plan: dict[str, Any]) -> Iterator[None]:
     main = sys.modules["__main__"]
     src = str((project / "src").resolve())
     sys.path.insert(0, src)
-    added = []
+    added: list[str] = []
     try:
+        # In notebook order: a name defined twice is, in the kernel, its last
+        # definition (``featurize_2`` in the project).
         for helper in plan["helpers"]:
             module = importlib.import_module(
                 f"{plan['package']}.{MODULES[helper['stage']]}"
             )
-            if not hasattr(main, helper["name"]):
-                setattr(main, helper["name"], getattr(module, helper["name"]))
-                added.append(helper["name"])
+            name = helper.get("original") or helper["name"]
+            if name in added or not hasattr(main, name):
+                setattr(main, name, getattr(module, helper["name"]))
+                if name not in added:
+                    added.append(name)
         yield
     finally:
         for name in added:

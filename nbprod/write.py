@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from nbprod.errors import OutputError
+from nbprod.errors import InternalError, OutputError
 
 # A run killed between moving the old tree aside and moving the new one in leaves
 # the target absent and the old tree here; staging folders of killed runs are
@@ -72,9 +72,30 @@ def check_target(target: Path, *, force: bool, inputs: list[Path]) -> None:
         )
 
 
+def check_compiles(files: dict[str, str | bytes]) -> None:
+    """Raise InternalError if a ``.py`` file of ``files`` does not compile: nbprod
+    never writes a project it cannot import, whatever the flags."""
+    for rel, text in sorted(files.items()):
+        if not rel.endswith(".py"):
+            continue
+        try:
+            compile(text, rel, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            raise InternalError(
+                f"generated code does not compile: line {exc.lineno}: {exc.msg}",
+                where=rel,
+            ) from None
+        except (ValueError, RecursionError, MemoryError) as exc:
+            raise InternalError(
+                f"generated code does not compile ({exc.__class__.__name__})",
+                where=rel,
+            ) from None
+
+
 def scratch_copy(target: Path, files: dict[str, str | bytes]) -> Path:
     """The tree in a temporary folder beside ``target`` (so relative paths in its
     config resolve as they will from ``target``); the caller removes it."""
+    check_compiles(files)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(
         tempfile.mkdtemp(prefix=f".{target.name}.nbprod-check-", dir=target.parent)
@@ -88,6 +109,7 @@ def scratch_copy(target: Path, files: dict[str, str | bytes]) -> Path:
 
 def write_tree(target: Path, files: dict[str, str | bytes]) -> None:
     """Write ``files`` (relative POSIX paths) as the whole content of ``target``."""
+    check_compiles(files)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(

@@ -183,3 +183,226 @@ def test_iterating_a_set_is_named_as_run_to_run_variation() -> None:
         "line 2: iterates over a set, whose order can change from run to run",
         "line 4: iterates over a set, whose order can change from run to run",
     )
+
+
+# -- display-only is a short list ----------------------------------------------
+
+# (setup cell, last line of the next cell, dropped as display?)
+DISPLAY_CASES = [
+    ("import pandas as pd", "df.head()", True),
+    ("import pandas as pd", "df.shape", True),
+    ("import pandas as pd", "df.groupby('k').mean().round(1)", True),
+    ("import pandas as pd", "df['a'].value_counts(normalize=True)", True),
+    ("import pandas as pd", "len(df), df.columns[0]", True),
+    ("import pandas as pd", "pd.Series([3, 1]).sort_values()", True),
+    ("from IPython.display import display", "display(df.head())", True),
+    ("from IPython.display import HTML", "HTML('<b>done</b>')", True),
+    ("import pandas as pd", "tracker.log(x)", False),
+    ("import pandas as pd", "runlog.append('a')", False),
+    ("import pandas as pd", "Tracker('train').log(2)", False),
+    ("import pandas as pd", "df.sort_values('a', inplace=True)", False),
+    ("import pandas as pd", "featurize(df)", False),
+    ("import pandas as pd", "df['a'] + featurize(df)", False),
+    ("import pandas as pd", "pd.set_option('mode.copy_on_write', True)", False),
+    ("import pandas as pd", "df.head(counter.bump())", False),
+    ("import pandas as pd", "(n := n + 1)", False),
+    ("import pandas as pd", "[log(x) for x in df]", False),
+]
+
+
+@pytest.mark.parametrize(("setup", "last", "display"), DISPLAY_CASES)
+def test_only_known_display_apis_and_pure_values_are_dropped(
+    setup: str, last: str, display: bool
+) -> None:
+    _, f = facts(setup, f"x = 1\n{last}")
+    assert [d.kind for d in f.dropped] == (["display"] if display else [])
+
+
+def test_a_cell_printing_what_a_call_returns_is_not_print_only() -> None:
+    _, f, g = facts("x = 1", "print(x, len([x]))", "print(tracker.log(1))")
+    assert "print" in f.effects
+    assert "print" not in g.effects
+
+
+def test_display_of_a_value_leaves_no_ipython_import_in_use() -> None:
+    (f,) = facts("from IPython.display import display\ndisplay(df.head())")
+    assert [d.kind for d in f.dropped] == ["display"]
+    assert f.has_code is False
+
+
+# -- IPython's history names ---------------------------------------------------
+
+
+def analysed(*sources: str) -> tuple[list[CellFacts], list[str]]:
+    """Facts, and each cell's code as analysed (after nbprod's rewrites)."""
+    cells = [normalise_cell(Cell(i + 1, "code", src)) for i, src in enumerate(sources)]
+    found, parsed = analyse_notebook(cells)
+    return found, [pc.cell.code for pc in parsed]
+
+
+def test_underscore_becomes_the_value_the_earlier_cell_showed() -> None:
+    found, code = analysed(
+        "import pandas as pd\ndf = pd.DataFrame({'k': [1, 1], 'v': [1.0, 2.0]})",
+        "df.groupby('k').mean()",
+        "x = 1",
+        "print(x)",
+        "means = _.round(1)",
+    )
+    assert code[1] == "output_2 = df.groupby('k').mean()"
+    assert code[4] == "means = output_2.round(1)"
+    assert found[1].defines == ("output_2",) and found[1].dropped == ()
+    assert found[4].reads == ("output_2",)
+
+
+def test_underscore_the_notebook_assigns_is_an_ordinary_name() -> None:
+    found, code = analysed(
+        "import matplotlib.pyplot as plt",
+        "_ = plt.hist([1, 2])",
+        "for _ in range(3):\n    pass\nn = _",
+        "m = _",
+    )
+    assert code[2:] == ["for _ in range(3):\n    pass\nn = _", "m = _"]
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (("x = 1", "x", "y = __"), "cell 3, line 1: __ is IPython's output history"),
+        (("x = 1", "x", "y = Out[2] + 1"), "cell 3, line 1: Out[...] is IPython's"),
+        (("x = 1", "x", "y = _2"), "cell 3, line 1: _2 is IPython's output history"),
+        (("x = 1", "z = 2\ny = In[1]"), "cell 2, line 2: In[...] is IPython's input"),
+        (("x = 1", "y = _i1"), "cell 2, line 1: _i1 is IPython's input history"),
+        (
+            ("x = 1", "def f():\n    return _", "y = f()"),
+            "cell 2, line 2: _ (inside f) is IPython's output history",
+        ),
+        (("x = 1", "y = _ + 1"), "cell 2, line 1: _ is IPython's last output, and no"),
+        (
+            ("x = 1", "model.fit(x)", "y = _"),
+            "cell 3, line 1: _ is IPython's last output, and the code does not tell "
+            "which value it is (cell 2 ends with model.fit(x), which may be None)",
+        ),
+    ],
+)
+def test_history_names_that_cannot_be_converted_are_refused(
+    sources: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(CellError) as info:
+        facts(*sources)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_a_history_name_in_a_dropped_display_is_not_refused() -> None:
+    _, f = facts("x = 1", "Out[1]")
+    assert [d.kind for d in f.dropped] == ["display"]
+
+
+# -- what cannot be converted faithfully ----------------------------------------
+
+
+def test_global_inside_a_function_is_refused_by_line() -> None:
+    with pytest.raises(CellError) as info:
+        facts("X = 0", "def bump():\n    global X\n    X += 1", "bump()")
+    assert str(info.value).startswith("cell 2, line 2: global X inside a function")
+
+
+def test_global_at_top_level_is_a_dropped_no_op() -> None:
+    _, f = facts("X = 1", "global X\nX = 2")
+    assert [(d.line, d.kind, d.text) for d in f.dropped] == [(1, "no-op", "global X")]
+    assert f.defines == ("X",)
+
+
+def test_a_name_only_exec_defines_is_refused_where_it_is_read() -> None:
+    with pytest.raises(CellError) as info:
+        facts("x = 1", "exec('a = 1')", "b = a + x")
+    assert str(info.value).startswith(
+        "cell 3, line 1: a is read here but no cell defines it; the notebook "
+        "defines names dynamically (cell 2, line 1: exec(...))"
+    )
+
+
+def test_globals_update_with_every_name_defined_is_accepted() -> None:
+    _, f = facts("globals().update({'a': 1})", "a = 2\nb = a")
+    assert f.defines == ("a", "b")
+
+
+# -- names defined more than once ------------------------------------------------
+
+TWICE = (
+    "import numpy as np",
+    "def featurize(x):\n    return np.c_[x, x ** 2]",
+    "model = fit(featurize(X), y)",
+    "def featurize(x):\n    return np.c_[x, x ** 3]",
+    "model_2 = fit(featurize(X), y)\npred = model.predict(featurize(X))",
+)
+
+
+def test_each_definition_keeps_a_name_and_each_use_binds_the_live_one() -> None:
+    found, code = analysed(*TWICE)
+    assert [(h.name, h.original) for f in found for h in f.helpers] == [
+        ("featurize", ""),
+        ("featurize_2", "featurize"),
+    ]
+    assert code[2] == "model = fit(featurize(X), y)"
+    assert code[3].startswith("def featurize_2(x):")
+    assert code[4] == (
+        "model_2 = fit(featurize_2(X), y)\npred = model.predict(featurize_2(X))"
+    )
+
+
+def test_a_version_name_the_notebook_uses_is_skipped() -> None:
+    found, _ = analysed("featurize_2 = 1", *TWICE[1:])
+    assert [h.name for f in found for h in f.helpers] == ["featurize", "featurize_3"]
+
+
+def test_a_helper_called_where_one_definition_is_live_is_bound_to_it() -> None:
+    _, code = analysed(
+        "def scale(x):\n    return x * 2",
+        "def prepare(x):\n    return scale(x) + 1",
+        "a = prepare(1)",
+        "def scale(x):\n    return x * 3",
+        "class Model:\n    def go(self, x):\n        return scale(x)",
+        "b = Model().go(2)",
+    )
+    assert code[1] == "def prepare(x):\n    return scale(x) + 1"
+    assert code[4] == "class Model:\n    def go(self, x):\n        return scale_2(x)"
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        # called directly on both sides of the redefinition
+        (
+            "def scale(x):\n    return x * 2",
+            "def prepare(x):\n    return scale(x) + 1",
+            "a = prepare(1)",
+            "def scale(x):\n    return x * 3",
+            "b = prepare(2)",
+        ),
+        # handed over as a value, then run later by whoever holds it
+        (
+            "def scale(x):\n    return x * 2",
+            "def prepare(x):\n    return scale(x) + 1",
+            "step = Transformer(prepare)",
+            "def scale(x):\n    return x * 3",
+        ),
+    ],
+)
+def test_a_helper_run_across_a_redefinition_of_what_it_uses_is_refused(
+    sources: tuple[str, ...],
+) -> None:
+    with pytest.raises(CellError) as info:
+        facts(*sources)
+    assert str(info.value).startswith(
+        "cell 2, line 2: prepare() uses scale, and the notebook runs prepare() both "
+        "before and after a redefinition of scale (cells 1, 4)"
+    )
+
+
+def test_a_helper_name_also_bound_by_code_is_refused() -> None:
+    with pytest.raises(CellError) as info:
+        facts("def featurize(x):\n    return x", "featurize = lambda x: x + 1")
+    assert str(info.value).startswith(
+        "cell 2, line 1: featurize is bound here and also defined by the function "
+        "statement of cell 1"
+    )

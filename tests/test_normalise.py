@@ -79,3 +79,42 @@ def test_explicit_stage_from_tag_and_comment() -> None:
 def test_unknown_explicit_stage_is_an_error() -> None:
     with pytest.raises(CellError, match="unknown stage 'trainig'"):
         norm("# nbprod: trainig\nx = 1")
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ("%env MY_VAR=1", "os.environ['MY_VAR'] = '1'"),
+        ("%env MY_VAR 1", "os.environ['MY_VAR'] = '1'"),
+        ("%set_env MY_VAR=a b", "os.environ['MY_VAR'] = 'a b'"),
+        ("if x:\n    %env MY_VAR=2", "if x:\n    os.environ['MY_VAR'] = '2'"),
+    ],
+)
+def test_env_magic_sets_the_variable_in_python(source: str, code: str) -> None:
+    cell = norm(source)
+    assert cell.code.rstrip("\n") == code
+    assert cell.imports == ("os",)
+    assert [m.action for m in cell.magics] == ["environment"]
+
+
+@pytest.mark.parametrize("source", ["%env", "%env MY_VAR"])
+def test_env_magic_that_only_shows_values_is_dropped(source: str) -> None:
+    cell = norm(source)
+    assert cell.code.strip() == "" and cell.imports == ()
+    assert [m.action for m in cell.magics] == ["dropped"]
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("%env X=$HOME", "cell 3, line 1: %env with IPython's variable expansion"),
+        ("%env X={path}", "cell 3, line 1: %env with IPython's variable expansion"),
+        ("%set_env X", "cell 3, line 1: %set_env needs a variable and a value"),
+    ],
+)
+def test_env_magic_that_cannot_be_converted_is_refused(
+    source: str, message: str
+) -> None:
+    with pytest.raises(CellError) as info:
+        norm(source)
+    assert str(info.value).startswith(message)

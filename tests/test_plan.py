@@ -247,3 +247,44 @@ def test_side_effect_only_cells_run_first() -> None:
         plan.cells[1].reason
         == "no signal and nothing depends on it; runs with the first stage"
     )
+
+
+def test_a_last_line_call_with_a_side_effect_stays_in_the_pipeline() -> None:
+    plan = plan_of(
+        "runlog = []\nclass Tracker:\n    logs = []\n    def log(self, m):\n"
+        "        Tracker.logs.append(m)\n        return m",
+        "tracker = Tracker()\ntracker.log('a')",
+        "Tracker().log('b')",
+        "print(tracker.log('c'))",
+        "n = len(Tracker.logs)",
+    )
+    assert [c.stage for c in plan.cells] == ["preprocessing"] * 5
+    assert all(not c.dropped for c in plan.cells)
+
+
+def test_a_class_reading_notebook_variables_is_refused() -> None:
+    with pytest.raises(CellError) as info:
+        plan_of(
+            "K = 3",
+            "class Scaler:\n    def apply(self, x):\n        return x * K",
+            "y = Scaler().apply(2)",
+        )
+    assert str(info.value) == (
+        "poc.ipynb: cell 2, line 1: class Scaler reads the notebook's variables K, "
+        "which its module does not have (pass them to it explicitly, e.g. as "
+        "arguments of __init__)"
+    )
+
+
+def test_each_definition_of_a_redefined_helper_is_planned_with_its_name() -> None:
+    plan = plan_of(
+        IMPORTS,
+        "def featurize(frame):\n    return frame * 2",
+        "model = LogisticRegression().fit(featurize(X), y)",
+        "def featurize(frame):\n    return frame * 3",
+        "pred = model.predict(featurize(X))",
+    )
+    assert [(h.name, h.original, h.cell, h.stage) for h in plan.helpers] == [
+        ("featurize", "", 2, "training"),
+        ("featurize_2", "featurize", 4, "inference"),
+    ]

@@ -1,5 +1,6 @@
 """Tamper with a generated project the way a refactoring slip would, and validation
-must notice: the first ``.fit(X, y)`` of the project fits on half of its rows.
+must notice: the first ``.fit(X, y)`` of the project fits on half of its rows (for
+statsmodels, whose ``.fit()`` takes no rows, the model it fits gets half of them).
 
 Every example (and, with ``-m corpus --corpus DIR``, every corpus notebook that
 converts) computes something from that fit, printed or stored, so validation must
@@ -21,40 +22,67 @@ STAGE_MODULES = ("preprocessing", "training", "inference", "evaluation")
 FITS = ("fit", "fit_predict", "fit_transform", "fit_resample")
 
 
+def _calls(tree: ast.AST) -> list[ast.Call]:
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    return sorted(calls, key=lambda n: (n.lineno, n.col_offset))
+
+
+def _data_args(call: ast.Call) -> list[ast.expr]:
+    """The arguments of ``call`` that carry rows: positional ones, and ``data``,
+    ``endog`` and ``exog`` keywords (statsmodels)."""
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return []
+    keywords = [k.value for k in call.keywords if k.arg in {"data", "endog", "exog"}]
+    return [*call.args, *keywords]
+
+
 def first_fit(project: Path) -> tuple[Path, str, ast.Call] | None:
-    """The project's first fit call with data (in stage order, ``fit`` before its
-    variants): its module, the module's source, the call."""
+    """The project's first fit with data, in stage order: a ``fit`` call given
+    rows (``model.fit(X, y)``, before its variants ``fit_predict``, ...), else the
+    model a data-less ``.fit()`` fits (``sm.OLS(y, X).fit()``, or ``mod = ...;
+    mod.fit()``): its module, the module's source, the call whose rows to halve."""
     package = next((project / "src").iterdir())
+    modules = [package / f"{m}.py" for m in STAGE_MODULES]
+    sources = {p: p.read_text(encoding="utf-8") for p in modules if p.is_file()}
     for method in FITS:
-        for module in STAGE_MODULES:
-            path = package / f"{module}.py"
-            if not path.is_file():
+        for path, source in sources.items():
+            for call in _calls(ast.parse(source)):
+                func = call.func
+                if isinstance(func, ast.Attribute) and func.attr == method:
+                    if call.args and _data_args(call):
+                        return path, source, call
+    for path, source in sources.items():
+        tree = ast.parse(source)
+        made: dict[str, ast.Call] = {}
+        for node in sorted(
+            (n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.Call))),
+            key=lambda n: (n.lineno, n.col_offset),
+        ):
+            if isinstance(node, ast.Assign):
+                if isinstance(node.value, ast.Call) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    if isinstance(target, ast.Name):
+                        made[target.id] = node.value
                 continue
-            source = path.read_text(encoding="utf-8")
-            calls = sorted(
-                (
-                    node
-                    for node in ast.walk(ast.parse(source))
-                    if isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == method
-                    and node.args
-                    and not any(isinstance(a, ast.Starred) for a in node.args)
-                ),
-                key=lambda n: (n.lineno, n.col_offset),
-            )
-            if calls:
-                return path, source, calls[0]
+            func = node.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "fit"):
+                continue
+            model = func.value
+            if isinstance(model, ast.Name):
+                model = made.get(model.id, model)
+            if isinstance(model, ast.Call) and _data_args(model):
+                return path, source, model
     return None
 
 
 def halve(path: Path, source: str, call: ast.Call) -> None:
-    """Each positional argument of ``call`` keeps the first half of its rows."""
+    """Each argument of ``call`` that carries rows keeps the first half of them."""
     offsets = [0]
     for line in source.splitlines(keepends=True):
         offsets.append(offsets[-1] + len(line.encode("utf-8")))
     data = source.encode("utf-8")
-    for arg in reversed(call.args):
+    args = sorted(_data_args(call), key=lambda a: (a.lineno, a.col_offset))
+    for arg in reversed(args):
         start = offsets[arg.lineno - 1] + arg.col_offset
         end = offsets[(arg.end_lineno or arg.lineno) - 1] + (arg.end_col_offset or 0)
         text = data[start:end].decode("utf-8")

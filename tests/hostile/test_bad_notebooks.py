@@ -196,6 +196,76 @@ REFUSED: dict[str, tuple[Callable[[], bytes], bool, str]] = {
         False,
         "cell 2, line 1: cell magic %%bash is not Python",
     ),
+    # What would convert into code that computes something else, or nothing.
+    "global in a helper": (
+        lambda: text(
+            "X = 0", "def bump():\n    global X\n    X += 1", "bump()"
+        ).encode(),
+        False,
+        "cell 2, line 2: global X inside a function",
+    ),
+    "global in a method": (
+        lambda: text(
+            "n = 0",
+            "class Counter:\n    def add(self):\n        global n\n        n += 1",
+            "Counter().add()",
+        ).encode(),
+        False,
+        "cell 2, line 3: global n inside a function",
+    ),
+    "a name only exec defines": (
+        lambda: text("exec('rate = 0.1')", "x = 2", "y = x * rate").encode(),
+        False,
+        "cell 3, line 1: rate is read here but no cell defines it; the notebook "
+        "defines names dynamically (cell 1, line 1: exec(...))",
+    ),
+    "a name only globals() defines": (
+        lambda: text("globals()['rate'] = 0.1", "y = 2 * rate").encode(),
+        False,
+        "cell 2, line 1: rate is read here but no cell defines it; the notebook "
+        "defines names dynamically (cell 1, line 1: globals(...))",
+    ),
+    "a class reading notebook variables": (
+        lambda: text(
+            "K = 3",
+            "class Scaler:\n    def apply(self, x):\n        return x * K",
+            "y = Scaler().apply(2)",
+        ).encode(),
+        False,
+        "cell 2, line 1: class Scaler reads the notebook's variables K",
+    ),
+    "%env with variable expansion": (
+        lambda: text("x = 1\n%env OUT_DIR={x}").encode(),
+        False,
+        "cell 1, line 2: %env with IPython's variable expansion cannot be converted",
+    ),
+    "IPython's Out": (
+        lambda: text("x = 1", "x + 1", "y = Out[2] * 2").encode(),
+        False,
+        "cell 3, line 1: Out[...] is IPython's output history",
+    ),
+    "IPython's _ after a call that may return None": (
+        lambda: text("log = []", "log.append(1)", "y = _").encode(),
+        False,
+        "cell 3, line 1: _ is IPython's last output, and the code does not tell",
+    ),
+    "IPython's __": (
+        lambda: text("x = 1", "x", "x + 1", "y = __").encode(),
+        False,
+        "cell 4, line 1: __ is IPython's output history",
+    ),
+    "a helper run across a redefinition of what it uses": (
+        lambda: text(
+            "def scale(x):\n    return x * 2",
+            "def prepare(x):\n    return scale(x) + 1",
+            "a = prepare(1)",
+            "def scale(x):\n    return x * 3",
+            "b = prepare(2)",
+        ).encode(),
+        False,
+        "cell 2, line 2: prepare() uses scale, and the notebook runs prepare() both "
+        "before and after a redefinition of scale",
+    ),
 }
 
 

@@ -1054,3 +1054,64 @@ def test_found_backslash_before_crlf_is_judged_as_read() -> None:
     assert not _compiles(source)
     error = convert_and_lint(source)
     _compile_reference(source, error, 1)
+
+
+# ---------------------------------------------------------------------------
+# 3. Generated code compiles: every project nbprod would write, for notebooks of
+# the constructs that change what it generates (redefinitions, helpers reading
+# globals, ``global``, ``%env``, IPython's ``_``, displays, side effects), is
+# judged by compile() before any file is written. nbprod checks it too
+# (write.check_compiles); the reference here is compile() itself.
+
+_CONSTRUCTS = [
+    "import numpy as np\nimport pandas as pd",
+    "from IPython.display import display",
+    "from sklearn.linear_model import LinearRegression",
+    "X = np.arange(12.0).reshape(-1, 1)\ny = X[:, 0] * 2",
+    "def featurize(x):\n    return np.c_[x, x ** 2]",
+    "def featurize(x):\n    return np.c_[x, x ** 3]",
+    "F = featurize(X)",
+    "print(featurize(X).shape)",
+    "class Tracker:\n    logs = []\n    def log(self, m):\n        Tracker.logs.append(m)\n        return m",
+    "Tracker().log(len(X))",
+    "global X\nX = X + 1",
+    "if len(X):\n    global y\n    y = y + 1",
+    "%env NBPROD_FLAG=1",
+    "df = pd.DataFrame({'a': X[:, 0]})",
+    "df.head()",
+    "display(df.head())",
+    "s = _",
+    "THRESHOLD = 0.5\ndef label(p):\n    return (p >= THRESHOLD).astype(int)",
+    "labels = label(y / y.max())",
+    "def scale(v, k=2):\n    return v * k\nZ = scale(X)",
+    "def scale(v, k=3):\n    return v * k",
+    "model = LinearRegression().fit(X, y)",
+    "pred = model.predict(X)",
+    "runlog = []\nrunlog.append('x')",
+    "for _ in range(2):\n    X = X + 0",
+    "featurize = None",
+    "def bump():\n    global X\n    X = X + 1",
+]
+
+
+@_settings(60)
+@given(st.lists(st.sampled_from(_CONSTRUCTS), min_size=1, max_size=8))
+@counted
+def test_every_generated_python_file_compiles(sources: list[str]) -> None:
+    from nbprod.convert import build_files
+    from nbprod.notebook import read_notebook
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_notebook(Path(tmp) / "nb.ipynb", *sources)
+        analysis, error = call(analyse, read_notebook(path))
+        _outcome("generate", error)
+        if error is not None:
+            return
+        files, _ = build_files(analysis, None)
+    python = {rel: text for rel, text in files.items() if rel.endswith(".py")}
+    assert python, "a project without Python files"
+    for rel, text in python.items():
+        try:
+            compile(text, rel, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            pytest.fail(f"{rel} does not compile ({exc}) for cells {sources!r}")

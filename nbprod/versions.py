@@ -1,0 +1,196 @@
+"""Names defined more than once: every definition kept, each under its own name.
+
+A module holds one function per name; a notebook runs its definitions in turn. A
+model fitted with the first ``featurize`` must not be refitted, in the pipeline,
+with a later one. As marimo's converter does, the first definition keeps its name
+and later ones become ``featurize_2``, ``featurize_3``; each reference is bound to
+the definition live at that point of the notebook:
+
+    cell 2  def featurize(x): ...           def featurize(x): ...
+    cell 3  m = fit(featurize(X))      ->   m = fit(featurize(X))
+    cell 4  def featurize(x): ...           def featurize_2(x): ...
+    cell 5  p = featurize(X)                p = featurize_2(X)
+
+A reference inside another helper's body is looked up when that helper runs, so it
+is bound to the definition live wherever the notebook runs the helper; when those
+places need different definitions, the notebook is refused by cell and line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import GlobalScope
+
+from nbprod.analyse import (
+    ParsedCell,
+    Reference,
+    global_references,
+    name_nodes,
+    statement_index,
+)
+from nbprod.edits import Edit
+from nbprod.errors import CellError
+
+# (index of the cell in notebook order, index of the top-level statement in it)
+Position = tuple[int, int]
+END: Position = (sys.maxsize, 0)
+
+
+@dataclass(frozen=True)
+class _Definition:
+    name: str  # as the notebook wrote it
+    version: str  # the name it has in the project
+    position: Position
+    kind: str  # function | class
+
+
+def versioned_definitions(
+    parsed: list[ParsedCell],
+) -> tuple[dict[int, list[Edit]], dict[str, str]]:
+    """Edits, by cell index, that name each later definition apart and bind each
+    reference to its definition; and the notebook's name for each new name."""
+    found: dict[str, list[_Definition]] = defaultdict(list)
+    at: dict[Position, _Definition] = {}
+    for k, pc in enumerate(parsed):
+        for i, stmt in enumerate(pc.module.body):
+            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                name = stmt.name.value
+                kind = "class" if isinstance(stmt, cst.ClassDef) else "function"
+                found[name].append(_Definition(name, name, (k, i), kind))
+    _refuse_other_bindings(parsed, found)
+    repeated = {name for name, defs in found.items() if len(defs) > 1}
+    if not repeated:
+        return {}, {}
+
+    taken = {n.value for pc in parsed for n in name_nodes(pc.module)}
+    originals: dict[str, str] = {}
+    edits: dict[int, list[Edit]] = defaultdict(list)
+    for name in sorted(repeated):
+        for n, d in enumerate(list(found[name])[1:], start=2):
+            while f"{name}_{n}" in taken:
+                n += 1
+            version = f"{name}_{n}"
+            taken.add(version)
+            originals[version] = name
+            found[name][found[name].index(d)] = _Definition(
+                name, version, d.position, d.kind
+            )
+            k, i = d.position
+            stmt = parsed[k].module.body[i]
+            assert isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+            pos = parsed[k].positions[stmt.name].start
+            edits[k].append(Edit(pos.line, pos.column, len(name), version))
+    for defs in found.values():
+        at.update((d.position, d) for d in defs)
+    by_version = {d.version: d for d in at.values()}
+
+    def live(name: str, where: Position) -> _Definition | None:
+        before = [d for d in found[name] if d.position < where]
+        return before[-1] if before else None
+
+    def live_during(name: str, start: Position, end: Position) -> set[_Definition]:
+        during = {d for d in found[name] if start < d.position < end}
+        first = live(name, start)
+        return during | ({first} if first else set())
+
+    # When each definition runs: (first, last) positions of the notebook. A function
+    # called at a statement runs there; a class, or a function passed as a value
+    # (``FunctionTransformer(featurize)``), may run at any later point.
+    runs: dict[str, set[tuple[Position, Position]]] = defaultdict(set)
+    inside: dict[str, list[tuple[int, Reference]]] = defaultdict(list)
+
+    def span(d: _Definition, start: Position, end: Position, call: bool) -> tuple:
+        return (start, end) if call and d.kind == "function" else (start, END)
+
+    for k, pc in enumerate(parsed):
+        for ref in global_references(pc):
+            if ref.name not in found:
+                continue
+            if ref.helper is not None and ref.runtime:
+                inside[at[(k, ref.statement)].version].append((k, ref))
+                continue
+            # Top-level code, decorators, defaults and class bodies run where they are.
+            here = (k, ref.statement)
+            d = live(ref.name, here)
+            if d is None:
+                continue
+            runs[d.version].add(span(d, here, here, ref.call))
+            if d.version != ref.name:
+                edits[k].append(Edit(ref.line, ref.column, len(ref.name), d.version))
+
+    queue = list(runs)
+    while queue:
+        container = queue.pop()
+        for _, ref in inside.get(container, ()):
+            for start, end in list(runs[container]):
+                for d in live_during(ref.name, start, end):
+                    new = span(d, start, end, ref.call)
+                    if new not in runs[d.version]:
+                        runs[d.version].add(new)
+                        queue.append(d.version)
+
+    for container, refs in inside.items():
+        for k, ref in refs:
+            if ref.name not in repeated:
+                continue
+            spans = runs.get(container)
+            options = (
+                set().union(*(live_during(ref.name, s, e) for s, e in spans))
+                if spans
+                else {d for d in [live(ref.name, by_version[container].position)] if d}
+            )
+            if len(options) > 1:
+                helper = by_version[container].name
+                cells = sorted(parsed[d.position[0]].cell.number for d in options)
+                raise CellError(
+                    f"{helper}() uses {ref.name}, and the notebook runs {helper}() "
+                    f"both before and after a redefinition of {ref.name} "
+                    f"(cells {', '.join(map(str, cells))})",
+                    where=f"cell {parsed[k].cell.number}, line {ref.line}",
+                    hint=f"give the definitions of {ref.name} different names",
+                )
+            for d in options:
+                if d.version != ref.name:
+                    edits[k].append(
+                        Edit(ref.line, ref.column, len(ref.name), d.version)
+                    )
+    return dict(edits), originals
+
+
+def _refuse_other_bindings(
+    parsed: list[ParsedCell], found: dict[str, list[_Definition]]
+) -> None:
+    """A name both defined by a top-level ``def``/``class`` (moved to module level)
+    and bound by other code (kept in a stage function) would be two different
+    names in the project: refused where the other binding is."""
+    for pc in parsed:
+        scope = next(
+            (s for s in pc.scopes.values() if isinstance(s, GlobalScope)), None
+        )
+        if scope is None:
+            continue
+        stmt_of = statement_index(pc.module)
+        for assignment in scope.assignments:
+            if assignment.name not in found:
+                continue
+            stmt = stmt_of.get(id(assignment.node))
+            if stmt is None or pc.module.body[stmt] is assignment.node:
+                continue
+            first = found[assignment.name][0]
+            pos = pc.positions.get(assignment.node)
+            line = f", line {pos.start.line}" if pos else ""
+            raise CellError(
+                f"{assignment.name} is bound here and also defined by the {first.kind} "
+                f"statement of cell {_cell_number(parsed, first)}; a project keeps "
+                "definitions at module level, apart from the code that binds names",
+                where=f"cell {pc.cell.number}{line}",
+                hint=f"give one of them another name than {assignment.name}",
+            )
+
+
+def _cell_number(parsed: list[ParsedCell], d: _Definition) -> int:
+    return parsed[d.position[0]].cell.number
