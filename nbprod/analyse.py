@@ -483,6 +483,17 @@ class _CodeVisitor(cst.CSTVisitor):
         self._strings_in(node)
         if qual:
             self._known_call(node, qual, kwargs, positional)
+            method = (
+                node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+            )
+            if (
+                method in apis.PATH_METHODS
+                and apis.path_argument(qual) is None
+                and not isinstance(node.func.value, cst.Name | cst.Attribute)  # type: ignore[union-attr]
+            ):
+                # A writer called on a library call's result
+                # (``pd.Series(v).to_csv("out.csv")``) writes as a method does.
+                self._path_arg(positional, apis.PATH_METHODS[method], method)
             return
         if isinstance(node.func, cst.Name):
             name = node.func.value
@@ -771,6 +782,13 @@ def _expr_kind(
     if isinstance(expr, cst.Call):
         qual = resolver.qualify(expr.func)
         if qual == "print":
+            if [a.value for a in expr.args] and all(
+                isinstance(a.value, cst.Name) and a.value.value == "__doc__"
+                for a in expr.args
+            ):
+                # ``print(__doc__)`` (sphinx-gallery's habit) shows the notebook's
+                # own module docstring, which a generated module has differently.
+                return "display"
             # Printing is kept; a cell of prints of plain values only prints.
             return "print" if _pure_arguments(expr, resolver) else "code"
         if qual and apis.matches_any(qual, apis.DISPLAY_PATTERNS):

@@ -570,7 +570,8 @@ def _printed(c: _Cell) -> str:
     for magic in c.normal.magics:
         if magic.action == "unwrapped" and not re.match(r"%%?time\b(?!it)", magic.text):
             return ""  # %timeit repeats, %%capture hides, %prun reports
-    return "kept" if c.facts.dropped else "all"
+    # Displays left out, and magics (``%env`` says what it set), may have printed.
+    return "kept" if c.facts.dropped or c.normal.magics else "all"
 
 
 def _paths(facts: list[CellFacts], *, write: bool) -> tuple[str, ...]:

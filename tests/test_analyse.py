@@ -197,6 +197,9 @@ DISPLAY_CASES = [
     ("import pandas as pd", "pd.Series([3, 1]).sort_values()", True),
     ("from IPython.display import display", "display(df.head())", True),
     ("from IPython.display import HTML", "HTML('<b>done</b>')", True),
+    # the notebook's module docstring: a generated module's is another one
+    ("import pandas as pd", "print(__doc__)", True),
+    ("import pandas as pd", "print(__doc__, df)", False),
     ("import pandas as pd", "tracker.log(x)", False),
     ("import pandas as pd", "runlog.append('a')", False),
     ("import pandas as pd", "Tracker('train').log(2)", False),

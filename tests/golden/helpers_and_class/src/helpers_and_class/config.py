@@ -41,8 +41,8 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
-class EvaluationConfig:
-    """Values of the evaluation group."""
+class InferenceConfig:
+    """Values of the inference group."""
 
     threshold: float
 
@@ -54,7 +54,7 @@ class Config:
     artifacts_dir: str
     preprocessing: PreprocessingConfig
     training: TrainingConfig
-    evaluation: EvaluationConfig
+    inference: InferenceConfig
 
 
 # The kind of every value: int, float, str, bool, path, list, tuple or dict.
@@ -72,14 +72,14 @@ SCHEMA: dict[str, dict[str, str]] = {
         "max_depth": "int",
         "gradient_boosting_classifier_random_state": "int",
     },
-    "evaluation": {
+    "inference": {
         "threshold": "float",
     },
 }
 GROUPS: dict[str, type] = {
     "preprocessing": PreprocessingConfig,
     "training": TrainingConfig,
-    "evaluation": EvaluationConfig,
+    "inference": InferenceConfig,
 }
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "int": int,

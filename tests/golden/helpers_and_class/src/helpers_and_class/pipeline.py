@@ -39,6 +39,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
         "logreg",
     ),
     "evaluate": (
+        "THRESHOLD",
         "y_test",
         "X_test",
         "logreg",
@@ -70,11 +71,11 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "comparison",
     ),
     "predict": (
+        "THRESHOLD",
         "new_cases",
         "new_probs",
     ),
     "evaluate": (
-        "THRESHOLD",
         "probs",
         "labels",
     ),
@@ -109,21 +110,22 @@ def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Inference (notebook cell 20)."""
+    """Inference (notebook cells 6, 20)."""
     result = inference.predict(
         values["builder"],
         values["logreg"],
+        threshold=config.inference.threshold,
     )
     return dict(zip(OUTPUTS["predict"], result))
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Evaluation (notebook cells 6, 18)."""
+    """Evaluation (notebook cell 18)."""
     result = evaluation.evaluate_stage(
+        values["THRESHOLD"],
         values["y_test"],
         values["X_test"],
         values["logreg"],
-        threshold=config.evaluation.threshold,
     )
     return dict(zip(OUTPUTS["evaluate"], result))
 

@@ -84,6 +84,7 @@ def train(
     builder.fit(train_df)
     X_train = builder.transform(train_df)
     X_test = builder.transform(test_df)
+    X_train.shape, builder.feature_names()[-3:]
 
     # Notebook cell 14: Train.
     logreg = LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
