@@ -16,7 +16,15 @@ from typing import Any
 
 import yaml
 
-from nbprod.compare import DIFFERENT, EQUAL, NOT_COMPARABLE, Comparison, compare
+from nbprod.compare import (
+    DIFFERENT,
+    EQUAL,
+    NONE,
+    NOT_COMPARABLE,
+    Comparison,
+    compare,
+    prediction_inputs,
+)
 from nbprod.errors import NbprodError
 from nbprod.execute import (
     DEFAULT_TIMEOUT,
@@ -51,6 +59,8 @@ class Validation:
         """Why it did not pass, in one line."""
         if self.error:
             return self.error
+        if self.status == "unproven" and any(c.model for c in self.comparisons):
+            return "no model could be compared: what it learned is not proven equal"
         if self.status == "unproven":
             return (
                 "nothing could be compared: no stage returns a value the notebook "
@@ -174,8 +184,8 @@ def compare_captures(
     for name in names:
         loaded[name] = (_load(ours.folder, name), _load(theirs.folder, name))
         ok, value = loaded[name][1]
-        if ok and type(value).__module__.split(".")[0] in {"pandas", "numpy"}:
-            notebook_inputs.append(value)
+        if ok:
+            notebook_inputs += prediction_inputs([value])
     failed = dict(theirs.failed)
     results = []
     for name in names:
@@ -233,13 +243,8 @@ def validate_project(
             return Validation("error", error=str(exc))
         with project_classes(project, plan):
             comparisons = tuple(compare_captures(names, ours, theirs))
-    bad = [c for c in comparisons if c.status == DIFFERENT]
-    proven = any(c.matches for c in comparisons)
-    # A value that cannot be compared is reported, not counted against the proof;
-    # but nothing compared proves nothing.
-    status = DIFFERENT if bad else EQUAL if proven else "unproven"
     return Validation(
-        status,
+        proof_status(comparisons),
         comparisons,
         unseeded=unseeded(),
         notebook_seconds=theirs.seconds,
@@ -248,17 +253,34 @@ def validate_project(
     )
 
 
+def proof_status(comparisons: tuple[Comparison, ...]) -> str:
+    """equal, different or unproven, from the comparisons of every value."""
+    models = [c for c in comparisons if c.model]
+    proven = any(c.matches for c in comparisons) and (
+        not models or any(c.matches for c in models)
+    )
+    # A value that cannot be compared is reported, not counted against the proof;
+    # but nothing compared proves nothing, and when no model could be compared,
+    # what the notebook learned is unproven.
+    if any(c.status == DIFFERENT for c in comparisons):
+        return DIFFERENT
+    return EQUAL if proven else "unproven"
+
+
 def format_table(validation: Validation) -> str:
     """A readable table for the terminal."""
     if validation.status == "error":
         return f"validation could not run: {validation.error}"
-    rows = [(c.name, c.status, c.detail) for c in validation.comparisons]
+    rows = [
+        (c.name, c.status, "-" if c.how == NONE else c.how, c.detail)
+        for c in validation.comparisons
+    ]
     width = max([len("name"), *(len(r[0]) for r in rows)])
     lines = [
-        f"{'name':<{width}}  {'status':<14}  detail",
-        f"{'-' * width}  {'-' * 14}  {'-' * 6}",
+        f"{'name':<{width}}  {'status':<14}  {'how':<13}  detail",
+        f"{'-' * width}  {'-' * 14}  {'-' * 13}  {'-' * 6}",
     ]
-    lines += [f"{n:<{width}}  {s:<14}  {d}".rstrip() for n, s, d in rows]
+    lines += [f"{n:<{width}}  {s:<14}  {h:<13}  {d}".rstrip() for n, s, h, d in rows]
     counts = {
         s: sum(1 for c in validation.comparisons if c.status == s)
         for s in (EQUAL, "close", DIFFERENT, NOT_COMPARABLE)
