@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,10 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from nbprod import compare as compare_module
+from nbprod.characterize import EQUIVALENCE, characterization_files
 from nbprod.compare import (
+    EQUAL,
     HOWS,
     Comparison,
     compare,
@@ -411,6 +416,27 @@ def test_model_summaries_by_class_parameters_and_predictions() -> None:
 def test_a_summary_of_nothing_but_a_type_proves_nothing() -> None:
     verdict = compare_summary("h", Handle(), kept(Handle()), {})
     assert verdict.status == "not comparable"
+
+
+# The comparison the generated project ships ------------------------------------
+
+
+def test_generated_projects_receive_this_module_byte_for_byte() -> None:
+    files = characterization_files({"x": 1.0}, (Comparison("x", EQUAL),), "pkg")
+    source = Path(compare_module.__file__).read_bytes()
+    assert files[EQUIVALENCE].encode("utf-8") == source
+    # The project never imports nbprod: the module must stand alone.
+    tree = ast.parse(source)
+    top = [
+        alias.name if isinstance(node, ast.Import) else node.module
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [node])
+    ]
+    assert all(
+        name.split(".")[0] in sys.stdlib_module_names or name == "__future__"
+        for name in top
+    ), top
 
 
 def test_pickled_copies_compare_equal() -> None:
