@@ -639,7 +639,10 @@ def _predictions(ours: Any, theirs: Any, walk: _Walk) -> Comparison | None:
 
 
 def _attributes(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
-    verdict = _mapping(name, _vars(ours), _vars(theirs), walk)
+    # Fields, not vars(): a dataclass with slots has no __dict__.
+    fields = [f.name for f in dataclasses.fields(ours)]
+    mine = {f: getattr(ours, f) for f in fields}
+    verdict = _mapping(name, mine, {f: getattr(theirs, f) for f in fields}, walk)
     return verdict if verdict.how == NOT_COMPUTED else replace(verdict, how=ATTRIBUTES)
 
 
@@ -768,7 +771,7 @@ def _model_summary(
         "fitted": {
             k: _described(v, depth + 1)
             for k, v in _public_state(model).items()
-            if _small(v)
+            if _plain_data(v)
         },
     }
     wanted = like.get("predict_on")
@@ -784,17 +787,19 @@ def _model_summary(
     return data
 
 
-def _small(value: Any) -> bool:
+def _plain_data(value: Any) -> bool:
+    """A number, a text, or an array of them: what summarises the same every run
+    (a hash of other objects may not: pickles differ with shared references)."""
     if isinstance(value, bool | int | float | str) or value is None:
         return True
-    size = getattr(value, "size", None)
-    kind = getattr(getattr(value, "dtype", None), "kind", "")
-    return (
-        _module(value) == "numpy"
-        and size is not None
-        and size <= 100
-        and kind in "biufUSO"
-    )
+    if _module(value) not in {"numpy", "pandas"}:
+        return False
+    import numpy as np
+
+    array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
+    if array.dtype.kind != "O":
+        return True
+    return all(v is None or isinstance(v, str | int | float) for v in array.ravel())
 
 
 def _described(value: Any, depth: int, limit: int = 1000) -> Any:
@@ -811,20 +816,15 @@ def _described(value: Any, depth: int, limit: int = 1000) -> Any:
     if _module(value) in {"numpy", "pandas"}:
         size = getattr(value, "size", limit + 1)
         kind = getattr(getattr(value, "dtype", None), "kind", "")
-        if size <= limit and kind in "biufUSO":
+        if size <= limit and kind in "biufUSO" and _plain_data(value):
             import numpy as np
 
-            array = np.asarray(value)
-            if kind != "O" or all(isinstance(v, str) for v in array.ravel()):
-                return array.tolist()
+            return np.asarray(value).tolist()
         return _summary(value, {}, None, depth)
     if isinstance(value, numbers.Number):
         return {"type": _type_name(value), "value": str(value)}
     if is_model(value):
-        return {
-            "type": _type_name(value),
-            "params": _described(value.get_params(deep=False), depth + 1),
-        }
+        return _summary(value, {}, None, depth)
     if isinstance(value, list | tuple):
         return [_described(v, depth + 1, limit) for v in value]
     if isinstance(value, dict):
@@ -867,17 +867,29 @@ def _data_summary(value: Any) -> dict[str, Any]:
         data["columns"] = [str(c) for c in value.columns]
         numeric = value.select_dtypes("number")
         rest = value.select_dtypes(exclude="number")
+        objects = [c for c in rest if not _plain_data(rest[c])]
         data["stats"] = [_stats(numeric[c].to_numpy(dtype=float)) for c in numeric]
-        data["exact"] = joblib.hash((rest, value.index))
+        data["exact"] = joblib.hash((rest.drop(columns=objects), value.index))
+        data["objects"] = [_objects(rest[c].to_numpy()) for c in objects]
         return data
     array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
     if array.dtype.kind in "biuf":
         data["stats"] = _stats(array.astype(float))
-    else:
+    elif _plain_data(array):
         data["exact"] = joblib.hash(array)
+    else:
+        data["objects"] = _objects(array)
     if hasattr(value, "index"):
         data["index"] = joblib.hash(value.index)
     return data
+
+
+def _objects(array: Any) -> list[Any]:
+    """Objects in an array, one by one (a few thousand at most: beyond, the shape
+    and the rest of the summary are what is kept)."""
+    if array.size > 1000:
+        return []
+    return [_described(v, 1) for v in array.ravel()]
 
 
 def _stats(array: Any) -> dict[str, float]:

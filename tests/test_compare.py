@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import pickle
 import sys
@@ -445,3 +446,59 @@ def test_pickled_copies_compare_equal() -> None:
         copy = pickle.loads(pickle.dumps(model))
         verdict = compare("m", copy, model, (X3, X5))
         assert (verdict.status, verdict.how) == ("equal", "fitted state"), verdict
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Point:
+    x: float
+    ys: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(2))
+
+
+def test_dataclasses_by_their_fields() -> None:
+    assert compare("p", Point(1.0), Point(1.0)).status == "equal"
+    assert status(Point(1.0), Point(1.0, np.ones(2)))[0] == "different"
+    assert status(Point(1.0), Point(1.0 + 1e-12))[0] == "close"
+
+
+def test_a_large_dict_of_fitted_searches_is_characterized_without_its_timings() -> None:
+    # A dict too large to keep whole, holding a search that carries fit times: its
+    # hash changes on every run, so the kept summary must pass without it.
+    noise = np.random.RandomState(1)
+    X = noise.rand(400, 5)
+    y = (X[:, 0] + noise.rand(400) > 1).astype(int)  # noisy: deep trees, large
+
+    def fitted() -> dict[str, Any]:
+        grid = GridSearchCV(
+            RandomForestClassifier(n_estimators=40, random_state=0),
+            {"min_samples_leaf": [1, 2]},
+            cv=2,
+        )
+        return {"search": grid.fit(X, y), "forest": forest(0)}
+
+    notebook = fitted()
+    files = characterization_files(
+        {"models": notebook, "X": X},
+        (Comparison("models", EQUAL), Comparison("X", EQUAL)),
+        "pkg",
+    )
+    expected = json.loads(files["tests/characterization/expected.json"])["models"]
+    assert expected["stored"] == "summary"
+    rerun = fitted()
+    rerun["search"] = slow(rerun["search"])
+    verdict = compare_summary("models", rerun, expected["summary"], {"X": X})
+    assert (verdict.status, verdict.how) == ("equal", "summary"), verdict.detail
+    # ... and it still notices a search that learned something else.
+    other = fitted()
+    other["search"].fit(X[:200], y[:200])
+    assert compare_summary("models", other, expected["summary"], {"X": X}).status == (
+        "different"
+    )
+
+
+def test_frames_of_objects_are_summarised_by_their_objects() -> None:
+    frame = pd.DataFrame({"model": [logreg(X3), logreg(X5)], "score": [0.5, 0.7]})
+    kept_frame = kept(frame)
+    same = pd.DataFrame({"model": [logreg(X3), logreg(X5)], "score": [0.5, 0.7]})
+    assert compare_summary("f", same, kept_frame, {}).status == "equal"
+    other = pd.DataFrame({"model": [logreg(X3), logreg(OTHER3)], "score": [0.5, 0.7]})
+    assert compare_summary("f", other, kept_frame, {}).status == "different"
