@@ -406,7 +406,10 @@ def _set(name: str, ours: Any, theirs: Any) -> Comparison:
         return Comparison(
             name, DIFFERENT, f"size {len(ours)} != {len(theirs)}", how=ELEMENTS
         )
-    if all(type(e).__eq__ is not object.__eq__ for e in ours | theirs):
+    elements = ours | theirs
+    if all(type(e).__eq__ is not object.__eq__ for e in elements) and not any(
+        map(_addressed, elements)
+    ):
         extra = sorted(map(_short, ours - theirs))
         return Comparison(
             name, DIFFERENT, f"only the pipeline's has {', '.join(extra)}", how=ELEMENTS
@@ -493,24 +496,31 @@ def _pandas(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         return Comparison(name, CLOSE, f"equal within rtol={RTOL:g}", how=FRAME)
     except AssertionError as exc:
         failure = Comparison(name, DIFFERENT, _first_line(exc), how=FRAME)
-    if isinstance(ours, pd.Index) or not _has_objects(ours):
+    if isinstance(ours, pd.Index) or str(ours.dtypes) != str(theirs.dtypes):
         return failure
-    # Objects in cells (a column of fitted models): compared one by one.
-    if str(ours.dtypes) != str(theirs.dtypes):
+    # Objects in cells (a column of fitted models): compared one by one, once the
+    # rest (index, names, other columns) is the same.
+    frame = isinstance(ours, pd.DataFrame)
+    objects = [c for c in ours.columns if _objects_in(ours[c])] if frame else []
+    if not (objects if frame else _objects_in(ours)):
         return failure
     try:
         check(ours.map(type), theirs.map(type), check_exact=True)
+        if frame:
+            rest = [ours.drop(columns=objects), theirs.drop(columns=objects)]
+            check(*rest, check_exact=False, rtol=RTOL, atol=ATOL)
     except AssertionError:
         return failure
-    rows = list(zip(ours.to_numpy().ravel(), theirs.to_numpy().ravel(), strict=True))
-    parts = [_compare(f"{name}[{i}]", a, b, walk) for i, (a, b) in enumerate(rows)]
+    cells = [ours[objects], theirs[objects]] if frame else [ours, theirs]
+    pairs = zip(*(c.to_numpy().ravel() for c in cells), strict=True)
+    parts = [_compare(f"{name}[{i}]", a, b, walk) for i, (a, b) in enumerate(pairs)]
     verdict = _combine(name, parts)
     return replace(verdict, how=FRAME) if verdict.matches else verdict
 
 
-def _has_objects(value: Any) -> bool:
-    dtypes = value.dtypes if hasattr(value.dtypes, "__iter__") else [value.dtypes]
-    return any(getattr(d, "kind", "") == "O" for d in dtypes)
+def _objects_in(series: Any) -> bool:
+    # Only plain object columns: a categorical's categories are not its cells.
+    return str(series.dtype) == "object"
 
 
 def _public_state(estimator: Any) -> dict[str, Any]:
@@ -739,7 +749,7 @@ def _summary(value: Any, inputs: dict[str, Any], like: Any, depth: int) -> Any:
     if isinstance(value, dict):
         kept = [(k, v) for k, v in value.items() if not _is_timing(k)]
         items = [
-            [repr(k), _summary(v, inputs, _item(like, i), depth + 1)]
+            [_described(k, depth + 1), _summary(v, inputs, _item(like, i), depth + 1)]
             for i, (k, v) in enumerate(kept)
         ]
         return {**data, "items": items}
@@ -828,7 +838,10 @@ def _described(value: Any, depth: int, limit: int = 1000) -> Any:
     if isinstance(value, list | tuple):
         return [_described(v, depth + 1, limit) for v in value]
     if isinstance(value, dict):
-        return [[repr(k), _described(v, depth + 1, limit)] for k, v in value.items()]
+        return [
+            [_described(k, depth + 1), _described(v, depth + 1, limit)]
+            for k, v in value.items()
+        ]
     if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
         return {"type": "function", "name": _qualified(value)}
     attributes = _vars(value)

@@ -323,7 +323,8 @@ def test_random_generators_by_their_state() -> None:
 
 
 def test_statsmodels_results_by_fitted_parameters() -> None:
-    sm = pytest.importorskip("statsmodels.api")  # in the test extra: never skipped
+    import statsmodels.api as sm  # in the test extra: a real dependency of this test
+
     design = sm.add_constant(X3)
     a, b = sm.OLS(Y, design).fit(), sm.OLS(Y, design).fit()
     assert status(a, b) == ("equal", "fitted parameters")
@@ -502,3 +503,17 @@ def test_frames_of_objects_are_summarised_by_their_objects() -> None:
     assert compare_summary("f", same, kept_frame, {}).status == "equal"
     other = pd.DataFrame({"model": [logreg(X3), logreg(OTHER3)], "score": [0.5, 0.7]})
     assert compare_summary("f", other, kept_frame, {}).status == "different"
+
+
+def test_frames_holding_models_compare_them_by_what_they_learned() -> None:
+    def table(X: np.ndarray, score: float = 0.5, index: int = 0) -> pd.DataFrame:
+        return pd.DataFrame({"model": [logreg(X)], "score": [score]}, index=[index])
+
+    assert compare("t", table(X3), table(X3)).status == "equal"
+    assert status(table(X3), table(OTHER3))[1].startswith("v[0]: fitted ")
+    assert status(table(X3), table(X3, score=0.6))[0] == "different"
+    assert status(table(X3), table(X3, index=1))[0] == "different"
+    # A categorical's categories are part of it, not cells to compare one by one.
+    ab = pd.Categorical(["a", "b"], categories=["a", "b"])
+    ba = pd.Categorical(["a", "b"], categories=["b", "a"])
+    assert status(pd.DataFrame({"c": ab}), pd.DataFrame({"c": ba}))[0] == "different"
