@@ -539,60 +539,65 @@ def _vars(value: Any) -> dict[str, Any]:
         return {}
 
 
-def _learned(estimator: Any) -> tuple[bool, dict[str, Any]]:
-    """Whether an estimator is fitted (scikit-learn's own test), and the state to
-    compare: what fitting learned, else every attribute that is not a parameter
-    (an estimator of the notebook's own may keep what it learned there)."""
+def _learned(estimator: Any) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+    """Whether an estimator is fitted (scikit-learn's own test); the state to
+    compare: what fitting learned (attributes ending in ``_``), else every attribute
+    that is not a parameter (an estimator of the notebook's own may keep what it
+    learned there); and the private rest (a booster, caches)."""
+    attributes = _vars(estimator)
+    params = estimator.get_params(deep=False)
+    rest = {
+        k: v for k, v in attributes.items() if k not in params and not _is_timing(k)
+    }
     public = _public_state(estimator)
     if public:
-        return True, public
-    attributes = _vars(estimator)
+        return True, public, {k: v for k, v in rest.items() if k not in public}
     check = getattr(estimator, "__sklearn_is_fitted__", None)
     fitted = (
         bool(check())
         if callable(check)
         else any(k.endswith("_") and not k.startswith("__") for k in attributes)
     )
-    params = estimator.get_params(deep=False)
-    return fitted, {
-        k: v for k, v in attributes.items() if k not in params and not _is_timing(k)
-    }
+    return fitted, rest, {}
+
+
+def _named_parts(
+    name: str, label: str, mine: dict[str, Any], other: dict[str, Any], walk: _Walk
+) -> Comparison:
+    """Named attributes (or parameters) of two estimators, each said as ``label X``."""
+    if set(mine) != set(other):
+        extra, missing = sorted(set(mine) - set(other)), sorted(set(other) - set(mine))
+        detail = (
+            f"{label} {extra[0]}: only in the pipeline's"
+            if extra
+            else f"{label} {missing[0]}: only in the notebook's"
+        )
+        return Comparison(name, DIFFERENT, detail, how=ATTRIBUTES)
+    verdict = _combine(name, [_compare(k, mine[k], other[k], walk) for k in mine])
+    return replace(verdict, detail=f"{label} {verdict.detail}".strip())
 
 
 def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     # An estimator names what differs relative to itself: "parameter C", "fitted coef_".
     inner = replace(walk, inside_model=True)
     mine, other = ours.get_params(deep=False), theirs.get_params(deep=False)
-    if set(mine) != set(other):
-        return Comparison(name, DIFFERENT, "different parameter names", how=PARAMETERS)
-    params = _combine(name, [_compare(k, mine[k], other[k], inner) for k in mine])
-    if not params.matches:
+    params = _named_parts(name, "parameter", mine, other, inner)
+    if params.status == DIFFERENT:
         how = params.how if params.how in {FITTED_STATE, PREDICTIONS} else PARAMETERS
-        return Comparison(name, params.status, f"parameter {params.detail}", how=how)
-    fitted, state = _learned(ours)
-    fitted_theirs, state_theirs = _learned(theirs)
+        return replace(params, how=how)
+    fitted, state, private = _learned(ours)
+    fitted_theirs, state_theirs, private_theirs = _learned(theirs)
     if fitted != fitted_theirs:
         side = "pipeline's" if fitted else "notebook's"
         return Comparison(
             name, DIFFERENT, f"only the {side} is fitted", how=FITTED_STATE
         )
-    label = "fitted" if fitted else "attribute"
-    if set(state) != set(state_theirs):
-        extra = sorted(set(state) - set(state_theirs))
-        missing = sorted(set(state_theirs) - set(state))
-        detail = (
-            f"{label} {extra[0]}: only in the pipeline's"
-            if extra
-            else f"{label} {missing[0]}: only in the notebook's"
-        )
-        return Comparison(name, DIFFERENT, detail, how=FITTED_STATE)
-    learned = _combine(
-        name, [_compare(k, state[k], state_theirs[k], inner) for k in state]
-    )
     how = FITTED_STATE if fitted else PARAMETERS
+    label = "fitted" if fitted else "attribute"
+    learned = _named_parts(name, label, state, state_theirs, inner)
     if learned.status == DIFFERENT:
-        return Comparison(name, DIFFERENT, f"{label} {learned.detail}", how=how)
-    if not fitted and learned.status != NOT_COMPARABLE:
+        return replace(learned, how=how)
+    if not fitted and params.matches and learned.matches:
         # Nothing learned: its parameters (and settings) are all there is.
         status = CLOSE if CLOSE in {params.status, learned.status} else EQUAL
         return Comparison(
@@ -601,11 +606,24 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     predicted = None if walk.inside_model else _predictions(ours, theirs, walk)
     if predicted is not None and not predicted.matches:
         return replace(predicted, name=name)
-    if learned.status == NOT_COMPARABLE and learned.how != NOT_COMPUTED:
-        if predicted is None:
-            return Comparison(name, NOT_COMPARABLE, f"{label} {learned.detail}")
+    unproven = [
+        v
+        for v in (params, learned)
+        if v.status == NOT_COMPARABLE and v.how != NOT_COMPUTED
+    ]
+    if predicted is None and not walk.inside_model and fitted and private:
+        # What it keeps privately (a booster) shows only in its predictions, and
+        # private caches may differ harmlessly: a difference there proves nothing
+        # either way.
+        hidden = _named_parts(name, "private", private, private_theirs, inner)
+        if not hidden.matches and hidden.how != NOT_COMPUTED:
+            detail = f"{hidden.detail}; no captured input it takes"
+            unproven.append(replace(hidden, status=NOT_COMPARABLE, detail=detail))
+    if unproven and predicted is None:
+        return Comparison(name, NOT_COMPARABLE, unproven[0].detail, how=how)
+    if unproven and predicted is not None:
         # Its outputs on real data are proof enough of what it learned.
-        detail = f"{predicted.detail}; {label} {learned.detail}"
+        detail = f"{predicted.detail}; not comparable: {unproven[0].detail}"
         return replace(predicted, name=name, detail=detail)
     said = [
         (
@@ -618,11 +636,7 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         said.append(predicted.detail)
     elif not walk.inside_model:
         said.append("no captured input it takes")
-    close = [
-        f"{prefix}{v.detail}"
-        for prefix, v in (("parameter ", params), (f"{label} ", learned))
-        if v.status == CLOSE
-    ]
+    close = [v.detail for v in (params, learned) if v.status == CLOSE]
     if predicted is not None and predicted.status == CLOSE:
         close.append(predicted.detail)
     if close:

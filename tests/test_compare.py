@@ -16,6 +16,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import ConfusionMatrixDisplay
@@ -517,3 +518,31 @@ def test_frames_holding_models_compare_them_by_what_they_learned() -> None:
     ab = pd.Categorical(["a", "b"], categories=["a", "b"])
     ba = pd.Categorical(["a", "b"], categories=["b", "a"])
     assert status(pd.DataFrame({"c": ab}), pd.DataFrame({"c": ba}))[0] == "different"
+
+
+class Boosted(ClassifierMixin, BaseEstimator):
+    """Keeps what it learned privately, as xgboost's and lightgbm's wrappers do."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Boosted:
+        self.n_features_in_ = X.shape[1]
+        self._booster = np.linalg.lstsq(X, y, rcond=None)[0]
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return (X @ self._booster > 0.5).astype(int)
+
+
+def test_what_a_model_keeps_privately_is_proven_by_its_predictions_or_not_at_all() -> (
+    None
+):
+    a, same, other = (
+        Boosted().fit(X3, Y),
+        Boosted().fit(X3, Y),
+        Boosted().fit(OTHER3, Y),
+    )
+    assert compare("b", a, same).status == "equal"
+    # Its public state agrees; only predictions could tell, and there is no input.
+    verdict = compare("b", a, other)
+    assert verdict.status == "not comparable", verdict
+    assert verdict.detail.startswith("private _booster: ")
+    assert compare("b", a, other, (X3,)).status == "different"
