@@ -10,7 +10,7 @@ import inspect
 import numbers
 from typing import Any
 
-from nbprod.compare import Comparison
+from nbprod.compare import Comparison, is_model
 from nbprod.plan import Plan
 
 SPLIT_CALLS = (
@@ -21,14 +21,6 @@ SPLIT_CALLS = (
     "GridSearchCV",
     "RandomizedSearchCV",
 )
-
-
-def _is_model(value: Any) -> bool:
-    return (
-        hasattr(value, "get_params")
-        and hasattr(value, "fit")
-        and hasattr(value, "predict")
-    )
 
 
 def _non_defaults(model: Any) -> dict[str, str]:
@@ -45,7 +37,7 @@ def _non_defaults(model: Any) -> dict[str, str]:
     for name, value in model.get_params(deep=False).items():
         if name in defaults and repr(defaults[name]) == repr(value):
             continue
-        out[name] = value.__class__.__name__ if _is_model(value) else repr(value)
+        out[name] = value.__class__.__name__ if is_model(value) else repr(value)
     return out
 
 
@@ -81,7 +73,11 @@ def card_facts(
             "features": _features(value),
         }
         for name, value in values.items()
-        if name in matched and _is_model(value) and final_stage.get(name) == "training"
+        # A model predicts; a fitted scaler or encoder is not the card's subject.
+        if name in matched
+        and is_model(value)
+        and hasattr(value, "predict")
+        and final_stage.get(name) == "training"
     ]
     metrics = [
         {"name": name, "value": float(value), "stage": final_stage.get(name, "")}

@@ -1,19 +1,32 @@
 """Compare what the notebook computed with what the pipeline computed, name by name.
 
 Numbers and arrays with a tolerance (numpy.testing), frames and series with
-pandas.testing, fitted estimators by their parameters and their predictions on the
-captured inputs, anything else by pickled equality, ``==`` or ``repr``.
+pandas.testing, estimators by class, parameters and fitted state (and by their
+predictions on captured inputs), random generators by their state, other objects
+by their attributes. Nothing is ever equal by its ``repr``: what cannot really be
+compared is "not comparable", with the reason.
+
+This module is copied verbatim into every generated project (as
+``tests/equivalence.py``), so that its characterization tests compare exactly as
+validation did. It must therefore import nothing from nbprod and only the standard
+library at module level; numpy, pandas and joblib are imported when a value needs
+them.
 """
 
 from __future__ import annotations
 
+import cmath
+import dataclasses
+import hashlib
+import json
 import math
 import numbers
 import pickle
 import re
+import types
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -23,10 +36,52 @@ EQUAL, CLOSE, DIFFERENT, NOT_COMPARABLE = (
     "different",
     "not comparable",
 )
+
+# How a verdict was reached: the "how" of each value in nbprod-report.json.
+FITTED_STATE = "fitted state"  # an estimator: parameters and what fitting learned
+PREDICTIONS = "predictions"  # an estimator: its outputs on a captured input
+PARAMETERS = "parameters"  # an estimator never fitted: parameters are all it has
+ARRAY = "array"
+FRAME = "frame"
+NUMBER = "number"
+VALUE = "value"  # by ``==``, for values whose type defines it
+ELEMENTS = "elements"  # a container of several kinds, element by element
+RANDOM_STATE = "random state"
+PICKLED_STATE = "pickled state"
+ATTRIBUTES = "attributes"  # an object without equality of its own, by its state
+PATH = "path"
+SUMMARY = "summary"  # a value too large to keep, by its kept summary
+NOT_COMPUTED = "not computed"  # a plot or a timing: nothing the notebook computed
+PRINTED = "printed output"  # what a cell printed, line by line (nbprod.printed)
+NONE = "none"
+HOWS = (
+    FITTED_STATE,
+    PREDICTIONS,
+    PARAMETERS,
+    ARRAY,
+    FRAME,
+    NUMBER,
+    VALUE,
+    ELEMENTS,
+    RANDOM_STATE,
+    PICKLED_STATE,
+    ATTRIBUTES,
+    PATH,
+    SUMMARY,
+    NOT_COMPUTED,
+    PRINTED,
+    NONE,
+)
+
 RTOL, ATOL = 1e-7, 1e-12
-# Wall-clock measurements are not computed values: scikit-learn's search results
-# carry fit and score times that differ on every run.
-TIMING = re.compile(r"^(mean|std)_(fit|score)_time$|^refit_time_$")
+# Wall-clock measurements are not computed values: cross_validate's fit and score
+# times, and scikit-learn's search results, differ on every run.
+TIMING = re.compile(r"^(mean_|std_)?(fit|score)_time$|^refit_time_$")
+# Modules whose objects are pictures of values, not values.
+PLOT_MODULES = {"matplotlib", "mpl_toolkits", "seaborn", "plotly", "bokeh", "altair"}
+PLOT = "a plot, not a computed value"
+MAX_DEPTH = 40
+ADDRESS = " at 0x"
 
 
 @dataclass(frozen=True)
@@ -37,11 +92,76 @@ class Comparison:
     status: str
     detail: str = ""
     value: float | None = None  # the notebook's value, when it is a single number
-    how: str = ""  # what was compared: fitted state, predictions, printed output...
+    how: str = NONE  # one of HOWS
+    model: bool = False  # the notebook's value is a model, or holds models
 
     @property
     def matches(self) -> bool:
         return self.status in {EQUAL, CLOSE}
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """What a comparison carries down into nested values."""
+
+    inputs: list[Any]
+    depth: int = 0
+    inside_model: bool = False  # a part of an estimator: no predictions of its own
+    # Pairs being compared further up: an object that contains itself.
+    seen: set[tuple[int, int]] = field(default_factory=set)
+
+    def deeper(self) -> _Walk:
+        return replace(self, depth=self.depth + 1)
+
+
+def is_model(value: Any) -> bool:
+    """An estimator: something with parameters that is fitted (scikit-learn's API)."""
+    return (
+        not isinstance(value, type)
+        and hasattr(value, "get_params")
+        and hasattr(value, "fit")
+    )
+
+
+def prediction_inputs(values: Iterable[Any]) -> list[Any]:
+    """The frames and arrays among ``values``: what models may predict on."""
+    return [v for v in values if _module(v) in {"pandas", "numpy"}]
+
+
+def compare(
+    name: str, ours: Any, theirs: Any, inputs: Iterable[Any] = ()
+) -> Comparison:
+    """Compare the pipeline's value ``ours`` with the notebook's ``theirs``; models
+    are also asked to predict on each of ``inputs`` they take."""
+    model = _holds_model(theirs)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if TIMING.match(name):
+                result = Comparison(
+                    name, NOT_COMPARABLE, "a timing, not a computed value"
+                )
+                result = replace(result, how=NOT_COMPUTED)
+            else:
+                result = _compare(name, ours, theirs, _Walk(list(inputs)))
+        if isinstance(theirs, numbers.Real) and not isinstance(theirs, bool):
+            result = replace(result, value=float(theirs))
+        return replace(result, model=model)
+    except Exception as exc:  # noqa: BLE001 - a comparison must never crash validation
+        return Comparison(
+            name,
+            NOT_COMPARABLE,
+            f"{exc.__class__.__name__}: {_first_line(exc)}",
+            model=model,
+        )
+
+
+def _holds_model(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return any(is_model(v) for v in value)
+    return is_model(value)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -54,80 +174,129 @@ def _module(value: Any) -> str:
     return type(value).__module__.split(".")[0]
 
 
-def compare(
-    name: str, ours: Any, theirs: Any, inputs: Iterable[Any] = ()
-) -> Comparison:
-    """Compare the pipeline's value ``ours`` with the notebook's ``theirs``."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = _compare(name, ours, theirs, list(inputs))
-        if isinstance(theirs, numbers.Real) and not isinstance(theirs, bool):
-            result = replace(result, value=float(theirs))
-        return result
-    except Exception as exc:  # noqa: BLE001 - a comparison must never crash validation
-        return Comparison(
-            name, NOT_COMPARABLE, f"{exc.__class__.__name__}: {_first_line(exc)}"
-        )
+def _qualified(value: Any) -> str:
+    return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
 
 
-def _compare(name: str, ours: Any, theirs: Any, inputs: list[Any]) -> Comparison:
+def _is_plot(value: Any) -> bool:
+    if _module(value) in PLOT_MODULES:
+        return True
+    # scikit-learn's ConfusionMatrixDisplay, RocCurveDisplay, ...
+    return type(value).__name__.endswith("Display") and (
+        hasattr(value, "plot") or hasattr(value, "figure_") or hasattr(value, "ax_")
+    )
+
+
+def _compare(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
+    if _is_plot(ours) or _is_plot(theirs):
+        return Comparison(name, NOT_COMPARABLE, PLOT, how=NOT_COMPUTED)
     if type(ours) is not type(theirs):
         return Comparison(
-            name, DIFFERENT, f"type {type(ours).__name__} != {type(theirs).__name__}"
+            name,
+            DIFFERENT,
+            f"type {type(ours).__name__} != {type(theirs).__name__}",
+            how=VALUE,
         )
-    if _is_plot(ours):
-        return Comparison(name, NOT_COMPARABLE, "a plot, not a computed value")
-    if hasattr(ours, "get_state") and _module(ours) == "numpy":
-        # A legacy RandomState: compared by its state, like a Generator below.
-        return _compare(name, ours.get_state(), theirs.get_state(), [])
-    if isinstance(ours, set | frozenset):
-        # Sets of objects compare by identity: compare what their elements show.
-        if sorted(map(repr, ours)) == sorted(map(repr, theirs)):
-            return Comparison(name, EQUAL, "same elements (by repr)")
-        return Comparison(name, DIFFERENT, "different elements")
+    if walk.depth > MAX_DEPTH:
+        return Comparison(
+            name, NOT_COMPARABLE, f"nested deeper than {MAX_DEPTH} levels"
+        )
+    if isinstance(ours, bool | int | float | complex | str | bytes) or ours is None:
+        return _plain(name, ours, theirs)
+    key = (id(ours), id(theirs))
+    if key in walk.seen:
+        # The pair is being compared further up: what differs is found there.
+        return Comparison(name, EQUAL, how=ATTRIBUTES)
+    walk.seen.add(key)
+    try:
+        return _dispatch(name, ours, theirs, walk.deeper())
+    finally:
+        walk.seen.discard(key)
+
+
+def _plain(name: str, ours: Any, theirs: Any) -> Comparison:
+    if isinstance(ours, int | float | complex) and not isinstance(ours, bool):
+        return _number(name, ours, theirs)
+    if isinstance(ours, str) and _same_place(ours, theirs):
+        return Comparison(
+            name, EQUAL, "the same path, resolved from config.yaml", how=PATH
+        )
+    if ours == theirs:
+        return Comparison(name, EQUAL, how=VALUE)
+    return Comparison(name, DIFFERENT, f"{_short(ours)} != {_short(theirs)}", how=VALUE)
+
+
+def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
+    if _module(ours) == "numpy" and hasattr(ours, "get_state"):
+        # A legacy RandomState: equal when it would draw the same numbers next.
+        return _random(name, ours.get_state(), theirs.get_state(), walk)
     if hasattr(ours, "bit_generator"):
-        # A numpy random Generator: equal when it would draw the same numbers next.
-        if ours.bit_generator.state == theirs.bit_generator.state:
-            return Comparison(name, EQUAL)
-        return Comparison(name, DIFFERENT, "random generator state")
+        # A numpy random Generator.
+        return _random(name, ours.bit_generator.state, theirs.bit_generator.state, walk)
+    if _module(ours) == "numpy" and hasattr(ours, "random_raw"):
+        # A bit generator alone (PCG64, MT19937, ...).
+        return _random(name, ours.state, theirs.state, walk)
     fitted = _fitted_parameters(ours)
     if fitted is not None:
         # Statistical results (statsmodels): compared by their fitted parameters.
-        verdict = _compare(name, fitted, _fitted_parameters(theirs), [])
+        verdict = _compare(name, fitted, _fitted_parameters(theirs), walk)
         detail = (
             f"fitted parameters: {verdict.detail}"
             if verdict.detail
             else "fitted parameters"
         )
-        return Comparison(name, verdict.status, detail)
+        return Comparison(name, verdict.status, detail, how=FITTED_STATE)
     if _module(ours) == "pandas":
-        return _pandas(name, ours, theirs)
+        return _pandas(name, ours, theirs, walk)
     if _module(ours) == "numpy":
-        return _numpy(name, ours, theirs)
-    if hasattr(ours, "get_params") and hasattr(ours, "fit"):
-        return _estimator(name, ours, theirs, inputs)
-    if isinstance(ours, str | PurePath) and _same_place(ours, theirs):
-        return Comparison(name, EQUAL, "the same path, resolved from config.yaml")
-    if isinstance(ours, bool) or ours is None or isinstance(ours, str | bytes):
-        return (
-            Comparison(name, EQUAL)
-            if ours == theirs
-            else Comparison(name, DIFFERENT, f"{_short(ours)} != {_short(theirs)}")
+        return _numpy(name, ours, theirs, walk)
+    if is_model(ours):
+        return _estimator(name, ours, theirs, walk)
+    if isinstance(ours, PurePath):
+        if ours == theirs:
+            return Comparison(name, EQUAL, how=PATH)
+        if _same_place(ours, theirs):
+            detail = "the same path, resolved from config.yaml"
+            return Comparison(name, EQUAL, detail, how=PATH)
+        return Comparison(name, DIFFERENT, f"{ours} != {theirs}", how=PATH)
+    if isinstance(ours, list | tuple):
+        return _sequence(name, ours, theirs, walk)
+    if isinstance(ours, dict):
+        return _mapping(name, ours, theirs, walk)
+    if isinstance(ours, set | frozenset):
+        return _set(name, ours, theirs)
+    if isinstance(ours, types.MethodType):
+        # A bound method: the same function of an equal object.
+        return _sequence(
+            name,
+            [ours.__func__, ours.__self__],
+            [theirs.__func__, theirs.__self__],
+            walk,
         )
-    if isinstance(ours, int | float | complex):
-        return _number(name, ours, theirs)
-    if isinstance(ours, list | tuple) and len(ours) == len(theirs):
-        parts = [
-            _compare(f"{name}[{i}]", a, b, inputs)
-            for i, (a, b) in enumerate(zip(ours, theirs, strict=True))
-        ]
-        return _combine(name, parts)
-    if isinstance(ours, dict) and set(ours) == set(theirs):
-        keys = [k for k in ours if not (isinstance(k, str) and TIMING.match(k))]
-        parts = [_compare(f"{name}[{k!r}]", ours[k], theirs[k], inputs) for k in keys]
-        return _combine(name, parts)
-    return _generic(name, ours, theirs)
+    if isinstance(
+        ours,
+        type | types.FunctionType | types.BuiltinFunctionType | types.ModuleType,
+    ):
+        # Pickled by reference: the same name is all two runs can share.
+        if "<" in _qualified(ours):
+            # A lambda or a local function: its name is not its own.
+            return Comparison(name, NOT_COMPARABLE, "a function without a name")
+        if _qualified(ours) == _qualified(theirs):
+            return Comparison(name, EQUAL, how=VALUE)
+        return Comparison(
+            name, DIFFERENT, f"{_qualified(ours)} != {_qualified(theirs)}", how=VALUE
+        )
+    if dataclasses.is_dataclass(ours):
+        # A dataclass's own == cannot compare arrays or tolerate rounding.
+        return _attributes(name, ours, theirs, walk)
+    return _generic(name, ours, theirs, walk)
+
+
+def _random(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
+    verdict = _compare(name, ours, theirs, walk)
+    if verdict.matches:
+        return Comparison(name, EQUAL, how=RANDOM_STATE)
+    return Comparison(name, verdict.status, "random generator state", how=RANDOM_STATE)
 
 
 def _same_place(ours: str | PurePath, theirs: str | PurePath) -> bool:
@@ -137,16 +306,6 @@ def _same_place(ours: str | PurePath, theirs: str | PurePath) -> bool:
     if not a.is_absolute() or b.is_absolute() or a == b or not b.parts:
         return False
     return a.parts[-len(b.parts) :] == b.parts
-
-
-def _is_plot(value: Any) -> bool:
-    if _module(value) == "matplotlib":
-        return True
-    return (
-        _module(value) == "numpy"
-        and getattr(getattr(value, "dtype", None), "kind", "") == "O"
-        and any(_module(v) == "matplotlib" for v in value.flat)
-    )
 
 
 def _fitted_parameters(value: Any) -> Any:
@@ -170,15 +329,21 @@ def _where(part: Comparison) -> str:
     )
 
 
-def _combine(name: str, parts: list[Comparison]) -> Comparison:
-    bad = [p for p in parts if not p.matches]
-    if bad:
-        worst = bad[0]
-        return Comparison(name, worst.status, _where(worst))
-    if any(p.status == CLOSE for p in parts):
-        close = next(p for p in parts if p.status == CLOSE)
-        return Comparison(name, CLOSE, _where(close))
-    return Comparison(name, EQUAL)
+def _combine(name: str, parts: list[Comparison], how: str = "") -> Comparison:
+    """One verdict for a container: the worst of its parts, plots and timings aside."""
+    compared = [p for p in parts if p.how != NOT_COMPUTED]
+    if parts and not compared:
+        return Comparison(name, NOT_COMPARABLE, parts[0].detail, how=NOT_COMPUTED)
+    for status in (DIFFERENT, NOT_COMPARABLE):
+        bad = next((p for p in compared if p.status == status), None)
+        if bad is not None:
+            return Comparison(name, status, _where(bad), how=bad.how)
+    hows = {p.how for p in compared}
+    how = how or (hows.pop() if len(hows) == 1 else ELEMENTS)
+    close = next((p for p in compared if p.status == CLOSE), None)
+    if close is not None:
+        return Comparison(name, CLOSE, _where(close), how=how)
+    return Comparison(name, EQUAL, how=how)
 
 
 def _short(value: Any) -> str:
@@ -186,43 +351,125 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _number(name: str, ours: float, theirs: float) -> Comparison:
+def _number(name: str, ours: Any, theirs: Any) -> Comparison:
     if ours == theirs or (
         isinstance(ours, float) and math.isnan(ours) and math.isnan(theirs)
     ):
-        return Comparison(name, EQUAL)
+        return Comparison(name, EQUAL, how=NUMBER)
     diff = abs(ours - theirs)
-    if math.isclose(ours, theirs, rel_tol=RTOL, abs_tol=ATOL):
-        return Comparison(name, CLOSE, f"max difference {diff:.3g}")
-    return Comparison(name, DIFFERENT, f"{ours!r} != {theirs!r}")
+    if cmath.isclose(ours, theirs, rel_tol=RTOL, abs_tol=ATOL):
+        return Comparison(name, CLOSE, f"max difference {diff:.3g}", how=NUMBER)
+    return Comparison(name, DIFFERENT, f"{ours!r} != {theirs!r}", how=NUMBER)
 
 
-def _numpy(name: str, ours: Any, theirs: Any) -> Comparison:
+def _sequence(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
+    if len(ours) != len(theirs):
+        return Comparison(
+            name, DIFFERENT, f"length {len(ours)} != {len(theirs)}", how=ELEMENTS
+        )
+    parts = [
+        _compare(f"{name}[{i}]", a, b, walk)
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True))
+    ]
+    return _combine(name, parts)
+
+
+def _is_timing(key: Any) -> bool:
+    return isinstance(key, str) and TIMING.match(key) is not None
+
+
+def _mapping(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
+    keys = [k for k in ours if not _is_timing(k)]
+    other = [k for k in theirs if not _is_timing(k)]
+    if set(keys) != set(other):
+        extra, missing = set(keys) - set(other), set(other) - set(keys)
+        what = [
+            f"{label}: {', '.join(sorted(map(repr, ks)))}"
+            for label, ks in (
+                ("only the pipeline's has", extra),
+                ("only the notebook's has", missing),
+            )
+            if ks
+        ]
+        return Comparison(name, DIFFERENT, "; ".join(what), how=ELEMENTS)
+    if not keys and (ours or theirs):
+        return Comparison(
+            name, NOT_COMPARABLE, "timings, not computed values", how=NOT_COMPUTED
+        )
+    parts = [_compare(f"{name}[{k!r}]", ours[k], theirs[k], walk) for k in keys]
+    return _combine(name, parts)
+
+
+def _set(name: str, ours: Any, theirs: Any) -> Comparison:
+    # Set membership uses the elements' own equality and hashing.
+    if ours == theirs:
+        return Comparison(name, EQUAL, how=ELEMENTS)
+    if len(ours) != len(theirs):
+        return Comparison(
+            name, DIFFERENT, f"size {len(ours)} != {len(theirs)}", how=ELEMENTS
+        )
+    elements = ours | theirs
+    if all(type(e).__eq__ is not object.__eq__ for e in elements) and not any(
+        map(_addressed, elements)
+    ):
+        extra = sorted(map(_short, ours - theirs))
+        return Comparison(
+            name, DIFFERENT, f"only the pipeline's has {', '.join(extra)}", how=ELEMENTS
+        )
+    return Comparison(
+        name, NOT_COMPARABLE, "a set of objects without equality of their own"
+    )
+
+
+def _numpy(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     import numpy as np
 
+    if isinstance(ours, np.ma.MaskedArray):
+        # scikit-learn's cv_results_ parameters: what is masked holds nothing.
+        mask = np.ma.getmaskarray(ours)
+        if not np.array_equal(mask, np.ma.getmaskarray(theirs)):
+            return Comparison(name, DIFFERENT, "masked entries differ", how=ARRAY)
+        ours, theirs = np.ma.getdata(ours)[~mask], np.ma.getdata(theirs)[~mask]
     a, b = np.asarray(ours), np.asarray(theirs)
+    how = NUMBER if a.ndim == 0 and a.dtype.kind in "biufc" else ARRAY
     if a.shape != b.shape:
-        return Comparison(name, DIFFERENT, f"shape {a.shape} != {b.shape}")
+        return Comparison(name, DIFFERENT, f"shape {a.shape} != {b.shape}", how=how)
+    if a.dtype != b.dtype and not {a.dtype.kind, b.dtype.kind} <= {"U", "S"}:
+        return Comparison(name, DIFFERENT, f"dtype {a.dtype} != {b.dtype}", how=how)
+    if a.dtype.names:
+        # Structured records (a tree's nodes): field by field, with tolerance.
+        parts = [_numpy(f"{name}[{f!r}]", a[f], b[f], walk) for f in a.dtype.names]
+        return _combine(name, parts, how)
     try:
         np.testing.assert_array_equal(a, b)
-        return Comparison(name, EQUAL)
-    except AssertionError:
+        return Comparison(name, EQUAL, how=how)
+    except (AssertionError, ValueError, TypeError):
         pass
-    if a.dtype.kind in "fciu" and b.dtype.kind in "fciu":
-        try:
-            np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
-            diff = (
-                float(np.nanmax(np.abs(a.astype(complex) - b.astype(complex))))
-                if a.size
-                else 0.0
-            )
-            return Comparison(name, CLOSE, f"max difference {diff:.3g}")
-        except AssertionError as exc:
-            return Comparison(name, DIFFERENT, _first_line(exc))
-    return Comparison(name, DIFFERENT, "array values differ")
+    if a.dtype.kind == "O":
+        # Objects (trees of a boosted ensemble, parameters): one by one.
+        parts = [
+            _compare(f"{name}[{', '.join(map(str, i))}]", a[i], b[i], walk)
+            for i in np.ndindex(a.shape)
+        ]
+        return _combine(name, parts)
+    if a.dtype.kind in "bfciu" and b.dtype.kind in "bfciu":
+        if a.dtype.kind == "b":
+            a, b = a.astype(int), b.astype(int)
+        close = np.isclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True)
+        gap = np.abs(a.astype(complex) - b.astype(complex))
+        diff = float(np.nanmax(gap)) if a.size else 0.0
+        if close.all():
+            return Comparison(name, CLOSE, f"max difference {diff:.3g}", how=how)
+        if a.size == 1:
+            detail = f"{a.ravel()[0].item()!r} != {b.ravel()[0].item()!r}"
+        else:
+            off = int((~close).sum())
+            detail = f"{off} of {a.size} values differ, by up to {diff:.3g}"
+        return Comparison(name, DIFFERENT, detail, how=how)
+    return Comparison(name, DIFFERENT, "array values differ", how=how)
 
 
-def _pandas(name: str, ours: Any, theirs: Any) -> Comparison:
+def _pandas(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     import pandas as pd
 
     checks = {
@@ -232,82 +479,510 @@ def _pandas(name: str, ours: Any, theirs: Any) -> Comparison:
     }
     check = next((f for t, f in checks.items() if isinstance(ours, t)), None)
     if check is None:
-        return _generic(name, ours, theirs)
+        return _generic(name, ours, theirs, walk)
     if isinstance(ours, pd.DataFrame):
-        timing = [c for c in ours.columns if isinstance(c, str) and TIMING.match(c)]
-        if timing and list(ours.columns) == list(theirs.columns):
-            ours, theirs = ours.drop(columns=timing), theirs.drop(columns=timing)
+        timing = [c for c in ours.columns if _is_timing(c)]
+        if timing and len(timing) == len(ours.columns):
+            return Comparison(
+                name, NOT_COMPARABLE, "timings, not computed values", how=NOT_COMPUTED
+            )
+        ours = ours.drop(columns=timing)
+        theirs = theirs.drop(columns=[c for c in theirs.columns if _is_timing(c)])
     try:
         check(ours, theirs, check_exact=True)
-        return Comparison(name, EQUAL)
+        return Comparison(name, EQUAL, how=FRAME)
     except AssertionError:
         pass
     try:
         check(ours, theirs, check_exact=False, rtol=RTOL, atol=ATOL)
-        return Comparison(name, CLOSE, f"equal within rtol={RTOL:g}")
+        return Comparison(name, CLOSE, f"equal within rtol={RTOL:g}", how=FRAME)
     except AssertionError as exc:
-        return Comparison(name, DIFFERENT, _first_line(exc))
+        failure = Comparison(name, DIFFERENT, _first_line(exc), how=FRAME)
+    if isinstance(ours, pd.Index) or str(ours.dtypes) != str(theirs.dtypes):
+        return failure
+    # Objects in cells (a column of fitted models): compared one by one, once the
+    # rest (index, names, other columns) is the same.
+    frame = isinstance(ours, pd.DataFrame)
+    objects = [c for c in ours.columns if _objects_in(ours[c])] if frame else []
+    if not (objects if frame else _objects_in(ours)):
+        return failure
+    try:
+        check(ours.map(type), theirs.map(type), check_exact=True)
+        if frame:
+            rest = [ours.drop(columns=objects), theirs.drop(columns=objects)]
+            check(*rest, check_exact=False, rtol=RTOL, atol=ATOL)
+    except AssertionError:
+        return failure
+    cells = [ours[objects], theirs[objects]] if frame else [ours, theirs]
+    pairs = zip(*(c.to_numpy().ravel() for c in cells), strict=True)
+    parts = [_compare(f"{name}[{i}]", a, b, walk) for i, (a, b) in enumerate(pairs)]
+    verdict = _combine(name, parts)
+    return replace(verdict, how=FRAME) if verdict.matches else verdict
 
 
-def _estimator(name: str, ours: Any, theirs: Any, inputs: list[Any]) -> Comparison:
-    params_ours, params_theirs = _params(ours), _params(theirs)
-    if params_ours != params_theirs:
-        changed = sorted(
-            k
-            for k in params_ours.keys() | params_theirs.keys()
-            if params_ours.get(k) != params_theirs.get(k)
+def _objects_in(series: Any) -> bool:
+    # Only plain object columns: a categorical's categories are not its cells.
+    return str(series.dtype) == "object"
+
+
+def _public_state(estimator: Any) -> dict[str, Any]:
+    """What fitting learned: the attributes ending in ``_``, timings aside."""
+    return {
+        k: v
+        for k, v in _vars(estimator).items()
+        if k.endswith("_") and not k.startswith("_") and not _is_timing(k)
+    }
+
+
+def _vars(value: Any) -> dict[str, Any]:
+    try:
+        return dict(vars(value))
+    except TypeError:
+        return {}
+
+
+def _learned(estimator: Any) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+    """Whether an estimator is fitted (scikit-learn's own test); the state to
+    compare: what fitting learned (attributes ending in ``_``), else every attribute
+    that is not a parameter (an estimator of the notebook's own may keep what it
+    learned there); and the private rest (a booster, caches)."""
+    attributes = _vars(estimator)
+    params = estimator.get_params(deep=False)
+    rest = {
+        k: v for k, v in attributes.items() if k not in params and not _is_timing(k)
+    }
+    public = _public_state(estimator)
+    if public:
+        return True, public, {k: v for k, v in rest.items() if k not in public}
+    check = getattr(estimator, "__sklearn_is_fitted__", None)
+    fitted = (
+        bool(check())
+        if callable(check)
+        else any(k.endswith("_") and not k.startswith("__") for k in attributes)
+    )
+    return fitted, rest, {}
+
+
+def _named_parts(
+    name: str, label: str, mine: dict[str, Any], other: dict[str, Any], walk: _Walk
+) -> Comparison:
+    """Named attributes (or parameters) of two estimators, each said as ``label X``."""
+    if set(mine) != set(other):
+        extra, missing = sorted(set(mine) - set(other)), sorted(set(other) - set(mine))
+        detail = (
+            f"{label} {extra[0]}: only in the pipeline's"
+            if extra
+            else f"{label} {missing[0]}: only in the notebook's"
         )
-        first = changed[0]
+        return Comparison(name, DIFFERENT, detail, how=ATTRIBUTES)
+    verdict = _combine(name, [_compare(k, mine[k], other[k], walk) for k in mine])
+    return replace(verdict, detail=f"{label} {verdict.detail}".strip())
+
+
+def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
+    # An estimator names what differs relative to itself: "parameter C", "fitted coef_".
+    inner = replace(walk, inside_model=True)
+    mine, other = ours.get_params(deep=False), theirs.get_params(deep=False)
+    params = _named_parts(name, "parameter", mine, other, inner)
+    if params.status == DIFFERENT:
+        how = params.how if params.how in {FITTED_STATE, PREDICTIONS} else PARAMETERS
+        return replace(params, how=how)
+    fitted, state, private = _learned(ours)
+    fitted_theirs, state_theirs, private_theirs = _learned(theirs)
+    if fitted != fitted_theirs:
+        side = "pipeline's" if fitted else "notebook's"
         return Comparison(
-            name,
-            DIFFERENT,
-            f"parameter {first}: {params_ours.get(first)} != {params_theirs.get(first)}",
+            name, DIFFERENT, f"only the {side} is fitted", how=FITTED_STATE
         )
+    how = FITTED_STATE if fitted else PARAMETERS
+    label = "fitted" if fitted else "attribute"
+    learned = _named_parts(name, label, state, state_theirs, inner)
+    if learned.status == DIFFERENT:
+        return replace(learned, how=how)
+    if not fitted and params.matches and learned.matches:
+        # Nothing learned: its parameters (and settings) are all there is.
+        status = CLOSE if CLOSE in {params.status, learned.status} else EQUAL
+        return Comparison(
+            name, status, "not fitted: compared by its parameters", how=how
+        )
+    predicted = None if walk.inside_model else _predictions(ours, theirs, walk)
+    if predicted is not None and not predicted.matches:
+        return replace(predicted, name=name)
+    unproven = [
+        v
+        for v in (params, learned)
+        if v.status == NOT_COMPARABLE and v.how != NOT_COMPUTED
+    ]
+    if predicted is None and not walk.inside_model and fitted and private:
+        # What it keeps privately (a booster) shows only in its predictions, and
+        # private caches may differ harmlessly: a difference there proves nothing
+        # either way.
+        hidden = _named_parts(name, "private", private, private_theirs, inner)
+        if not hidden.matches and hidden.how != NOT_COMPUTED:
+            detail = f"{hidden.detail}; no captured input it takes"
+            unproven.append(replace(hidden, status=NOT_COMPARABLE, detail=detail))
+    if unproven and predicted is None:
+        return Comparison(name, NOT_COMPARABLE, unproven[0].detail, how=how)
+    if unproven and predicted is not None:
+        # Its outputs on real data are proof enough of what it learned.
+        detail = f"{predicted.detail}; not comparable: {unproven[0].detail}"
+        return replace(predicted, name=name, detail=detail)
+    said = [
+        (
+            f"same parameters and fitted state ({len(state)} attributes)"
+            if state
+            else "same parameters, fitted estimators included"
+        )
+    ]
+    if predicted is not None:
+        said.append(predicted.detail)
+    elif not walk.inside_model:
+        said.append("no captured input it takes")
+    close = [v.detail for v in (params, learned) if v.status == CLOSE]
+    if predicted is not None and predicted.status == CLOSE:
+        close.append(predicted.detail)
+    if close:
+        return Comparison(name, CLOSE, "; ".join(close), how=how)
+    return Comparison(name, EQUAL, "; ".join(said), how=how)
+
+
+def _predictions(ours: Any, theirs: Any, walk: _Walk) -> Comparison | None:
+    """The estimators' outputs on the first captured input they take, if any."""
     for method in ("predict", "transform"):
         if not hasattr(ours, method):
             continue
-        for data in inputs:
+        for data in walk.inputs:
             try:
                 a, b = getattr(ours, method)(data), getattr(theirs, method)(data)
             except Exception:  # noqa: BLE001, S112 - not an input this estimator takes
                 continue
-            verdict = _compare(name, a, b, [])
-            detail = f"{method} on a captured input: {verdict.detail}".rstrip(": ")
-            return Comparison(name, verdict.status, detail)
-    state = _generic(name, ours, theirs)
-    if state.matches:
-        return Comparison(name, EQUAL, "same parameters and fitted state")
-    return Comparison(
-        name,
-        NOT_COMPARABLE,
-        "same parameters; no captured input to compare predictions on",
-    )
+            verdict = _compare(method, a, b, walk)
+            said = f"{method} on a captured input"
+            if verdict.detail:
+                said = f"{said}: {verdict.detail}"
+            return Comparison(method, verdict.status, said, how=PREDICTIONS)
+    return None
 
 
-def _params(estimator: Any) -> dict[str, str]:
-    return {k: repr(v) for k, v in estimator.get_params(deep=True).items()}
+def _attributes(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
+    # Fields, not vars(): a dataclass with slots has no __dict__.
+    fields = [f.name for f in dataclasses.fields(ours)]
+    mine = {f: getattr(ours, f) for f in fields}
+    verdict = _mapping(name, mine, {f: getattr(theirs, f) for f in fields}, walk)
+    return verdict if verdict.how == NOT_COMPUTED else replace(verdict, how=ATTRIBUTES)
 
 
-def _generic(name: str, ours: Any, theirs: Any) -> Comparison:
+def _truth(value: Any) -> bool | None:
+    """``value`` if it is a single truth value (``==`` of arrays is not)."""
+    if isinstance(value, bool):
+        return value
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    return bool(value) if kind == "b" and getattr(value, "shape", None) == () else None
+
+
+def _state(value: Any) -> Any:
+    """What an object is made of: what it pickles when it says (C types such as
+    scikit-learn's trees do), else its attributes."""
+    getstate = getattr(type(value), "__getstate__", None)
+    if getstate is not None and getstate is not getattr(object, "__getstate__", None):
+        state = value.__getstate__()
+        if state:
+            return state
+    return _vars(value) or None
+
+
+def _addressed(value: Any) -> bool:
+    """Its repr shows a memory address: the repr says nothing about the value."""
+    try:
+        return ADDRESS in repr(value)
+    except Exception:  # noqa: BLE001 - a repr that raises shows nothing either
+        return True
+
+
+def _generic(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     try:
         if pickle.dumps(ours) == pickle.dumps(theirs):
-            return Comparison(name, EQUAL)
+            return Comparison(name, EQUAL, how=PICKLED_STATE)
     except Exception:  # noqa: BLE001, S110 - unpicklable: try the next way
         pass
-    try:
-        if type(ours).__eq__ is object.__eq__:
-            raise TypeError("identity is not equality")  # noqa: TRY301
-        same = ours == theirs
-        if isinstance(same, bool):
-            return (
-                Comparison(name, EQUAL)
-                if same
-                else Comparison(name, DIFFERENT, f"{_short(ours)} != {_short(theirs)}")
-            )
-    except Exception:  # noqa: BLE001, S110
-        pass
-    if repr(ours) == repr(theirs) and " at 0x" not in repr(ours):
-        return Comparison(name, EQUAL, "same repr")
-    return Comparison(
-        name, NOT_COMPARABLE, f"no way to compare {type(ours).__name__} values"
+    addressed = _addressed(ours) or _addressed(theirs)
+    if type(ours).__eq__ is not object.__eq__:
+        try:
+            same = _truth(ours == theirs)
+        except Exception:  # noqa: BLE001 - an == that raises says nothing
+            same = None
+        if same:
+            return Comparison(name, EQUAL, how=VALUE)
+        if same is False and not addressed:
+            detail = f"{_short(ours)} != {_short(theirs)}"
+            return Comparison(name, DIFFERENT, detail, how=VALUE)
+    state, state_theirs = _state(ours), _state(theirs)
+    if state is not None and state_theirs is not None:
+        verdict = _compare(name, state, state_theirs, walk)
+        if verdict.how == NOT_COMPUTED:
+            return verdict
+        return replace(verdict, how=ATTRIBUTES)
+    why = (
+        "its repr shows only a memory address"
+        if addressed
+        else f"no way to compare {type(ours).__name__} values"
     )
+    return Comparison(name, NOT_COMPARABLE, why)
+
+
+# Values too large to keep whole: a summary, compared with tolerance -----------
+
+
+def summary(
+    value: Any, inputs: Mapping[str, Any] | None = None, like: Any = None
+) -> dict[str, Any]:
+    """What is kept of a value too large to store whole (JSON): its type, shape,
+    dtypes and statistics; a model's class, parameters and predictions on one of
+    ``inputs``; a container's items. ``like``, a summary made before, says which
+    input a model predicted on then."""
+    with warnings.catch_warnings():
+        # Trying inputs a model may not take: their warnings are not the user's.
+        warnings.simplefilter("ignore")
+        return _summary(value, dict(inputs or {}), like, 0)
+
+
+def _type_name(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _summary(value: Any, inputs: dict[str, Any], like: Any, depth: int) -> Any:
+    data: dict[str, Any] = {"type": _type_name(value)}
+    like = like if isinstance(like, dict) else {}
+    if depth > MAX_DEPTH:
+        return data
+    if is_model(value):
+        return {**data, **_model_summary(value, inputs, like, depth)}
+    fitted = _fitted_parameters(value)
+    if fitted is not None:
+        return {**data, "params": _described(fitted, depth + 1)}
+    if _module(value) in {"numpy", "pandas"}:
+        return {**data, **_data_summary(value)}
+    if isinstance(value, dict):
+        kept = [(k, v) for k, v in value.items() if not _is_timing(k)]
+        items = [
+            [_described(k, depth + 1), _summary(v, inputs, _item(like, i), depth + 1)]
+            for i, (k, v) in enumerate(kept)
+        ]
+        return {**data, "items": items}
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, numbers.Number | str) for v in value):
+            import numpy as np
+
+            return {**data, **_data_summary(np.asarray(value))}
+        items = [
+            _summary(v, inputs, _item(like, i), depth + 1) for i, v in enumerate(value)
+        ]
+        return {**data, "items": items}
+    return {**data, "described": _described(value, depth + 1)}
+
+
+def _item(like: dict[str, Any], index: int) -> Any:
+    items = like.get("items") or []
+    if index >= len(items):
+        return None
+    item = items[index]
+    return item[1] if isinstance(item, list) and len(item) == 2 else item
+
+
+def _model_summary(
+    model: Any, inputs: dict[str, Any], like: dict[str, Any], depth: int
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "params": _described(model.get_params(deep=False), depth + 1),
+        "fitted": {
+            k: _described(v, depth + 1)
+            for k, v in _public_state(model).items()
+            if _plain_data(v)
+        },
+    }
+    wanted = like.get("predict_on")
+    names = [wanted] if wanted in inputs else [] if wanted else list(inputs)
+    for name in names:
+        try:
+            predictions = model.predict(inputs[name])
+        except Exception:  # noqa: BLE001, S112 - not an input this model takes
+            continue
+        data["predict_on"] = name
+        data["predictions"] = _described(predictions, depth + 1, limit=10**6)
+        break
+    return data
+
+
+def _plain_data(value: Any) -> bool:
+    """A number, a text, or an array of them: what summarises the same every run
+    (a hash of other objects may not: pickles differ with shared references)."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return True
+    if _module(value) not in {"numpy", "pandas"}:
+        return False
+    import numpy as np
+
+    array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
+    if array.dtype.kind != "O":
+        return True
+    return all(v is None or isinstance(v, str | int | float) for v in array.ravel())
+
+
+def _described(value: Any, depth: int, limit: int = 1000) -> Any:
+    """``value`` as JSON that two runs agree on: never an address, a hash of an
+    object or a repr; a random generator by a digest of its state."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if depth > MAX_DEPTH:
+        return {"type": _type_name(value)}
+    if _module(value) == "numpy" and hasattr(value, "get_state"):
+        return {"type": _type_name(value), "state": _digest(value.get_state())}
+    if hasattr(value, "bit_generator"):
+        return {"type": _type_name(value), "state": _digest(value.bit_generator.state)}
+    if _module(value) in {"numpy", "pandas"}:
+        size = getattr(value, "size", limit + 1)
+        kind = getattr(getattr(value, "dtype", None), "kind", "")
+        if size <= limit and kind in "biufUSO" and _plain_data(value):
+            import numpy as np
+
+            return np.asarray(value).tolist()
+        return _summary(value, {}, None, depth)
+    if isinstance(value, numbers.Number):
+        return {"type": _type_name(value), "value": str(value)}
+    if is_model(value):
+        return _summary(value, {}, None, depth)
+    if isinstance(value, list | tuple):
+        return [_described(v, depth + 1, limit) for v in value]
+    if isinstance(value, dict):
+        return [
+            [_described(k, depth + 1), _described(v, depth + 1, limit)]
+            for k, v in value.items()
+        ]
+    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
+        return {"type": "function", "name": _qualified(value)}
+    attributes = _vars(value)
+    if attributes:
+        return {
+            "type": _type_name(value),
+            "attributes": _described(attributes, depth + 1, limit),
+        }
+    return {"type": _type_name(value)}
+
+
+def _digest(state: Any) -> str:
+    def plain(value: Any) -> Any:
+        return value.tolist() if hasattr(value, "tolist") else str(value)
+
+    text = json.dumps(state, sort_keys=True, default=plain)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _data_summary(value: Any) -> dict[str, Any]:
+    """A frame's or array's shape, dtypes, statistics (with tolerance) and hashes:
+    of the whole (a fast path) and of what has no statistics (exact)."""
+    import joblib
+    import numpy as np
+
+    data: dict[str, Any] = {"hash": joblib.hash(value)}
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        data["shape"] = list(shape)
+    dtypes = getattr(value, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "astype"):
+        data["dtypes"] = [str(d) for d in np.atleast_1d(dtypes.astype(str))]
+    elif getattr(value, "dtype", None) is not None:
+        data["dtypes"] = [str(value.dtype)]
+    if hasattr(value, "columns"):
+        data["columns"] = [str(c) for c in value.columns]
+        numeric = value.select_dtypes("number")
+        rest = value.select_dtypes(exclude="number")
+        objects = [c for c in rest if not _plain_data(rest[c])]
+        data["stats"] = [_stats(numeric[c].to_numpy(dtype=float)) for c in numeric]
+        data["exact"] = joblib.hash((rest.drop(columns=objects), value.index))
+        data["objects"] = [_objects(rest[c].to_numpy()) for c in objects]
+        return data
+    array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
+    if array.dtype.kind in "biuf":
+        data["stats"] = _stats(array.astype(float))
+    elif _plain_data(array):
+        data["exact"] = joblib.hash(array)
+    else:
+        data["objects"] = _objects(array)
+    if hasattr(value, "index"):
+        data["index"] = joblib.hash(value.index)
+    return data
+
+
+def _objects(array: Any) -> list[Any]:
+    """Objects in an array, one by one (a few thousand at most: beyond, the shape
+    and the rest of the summary are what is kept)."""
+    if array.size > 1000:
+        return []
+    return [_described(v, 1) for v in array.ravel()]
+
+
+def _stats(array: Any) -> dict[str, float]:
+    """Summary statistics; ``weighted`` changes when the same values move."""
+    import numpy as np
+
+    flat = array.ravel()
+    if not flat.size:
+        return {}
+    weights = np.arange(flat.size) % 97 + 1
+    return {
+        "mean": float(np.nanmean(flat)),
+        "std": float(np.nanstd(flat)),
+        "min": float(np.nanmin(flat)),
+        "max": float(np.nanmax(flat)),
+        "weighted": float(np.nansum(flat * weights) / flat.size),
+    }
+
+
+def compare_summary(
+    name: str, value: Any, expected: dict[str, Any], inputs: Mapping[str, Any]
+) -> Comparison:
+    """Compare ``value`` with the summary kept of the notebook's (see ``summary``):
+    types, shapes, dtypes and exact hashes exactly, statistics and predictions with
+    tolerance. A hash of the whole is only a fast path."""
+    model = _holds_model(value)
+    if type_only(expected):
+        why = "nothing but its type was kept"
+        return Comparison(name, NOT_COMPARABLE, why, how=SUMMARY, model=model)
+    try:
+        got = json.loads(json.dumps(summary(value, inputs, like=expected)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            verdict = _summaries(name, got, expected)
+    except Exception as exc:  # noqa: BLE001 - as compare: never crash
+        why = f"{exc.__class__.__name__}: {_first_line(exc)}"
+        return Comparison(name, NOT_COMPARABLE, why, how=SUMMARY, model=model)
+    return replace(verdict, how=SUMMARY, model=model)
+
+
+def type_only(kept: Any) -> bool:
+    """A summary that says nothing but the value's type: it proves nothing."""
+    if not isinstance(kept, dict) or not set(kept) <= {"type", "described"}:
+        return False
+    return "described" not in kept or type_only(kept["described"])
+
+
+def _summaries(name: str, got: Any, expected: Any) -> Comparison:
+    if isinstance(got, dict) and isinstance(expected, dict):
+        if "hash" in got and got.get("hash") == expected.get("hash"):
+            return Comparison(name, EQUAL)
+        got = {k: v for k, v in got.items() if k != "hash"}
+        expected = {k: v for k, v in expected.items() if k != "hash"}
+        if set(got) != set(expected):
+            keys = ", ".join(sorted(set(got) ^ set(expected)))
+            return Comparison(name, DIFFERENT, f"summaries differ in {keys}")
+        parts = [_summaries(f"{name}[{k!r}]", got[k], expected[k]) for k in got]
+        return _combine(name, parts)
+    if isinstance(got, list) and isinstance(expected, list):
+        if len(got) != len(expected):
+            return Comparison(name, DIFFERENT, f"length {len(got)} != {len(expected)}")
+        parts = [
+            _summaries(f"{name}[{i}]", a, b)
+            for i, (a, b) in enumerate(zip(got, expected, strict=True))
+        ]
+        return _combine(name, parts)
+    return _compare(name, got, expected, _Walk([]))

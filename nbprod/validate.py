@@ -20,9 +20,12 @@ from nbprod.compare import (
     CLOSE,
     DIFFERENT,
     EQUAL,
+    NONE,
     NOT_COMPARABLE,
+    PRINTED,
     Comparison,
     compare,
+    prediction_inputs,
 )
 from nbprod.errors import NbprodError
 from nbprod.execute import (
@@ -222,8 +225,8 @@ def compare_captures(
     for name in names:
         loaded[name] = (_load(ours.folder, name), _load(theirs.folder, name))
         ok, value = loaded[name][1]
-        if ok and type(value).__module__.split(".")[0] in {"pandas", "numpy"}:
-            notebook_inputs.append(value)
+        if ok:
+            notebook_inputs += prediction_inputs([value])
     failed = dict(theirs.failed)
     results = []
     for name in names:
@@ -384,8 +387,16 @@ def judge(
     evidence += [c for c in outputs if c.matches]
     if predict is not None and predict.proven:
         evidence.append(Comparison("predict", EQUAL))
+    models = [c for c in comparisons if c.model]
     why = ""
-    if not evidence:
+    if models and not any(c.matches for c in models):
+        # What the notebook learned is what a conversion must keep.
+        evidence = []
+        why = (
+            f"no model could be compared ({', '.join(c.name for c in models)}): "
+            "what the notebook learned is not proven equal"
+        )
+    elif not evidence:
         shown = [c.name for c in comparisons if c.matches]
         why = (
             f"only what the notebook read from files was compared ({', '.join(shown)}); "
@@ -441,20 +452,18 @@ def compare_outputs(
         verdict = compare_printed(a, b, all_kept=mode == "all")
         name = f"cell {number} output"
         if verdict.same:
-            results.append(Comparison(name, EQUAL, how="printed output"))
+            results.append(Comparison(name, EQUAL, how=PRINTED))
         elif cell.get("timing"):
             results.append(
                 Comparison(
                     name,
                     NOT_COMPARABLE,
                     f"prints what is computed from the clock ({verdict.detail})",
-                    how="printed output",
+                    how=PRINTED,
                 )
             )
         else:
-            results.append(
-                Comparison(name, DIFFERENT, verdict.detail, how="printed output")
-            )
+            results.append(Comparison(name, DIFFERENT, verdict.detail, how=PRINTED))
     return results
 
 
@@ -504,13 +513,15 @@ def format_table(validation: Validation) -> str:
     if validation.status == ERROR:
         return f"validation could not run: {validation.error}"
     compared = (*validation.comparisons, *validation.outputs)
-    rows = [(c.name, c.status, c.detail) for c in compared]
+    rows = [
+        (c.name, c.status, "-" if c.how == NONE else c.how, c.detail) for c in compared
+    ]
     width = max([len("name"), *(len(r[0]) for r in rows)])
     lines = [
-        f"{'name':<{width}}  {'status':<14}  detail",
-        f"{'-' * width}  {'-' * 14}  {'-' * 6}",
+        f"{'name':<{width}}  {'status':<14}  {'how':<14}  detail",
+        f"{'-' * width}  {'-' * 14}  {'-' * 14}  {'-' * 6}",
     ]
-    lines += [f"{n:<{width}}  {s:<14}  {d}".rstrip() for n, s, d in rows]
+    lines += [f"{n:<{width}}  {s:<14}  {h:<14}  {d}".rstrip() for n, s, h, d in rows]
     counts = {
         s: sum(1 for c in compared if c.status == s)
         for s in (EQUAL, CLOSE, DIFFERENT, NOT_COMPARABLE)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import joblib
@@ -18,6 +20,30 @@ import yaml
 from conftest import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
 
 pytestmark = pytest.mark.e2e
+
+Converted = tuple[Path, subprocess.CompletedProcess]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Converted]:
+    """Each example converted (and validated) once for this module: a folder with
+    the notebooks' copy and ``project``, and the CLI's result. ``pristine`` beside
+    them is an untouched copy of the project, for tests that need a clean one."""
+    done: dict[Path, Converted] = {}
+
+    def convert(notebook: Path) -> Converted:
+        if notebook not in done:
+            base = tmp_path_factory.mktemp(notebook.stem)
+            notebooks = copy_examples(base)
+            result = run_nbprod(
+                "convert", notebooks / notebook.name, "-o", base / "project"
+            )
+            if result.returncode == 0:
+                shutil.copytree(base / "project", base / "pristine")
+            done[notebook] = (base, result)
+        return done[notebook]
+
+    return convert
 
 
 def run(
@@ -36,16 +62,14 @@ def run(
 
 @pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
 def test_example_project_installs_runs_and_passes_its_tests(
-    tmp_path: Path, notebook: Path
+    tmp_path: Path, notebook: Path, converted: Callable[[Path], Converted]
 ) -> None:
-    notebooks = copy_examples(tmp_path)
-    source = notebooks / notebook.name
-    before = source.read_bytes()
-    out = tmp_path / "project"
     # Validation runs the notebook in a real kernel and the pipeline, and compares.
-    result = run_nbprod("convert", source, "-o", out)
+    base, result = converted(notebook)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert source.read_bytes() == before, "convert modified the notebook"
+    source = base / "notebooks" / notebook.name
+    assert source.read_bytes() == notebook.read_bytes(), "convert modified the notebook"
+    out = base / "project"
     validation = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))[
         "validation"
     ]
@@ -207,6 +231,46 @@ def test_example_project_installs_runs_and_passes_its_tests(
     assert black.returncode == 0, black.stderr
     ruff = run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=out)
     assert ruff.returncode == 0, ruff.stdout
+
+
+@pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
+def test_characterization_tests_pass_twice_in_clean_folders(
+    tmp_path: Path, notebook: Path, converted: Callable[[Path], Converted]
+) -> None:
+    """The characterization tests compare as validation did: they pass on a fresh
+    copy of the project, and again on another (no hash that changes per run)."""
+    base, result = converted(notebook)
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = json.loads(
+        (base / "pristine" / "tests" / "characterization" / "expected.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    for attempt in ("first", "second"):
+        # The project beside a copy of the notebooks: its config's paths still hold.
+        copy_examples(tmp_path / attempt)
+        project = tmp_path / attempt / "project"
+        shutil.copytree(base / "pristine", project)
+        tests = run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/test_characterization.py",
+            ],
+            cwd=project,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(project / "src"),
+                "MPLBACKEND": "Agg",
+            },
+        )
+        assert tests.returncode == 0, f"{attempt} run: {tests.stdout[-3000:]}"
+        summary = tests.stdout.strip().splitlines()[-1]
+        assert summary.startswith(f"{len(names)} passed"), summary
 
 
 def test_config_errors_are_reported_by_the_generated_cli(tmp_path: Path) -> None:

@@ -19,6 +19,14 @@ import pytest
 from conftest import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
 
 STAGE_MODULES = ("preprocessing", "training", "inference", "evaluation")
+# Corpus notebooks whose first fit feeds nothing the notebook keeps or prints:
+# validation must then still pass (a tamper that changes nothing is no failure).
+NOTHING_KEPT_FROM_FIRST_FIT = {
+    "imblearn__plot_comparison_over_sampling": (
+        "cell 13 fits clf in a loop only to plot its decision functions; cell 16 "
+        "fits it again before anything is stored or printed"
+    ),
+}
 FITS = ("fit", "fit_predict", "fit_transform", "fit_resample")
 
 

@@ -26,7 +26,7 @@ POC = (
 
 
 def row(stdout: str, name: str) -> list[str]:
-    """One line of the validation table: name, status, detail."""
+    """One line of the validation table: name, status, how, detail."""
     line = next(line for line in stdout.splitlines() if line.split(" ", 1)[0] == name)
     return re.split(r"\s{2,}", line.strip())
 
@@ -47,7 +47,8 @@ def test_convert_validates_and_writes_the_result_and_characterization_tests(
     assert row(result.stdout, "model") == [
         "model",
         "equal",
-        "predict on a captured input",
+        "fitted state",
+        "same parameters and fitted state (5 attributes); predict on a captured input",
     ]
     report = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))
     assert report["validation"]["status"] == "equal"
@@ -114,6 +115,7 @@ def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
     assert row(again.stdout, "model") == [
         "model",
         "different",
+        "parameters",
         "parameter C: 0.01 != 0.5",
     ]
     assert (
@@ -137,6 +139,7 @@ def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
     assert row(edited.stdout, "model") == [
         "model",
         "different",
+        "parameters",
         "parameter C: 2.0 != 0.5",
     ]
     assert kernels_left(tmp_path) == []
