@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 
 from nbprod import known_apis as apis
-from nbprod.analyse import STAGE_ORDER, CellFacts, Literal, Statement
+from nbprod.analyse import STAGE_ORDER, CellFacts, Literal, NameCall, Statement
 from nbprod.errors import CellError
 from nbprod.normalise import STAGES, NormalCell
 from nbprod.redact import SecretLiteral
@@ -405,16 +405,30 @@ def _through_helpers(
     mutates = dict.fromkeys(st.mutates)
     for name in st.reads:
         reads.update(dict.fromkeys(helper_params.get(name, ())))
-    for call in st.name_calls:
+    arguments, notebook_globals = _helper_changes(st.name_calls, helper_facts)
+    mutates.update(dict.fromkeys(sorted(arguments | notebook_globals)))
+    reads.update(dict.fromkeys(sorted(notebook_globals)))
+    return replace(st, reads=tuple(reads), mutates=tuple(mutates))
+
+
+def _helper_changes(
+    calls: tuple[NameCall, ...], helper_facts: dict
+) -> tuple[set[str], set[str]]:
+    """What the helpers ``calls`` call change in place: the arguments they mutate,
+    and the notebook globals they change."""
+    arguments: set[str] = set()
+    notebook_globals: set[str] = set()
+    for call in calls:
         if call.name not in helper_facts:
             continue
         helper, _ = helper_facts[call.name]
-        for index in helper.mutated_params:
-            if index < len(call.args) and call.args[index]:
-                mutates[call.args[index]] = None
-        mutates.update(dict.fromkeys(helper.mutated_globals))
-        reads.update(dict.fromkeys(helper.mutated_globals))
-    return replace(st, reads=tuple(reads), mutates=tuple(mutates))
+        arguments.update(
+            arg
+            for index in helper.mutated_params
+            if index < len(call.args) and (arg := call.args[index])
+        )
+        notebook_globals.update(helper.mutated_globals)
+    return arguments, notebook_globals
 
 
 def _serving(
@@ -738,15 +752,9 @@ def _effective_io(
     for name in (*f.reads, *f.names_used):
         if name in helper_facts:
             reads |= set(helper_params.get(name, ()))
-    for call in f.name_calls:
-        if call.name not in helper_facts:
-            continue
-        helper, _ = helper_facts[call.name]
-        for index in helper.mutated_params:
-            if index < len(call.args) and call.args[index]:
-                writes.add(call.args[index])
-        writes |= set(helper.mutated_globals)
-        reads |= set(helper.mutated_globals)
+    arguments, notebook_globals = _helper_changes(f.name_calls, helper_facts)
+    writes |= arguments | notebook_globals
+    reads |= notebook_globals
     reads -= set(helper_facts)
     writes -= set(helper_facts)
     writes.discard("_")

@@ -1,6 +1,7 @@
 """The proof's holes, closed: each test is a small notebook of a kind people write,
 built here, converted and validated through the real CLI with a real kernel.
 
+- a model fitted on other features is "different", naming what it learned;
 - a scaler fitted outside the model: ``predict`` applies it, is proven on the
   notebook's own rows, and scores new rows as the notebook's own code does;
 - a file one cell writes and another reads: project dataflow, not an input beside
@@ -361,3 +362,29 @@ def test_durations_are_never_a_difference(tmp_path: Path) -> None:
     assert got["elapsed"] in {"not comparable", "equal"}
     assert got["summary"] in {"not comparable", "equal"}
     assert set(report(out)["plan"]["timings"]) >= {"t0", "elapsed", "summary"}
+
+
+def test_a_model_fitted_on_other_features_is_different(tmp_path: Path) -> None:
+    nb = make_notebook(
+        tmp_path / "nb" / "feat.ipynb",
+        "import numpy as np\nfrom sklearn.linear_model import LogisticRegression",
+        "rng = np.random.default_rng(1)\nX = rng.normal(size=(120, 3))\n"
+        "y = (X[:, 0] + X[:, 1] > 0).astype(int)",
+        "model = LogisticRegression().fit(X, y)",
+    )
+    out = tmp_path / "project"
+    assert run_with_kernels(tmp_path, "convert", nb, "-o", out).returncode == 0
+    training = out / "src" / "feat" / "training.py"
+    code = training.read_text(encoding="utf-8")
+    assert "LogisticRegression().fit(X, y)" in code
+    # Fitted on two of the three columns: no captured input fits both models, and
+    # the parameters are the same; what it learned is not.
+    training.write_text(code.replace(".fit(X, y)", ".fit(X[:, :2], y)"))
+    again = run_with_kernels(tmp_path, "validate", nb, out)
+    assert again.returncode == 1
+    model = next(
+        c for c in report(out)["validation"]["comparisons"] if c["name"] == "model"
+    )
+    assert model["status"] == "different"
+    assert model["how"] == "fitted state"
+    assert "n_features_in_: 2 != 3" in model["detail"]
