@@ -192,10 +192,11 @@ def sandbox(
             continue
         normal = posixpath.normpath(path)
         parts = normal.split("/")
-        up = len(parts) - len(list(_dropwhile_up(parts)))
+        up = next((i for i, part in enumerate(parts) if part != ".."), len(parts))
         if up:
             outside.append(normal)
             ups = max(ups, up)
+    ups = min(ups, len(folder.parents))
     anchor = folder.parents[ups - 1] if ups else folder
     base = root.joinpath(*(f"up{i}" for i in range(SPARE_LEVELS)))
     copy = base / folder.relative_to(anchor) if ups else base / "notebook"
@@ -203,7 +204,12 @@ def sandbox(
     _copy_tree(folder, copy, excluded)
     for path in outside:
         source = (folder / path).resolve()
-        if not source.exists() or not source.is_relative_to(anchor):
+        # (A folder holding the notebook's own is not copied again, whole.)
+        if (
+            not source.exists()
+            or not source.is_relative_to(anchor)
+            or folder.is_relative_to(source)
+        ):
             continue
         target = base / source.relative_to(anchor)
         if source.is_dir():
@@ -212,15 +218,6 @@ def sandbox(
             target.parent.mkdir(parents=True, exist_ok=True)
             _copy_file(source, target)
     return copy
-
-
-def _dropwhile_up(parts: list[str]) -> Iterator[str]:
-    dropping = True
-    for part in parts:
-        if dropping and part == "..":
-            continue
-        dropping = False
-        yield part
 
 
 def _copy_tree(source: Path, target: Path, excluded: set[Path]) -> None:
