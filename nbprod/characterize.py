@@ -19,6 +19,7 @@ import black
 
 from nbprod import compare
 from nbprod.compare import Comparison, prediction_inputs, summary, type_only
+from nbprod.execute import SEED
 from nbprod.format import BLACK_MODE
 from nbprod.render import render
 
@@ -73,7 +74,7 @@ def characterization_files(
     )
     test = render(
         "project/tests/test_characterization.py.j2",
-        {"package": package, "names": list(expected)},
+        {"package": package, "names": list(expected), "seed": SEED},
     )
     files["tests/test_characterization.py"] = black.format_str(test, mode=BLACK_MODE)
     files[EQUIVALENCE] = equivalence_source()

@@ -80,6 +80,8 @@ TIMING = re.compile(r"^(mean_|std_)?(fit|score)_time$|^refit_time_$")
 # Modules whose objects are pictures of values, not values.
 PLOT_MODULES = {"matplotlib", "mpl_toolkits", "seaborn", "plotly", "bokeh", "altair"}
 PLOT = "a plot, not a computed value"
+# Attributes that memoise what was computed from the rest.
+CACHE = re.compile(r"^_*cached?(_|$)|_cache$")
 MAX_DEPTH = 40
 ADDRESS = " at 0x"
 
@@ -536,9 +538,19 @@ def _public_state(estimator: Any) -> dict[str, Any]:
 
 def _vars(value: Any) -> dict[str, Any]:
     try:
-        return dict(vars(value))
+        return _without_caches(vars(value))
     except TypeError:
         return {}
+
+
+def _without_caches(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes but memoised results (statsmodels' ``_cache`` of ``aic``, ``bic``,
+    ...): what was asked for before, not what the object is."""
+    return {
+        k: v
+        for k, v in attributes.items()
+        if not (isinstance(k, str) and CACHE.search(k))
+    }
 
 
 def _learned(estimator: Any) -> tuple[bool, dict[str, Any], dict[str, Any]]:
@@ -687,7 +699,7 @@ def _state(value: Any) -> Any:
     if getstate is not None and getstate is not getattr(object, "__getstate__", None):
         state = value.__getstate__()
         if state:
-            return state
+            return _without_caches(state) if isinstance(state, dict) else state
     return _vars(value) or None
 
 
@@ -761,7 +773,7 @@ def _summary(value: Any, inputs: dict[str, Any], like: Any, depth: int) -> Any:
     if fitted is not None:
         return {**data, "params": _described(fitted, depth + 1)}
     if _module(value) in {"numpy", "pandas"}:
-        return {**data, **_data_summary(value)}
+        return {**data, **_data_summary(value, depth)}
     if isinstance(value, dict):
         kept = [(k, v) for k, v in value.items() if not _is_timing(k)]
         items = [
@@ -773,7 +785,7 @@ def _summary(value: Any, inputs: dict[str, Any], like: Any, depth: int) -> Any:
         if all(isinstance(v, numbers.Number | str) for v in value):
             import numpy as np
 
-            return {**data, **_data_summary(np.asarray(value))}
+            return {**data, **_data_summary(np.asarray(value), depth)}
         items = [
             _summary(v, inputs, _item(like, i), depth + 1) for i, v in enumerate(value)
         ]
@@ -854,9 +866,12 @@ def _described(value: Any, depth: int, limit: int = 1000) -> Any:
     if isinstance(value, list | tuple):
         return [_described(v, depth + 1, limit) for v in value]
     if isinstance(value, dict):
+        # In key order: equal dicts (and objects whose attributes were set in
+        # another order) describe alike.
+        items = sorted(value.items(), key=lambda kv: (type(kv[0]).__name__, str(kv[0])))
         return [
             [_described(k, depth + 1), _described(v, depth + 1, limit)]
-            for k, v in value.items()
+            for k, v in items
         ]
     if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
         return {"type": "function", "name": _qualified(value)}
@@ -877,7 +892,7 @@ def _digest(state: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _data_summary(value: Any) -> dict[str, Any]:
+def _data_summary(value: Any, depth: int = 0) -> dict[str, Any]:
     """A frame's or array's shape, dtypes, statistics (with tolerance) and hashes:
     of the whole (a fast path) and of what has no statistics (exact)."""
     import joblib
@@ -899,7 +914,7 @@ def _data_summary(value: Any) -> dict[str, Any]:
         objects = [c for c in rest if not _plain_data(rest[c])]
         data["stats"] = [_stats(numeric[c].to_numpy(dtype=float)) for c in numeric]
         data["exact"] = joblib.hash((rest.drop(columns=objects), value.index))
-        data["objects"] = [_objects(rest[c].to_numpy()) for c in objects]
+        data["objects"] = [_objects(rest[c].to_numpy(), depth) for c in objects]
         return data
     array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
     if array.dtype.kind in "biuf":
@@ -907,18 +922,18 @@ def _data_summary(value: Any) -> dict[str, Any]:
     elif _plain_data(array):
         data["exact"] = joblib.hash(array)
     else:
-        data["objects"] = _objects(array)
+        data["objects"] = _objects(array, depth)
     if hasattr(value, "index"):
         data["index"] = joblib.hash(value.index)
     return data
 
 
-def _objects(array: Any) -> list[Any]:
+def _objects(array: Any, depth: int) -> list[Any]:
     """Objects in an array, one by one (a few thousand at most: beyond, the shape
     and the rest of the summary are what is kept)."""
     if array.size > 1000:
         return []
-    return [_described(v, 1) for v in array.ravel()]
+    return [_described(v, depth + 1) for v in array.ravel()]
 
 
 def _stats(array: Any) -> dict[str, float]:

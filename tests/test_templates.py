@@ -47,8 +47,12 @@ def test_a_missing_fact_is_an_error_not_a_blank(template: str, facts: dict) -> N
 def test_characterization_template() -> None:
     template = "project/tests/test_characterization.py.j2"
     assert "test_pipeline_reproduces_the_notebook" in render(
-        template, {"package": "p", "names": ["x"]}
+        template, {"package": "p", "names": ["x"], "seed": 0}
     )
-    for missing in ({"names": ["x"]}, {"package": "p"}):
+    for missing in (
+        {"names": ["x"], "seed": 0},
+        {"package": "p", "seed": 0},
+        {"package": "p", "names": ["x"]},
+    ):
         with pytest.raises(jinja2.UndefinedError):
             render(template, missing)
