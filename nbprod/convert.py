@@ -198,7 +198,7 @@ def dependencies(roots: set[str], extra: tuple[str, ...]) -> list[str]:
     return [found[k] for k in sorted(found)]
 
 
-def _render_facts(a: Analysis, roots: set[str], refused: str | None = None) -> dict:
+def _render_facts(a: Analysis, roots: set[str]) -> dict:
     plan = a.plan
     groups = []
     for group in ("parameters", *STAGES):
@@ -279,7 +279,7 @@ def _render_facts(a: Analysis, roots: set[str], refused: str | None = None) -> d
         "card": card_facts(plan),
         "predictor": plan.predictor,
         "predictor_reason": plan.predictor_reason,
-        **serving_facts(plan, refused),
+        **serving_facts(plan),
     }
 
 

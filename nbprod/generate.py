@@ -133,7 +133,7 @@ def _with_comma(args: tuple[cst.Arg, ...] | list[cst.Arg]) -> list[cst.Arg]:
     return args
 
 
-def _param_node(name: str, kind: str | None, keyword_only: bool = False) -> cst.Param:
+def _param_node(name: str, kind: str | None) -> cst.Param:
     annotation = cst.Annotation(cst.Name(_ANNOTATION[kind])) if kind else None
     return cst.Param(cst.Name(name), annotation=annotation)
 
