@@ -3,8 +3,9 @@
 It runs in a process of its own with the project's ``src`` on the path, so the
 project is imported as its users import it. The pipeline starts from the random
 state the notebook's kernel starts from; what its statements print is kept by the
-notebook cell each statement came from; ``predict`` runs on the rows the notebook
-itself predicted on. Only the standard library and joblib are imported here.
+notebook cell each statement came from; then ``predict`` runs, in the same
+process, on the rows the notebook itself predicted on. Only the standard library
+and joblib are imported here.
 """
 
 from __future__ import annotations
@@ -75,16 +76,13 @@ def _project(spec: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def main(argv: list[str]) -> int:
-    """Run what ``argv[0]`` (JSON) asks; the exit code says whether it worked."""
+    """Run the pipeline ``argv[0]`` (JSON) describes, write what its cells printed,
+    then score the rows of one request read from standard input (none: just end)."""
     import joblib
 
     spec = json.loads(argv[0])
     _seed(spec["seed"])
     pipeline, config = _project(spec)
-    if spec["mode"] == "predict":
-        rows = joblib.load(spec["rows"])
-        joblib.dump(pipeline.predict_rows(config, rows), spec["target"])
-        return 0
     out, real = _ByCell(spec["lines"]), sys.stdout
     sys.stdout = out
     try:
@@ -92,7 +90,16 @@ def main(argv: list[str]) -> int:
     finally:
         sys.stdout = real
     printed = {cell: "".join(parts) for cell, parts in out.printed.items()}
-    Path(spec["printed"]).write_text(json.dumps(printed), encoding="utf-8")
+    # Written whole, then renamed: the file appearing says the run is done.
+    target = Path(spec["printed"])
+    partial = target.with_suffix(".partial")
+    partial.write_text(json.dumps(printed), encoding="utf-8")
+    os.replace(partial, target)
+    line = sys.stdin.readline().strip()
+    if line:
+        request = json.loads(line)
+        rows = joblib.load(request["rows"])
+        joblib.dump(pipeline.predict_rows(config, rows), request["target"])
     return 0
 
 

@@ -33,6 +33,8 @@ from nbprod.errors import NbprodError
 
 DEFAULT_TIMEOUT = 600.0
 MANIFEST = "manifest.json"
+# What the pipeline's cells printed, written by nbprod.driver when its run is done.
+PRINTED = "_nbprod_printed.json"
 # The state both runs start from: the notebook's kernel and the pipeline's process.
 SEED = 0
 HASH_SEED = "0"
@@ -440,7 +442,13 @@ def _describe(exc: BaseException, timeout: float) -> str:
 
 class PipelineRun:
     """The generated pipeline, running in a subprocess while the notebook runs,
-    through ``nbprod.driver`` (same random state, printed output kept by cell)."""
+    through ``nbprod.driver`` (same random state, printed output kept by cell).
+
+    The process stays up after the run, so that ``predict`` on the rows the
+    notebook predicted on costs no second start and import of the project: it
+    writes what its cells printed (which says it ran), then reads one request on
+    its standard input.
+    """
 
     def __init__(
         self,
@@ -451,47 +459,50 @@ class PipelineRun:
         lines: dict[str, dict[int, int]] | None = None,
     ) -> None:
         project = project.resolve()
-        self.project, self.folder, self.package = project, folder, package
-        self.environment = environment
+        self.project, self.folder = project, folder
         self.start = time.monotonic()
         self.log = tempfile.TemporaryFile()
         spec = {
-            "mode": "run",
             "project": str(project),
             "package": package,
             "artifacts": str(folder),
             "seed": SEED,
             "lines": lines or {},
-            "printed": str(folder / "_nbprod_printed.json"),
+            "printed": str(folder / PRINTED),
         }
         self.process = _driver(spec, project, environment, stderr=self.log)
 
     def stop(self) -> None:
-        """End it early (the notebook side failed)."""
+        """End it (the notebook side failed, or nothing more is asked of it)."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
         self.log.close()
 
-    def wait(self, timeout: float) -> Capture:
-        """Wait for it to finish and say what it left."""
-        try:
-            code = self.process.wait(timeout=max(1.0, timeout))
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise ExecutionError(
-                f"the generated pipeline did not finish within {timeout:g} s",
-                where=str(self.project),
-            ) from None
+    def _error(self) -> str:
         self.log.seek(0)
-        stderr = self.log.read().decode("utf-8", "replace")
-        self.log.close()
-        if code != 0:
-            raise ExecutionError(
-                f"the generated pipeline failed: {_last_error(stderr)}",
-                where=str(self.project),
-            )
-        printed_file = self.folder / "_nbprod_printed.json"
+        return _last_error(self.log.read().decode("utf-8", "replace"))
+
+    def wait(self, timeout: float) -> Capture:
+        """Wait for the run to finish and say what it left."""
+        printed_file = self.folder / PRINTED
+        deadline = time.monotonic() + max(1.0, timeout)
+        while not printed_file.is_file():
+            if self.process.poll() is not None:
+                error = self._error()
+                self.stop()
+                raise ExecutionError(
+                    f"the generated pipeline failed: {error}", where=str(self.project)
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ExecutionError(
+                    f"the generated pipeline did not finish within {timeout:g} s",
+                    where=str(self.project),
+                )
+            time.sleep(0.05)
         printed = {
             int(k): v
             for k, v in json.loads(printed_file.read_text(encoding="utf-8")).items()
@@ -503,28 +514,22 @@ class PipelineRun:
 
     def predict(self, rows: Path, target: Path, timeout: float) -> str | None:
         """Run the generated ``predict`` on the rows saved in ``rows``, with the
-        artifacts this run left; the predictions go to ``target``. Returns the
-        error, if it failed."""
-        spec = {
-            "mode": "predict",
-            "project": str(self.project),
-            "package": self.package,
-            "artifacts": str(self.folder),
-            "seed": SEED,
-            "rows": str(rows),
-            "target": str(target),
-        }
-        with tempfile.TemporaryFile() as log:
-            process = _driver(spec, self.project, self.environment, stderr=log)
-            try:
-                code = process.wait(timeout=max(1.0, timeout))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                return f"did not finish within {timeout:g} s"
-            log.seek(0)
-            stderr = log.read().decode("utf-8", "replace")
-        return None if code == 0 else _last_error(stderr)
+        artifacts the run left; the predictions go to ``target``. Returns the
+        error, if it failed. The process ends either way."""
+        assert self.process.stdin is not None
+        request = json.dumps({"rows": str(rows), "target": str(target)})
+        try:
+            self.process.stdin.write(request.encode() + b"\n")
+            self.process.stdin.close()
+            code = self.process.wait(timeout=max(1.0, timeout))
+        except subprocess.TimeoutExpired:
+            return f"did not finish within {timeout:g} s"
+        except OSError:  # it had ended already
+            code = self.process.wait()
+        finally:
+            error = self._error()
+            self.stop()
+        return None if code == 0 else error
 
 
 def _driver(
@@ -543,6 +548,7 @@ def _driver(
         [sys.executable, "-m", "nbprod.driver", json.dumps(spec)],
         cwd=project,
         env=env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=stderr,  # type: ignore[arg-type]
     )

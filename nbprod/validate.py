@@ -331,18 +331,19 @@ def validate_project(
                 exclude=(project, *exclude),
             )
             ours = pipeline.wait(timeout - (time.monotonic() - started))
+            with project_classes(project, plan):
+                comparisons = tuple(compare_captures(names, ours, theirs, plan))
+                predict = check_predict(
+                    plan,
+                    pipeline,
+                    theirs,
+                    Path(tmp),
+                    timeout - (time.monotonic() - started),
+                )
         except ExecutionError as exc:
-            pipeline.stop()
             return Validation(ERROR, error=str(exc))
-        with project_classes(project, plan):
-            comparisons = tuple(compare_captures(names, ours, theirs, plan))
-            predict = check_predict(
-                plan,
-                pipeline,
-                theirs,
-                Path(tmp),
-                timeout - (time.monotonic() - started),
-            )
+        finally:
+            pipeline.stop()
     outputs = tuple(compare_outputs(plan, ours, theirs))
     return judge(
         plan,
