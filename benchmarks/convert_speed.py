@@ -11,9 +11,9 @@ What it measures
 2. ``jupyter nbconvert --to script NB --output-dir TMP`` on the same notebooks, with
    the same repeats, as a reference for "a tool that only reads a notebook".
 3. The pure core in-process, without the start-up of a new interpreter:
-   ``read_notebook`` + ``analyse`` + ``build_files`` from ``nbprod.convert``, timed
+   ``read_notebook`` + ``analyse`` + ``build_files`` from ``nbprod.convert.build``, timed
    with ``time.perf_counter`` for each synthetic size. ``build_files`` still runs
-   ruff as a subprocess over the generated files (``nbprod.format``), so that cost
+   ruff as a subprocess over the generated files (``nbprod.convert.format``), so that cost
    stays in.
 
 It prints a table (median and min-max seconds, ratio nbprod/nbconvert), the
@@ -234,7 +234,7 @@ def time_command(command: list[str], repeat: int, timeout: float) -> Timing:
 
 def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
     """Time ``read_notebook``, ``analyse`` and ``build_files`` in this process."""
-    from nbprod.convert import analyse, build_files, read_notebook
+    from nbprod.convert.build import analyse, build_files, read_notebook
 
     validation = {"status": "not run", "reason": "benchmark"}
     core = CoreTiming(size)
@@ -259,7 +259,7 @@ def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
 
 def profile_core(notebook: Path, top: int = 15) -> str:
     """cProfile of the core on ``notebook``: the ``top`` nbprod entries by cumulative time."""
-    from nbprod.convert import analyse, build_files, read_notebook
+    from nbprod.convert.build import analyse, build_files, read_notebook
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -466,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_cases(cases, args.repeat, args.timeout, scratch)
 
         progress("Timing the in-process core ...")
-        from nbprod.convert import analyse, read_notebook
+        from nbprod.convert.build import analyse, read_notebook
 
         analyse(read_notebook(synthetic[0].path))  # warm imports before timing
         cores = []

@@ -63,9 +63,9 @@ def convert(
     timeout: float,
 ) -> None:
     """Convert NOTEBOOK into a tested Python project, and prove it equivalent."""
-    from nbprod.convert import convert as run_convert
-    from nbprod.plan import package_name, safe_identifier
-    from nbprod.validate import format_table
+    from nbprod.convert.build import convert as run_convert
+    from nbprod.convert.plan import package_name, safe_identifier
+    from nbprod.validate.proof import format_table
 
     if name is not None and safe_identifier(name) != name:
         raise click.BadParameter(
@@ -118,10 +118,10 @@ def validate(
     notebook: Path, project: Path, timeout: float, report_path: Path | None
 ) -> None:
     """Run NOTEBOOK and the PROJECT made from it; compare what both computed."""
-    from nbprod.convert import analyse, unseeded_calls
+    from nbprod.convert.build import analyse, unseeded_calls
     from nbprod.notebook import read_notebook
     from nbprod.redact import redact
-    from nbprod.validate import format_table, update_report, validate_project
+    from nbprod.validate.proof import format_table, update_report, validate_project
 
     if not project.is_dir():
         raise NbprodError("no such project folder", where=str(project))
@@ -146,7 +146,7 @@ def validate(
 
 
 def _has_secrets(project: Path) -> bool:
-    from nbprod.validate import read_report
+    from nbprod.validate.proof import read_report
 
     try:
         return bool(read_report(project)["plan"].get("secrets"))
@@ -188,7 +188,7 @@ def init(name: str, output: Path | None, force: bool) -> None:
 )
 def plan(notebook: Path, fmt: str) -> None:
     """Print where every code cell of NOTEBOOK would go, and why. Writes nothing."""
-    from nbprod.convert import analyse
+    from nbprod.convert.build import analyse
     from nbprod.notebook import read_notebook
 
     a = analyse(read_notebook(notebook))
@@ -246,7 +246,7 @@ def lint(
     Rules and why each matters: docs/lint/. Settings: [tool.nbprod.lint] in
     pyproject.toml. Exit 0 clean, 1 findings, 2 a file could not be read.
     """
-    from nbprod.lint import (
+    from nbprod.lint.core import (
         FindingsCache,
         find_pyproject,
         format_json,
@@ -254,7 +254,7 @@ def lint(
         load_config,
         with_options,
     )
-    from nbprod.lint import lint as run_lint
+    from nbprod.lint.core import lint as run_lint
 
     pyproject = find_pyproject(Path.cwd())
     config = with_options(load_config(pyproject), select, ignore)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import nbformat
 
-from nbprod.convert import Analysis, convert
+from nbprod.convert.build import Analysis, convert
+from nbprod.convert.plan import safe_identifier
 from nbprod.errors import NbprodError
-from nbprod.plan import safe_identifier
 
 CELLS = (
     (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nbprod.analyse import CellFacts, analyse_notebook
+from nbprod.convert.analyse import CellFacts, analyse_notebook
+from nbprod.convert.normalise import normalise_cell
 from nbprod.errors import CellError
-from nbprod.normalise import normalise_cell
 from nbprod.notebook import Cell
 
 

@@ -24,9 +24,9 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from nbprod import compare as compare_module
-from nbprod.characterize import EQUIVALENCE, characterization_files
-from nbprod.compare import (
+from nbprod.validate import compare as compare_module
+from nbprod.validate.characterize import EQUIVALENCE, characterization_files
+from nbprod.validate.compare import (
     EQUAL,
     HOWS,
     Comparison,
@@ -35,7 +35,7 @@ from nbprod.compare import (
     is_model,
     summary,
 )
-from nbprod.validate import Validation, format_table, judge
+from nbprod.validate.proof import Validation, format_table, judge
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import nbformat
 
-from nbprod.analyse import collect_imports
-from nbprod.convert import analyse
-from nbprod.format import format_sources
-from nbprod.generate import generate_modules
+from nbprod.convert.analyse import collect_imports
+from nbprod.convert.build import analyse
+from nbprod.convert.format import format_sources
+from nbprod.convert.generate import generate_modules
 from nbprod.notebook import parse_notebook
 
 

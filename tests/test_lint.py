@@ -13,7 +13,7 @@ import pytest
 from conftest import EXAMPLES, ROOT, run_nbprod
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nbprod.lint_rules import RULES, Settings, check_notebook
+from nbprod.lint.rules import RULES, Settings, check_notebook
 
 FAKE_AWS_KEY = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key
 FAKE_GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2
@@ -331,7 +331,8 @@ def test_cli_json_select_ignore_and_noqa(tmp_path: Path) -> None:
 def test_cli_reads_pyproject_settings(tmp_path: Path) -> None:
     write(tmp_path / "a.ipynb", notebook("\n".join(f"x{i} = {i}" for i in range(8))))
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.nbprod.lint]\nmax-cell-lines = 5\nignore = ["F"]\n', encoding="utf-8"
+        '[tool.nbprod.lint]\nmax-cell-lines = 5\nignore = ["F"]\n',
+        encoding="utf-8",
     )
     r = run_nbprod("lint", "a.ipynb", cwd=tmp_path)
     assert r.returncode == 1
@@ -458,7 +459,7 @@ def test_noqa_codes_and_reasons() -> None:
         "q = '/home/ana/y.csv'  # nbprod: noqa because legacy\n"
         "r = '/home/ana/z.csv'  # nbprod: noqa: NBP010",
     )
-    from nbprod.lint_rules import noqa_codes, suppressed
+    from nbprod.lint.rules import noqa_codes, suppressed
 
     src = nb["cells"][0]["source"]
     noqa = noqa_codes("".join(src).splitlines())
@@ -492,7 +493,7 @@ def test_findings_are_cached_per_content_and_a_bad_entry_is_ignored(
 def test_parallel_analysis_gives_the_serial_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nbprod.lint as lint_module
+    import nbprod.lint.core as lint_module
 
     for i, example in enumerate(sorted(EXAMPLES.glob("*.ipynb")) * 3):
         shutil.copyfile(example, tmp_path / f"{i:02d}_{example.name}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from nbprod.convert.normalise import normalise_cell
 from nbprod.errors import CellError
-from nbprod.normalise import normalise_cell
 from nbprod.notebook import Cell
 
 

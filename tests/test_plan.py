@@ -5,10 +5,10 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from nbprod.convert import analyse
+from nbprod.convert.build import analyse
+from nbprod.convert.plan import Plan
 from nbprod.errors import CellError
 from nbprod.notebook import parse_notebook
-from nbprod.plan import Plan
 
 
 def plan_of(*sources: str, tags: dict[int, list[str]] | None = None) -> Plan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbprod.execute import SPARE_LEVELS, sandbox
+from nbprod.validate.execute import SPARE_LEVELS, sandbox
 
 
 def test_the_notebook_folder_is_copied_without_what_is_not_input(

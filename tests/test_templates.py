@@ -7,11 +7,11 @@ import pytest
 from conftest import EXAMPLES
 from jinja2 import meta
 
-from nbprod.analyse import collect_imports
-from nbprod.convert import _render_facts, analyse
-from nbprod.generate import generate_modules
+from nbprod.convert.analyse import collect_imports
+from nbprod.convert.build import _render_facts, analyse
+from nbprod.convert.generate import generate_modules
+from nbprod.convert.render import PROJECT_FILES, environment, render
 from nbprod.notebook import read_notebook
-from nbprod.render import PROJECT_FILES, environment, render
 
 
 @pytest.fixture(scope="module")

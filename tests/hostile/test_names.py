@@ -40,8 +40,8 @@ def test_safe_package_names(stem: str, tmp_path: Path) -> None:
 
 
 def test_generated_paths_never_leave_the_output_folder(tmp_path: Path) -> None:
+    from nbprod.convert.write import write_tree
     from nbprod.errors import OutputError
-    from nbprod.write import write_tree
 
     for rel in ("../escape.txt", "/etc/passwd", "src/../../escape.txt"):
         with pytest.raises(OutputError, match="outside the output folder"):

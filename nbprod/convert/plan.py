@@ -14,9 +14,9 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 
 from nbprod import known_apis as apis
-from nbprod.analyse import STAGE_ORDER, CellFacts, Literal, NameCall, Statement
+from nbprod.convert.analyse import STAGE_ORDER, CellFacts, Literal, NameCall, Statement
+from nbprod.convert.normalise import STAGES, NormalCell
 from nbprod.errors import CellError
-from nbprod.normalise import STAGES, NormalCell
 from nbprod.redact import SecretLiteral
 
 STAGE_FUNCTIONS = {

@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 
-from nbprod.compare import (
+from nbprod.convert.generate import MODULE_OF_STAGE as MODULES
+from nbprod.convert.generate import cell_lines
+from nbprod.errors import NbprodError
+from nbprod.validate.compare import (
     CLOSE,
     DIFFERENT,
     EQUAL,
@@ -27,8 +30,7 @@ from nbprod.compare import (
     compare,
     prediction_inputs,
 )
-from nbprod.errors import NbprodError
-from nbprod.execute import (
+from nbprod.validate.execute import (
     DEFAULT_TIMEOUT,
     Capture,
     ExecutionError,
@@ -36,9 +38,7 @@ from nbprod.execute import (
     Probe,
     run_notebook,
 )
-from nbprod.generate import MODULE_OF_STAGE as MODULES
-from nbprod.generate import cell_lines
-from nbprod.printed import compare_printed
+from nbprod.validate.printed import compare_printed
 
 REPORT = "nbprod-report.json"
 UNPROVEN, ERROR = "unproven", "error"

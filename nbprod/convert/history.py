@@ -22,7 +22,7 @@ import libcst as cst
 from libcst.metadata import GlobalScope
 
 from nbprod import known_apis as apis
-from nbprod.analyse import (
+from nbprod.convert.analyse import (
     CellFacts,
     ParsedCell,
     Reference,
@@ -30,7 +30,7 @@ from nbprod.analyse import (
     name_nodes,
     statement_index,
 )
-from nbprod.edits import Edit
+from nbprod.convert.edits import Edit
 from nbprod.errors import CellError
 
 HISTORY_NAME = re.compile(r"_{1,3}|_\d+|_i{1,3}|_i\d+|_oh|_ih|In|Out")

@@ -25,8 +25,8 @@ from libcst.metadata import (
 )
 
 from nbprod import known_apis as apis
+from nbprod.convert.normalise import NormalCell
 from nbprod.errors import CellError
-from nbprod.normalise import NormalCell
 
 STAGE_ORDER = {apis.PRE: 0, apis.TRAIN: 1, apis.INFER: 2, apis.EVAL: 3}
 _FORMULA_NAME = re.compile(r"(?<![\w.'\"])([A-Za-z_]\w*)")
@@ -1246,9 +1246,9 @@ def analyse_notebook(
     ``_`` becomes the value it names (``history``). The rewritten cells are then
     analysed as if the notebook had been written that way."""
     # Both build on this module's facts.
-    from nbprod.edits import apply_edits
-    from nbprod.history import history_edits
-    from nbprod.versions import versioned_definitions
+    from nbprod.convert.edits import apply_edits
+    from nbprod.convert.history import history_edits
+    from nbprod.convert.versions import versioned_definitions
 
     parsed = [parse_cell(c) for c in cells]
     edits, originals = versioned_definitions(parsed)

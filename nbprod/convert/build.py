@@ -21,20 +21,26 @@ from importlib import metadata
 from pathlib import Path
 
 from nbprod import __version__
-from nbprod.analyse import CellFacts, ParsedCell, analyse_notebook, collect_imports
-from nbprod.card import card_facts
-from nbprod.characterize import characterization_files, dump_value
-from nbprod.compare import NOT_COMPARABLE
+from nbprod.convert.analyse import (
+    CellFacts,
+    ParsedCell,
+    analyse_notebook,
+    collect_imports,
+)
+from nbprod.convert.format import format_sources
+from nbprod.convert.generate import MODULE_OF_STAGE, PREPARE_FUNCTION, generate_modules
+from nbprod.convert.normalise import STAGES, normalise_cell
+from nbprod.convert.plan import STAGE_FUNCTIONS, Plan, build_plan
+from nbprod.convert.render import render, render_project
+from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
-from nbprod.execute import DEFAULT_TIMEOUT
-from nbprod.format import format_sources
-from nbprod.generate import MODULE_OF_STAGE, PREPARE_FUNCTION, generate_modules
-from nbprod.normalise import STAGES, normalise_cell
 from nbprod.notebook import Notebook, read_notebook
-from nbprod.plan import STAGE_FUNCTIONS, Plan, build_plan
 from nbprod.redact import contains, find_secret_literals, redact
-from nbprod.render import render, render_project
-from nbprod.validate import (
+from nbprod.validate.card import card_facts
+from nbprod.validate.characterize import characterization_files, dump_value
+from nbprod.validate.compare import NOT_COMPARABLE
+from nbprod.validate.execute import DEFAULT_TIMEOUT
+from nbprod.validate.proof import (
     ROWS,
     Validation,
     load_values,
@@ -42,7 +48,6 @@ from nbprod.validate import (
     refuse_predict,
     validate_project,
 )
-from nbprod.write import check_target, scratch_copy, write_tree
 
 ARTIFACTS_DIR = "artifacts"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)

@@ -1,4 +1,4 @@
-"""Run a generated pipeline for validation: ``python -m nbprod.driver SPEC``.
+"""Run a generated pipeline for validation: ``python -m nbprod.validate.driver SPEC``.
 
 It runs in a process of its own with the project's ``src`` on the path, so the
 project is imported as its users import it. The pipeline starts from the random

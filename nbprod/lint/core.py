@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nbprod import __version__
 from nbprod.errors import NbprodError, NotebookError
-from nbprod.lint_rules import (
+from nbprod.lint.rules import (
     RULES,
     Finding,
     Settings,
@@ -286,11 +286,11 @@ class FindingsCache:
 
     def __init__(self, root: Path, settings: Settings) -> None:
         import nbprod.known_apis
-        import nbprod.lint_rules
+        import nbprod.lint.rules
         import nbprod.secrets
 
         h = hashlib.sha256(f"{__version__} {settings}".encode())
-        for module in (nbprod.lint_rules, nbprod.secrets, nbprod.known_apis):
+        for module in (nbprod.lint.rules, nbprod.secrets, nbprod.known_apis):
             h.update(Path(module.__file__).read_bytes())
         self.top = root / ".nbprod_cache"
         self.folder = self.top / f"lint-{h.hexdigest()[:16]}"

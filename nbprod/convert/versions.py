@@ -25,14 +25,14 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import GlobalScope
 
-from nbprod.analyse import (
+from nbprod.convert.analyse import (
     ParsedCell,
     Reference,
     global_references,
     name_nodes,
     statement_index,
 )
-from nbprod.edits import Edit
+from nbprod.convert.edits import Edit
 from nbprod.errors import CellError
 
 # (index of the cell in notebook order, index of the top-level statement in it)

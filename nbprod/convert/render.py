@@ -16,8 +16,8 @@ import yaml
 
 def templates_dir() -> Path:
     """Where the templates are: inside the wheel, or at the top of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "templates", package.parent / "templates"):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(

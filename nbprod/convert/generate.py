@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from nbprod.analyse import CellFacts, Import, ParsedCell, name_nodes
-from nbprod.plan import Param, Plan, Serving, StagePlan
+from nbprod.convert.analyse import CellFacts, Import, ParsedCell, name_nodes
+from nbprod.convert.plan import Param, Plan, Serving, StagePlan
 from nbprod.redact import REDACTED
 from nbprod.secrets import find_secrets
 

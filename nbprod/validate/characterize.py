@@ -2,9 +2,9 @@
 tests fail when a stage stops reproducing what the notebook computed.
 
 Small values are stored whole (joblib); large ones as the summary
-``nbprod.compare.summary`` keeps (shape, dtypes, statistics; a model's class,
+``nbprod.validate.compare.summary`` keeps (shape, dtypes, statistics; a model's class,
 parameters and predictions), so the fixtures stay small. The tests compare with
-``nbprod/compare.py`` itself, shipped into the project as ``tests/equivalence.py``:
+``nbprod/validate/compare.py`` itself, shipped into the project as ``tests/equivalence.py``:
 they pass exactly when validation would.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 
 import black
 
-from nbprod import compare
-from nbprod.compare import Comparison, prediction_inputs, summary, type_only
-from nbprod.execute import SEED
-from nbprod.format import BLACK_MODE
-from nbprod.render import render
+from nbprod.convert.format import BLACK_MODE
+from nbprod.convert.render import render
+from nbprod.validate import compare
+from nbprod.validate.compare import Comparison, prediction_inputs, summary, type_only
+from nbprod.validate.execute import SEED
 
 MAX_VALUE_BYTES = 256 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024
@@ -32,7 +32,7 @@ EQUIVALENCE = "tests/equivalence.py"
 
 
 def equivalence_source() -> str:
-    """The text of ``nbprod/compare.py``, as the generated project receives it."""
+    """The text of ``nbprod/validate/compare.py``, as the generated project receives it."""
     return Path(compare.__file__).read_text(encoding="utf-8")
 
 

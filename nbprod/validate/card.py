@@ -10,8 +10,8 @@ import inspect
 import numbers
 from typing import Any
 
-from nbprod.compare import Comparison, is_model
-from nbprod.plan import Plan
+from nbprod.convert.plan import Plan
+from nbprod.validate.compare import Comparison, is_model
 
 SPLIT_CALLS = (
     "train_test_split",

@@ -52,7 +52,9 @@ ATTRIBUTES = "attributes"  # an object without equality of its own, by its state
 PATH = "path"
 SUMMARY = "summary"  # a value too large to keep, by its kept summary
 NOT_COMPUTED = "not computed"  # a plot or a timing: nothing the notebook computed
-PRINTED = "printed output"  # what a cell printed, line by line (nbprod.printed)
+PRINTED = (
+    "printed output"  # what a cell printed, line by line (nbprod.validate.printed)
+)
 NONE = "none"
 HOWS = (
     FITTED_STATE,

@@ -33,7 +33,7 @@ from nbprod.errors import NbprodError
 
 DEFAULT_TIMEOUT = 600.0
 MANIFEST = "manifest.json"
-# What the pipeline's cells printed, written by nbprod.driver when its run is done.
+# What the pipeline's cells printed, written by nbprod.validate.driver when its run is done.
 PRINTED = "_nbprod_printed.json"
 # The state both runs start from: the notebook's kernel and the pipeline's process.
 SEED = 0
@@ -442,7 +442,7 @@ def _describe(exc: BaseException, timeout: float) -> str:
 
 class PipelineRun:
     """The generated pipeline, running in a subprocess while the notebook runs,
-    through ``nbprod.driver`` (same random state, printed output kept by cell).
+    through ``nbprod.validate.driver`` (same random state, printed output kept by cell).
 
     The process stays up after the run, so that ``predict`` on the rows the
     notebook predicted on costs no second start and import of the project: it
@@ -545,7 +545,7 @@ def _driver(
     }
     env.setdefault("MPLBACKEND", "Agg")
     return subprocess.Popen(
-        [sys.executable, "-m", "nbprod.driver", json.dumps(spec)],
+        [sys.executable, "-m", "nbprod.validate.driver", json.dumps(spec)],
         cwd=project,
         env=env,
         stdin=subprocess.PIPE,
