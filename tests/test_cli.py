@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import EXAMPLE_NOTEBOOKS, make_notebook, run_nbprod
+from helpers import EXAMPLE_NOTEBOOKS, make_notebook, run_nbprod
 
 
 def assert_one_line_error(result, *fragments: str) -> None:

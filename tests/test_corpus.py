@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_nbprod
+from helpers import run_nbprod
 
 pytestmark = pytest.mark.corpus
 

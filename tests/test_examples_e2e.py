@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
+from helpers import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
 
 pytestmark = pytest.mark.e2e
 

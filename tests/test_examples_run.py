@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import EXAMPLE_NOTEBOOKS, copy_examples
+from helpers import EXAMPLE_NOTEBOOKS, copy_examples
 from nbclient import NotebookClient
 
 pytestmark = pytest.mark.kernel

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_notebook, run_with_kernels
+from helpers import make_notebook, run_with_kernels
 
 if sys.version_info >= (3, 11):
     import tomllib

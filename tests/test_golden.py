@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_NOTEBOOKS, ROOT, copy_examples, run_nbprod
+from helpers import EXAMPLE_NOTEBOOKS, ROOT, copy_examples, run_nbprod
 
 GOLDEN = ROOT / "tests" / "golden"
 # What the installed environment decides, not the notebook: pins of distributions

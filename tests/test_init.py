@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_nbprod
+from helpers import run_nbprod
 
 BIN = Path(sys.executable).parent
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import EXAMPLES, ROOT, run_nbprod
+from helpers import EXAMPLES, ROOT, run_nbprod
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from nbprod.lint.rules import RULES, Settings, check_notebook

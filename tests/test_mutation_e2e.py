@@ -13,7 +13,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_notebook, run_nbprod
+from helpers import make_notebook, run_nbprod
 from sklearn.base import BaseEstimator
 
 pytestmark = pytest.mark.e2e

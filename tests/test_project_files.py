@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 GOLDEN = sorted(p for p in (ROOT / "tests" / "golden").iterdir() if p.is_dir())
 BIN = Path(sys.executable).parent

@@ -26,7 +26,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import kernels_left, make_notebook, run_with_kernels
+from helpers import kernels_left, make_notebook, run_with_kernels
 
 pytestmark = [pytest.mark.kernel, pytest.mark.e2e]
 

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
+from helpers import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
 
 STAGE_MODULES = ("preprocessing", "training", "inference", "evaluation")
 # Corpus notebooks whose first fit feeds nothing the notebook keeps or prints:

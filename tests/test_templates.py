@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jinja2
 import pytest
-from conftest import EXAMPLES
+from helpers import EXAMPLES
 from jinja2 import meta
 
 from nbprod.convert.analyse import collect_imports

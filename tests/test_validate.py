@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import kernels_left, make_notebook, run_with_kernels
+from helpers import kernels_left, make_notebook, run_with_kernels
 
 pytestmark = pytest.mark.kernel
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import run_nbprod
+from helpers import run_nbprod
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import kernels_left, make_notebook, run_with_kernels
+from helpers import kernels_left, make_notebook, run_with_kernels
 
 pytestmark = pytest.mark.kernel
 

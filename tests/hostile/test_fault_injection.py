@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import copy_examples, run_nbprod
+from helpers import copy_examples, run_nbprod
 
 NB_OLD = "parameters_cell.ipynb"  # the previous project (tree A)
 NB_NEW = "wine_model_selection.ipynb"  # what the killed run writes (tree B)

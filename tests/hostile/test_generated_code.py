@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_notebook
+from helpers import make_notebook
 
 BROKEN = "\n\ndef broken(*, X):\n    global X\n"
 WRAPPER = f"""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_notebook, run_nbprod
+from helpers import make_notebook, run_nbprod
 
 NAMES = {
     "import": "import_pipeline",  # a keyword

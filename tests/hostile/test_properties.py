@@ -36,7 +36,7 @@ import hypothesis
 import hypothesis.configuration
 import hypothesis.strategies as st
 import pytest
-from conftest import make_notebook, run_nbprod
+from helpers import make_notebook, run_nbprod
 from hypothesis.errors import UnsatisfiedAssumption
 
 from nbprod.convert.build import analyse

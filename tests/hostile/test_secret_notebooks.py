@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import run_nbprod
+from helpers import run_nbprod
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key

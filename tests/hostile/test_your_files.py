@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import copy_examples, make_notebook, run_nbprod
+from helpers import copy_examples, make_notebook, run_nbprod
 
 SOURCES = ("import math", "radius = 2.0\narea = math.pi * radius**2\nprint(area)")
 
