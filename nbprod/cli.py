@@ -189,37 +189,16 @@ def init(name: str, output: Path | None, force: bool) -> None:
 def plan(notebook: Path, fmt: str) -> None:
     """Print where every code cell of NOTEBOOK would go, and why. Writes nothing."""
     from nbprod.convert.build import analyse
+    from nbprod.convert.describe import describe
     from nbprod.notebook import read_notebook
 
     a = analyse(read_notebook(notebook))
     if fmt == "json":
         click.echo(json.dumps(a.plan.to_dict(), indent=2, default=str))
         return
-    p = a.plan
-    click.echo(f"{notebook}: package {p.package}")
-    for c in p.cells:
-        click.echo(f"  cell {c.number:>3}  {c.stage or '-':<13} {c.reason}")
-        for d in c.dropped:
-            click.echo(f"  {'':>8}  {'':<13} dropped {d}")
-    for s in p.stages:
-        signature = ", ".join([*s.inputs, *(key for _, key in s.params)])
-        click.echo(
-            f"{s.stage}: {s.function}({signature}) -> {', '.join(s.outputs) or 'nothing'}"
-        )
-    for h in p.helpers:
-        extra = (
-            f" (notebook globals become parameters: {', '.join(h.data_params)})"
-            if h.data_params
-            else ""
-        )
-        later = f", a later definition of {h.original}" if h.original else ""
-        click.echo(f"helper {h.name} (cell {h.cell}{later}) -> {h.stage}{extra}")
-    for param in p.params:
-        click.echo(
-            f"config {param.group}.{param.key} = {param.value!r}  [{param.source}]"
-        )
-    for w in p.warnings:
-        click.echo(f"warning: {w}")
+    click.echo(f"{notebook}: package {a.plan.package}")
+    for line in describe(a.plan):
+        click.echo(line)
 
 
 @cli.command()

@@ -325,6 +325,7 @@ def build_plan(
         _ordered_statements(work, helper_facts, helper_params),
         params,
         predictor,
+        predictor_reason,
         producer,
         parameter_names,
         imported,
@@ -435,6 +436,7 @@ def _serving(
     flat: list[tuple[_Cell, Statement]],
     params: list[Param],
     predictor: str | None,
+    predictor_reason: str,
     producer: dict[str, str],
     parameter_names: set[str],
     imported: set[str],
@@ -442,7 +444,7 @@ def _serving(
     """The notebook's own path from rows to the model's predictions (see Serving),
     or why new rows cannot be scored as the notebook scored its own."""
     if predictor is None:
-        return None, "no model to predict with"
+        return None, predictor_reason
     calls = [
         i
         for i, (_, st) in enumerate(flat)

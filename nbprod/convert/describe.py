@@ -1,0 +1,43 @@
+"""The plan as ``nbprod plan`` prints it: where every cell went and why, each
+stage's signature, the helpers, the config values and how ``predict`` scores new
+rows. Pure: a plan in, lines of text out."""
+
+from __future__ import annotations
+
+from nbprod.convert.plan import Plan
+
+
+def describe(plan: Plan) -> list[str]:
+    """The plan's lines, after the header line ``nbprod plan`` prints."""
+    lines = []
+    for c in plan.cells:
+        lines.append(f"  cell {c.number:>3}  {c.stage or '-':<13} {c.reason}")
+        lines += [f"  {'':>8}  {'':<13} dropped {d}" for d in c.dropped]
+    for s in plan.stages:
+        signature = ", ".join([*s.inputs, *(key for _, key in s.params)])
+        returns = ", ".join(s.outputs) or "nothing"
+        lines.append(f"{s.stage}: {s.function}({signature}) -> {returns}")
+    for h in plan.helpers:
+        extra = (
+            f" (notebook globals become parameters: {', '.join(h.data_params)})"
+            if h.data_params
+            else ""
+        )
+        later = f", a later definition of {h.original}" if h.original else ""
+        lines.append(f"helper {h.name} (cell {h.cell}{later}) -> {h.stage}{extra}")
+    for param in plan.params:
+        lines.append(
+            f"config {param.group}.{param.key} = {param.value!r}  [{param.source}]"
+        )
+    serving = plan.serving
+    if serving is None:
+        lines.append(f"predict: does not score new rows: {plan.serving_reason}")
+    else:
+        steps = ", ".join(f"cell {c}" for c in serving.cells) or "none"
+        state = ", ".join(serving.inputs) or "nothing"
+        lines.append(
+            f"predict: {serving.model}.predict({serving.argument}) on new rows of "
+            f"{serving.rows}; steps: {steps}; saved state: {state}"
+        )
+    lines += [f"warning: {w}" for w in plan.warnings]
+    return lines

@@ -1,0 +1,95 @@
+"""Small cases for analysis, planning and generation, one file each (black's
+``tests/data/cases`` and marimo's snapshots): a notebook as ``# %%`` cells, then
+the expected plan (as ``nbprod plan`` prints it) and the expected stage modules.
+
+    # %%                        a code cell
+    # %% [markdown]             a markdown cell (its lines without the "# ")
+    # %% tags=["parameters"]    a code cell with tags
+    # %% [plan]                 what ``nbprod plan`` prints after its header
+    # %% [module training]      the generated ``training.py``
+
+Rewrite the expected parts after an intended change with
+``pytest tests/test_cases.py --update-golden`` and read the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbprod.convert.build import analyse, build_files
+from nbprod.convert.describe import describe
+from nbprod.notebook import read_notebook
+
+CASES = sorted((Path(__file__).parent / "cases").glob("*.py"))
+_MARK = re.compile(r"^# %%(?: \[(?P<section>[^\]]+)\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+
+
+def parse(text: str) -> tuple[str, list[nbformat.NotebookNode], dict[str, str]]:
+    """The case's description, its notebook cells, and its expected sections."""
+    head, _, rest = text.partition("\n# %%")
+    description = "\n".join(line.removeprefix("# ") for line in head.splitlines())
+    cells: list[nbformat.NotebookNode] = []
+    expected: dict[str, str] = {}
+    for chunk in ("# %%" + rest).split("\n# %%"):
+        chunk = chunk if chunk.startswith("# %%") else "# %%" + chunk
+        mark, _, body = chunk.partition("\n")
+        match = _MARK.match(mark)
+        assert match, f"not a cell marker: {mark!r}"
+        section, tags = match.group("section"), match.group("tags")
+        body = body.strip("\n")
+        if section is None:
+            cell = nbformat.v4.new_code_cell(body)
+            if tags:
+                cell.metadata["tags"] = json.loads(tags)
+            cells.append(cell)
+        elif section == "markdown":
+            lines = [line.removeprefix("#").removeprefix(" ") for line in body.splitlines()]
+            cells.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
+        else:
+            expected[section] = body
+    return description, cells, expected
+
+
+def actual(case: Path, cells: list[nbformat.NotebookNode], tmp: Path) -> dict[str, str]:
+    """What nbprod makes of the case: its plan and its stage modules."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = cells
+    path = tmp / f"{case.stem}.ipynb"
+    nbformat.write(nb, str(path))
+    a = analyse(read_notebook(path))
+    files, _ = build_files(a, None)
+    found = {"plan": "\n".join(describe(a.plan))}
+    for stage in a.plan.stages:
+        module = f"src/{a.plan.package}/{stage.stage}.py"
+        found[f"module {stage.stage}"] = files[module].rstrip("\n")
+    return found
+
+
+def write(case: Path, head: str, found: dict[str, str]) -> None:
+    parts = [head.rstrip("\n")]
+    parts += [f"# %% [{name}]\n{text}" for name, text in found.items()]
+    case.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_case(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    text = case.read_text(encoding="utf-8")
+    _, cells, expected = parse(text)
+    found = actual(case, cells, tmp_path)
+    if request.config.getoption("--update-golden"):
+        first = re.search(r"^# %% \[(plan|module [a-z]+)\]", text, re.M)
+        write(case, text[: first.start()] if first else text, found)
+        return
+    assert list(expected) == list(found), "the expected sections differ"
+    for name, text in found.items():
+        assert text == expected[name], f"{case.name}: {name} differs"
+
+
+def test_there_are_cases() -> None:
+    assert len(CASES) >= 8
