@@ -58,7 +58,8 @@ def starter_notebook(name: str) -> nbformat.NotebookNode:
             else nbformat.v4.new_code_cell
         )
         nb.cells.append(make(text.format(name=name), id=f"cell-{i}"))
-    return nb
+    made: nbformat.NotebookNode = nb
+    return made
 
 
 def init_project(name: str, output: Path, *, force: bool = False) -> Analysis:

@@ -159,9 +159,9 @@ def find_secrets(text: str) -> list[Secret]:
             value = m.group("value")
             if claimed(m.start("value")) or _is_placeholder(value):
                 continue
-            kind = _high_entropy(value)
-            if kind is not None:
-                found.setdefault(m.start("value"), kind)
+            entropy = _high_entropy(value)
+            if entropy is not None:
+                found.setdefault(m.start("value"), entropy)
     secrets = []
     for offset in sorted(found):
         line_start = text.rfind("\n", 0, offset) + 1

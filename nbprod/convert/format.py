@@ -11,7 +11,7 @@ import black
 
 from nbprod.errors import InternalError, NbprodError
 
-BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY310})
+BLACK_MODE = black.Mode(target_versions={black.mode.TargetVersion.PY310})
 # Import sorting, plus fixes for what notebook code commonly trips in ruff's default
 # rules; each keeps behaviour (an unused ``x = f()`` keeps the call ``f()``).
 RUFF_FIXES = "I,F401,F541,F841,E711,E712,E713,E714,E731"
@@ -25,7 +25,9 @@ def format_sources(files: dict[str, str]) -> dict[str, str]:
     for path, text in fixed.items():
         try:
             out[path] = black.format_str(text, mode=BLACK_MODE)
-        except black.InvalidInput as exc:  # a bug in generation, not in the notebook
+        except (
+            black.parsing.InvalidInput
+        ) as exc:  # a bug in generation, not in the notebook
             raise InternalError(
                 f"generated code does not parse ({exc})", where=path
             ) from None

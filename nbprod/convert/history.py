@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import GlobalScope
+from libcst.metadata import Assignment, GlobalScope
 
 from nbprod import known_apis as apis
 from nbprod.convert.analyse import (
@@ -112,6 +112,8 @@ def _first_bindings(pc: ParsedCell) -> dict[str, int]:
     stmt_of = statement_index(pc.module)
     first: dict[str, int] = {}
     for assignment in scope.assignments:
+        if not isinstance(assignment, Assignment):
+            continue  # a builtin: no node
         stmt = stmt_of.get(id(assignment.node))
         if stmt is not None:
             first[assignment.name] = min(first.get(assignment.name, stmt), stmt)

@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import GlobalScope
+from libcst.metadata import Assignment, GlobalScope
 
 from nbprod.convert.analyse import (
     ParsedCell,
@@ -103,7 +103,9 @@ def versioned_definitions(
     runs: dict[str, set[tuple[Position, Position]]] = defaultdict(set)
     inside: dict[str, list[tuple[int, Reference]]] = defaultdict(list)
 
-    def span(d: _Definition, start: Position, end: Position, call: bool) -> tuple:
+    def span(
+        d: _Definition, start: Position, end: Position, call: bool
+    ) -> tuple[Position, Position]:
         return (start, end) if call and d.kind == "function" else (start, END)
 
     for k, pc in enumerate(parsed):
@@ -115,12 +117,14 @@ def versioned_definitions(
                 continue
             # Top-level code, decorators, defaults and class bodies run where they are.
             here = (k, ref.statement)
-            d = live(ref.name, here)
-            if d is None:
+            defined = live(ref.name, here)
+            if defined is None:
                 continue
-            runs[d.version].add(span(d, here, here, ref.call))
-            if d.version != ref.name:
-                edits[k].append(Edit(ref.line, ref.column, len(ref.name), d.version))
+            runs[defined.version].add(span(defined, here, here, ref.call))
+            if defined.version != ref.name:
+                edits[k].append(
+                    Edit(ref.line, ref.column, len(ref.name), defined.version)
+                )
 
     queue = list(runs)
     while queue:
@@ -175,7 +179,7 @@ def _refuse_other_bindings(
             continue
         stmt_of = statement_index(pc.module)
         for assignment in scope.assignments:
-            if assignment.name not in found:
+            if assignment.name not in found or not isinstance(assignment, Assignment):
                 continue
             stmt = stmt_of.get(id(assignment.node))
             if stmt is None or pc.module.body[stmt] is assignment.node:

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from nbprod import __version__
 from nbprod.errors import NbprodError, NotebookError
@@ -78,7 +79,7 @@ class Reported:
         where = f"cell {f.cell}:" if f.cell else ""
         return f"{self.path}:{where}{f.line}:{f.col}: {f.code} {f.message}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         f = self.finding
         rule = RULES.get(f.code)
         return {
@@ -170,7 +171,7 @@ def load_config(pyproject: Path | None) -> LintConfig:
     )
 
 
-def _list(value: object, where: str) -> list:
+def _list(value: object, where: str) -> list[object]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list):
@@ -178,7 +179,7 @@ def _list(value: object, where: str) -> list:
     return value
 
 
-def _positive(table: dict, key: str, default: int) -> int:
+def _positive(table: dict[str, Any], key: str, default: int) -> int:
     value = table.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{key!r} must be a positive whole number, not {value!r}")
@@ -217,7 +218,7 @@ def notebook_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
     return files, errors
 
 
-def _start_ruff(files: list[Path]) -> subprocess.Popen | None:
+def _start_ruff(files: list[Path]) -> subprocess.Popen[bytes]:
     """Start ruff on every file; it runs while nbprod's own rules do."""
     from ruff.__main__ import find_ruff_bin
 
@@ -238,7 +239,7 @@ def _start_ruff(files: list[Path]) -> subprocess.Popen | None:
 
 
 def _ruff_findings(
-    proc: subprocess.Popen, files: list[Path], names: dict[str, str]
+    proc: subprocess.Popen[bytes], files: list[Path], names: dict[str, str]
 ) -> tuple[list[Reported], list[str]]:
     """Ruff's findings, and an error line for each file ruff failed on: when ruff
     fails on a batch (it overflows its stack on a cell nested thousands of levels
@@ -291,17 +292,20 @@ class FindingsCache:
 
         h = hashlib.sha256(f"{__version__} {settings}".encode())
         for module in (nbprod.lint.rules, nbprod.secrets, nbprod.known_apis):
-            h.update(Path(module.__file__).read_bytes())
+            h.update(Path(str(module.__file__)).read_bytes())
         self.top = root / ".nbprod_cache"
         self.folder = self.top / f"lint-{h.hexdigest()[:16]}"
 
-    def get(self, digest: str) -> dict | None:
+    def get(self, digest: str) -> dict[str, Any] | None:
         try:
-            return json.loads((self.folder / f"{digest}.json").read_bytes())
+            entry: dict[str, Any] = json.loads(
+                (self.folder / f"{digest}.json").read_bytes()
+            )
+            return entry
         except (OSError, ValueError):
             return None
 
-    def put(self, digest: str, entry: dict) -> None:
+    def put(self, digest: str, entry: dict[str, Any]) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             ignore = self.top / ".gitignore"
@@ -315,7 +319,7 @@ class FindingsCache:
             pass  # a read-only checkout lints without a cache
 
 
-def _analyse(path: Path, settings: Settings) -> dict:
+def _analyse(path: Path, settings: Settings) -> dict[str, Any]:
     """nbprod's findings on one notebook and its noqa comments, as cached."""
     from nbprod.notebook import cell_source, decode, notebook_json
 
@@ -336,12 +340,12 @@ def _analyse(path: Path, settings: Settings) -> dict:
     return {"findings": findings, "noqa": noqa}
 
 
-def _noqa(entry: dict, cell: int) -> dict[int, frozenset[str] | None]:
+def _noqa(entry: dict[str, Any], cell: int) -> dict[int, frozenset[str] | None]:
     lines = entry["noqa"].get(str(cell), {})
     return {int(k): None if v is None else frozenset(v) for k, v in lines.items()}
 
 
-def _analyse_file(path: Path, settings: Settings) -> dict | str:
+def _analyse_file(path: Path, settings: Settings) -> dict[str, Any] | str:
     """The cache entry for one notebook, or the one-line error saying why it
     cannot be read (a string: it crosses a process boundary)."""
     try:
@@ -357,7 +361,7 @@ def _analyse_file(path: Path, settings: Settings) -> dict | str:
 PARALLEL_FROM = 16
 
 
-def _analyse_all(paths: list[Path], settings: Settings) -> list[dict | str]:
+def _analyse_all(paths: list[Path], settings: Settings) -> list[dict[str, Any] | str]:
     workers = min(os.cpu_count() or 1, 8)
     if len(paths) < PARALLEL_FROM or workers < 2:
         return [_analyse_file(p, settings) for p in paths]
@@ -380,7 +384,7 @@ def lint(
 ) -> LintResult:
     """Lint every notebook in ``paths``: nbprod's rules, then ruff's findings."""
     files, errors = notebook_files(paths)
-    entries: dict[Path, dict] = {}
+    entries: dict[Path, dict[str, Any]] = {}
     digests: dict[Path, str] = {}
     for path in files:
         try:
@@ -388,9 +392,9 @@ def lint(
         except NotebookError as exc:
             errors.append(str(exc))
             continue
-        entry = cache.get(digests[path]) if cache else None
-        if entry is not None:
-            entries[path] = entry
+        cached = cache.get(digests[path]) if cache else None
+        if cached is not None:
+            entries[path] = cached
     missing = [p for p in digests if p not in entries]
     for path, entry in zip(
         missing, _analyse_all(missing, config.settings), strict=True

@@ -413,9 +413,7 @@ def _set(name: str, ours: Any, theirs: Any) -> Comparison:
             name, DIFFERENT, f"size {len(ours)} != {len(theirs)}", how=ELEMENTS
         )
     elements = ours | theirs
-    if all(type(e).__eq__ is not object.__eq__ for e in elements) and not any(
-        map(_addressed, elements)
-    ):
+    if all(_has_equality(e) for e in elements) and not any(map(_addressed, elements)):
         extra = sorted(map(_short, ours - theirs))
         return Comparison(
             name, DIFFERENT, f"only the pipeline's has {', '.join(extra)}", how=ELEMENTS
@@ -705,6 +703,12 @@ def _state(value: Any) -> Any:
     return _vars(value) or None
 
 
+def _has_equality(value: Any) -> bool:
+    """Its type defines ``==`` (else ``==`` is identity, which says nothing here)."""
+    eq: object = type(value).__eq__
+    return eq is not object.__eq__
+
+
 def _addressed(value: Any) -> bool:
     """Its repr shows a memory address: the repr says nothing about the value."""
     try:
@@ -720,7 +724,7 @@ def _generic(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     except Exception:  # noqa: BLE001, S110 - unpicklable: try the next way
         pass
     addressed = _addressed(ours) or _addressed(theirs)
-    if type(ours).__eq__ is not object.__eq__:
+    if _has_equality(ours):
         try:
             same = _truth(ours == theirs)
         except Exception:  # noqa: BLE001 - an == that raises says nothing
@@ -757,7 +761,8 @@ def summary(
     with warnings.catch_warnings():
         # Trying inputs a model may not take: their warnings are not the user's.
         warnings.simplefilter("ignore")
-        return _summary(value, dict(inputs or {}), like, 0)
+        found: dict[str, Any] = _summary(value, dict(inputs or {}), like, 0)
+        return found
 
 
 def _type_name(value: Any) -> str:

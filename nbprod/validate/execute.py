@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import nbformat
 
@@ -273,7 +274,7 @@ def run_notebook(
     names: list[str],
     folder: Path,
     *,
-    parameters: dict | None = None,
+    parameters: dict[str, object] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     kernel_name: str | None = None,
     probes: tuple[Probe, ...] = (),
@@ -363,7 +364,7 @@ def run_notebook(
     return Capture(folder, missing, failed, seconds, printed)
 
 
-def _where(roles: list[dict], index: int) -> str:
+def _where(roles: list[dict[str, object]], index: int) -> str:
     """Which cell the executed notebook's cell ``index`` is, as the user counts."""
     role = roles[index] if 0 <= index < len(roles) else {}
     if "cell" in role:
@@ -533,8 +534,11 @@ class PipelineRun:
 
 
 def _driver(
-    spec: dict, project: Path, environment: dict[str, str] | None, stderr: object
-) -> subprocess.Popen:
+    spec: dict[str, object],
+    project: Path,
+    environment: dict[str, str] | None,
+    stderr: IO[bytes],
+) -> subprocess.Popen[bytes]:
     paths = [str(project / "src"), os.environ.get("PYTHONPATH")]
     # ``environment``: the secrets the generated code reads, as the notebook held them.
     env = {
@@ -550,7 +554,7 @@ def _driver(
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
-        stderr=stderr,  # type: ignore[arg-type]
+        stderr=stderr,
     )
 
 
