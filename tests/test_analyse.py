@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbprod.convert.analyse import CellFacts, analyse_notebook
+from nbprod.convert.analysis import CellFacts, analyse_notebook
 from nbprod.convert.normalise import normalise_cell
 from nbprod.errors import CellError
 from nbprod.notebook import Cell
@@ -152,7 +152,7 @@ def test_random_draws_without_a_seed_are_named() -> None:
     assert f.unseeded == (
         "line 1: numpy.random.rand() draws from the unseeded global generator",
         "line 2: RandomForestClassifier() without random_state",
-        "line 3: .simulate() draws from the unseeded global generator",
+        "line 3: .simulate() without random_state",
     )
     assert g.unseeded == ("line 3: numpy.random.default_rng() without a seed",)
 

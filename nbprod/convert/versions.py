@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import GlobalScope
 
-from nbprod.convert.analyse import (
+from nbprod.convert.analysis import (
     ParsedCell,
     Reference,
     global_references,
