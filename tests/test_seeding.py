@@ -75,6 +75,19 @@ CASES: dict[str, tuple[tuple[str, ...], list[tuple[int, int, str]]]] = {
         ),
         [(2, 3, f"numpy.random.normal() {GLOBAL}")],
     ),
+    "a class body and default values run where written, a lambda when called": (
+        (
+            "import numpy as np",
+            "class Config:\n    rng = np.random.default_rng()\n\n"
+            "    def draw(self, n=np.random.randint(3)):\n"
+            "        return np.random.normal(size=n)",
+            "noise = lambda: np.random.normal()",
+        ),
+        [
+            (2, 2, "numpy.random.default_rng() without a seed"),
+            (2, 4, f"numpy.random.randint() {GLOBAL}"),
+        ],
+    ),
 }
 _PLANNED = re.compile(r"^cell (\d+), line (\d+): (.+)$")
 _LINT_SUFFIX = ": results change from run to run (pass a fixed seed)"

@@ -28,7 +28,6 @@ from nbprod.convert.analysis import (
     Reference,
     global_references,
     name_nodes,
-    statement_index,
 )
 from nbprod.convert.edits import Edit
 from nbprod.errors import CellError
@@ -109,7 +108,7 @@ def _first_bindings(pc: ParsedCell) -> dict[str, int]:
     scope = next((s for s in pc.scopes.values() if isinstance(s, GlobalScope)), None)
     if scope is None:
         return {}
-    stmt_of = statement_index(pc.module)
+    stmt_of = pc.statement_of
     first: dict[str, int] = {}
     for assignment in scope.assignments:
         stmt = stmt_of.get(id(assignment.node))

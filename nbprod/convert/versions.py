@@ -30,7 +30,6 @@ from nbprod.convert.analysis import (
     Reference,
     global_references,
     name_nodes,
-    statement_index,
 )
 from nbprod.convert.edits import Edit
 from nbprod.errors import CellError
@@ -173,7 +172,7 @@ def _refuse_other_bindings(
         )
         if scope is None:
             continue
-        stmt_of = statement_index(pc.module)
+        stmt_of = pc.statement_of
         for assignment in scope.assignments:
             if assignment.name not in found:
                 continue

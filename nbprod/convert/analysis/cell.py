@@ -25,10 +25,7 @@ from nbprod.convert.analysis.literals import LiteralsPart
 from nbprod.convert.analysis.nodes import bound_names, line_of, name_nodes
 from nbprod.convert.analysis.predictors import PredictorsPart
 from nbprod.convert.analysis.randomness import RandomnessPart, Seeding
-from nbprod.convert.analysis.refuse import (
-    dynamic_definitions,
-    refuse_global_in_functions,
-)
+from nbprod.convert.analysis.refuse import dynamic_definitions
 from nbprod.convert.analysis.resolve import Resolution, Resolver
 from nbprod.convert.analysis.scope import scope_facts
 from nbprod.convert.analysis.signals import SignalsPart
@@ -57,7 +54,7 @@ def analyse_cell(
     cells need from statements otherwise dropped; ``originals``: the notebook's
     name of each renamed later definition."""
     module = pc.module
-    refuse_global_in_functions(pc)
+    dynamic = dynamic_definitions(pc)  # refuses ``global`` inside a function
     sorting = sort_statements(pc, resolver, keep)
     kinds, kept = sorting.kinds, sorting.kept
     scope = scope_facts(pc, kept, kinds)
@@ -145,7 +142,7 @@ def analyse_cell(
             for i in kept
             if kinds[i] not in _DEFINITIONS
         ),
-        dynamic=dynamic_definitions(pc),
+        dynamic=dynamic,
         kinds=sorting.classified,
         kept=kept,
         shown=sorting.shown,

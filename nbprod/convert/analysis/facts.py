@@ -158,6 +158,8 @@ class ParsedCell:
     module: cst.Module
     positions: Mapping[cst.CSTNode, CodeRange] = field(repr=False)
     scopes: Mapping[cst.CSTNode, Scope | None] = field(repr=False, default_factory=dict)
+    # the index of the top-level statement holding each node, by ``id``
+    statement_of: Mapping[int, int] = field(repr=False, default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from nbprod.convert.analysis.facts import ParsedCell
+from nbprod.convert.analysis.nodes import statement_index
 from nbprod.convert.normalise import NormalCell
 from nbprod.errors import CellError
 
@@ -70,5 +71,9 @@ def parse_cell(cell: NormalCell) -> ParsedCell:
             where=f"cell {cell.number}",
         ) from None
     return ParsedCell(
-        cell, module, metadata[PositionProvider], metadata[ScopeProvider]  # type: ignore[arg-type]
+        cell,
+        module,
+        metadata[PositionProvider],
+        metadata[ScopeProvider],  # type: ignore[arg-type]
+        statement_index(module),
     )

@@ -10,63 +10,63 @@ from nbprod.convert.analysis.nodes import line_of
 from nbprod.convert.analysis.scope import global_references
 from nbprod.errors import CellError
 
-
-def refuse_global_in_functions(pc: ParsedCell) -> None:
-    """``global X`` inside a function or class: in the project the function is at
-    a module's level and the notebook's globals are a stage function's locals, so
-    what it assigns would never reach the code that reads it. Refused by line."""
-    found: list[cst.Global] = []
-
-    class Inside(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.depth = 0
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.depth += 1
-
-        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-            self.depth -= 1
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            self.depth += 1
-
-        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-            self.depth -= 1
-
-        def visit_Global(self, node: cst.Global) -> None:
-            if self.depth:
-                found.append(node)
-
-    pc.module.visit(Inside())
-    if found:
-        names = ", ".join(n.name.value for n in found[0].names)
-        raise CellError(
-            f"global {names} inside a function: in the project, functions live in "
-            "modules and the notebook's variables in stage functions, so the "
-            "assignment would not reach the code that reads it",
-            where=f"cell {pc.cell.number}, line {line_of(pc, found[0])}",
-            hint="return the value from the function and assign it where it is called",
-        )
-
-
 _DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals"})
+
+
+class _Scan(cst.CSTVisitor):
+    """``global`` statements inside a def or class, and calls that define names
+    dynamically: both looked for in one walk of the whole cell."""
+
+    def __init__(self, pc: ParsedCell) -> None:
+        self.pc = pc
+        self.depth = 0
+        self.globals: list[cst.Global] = []
+        self.dynamic: list[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.depth -= 1
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.depth += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.depth -= 1
+
+    def visit_Global(self, node: cst.Global) -> None:
+        if self.depth:
+            self.globals.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in _DYNAMIC:
+            if func.value == "vars" and node.args:
+                return  # vars(obj) reads an object's attributes
+            self.dynamic.append(f"line {line_of(self.pc, node)}: {func.value}(...)")
 
 
 def dynamic_definitions(pc: ParsedCell) -> tuple[str, ...]:
     """Where the cell may define names no analysis sees: ``exec``, ``eval``,
-    ``globals()``, ``vars()``, ``locals()`` (as "line L: exec(...)")."""
-    found: list[str] = []
+    ``globals()``, ``vars()``, ``locals()`` (as "line L: exec(...)").
 
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if isinstance(func, cst.Name) and func.value in _DYNAMIC:
-                if func.value == "vars" and node.args:
-                    return  # vars(obj) reads an object's attributes
-                found.append(f"line {line_of(pc, node)}: {func.value}(...)")
-
-    pc.module.visit(Calls())
-    return tuple(found)
+    Refuses, by line, ``global X`` inside a function or class: in the project the
+    function is at a module's level and the notebook's globals are a stage
+    function's locals, so what it assigns would never reach the code that reads it."""
+    scan = _Scan(pc)
+    pc.module.visit(scan)
+    if scan.globals:
+        first = scan.globals[0]
+        names = ", ".join(n.name.value for n in first.names)
+        raise CellError(
+            f"global {names} inside a function: in the project, functions live in "
+            "modules and the notebook's variables in stage functions, so the "
+            "assignment would not reach the code that reads it",
+            where=f"cell {pc.cell.number}, line {line_of(pc, first)}",
+            hint="return the value from the function and assign it where it is called",
+        )
+    return tuple(scan.dynamic)
 
 
 def refuse_dynamic_names(parsed: list[ParsedCell], facts: list[CellFacts]) -> None:

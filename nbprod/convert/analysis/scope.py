@@ -17,7 +17,7 @@ from libcst.metadata import (
 )
 
 from nbprod.convert.analysis.facts import ParsedCell, Reference
-from nbprod.convert.analysis.nodes import dotted, statement_index
+from nbprod.convert.analysis.nodes import dotted
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def scope_facts(
     every name the cell's code statements use, and the same per statement."""
     module = pc.module
     scopes = pc.scopes
-    stmt_of = statement_index(module)
+    stmt_of = pc.statement_of
     global_scope = next(
         (s for s in scopes.values() if isinstance(s, GlobalScope)), None
     )
@@ -134,7 +134,7 @@ def scope_facts(
 def global_references(pc: ParsedCell) -> list[Reference]:
     """Every read of a global name in the cell (builtins aside), in source order."""
     module = pc.module
-    stmt_of = statement_index(module)
+    stmt_of = pc.statement_of
     callees: set[int] = set()
 
     class Callees(cst.CSTVisitor):
