@@ -175,6 +175,33 @@ def test_paths_the_notebook_writes_to_are_known() -> None:
     assert "out_dir" in f.written
 
 
+def test_a_helper_body_leaves_no_types_or_seeds_behind() -> None:
+    # ``model`` inside ``train`` is not the notebook's ``model``; a seed inside a
+    # helper seeds nothing until the helper is called.
+    helper = (
+        "def train(X):\n    np.random.seed(0)\n    model = StandardScaler()\n"
+        "    return model, 0.5"
+    )
+    _, _, fit, draw = facts(
+        "import numpy as np\nfrom sklearn.preprocessing import StandardScaler",
+        helper,
+        "model, score = train(X)\nmodel.fit(X, y)",
+        "noise = np.random.normal()",
+    )
+    assert [(s.stage, s.api) for s in fit.signals] == [
+        ("training", "model.fit (estimator)")
+    ]
+    assert draw.unseeded == ()  # train() ran in the cell above
+    _, _, never = facts(
+        "import numpy as np\nfrom sklearn.preprocessing import StandardScaler",
+        helper,
+        "noise = np.random.normal()",
+    )
+    assert never.unseeded == (
+        "line 1: numpy.random.normal() draws from the unseeded global generator",
+    )
+
+
 def test_iterating_a_set_is_named_as_run_to_run_variation() -> None:
     (f,) = facts(
         "s = {1, 2}\nfor x in s:\n    pass\nfor a, b in zip([1], s):\n    pass"
