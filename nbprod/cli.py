@@ -188,17 +188,22 @@ def init(name: str, output: Path | None, force: bool) -> None:
 )
 def plan(notebook: Path, fmt: str) -> None:
     """Print where every code cell of NOTEBOOK would go, and why. Writes nothing."""
-    from nbprod.convert.build import analyse
+    from nbprod.convert.build import analyse, unseeded_calls
     from nbprod.convert.describe import describe
     from nbprod.notebook import read_notebook
 
     a = analyse(read_notebook(notebook))
+    # What validate reports as changing from run to run (NBP005's verdict too).
+    unseeded = unseeded_calls(a)
     if fmt == "json":
-        click.echo(json.dumps(a.plan.to_dict(), indent=2, default=str))
+        plan = {**a.plan.to_dict(), "unseeded": list(unseeded)}
+        click.echo(json.dumps(plan, indent=2, default=str))
         return
     click.echo(f"{notebook}: package {a.plan.package}")
     for line in describe(a.plan):
         click.echo(line)
+    for u in unseeded:
+        click.echo(f"unseeded: {u}")
 
 
 @cli.command()

@@ -6,6 +6,10 @@ resolved through the notebook's own imports; the first matching row wins.
 
 from __future__ import annotations
 
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 
@@ -438,6 +442,7 @@ SEEDING = frozenset(
         "seed",
         "default_rng",
         "RandomState",
+        "Random",
         "Generator",
         "SeedSequence",
         "PCG64",
@@ -447,9 +452,15 @@ SEEDING = frozenset(
         "setstate",
     }
 )
+# Of those, the ones that make a generator of its own: seeded by their first argument
+# or ``seed=``, and unseeded without one (or given None).
+GENERATOR_MAKERS = frozenset({"default_rng", "RandomState", "Random"})
 # Methods that draw from numpy's global generator unless given a seed or random_state
 # (statsmodels' simulate and generate_sample, scipy's rvs, pandas' sample).
 RANDOM_METHODS = frozenset({"generate_sample", "simulate", "rvs", "sample"})
+# Keywords that seed a call: scikit-learn's random_state, xgboost's and lightgbm's
+# seed, catboost's random_seed. Given None, they seed nothing.
+SEED_KEYWORDS = frozenset({"random_state", "seed", "random_seed"})
 
 # Calls whose result is rows of data: new rows for ``predict`` arrive in the form
 # one of these gave (a file read into a frame, the held-out part of a split).
@@ -558,3 +569,83 @@ def is_pure_call(qualname: str) -> bool:
         and ".random." not in qualname
         and not last.startswith(("set", "reset", "save", "to_"))
     )
+
+
+def is_path(value: str, name: str) -> bool:
+    """Whether a string assigned to ``name`` is a file or folder path to lift into
+    config: the variable says so (``*_path``, ``*_dir``, ``*_file``...) and the value
+    looks like one (a slash, an extension, a bare name, ``.``)."""
+    if not value or "\n" in value or "://" in value or len(value) > 260:
+        return False
+    lowered = name.lower()
+    named = lowered.endswith(("path", "dir", "file", "folder", "filename", "root"))
+    shaped = "/" in value or bool(_EXTENSION.search(value))
+    return named and (shaped or value in {".", ".."} or value.isidentifier())
+
+
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+
+
+class Draw(enum.Enum):
+    """What a call does with random numbers (``random_call``)."""
+
+    SEEDS = "seeds"  # seeds a global generator: ``np.random.seed(0)``
+    GLOBAL = "global"  # draws from a global generator: unseeded unless seeded above
+    UNSEEDED = "unseeded"  # random, and given no seed: ``RandomForestClassifier()``
+
+
+@dataclass(frozen=True)
+class RandomCall:
+    """The verdict on one call: what it does, on which global generator, and what
+    to tell the user when it is unseeded."""
+
+    draw: Draw
+    generator: str = ""  # for SEEDS and GLOBAL: the module prefix, "numpy.random."
+    what: str = ""  # "numpy.random.rand() draws from the unseeded global generator"
+
+    def unseeded(self, seeded: frozenset[str] | set[str]) -> bool:
+        """Whether the call is unseeded once ``seeded`` generators were seeded."""
+        if self.draw is Draw.GLOBAL:
+            return self.generator not in seeded
+        return self.draw is Draw.UNSEEDED
+
+
+def random_call(
+    qualname: str | None,
+    method: str,
+    keywords: Mapping[str | None, bool],
+    positional: Sequence[bool],
+) -> RandomCall | None:
+    """The one seeded/unseeded verdict, shared by convert and ``nbprod lint`` (NBP005).
+
+    ``qualname``: the callee through the notebook's imports, for a plain dotted name
+    only (``np.random.normal``, not ``np.random.default_rng(0).normal``), else None;
+    ``method``: the attribute called (``df.sample`` -> "sample"), "" for a bare name;
+    ``keywords``: each keyword -> whether its value is something other than ``None``
+    (``**kwargs`` is the key None); ``positional``: the same for each positional
+    argument. None when the call has nothing to do with random numbers."""
+    seed_given = any(keywords.get(k, False) for k in SEED_KEYWORDS) or None in keywords
+    if qualname is not None:
+        last = qualname.rsplit(".", 1)[-1]
+        for prefix, seeder in GLOBAL_RANDOM.items():
+            if qualname == seeder:
+                return RandomCall(Draw.SEEDS, prefix)
+            if (
+                qualname.startswith(prefix)
+                and qualname.count(".") == prefix.count(".")
+                and last not in SEEDING
+            ):
+                what = f"{qualname}() draws from the unseeded global generator"
+                return RandomCall(Draw.GLOBAL, prefix, what)
+        if last in GENERATOR_MAKERS and qualname.startswith(tuple(GLOBAL_RANDOM)):
+            given = bool(positional and positional[0]) or keywords.get("seed", False)
+            if given or None in keywords:
+                return None
+            return RandomCall(Draw.UNSEEDED, what=f"{qualname}() without a seed")
+        if needs_random_state(qualname) and not seed_given:
+            return RandomCall(Draw.UNSEEDED, what=f"{last}() without random_state")
+        return None
+    if method in RANDOM_METHODS and not seed_given:
+        what = f".{method}() without random_state"
+        return RandomCall(Draw.GLOBAL, "numpy.random.", what)
+    return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from nbprod.convert.analyse import ParsedCell
+from nbprod.convert.analysis import ParsedCell
 from nbprod.errors import CellError
 from nbprod.secrets import find_secrets
 

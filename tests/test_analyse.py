@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbprod.convert.analyse import CellFacts, analyse_notebook
+from nbprod.convert.analysis import CellFacts, analyse_notebook
 from nbprod.convert.normalise import normalise_cell
 from nbprod.errors import CellError
 from nbprod.notebook import Cell
@@ -152,7 +152,7 @@ def test_random_draws_without_a_seed_are_named() -> None:
     assert f.unseeded == (
         "line 1: numpy.random.rand() draws from the unseeded global generator",
         "line 2: RandomForestClassifier() without random_state",
-        "line 3: .simulate() draws from the unseeded global generator",
+        "line 3: .simulate() without random_state",
     )
     assert g.unseeded == ("line 3: numpy.random.default_rng() without a seed",)
 
@@ -173,6 +173,33 @@ def test_paths_the_notebook_writes_to_are_known() -> None:
         "with open(os.path.join(out_dir, 'm.json'), 'w') as fh:\n    json.dump({}, fh)",
     )
     assert "out_dir" in f.written
+
+
+def test_a_helper_body_leaves_no_types_or_seeds_behind() -> None:
+    # ``model`` inside ``train`` is not the notebook's ``model``; a seed inside a
+    # helper seeds nothing until the helper is called.
+    helper = (
+        "def train(X):\n    np.random.seed(0)\n    model = StandardScaler()\n"
+        "    return model, 0.5"
+    )
+    _, _, fit, draw = facts(
+        "import numpy as np\nfrom sklearn.preprocessing import StandardScaler",
+        helper,
+        "model, score = train(X)\nmodel.fit(X, y)",
+        "noise = np.random.normal()",
+    )
+    assert [(s.stage, s.api) for s in fit.signals] == [
+        ("training", "model.fit (estimator)")
+    ]
+    assert draw.unseeded == ()  # train() ran in the cell above
+    _, _, never = facts(
+        "import numpy as np\nfrom sklearn.preprocessing import StandardScaler",
+        helper,
+        "noise = np.random.normal()",
+    )
+    assert never.unseeded == (
+        "line 1: numpy.random.normal() draws from the unseeded global generator",
+    )
 
 
 def test_iterating_a_set_is_named_as_run_to_run_variation() -> None:

@@ -48,7 +48,9 @@ def parse(text: str) -> tuple[str, list[nbformat.NotebookNode], dict[str, str]]:
                 cell.metadata["tags"] = json.loads(tags)
             cells.append(cell)
         elif section == "markdown":
-            lines = [line.removeprefix("#").removeprefix(" ") for line in body.splitlines()]
+            lines = [
+                line.removeprefix("#").removeprefix(" ") for line in body.splitlines()
+            ]
             cells.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
         else:
             expected[section] = body
@@ -58,7 +60,11 @@ def parse(text: str) -> tuple[str, list[nbformat.NotebookNode], dict[str, str]]:
 def actual(case: Path, cells: list[nbformat.NotebookNode], tmp: Path) -> dict[str, str]:
     """What nbprod makes of the case: its plan and its stage modules."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = cells
     path = tmp / f"{case.stem}.ipynb"
     nbformat.write(nb, str(path))

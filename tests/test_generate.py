@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from nbprod.convert.analyse import collect_imports
+from nbprod.convert.analysis import collect_imports
 from nbprod.convert.build import analyse
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules

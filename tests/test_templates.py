@@ -7,7 +7,7 @@ import pytest
 from helpers import EXAMPLES
 from jinja2 import meta
 
-from nbprod.convert.analyse import collect_imports
+from nbprod.convert.analysis import collect_imports
 from nbprod.convert.build import _render_facts, analyse
 from nbprod.convert.generate import generate_modules
 from nbprod.convert.render import PROJECT_FILES, environment, render

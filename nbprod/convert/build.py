@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 from nbprod import __version__
-from nbprod.convert.analyse import (
+from nbprod.convert.analysis import (
     CellFacts,
     ParsedCell,
     analyse_notebook,

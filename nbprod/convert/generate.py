@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from nbprod.convert.analyse import CellFacts, Import, ParsedCell, name_nodes
+from nbprod.convert.analysis import CellFacts, Import, ParsedCell, name_nodes
 from nbprod.convert.plan import Param, Plan, Serving, StagePlan
 from nbprod.redact import REDACTED
 from nbprod.secrets import find_secrets
@@ -219,7 +219,7 @@ def generate_modules(
             )
         if stage.cells:
             function, used = _stage_function(
-                ctx, stage, by_cell, params_by_key, parameter_lines
+                ctx, stage, by_cell, facts_by_cell, params_by_key, parameter_lines
             )
             needs_partial |= used
             body.append(function)
@@ -229,7 +229,9 @@ def generate_modules(
         if serving is not None and serving.transforms and serving.stage == stage.stage:
             # The notebook's own steps from the rows it predicts on to the model's
             # input, for new rows: what ``predict`` runs.
-            function, used = _serving_function(ctx, serving, by_cell, params_by_key)
+            function, used = _serving_function(
+                ctx, serving, by_cell, facts_by_cell, params_by_key
+            )
             needs_partial |= used
             body.append(function)
         tree = cst.Module(body=body)
@@ -308,20 +310,21 @@ def _stage_function(
     ctx: _Context,
     stage: StagePlan,
     by_cell: dict[int, ParsedCell],
+    facts_by_cell: dict[int, CellFacts],
     params_by_key: dict[tuple[str, str], Param],
     parameter_lines: set[tuple[int, int]],
 ) -> tuple[cst.FunctionDef, bool]:
     statements: list[cst.BaseStatement] = []
     used_partial = False
     for number in stage.cells:
-        pc = by_cell[number]
+        pc, facts = by_cell[number], facts_by_cell[number]
         kept = [
             i
-            for i in pc.kept
+            for i in facts.kept
             if not _definition_or_import(pc.module.body[i])
             and (number, _start_line(pc, pc.module.body[i])) not in parameter_lines
         ]
-        cell, used = _cell_statements(ctx, pc, kept)
+        cell, used = _cell_statements(ctx, pc, facts.shown, kept)
         statements += cell
         used_partial |= used
     returned: cst.BaseExpression | None = None
@@ -350,6 +353,7 @@ def _serving_function(
     ctx: _Context,
     serving: Serving,
     by_cell: dict[int, ParsedCell],
+    facts_by_cell: dict[int, CellFacts],
     params_by_key: dict[tuple[str, str], Param],
 ) -> tuple[cst.FunctionDef, bool]:
     """``prepare_new_rows``: the notebook's own steps from the rows it predicted on
@@ -358,7 +362,8 @@ def _serving_function(
     used_partial = False
     for number in serving.cells:
         indices = [i for cell, i in serving.steps if cell == number]
-        cell, used = _cell_statements(ctx, by_cell[number], indices)
+        shown = facts_by_cell[number].shown
+        cell, used = _cell_statements(ctx, by_cell[number], shown, indices)
         statements += cell
         used_partial |= used
     call_cell, call_line = serving.call
@@ -414,10 +419,11 @@ def _start_line(pc: ParsedCell, node: cst.CSTNode) -> int:
 
 
 def _cell_statements(
-    ctx: _Context, pc: ParsedCell, indices: list[int]
+    ctx: _Context, pc: ParsedCell, shown: frozenset[int], indices: list[int]
 ) -> tuple[list[cst.BaseStatement], bool]:
     """The cell's statements at ``indices``, rewritten, the first labelled with the
-    cell it came from (the label also maps printed output back to the cell)."""
+    cell it came from (the label also maps printed output back to the cell);
+    ``shown``: those whose value the notebook displayed, printed."""
     statements: list[cst.BaseStatement] = []
     used_partial = False
     number = pc.cell.number
@@ -427,7 +433,7 @@ def _cell_statements(
         assert isinstance(
             rewritten, cst.SimpleStatementLine | cst.BaseCompoundStatement
         )
-        if i in pc.shown and isinstance(rewritten, cst.SimpleStatementLine):
+        if i in shown and isinstance(rewritten, cst.SimpleStatementLine):
             # The notebook displayed this value; the pipeline prints it.
             expr = rewritten.body[0]
             assert isinstance(expr, cst.Expr)

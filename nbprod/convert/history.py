@@ -22,13 +22,12 @@ import libcst as cst
 from libcst.metadata import Assignment, GlobalScope
 
 from nbprod import known_apis as apis
-from nbprod.convert.analyse import (
+from nbprod.convert.analysis import (
     CellFacts,
     ParsedCell,
     Reference,
     global_references,
     name_nodes,
-    statement_index,
 )
 from nbprod.convert.edits import Edit
 from nbprod.errors import CellError
@@ -54,10 +53,10 @@ def history_edits(
         }
         cell_reads = {n for n in f.reads if HISTORY_NAME.fullmatch(n)} - bound
         if helper_reads - every or cell_reads:
-            for ref in _history_reads(pc, cell_reads, helper_reads - every):
+            for ref in _history_reads(pc, f, cell_reads, helper_reads - every):
                 if ref.name != "_" or ref.helper is not None:
                     _refuse(pc, ref)
-                j = _shown_before(parsed, k, ref, imports)
+                j = _shown_before(parsed, facts, k, ref, imports)
                 if j not in names:
                     names[j] = _free(f"output_{parsed[j].cell.number}", taken)
                     edits.setdefault(j, []).append(_bind(parsed[j], names[j]))
@@ -80,7 +79,7 @@ def _binds(f: CellFacts) -> set[str]:
 
 
 def _history_reads(
-    pc: ParsedCell, cell_reads: set[str], helper_reads: set[str]
+    pc: ParsedCell, f: CellFacts, cell_reads: set[str], helper_reads: set[str]
 ) -> list[Reference]:
     """Where the cell reads history names: in kept top-level code before the cell
     binds the name itself, and in helper bodies."""
@@ -90,7 +89,7 @@ def _history_reads(
         if ref.helper is not None:
             if ref.name in helper_reads:
                 found.append(ref)
-        elif ref.name in cell_reads and ref.statement in pc.kept:
+        elif ref.name in cell_reads and ref.statement in f.kept:
             limit = first.get(ref.name)
             if (
                 limit is None
@@ -109,7 +108,7 @@ def _first_bindings(pc: ParsedCell) -> dict[str, int]:
     scope = next((s for s in pc.scopes.values() if isinstance(s, GlobalScope)), None)
     if scope is None:
         return {}
-    stmt_of = statement_index(pc.module)
+    stmt_of = pc.statement_of
     first: dict[str, int] = {}
     for assignment in scope.assignments:
         if not isinstance(assignment, Assignment):
@@ -132,14 +131,18 @@ def _refuse(pc: ParsedCell, ref: Reference) -> None:
 
 
 def _shown_before(
-    parsed: list[ParsedCell], k: int, ref: Reference, imports: dict[str, str]
+    parsed: list[ParsedCell],
+    facts: list[CellFacts],
+    k: int,
+    ref: Reference,
+    imports: dict[str, str],
 ) -> int:
     """The index of the cell whose last value ``_`` holds when cell ``k`` runs:
     the nearest earlier cell that showed a value (cells that show nothing, or
     show None, leave ``_`` as it was). Refused when the code does not tell."""
     where = f"cell {parsed[k].cell.number}, line {ref.line}"
     for j in range(k - 1, -1, -1):
-        pc = parsed[j]
+        pc, kinds = parsed[j], facts[j].kinds
         number = pc.cell.number
         if pc.cell.explicit == "skip":
             raise _unknown(
@@ -155,14 +158,14 @@ def _shown_before(
             continue  # shows nothing: an assignment, a loop, a value ended by ``;``
         value = shown.value
         callee = _callee(value) if isinstance(value, cst.Call) else None
-        if pc.kinds[-1] == "print" or (
+        if kinds[-1] == "print" or (
             callee and callee.rsplit(".", 1)[-1] in apis.RETURNS_NONE
         ):
             continue  # None: IPython leaves ``_`` as it was
         display_call = callee is not None and apis.matches_any(
             _qualified(callee, imports), apis.DISPLAY_PATTERNS
         )
-        if pc.kinds[-1] == "shown" or (pc.kinds[-1] == "display" and not display_call):
+        if kinds[-1] == "shown" or (kinds[-1] == "display" and not display_call):
             return j
         text = cst.Module([]).code_for_node(value).split("\n")[0][:60]
         raise _unknown(where, f"cell {number} ends with {text}, which may be None")

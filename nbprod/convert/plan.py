@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 
 from nbprod import known_apis as apis
-from nbprod.convert.analyse import STAGE_ORDER, CellFacts, Literal, NameCall, Statement
+from nbprod.convert.analysis import STAGE_ORDER, CellFacts, Literal, NameCall, Statement
 from nbprod.convert.normalise import STAGES, NormalCell
 from nbprod.errors import CellError
 from nbprod.redact import SecretLiteral

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import Assignment, GlobalScope
 
-from nbprod.convert.analyse import (
+from nbprod.convert.analysis import (
     ParsedCell,
     Reference,
     global_references,
     name_nodes,
-    statement_index,
 )
 from nbprod.convert.edits import Edit
 from nbprod.errors import CellError
@@ -177,7 +176,7 @@ def _refuse_other_bindings(
         )
         if scope is None:
             continue
-        stmt_of = statement_index(pc.module)
+        stmt_of = pc.statement_of
         for assignment in scope.assignments:
             if assignment.name not in found or not isinstance(assignment, Assignment):
                 continue

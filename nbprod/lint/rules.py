@@ -167,7 +167,15 @@ class _CellFacts(ast.NodeVisitor):
         self.calls: list[tuple[str | None, str, ast.Call]] = []
         self.strings: list[ast.Constant] = []
         self.star_imports: list[ast.ImportFrom] = []
+        # Top-level defs, each with how many calls came before it: a helper that
+        # seeds a generator seeds it where it is called (NBP005).
+        self.defs: list[tuple[int, ast.FunctionDef | ast.AsyncFunctionDef]] = []
         self._locals: list[set[str]] = []  # comprehension and class scopes
+        self._top: frozenset[int] = frozenset()
+
+    def visit_Module(self, node: ast.Module) -> None:
+        self._top = frozenset(map(id, node.body))
+        self.generic_visit(node)
 
     # names
     def visit_Name(self, node: ast.Name) -> None:
@@ -207,6 +215,8 @@ class _CellFacts(ast.NodeVisitor):
             if child is not None:
                 self.visit(child)
         self._bind(node.name)
+        if id(node) in self._top:
+            self.defs.append((len(self.calls), node))
         for stmt in ast.walk(node):
             if isinstance(stmt, ast.Global):
                 self.bound.update(stmt.names)
@@ -541,69 +551,81 @@ def _used_before_defined(cells: list[_Cell]) -> Iterator[Finding]:
 
 
 def _unseeded(cells: list[_Cell]) -> Iterator[Finding]:
-    """NBP005: estimators, splits and draws that give other numbers on every run."""
+    """NBP005: estimators, splits and draws that give other numbers on every run.
+
+    The verdict on each call is ``known_apis.random_call``, the one ``nbprod
+    convert`` reports unseeded draws with; a helper that seeds a global generator
+    seeds it where it is called, as there."""
     seeded: set[str] = set()
+    helpers: dict[str, frozenset[str]] = {}
     for c in cells:
         if c.facts is None:
             continue
-        for qual, last, node in c.facts.calls:
-            keywords = {k.arg for k in node.keywords}
-            if None in keywords:
-                continue  # **kwargs may carry the seed
-            message = None
-            if qual is not None:
-                for prefix, seeding in apis.GLOBAL_RANDOM.items():
-                    if qual == seeding:
-                        seeded.add(prefix)
-                    elif (
-                        qual.startswith(prefix)
-                        and prefix not in seeded
-                        and last not in apis.SEEDING
-                        and qual.count(".") == prefix.count(".")
-                    ):
-                        message = f"{qual}() draws from the unseeded global generator"
-                if last in {"default_rng", "RandomState"} and not (
-                    _seeded_value(node.args[0] if node.args else None)
-                    or any(
-                        k.arg == "seed" and _seeded_value(k.value)
-                        for k in node.keywords
-                    )
-                ):
-                    message = f"{last}() without a seed"
-                elif apis.needs_random_state(qual) and not _seeded_kwarg(node):
-                    message = f"{last}() without random_state"
-            elif (
-                last in apis.RANDOM_METHODS
-                and isinstance(node.func, ast.Attribute)
-                and "numpy.random." not in seeded
-                and not _seeded_kwarg(node)
-            ):
-                message = f".{last}() without random_state"
-            if message:
+        facts = c.facts
+        defs = list(facts.defs)
+        for position, (qual, last, node) in enumerate(facts.calls):
+            while defs and defs[0][0] <= position:
+                _define(defs.pop(0)[1], facts, helpers)
+            if qual is None and isinstance(node.func, ast.Name) and last in helpers:
+                seeded |= helpers[last]
+                continue
+            call = _random_call(qual, last, node)
+            if call is None:
+                continue
+            if call.draw is apis.Draw.SEEDS:
+                seeded.add(call.generator)
+            elif call.unseeded(seeded):
                 line = node.lineno + c.offset
                 yield Finding(
                     c.number,
                     line,
                     _column(c.lines, line, node.col_offset),
                     "NBP005",
-                    f"{message}: results change from run to run (pass a fixed seed)",
+                    f"{call.what}: results change from run to run (pass a fixed seed)",
                 )
+        for _, node in defs:
+            _define(node, facts, helpers)
 
 
-_SEED_KEYWORDS = frozenset({"random_state", "seed", "random_seed"})
-
-
-def _seeded_value(node: ast.expr | None) -> bool:
-    return node is not None and not (
-        isinstance(node, ast.Constant) and node.value is None
+def _random_call(qual: str | None, last: str, node: ast.Call) -> apis.RandomCall | None:
+    """``known_apis.random_call`` for an ``ast`` call, given what convert gives it."""
+    return apis.random_call(
+        qual,
+        last if isinstance(node.func, ast.Attribute) else "",
+        {k.arg: _seeded_value(k.value) for k in node.keywords},
+        [isinstance(a, ast.Starred) or _seeded_value(a) for a in node.args],
     )
 
 
-def _seeded_kwarg(node: ast.Call) -> bool:
-    """Whether the call passes a seed (scikit-learn's random_state, xgboost's and
-    lightgbm's seed, catboost's random_seed) that is not None."""
-    return any(
-        k.arg in _SEED_KEYWORDS and _seeded_value(k.value) for k in node.keywords
+def _define(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    facts: _CellFacts,
+    helpers: dict[str, frozenset[str]],
+) -> None:
+    """Record which global generators a helper's body seeds (directly or through a
+    helper that does), to seed them where it is called."""
+    seeds: set[str] = set()
+    calls = (c for stmt in node.body for c in ast.walk(stmt))
+    for inner in calls:
+        if not isinstance(inner, ast.Call):
+            continue
+        if isinstance(inner.func, ast.Name) and inner.func.id in helpers:
+            seeds |= helpers[inner.func.id]
+        func = inner.func
+        last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        call = _random_call(facts._qualify(func), last, inner)
+        if call is not None and call.draw is apis.Draw.SEEDS:
+            seeds.add(call.generator)
+    if seeds:
+        helpers[node.name] = frozenset(seeds)
+    else:  # a later definition that seeds nothing
+        helpers.pop(node.name, None)
+
+
+def _seeded_value(node: ast.expr | None) -> bool:
+    """Whether a seed argument holds something other than ``None``."""
+    return node is not None and not (
+        isinstance(node, ast.Constant) and node.value is None
     )
 
 

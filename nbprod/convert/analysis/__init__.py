@@ -1,0 +1,51 @@
+"""Per-cell facts from libcst metadata, and the notebook's cross-cell dependencies.
+
+Pure: normalised cells in, facts out. One module per question: ``kinds`` (what each
+statement is, what is kept), ``scope`` (names read, defined, used), ``resolve``
+(qualified names and types), ``dataflow`` (mutations, deletions, calls of helpers),
+``signals`` (stages), ``effects`` (files, plots, clock, rows), ``literals`` (config
+values), ``randomness`` (unseeded draws), ``predictors``; ``cell`` runs them
+together in one traversal and ``notebook`` over every cell.
+"""
+
+from nbprod.convert.analysis.facts import (
+    STAGE_ORDER,
+    CellFacts,
+    Dropped,
+    Helper,
+    Import,
+    Literal,
+    NameCall,
+    ParsedCell,
+    Prediction,
+    Reference,
+    Signal,
+    Statement,
+)
+from nbprod.convert.analysis.imports import collect_imports
+from nbprod.convert.analysis.nodes import name_nodes, statement_index
+from nbprod.convert.analysis.notebook import analyse_notebook
+from nbprod.convert.analysis.parse import check_syntax, parse_cell
+from nbprod.convert.analysis.scope import global_references
+
+__all__ = [
+    "STAGE_ORDER",
+    "CellFacts",
+    "Dropped",
+    "Helper",
+    "Import",
+    "Literal",
+    "NameCall",
+    "ParsedCell",
+    "Prediction",
+    "Reference",
+    "Signal",
+    "Statement",
+    "analyse_notebook",
+    "check_syntax",
+    "collect_imports",
+    "global_references",
+    "name_nodes",
+    "parse_cell",
+    "statement_index",
+]

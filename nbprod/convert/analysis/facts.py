@@ -1,0 +1,175 @@
+"""The analysis' results: frozen facts about each cell, as the planner needs them.
+
+Every question the analysis answers returns one of these (or a part of
+``CellFacts``); nothing is set on the objects it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import CodeRange, Scope
+
+from nbprod import known_apis as apis
+from nbprod.convert.normalise import NormalCell
+
+STAGE_ORDER = {apis.PRE: 0, apis.TRAIN: 1, apis.INFER: 2, apis.EVAL: 3}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A call that points at a stage."""
+
+    stage: str
+    api: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Import:
+    """One name bound by a top-level import."""
+
+    bound: str
+    qualified: str
+    line: int
+    statement: str  # the import statement for this name alone
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A top-level ``def`` or ``class``: it moves to module level."""
+
+    name: str
+    kind: str  # function | class
+    line: int
+    params: tuple[str, ...]
+    free_names: tuple[str, ...]
+    mutated_params: tuple[int, ...]
+    mutated_globals: tuple[str, ...]
+    original: str = ""  # the notebook's name, when ``name`` is a later version of it
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A literal in the code that can become a config value."""
+
+    line: int
+    column: int
+    kind: str  # kwarg | path | constant | parameter
+    name: str  # keyword, variable or file stem it is known by
+    callee: str
+    value: object
+    direction: str = ""  # read | write | path, for paths
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A statement left out of the pipeline, and why."""
+
+    line: int
+    kind: str  # display | plot | no-op (``global`` at top level)
+    text: str
+    binds: tuple[str, ...] = ()  # names it assigns (``fig, ax = plt.subplots()``)
+
+
+@dataclass(frozen=True)
+class NameCall:
+    """A call of a bare name, e.g. a helper: which names it was given."""
+
+    name: str
+    args: tuple[str | None, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A ``model.predict(argument)`` call with one positional argument."""
+
+    model: str
+    argument: str  # its code
+    names: tuple[str, ...]  # the names it reads
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One kept top-level statement of a cell: the unit the serving path and the
+    taint of clock readings are traced through."""
+
+    index: int  # in the cell's libcst module body
+    line: int
+    end_line: int
+    reads: tuple[str, ...]  # notebook globals it loads, wherever they were defined
+    writes: tuple[str, ...]  # names it binds at the cell's top level
+    mutates: tuple[str, ...]  # names it changes in place
+    simple: bool  # one small statement on its own lines (not compound, no ``;``)
+    source: str = ""  # "reader" or "split": it makes rows (from a file, by splitting)
+    clock: bool = False  # it reads the clock (time.time(), datetime.now(), ...)
+    predicts: tuple[Prediction, ...] = ()  # its ``model.predict(rows)`` calls
+    name_calls: tuple[NameCall, ...] = ()  # calls of bare names (helpers)
+
+
+@dataclass(frozen=True)
+class CellFacts:
+    """What one code cell does, as the planner needs it."""
+
+    number: int
+    reads: tuple[str, ...] = ()
+    defines: tuple[str, ...] = ()
+    mutates: tuple[str, ...] = ()
+    deletes: tuple[str, ...] = ()
+    string_reads: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()
+    signals: tuple[Signal, ...] = ()
+    effects: tuple[str, ...] = ()
+    imports: tuple[Import, ...] = ()
+    helpers: tuple[Helper, ...] = ()
+    name_calls: tuple[NameCall, ...] = ()
+    literals: tuple[Literal, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    has_code: bool = False
+    estimators: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
+    names_used: tuple[str, ...] = ()
+    names_seen: tuple[str, ...] = ()  # in any statement but imports, dropped ones too
+    unseeded: tuple[str, ...] = ()  # "line L: api" for random draws without a seed
+    written: tuple[str, ...] = ()  # names used in the paths the cell writes to
+    predictors: tuple[str, ...] = ()  # names whose .predict() the cell calls
+    loaded: tuple[str, ...] = ()  # names a pandas reader fills from a file
+    # names bound, and names changed in place, by top-level (unconditional) statements
+    assigned: tuple[str, ...] = ()
+    mutated_top: tuple[str, ...] = ()
+    statements: tuple[Statement, ...] = ()
+    # "line L: exec(...)": code that defines names no analysis can see
+    dynamic: tuple[str, ...] = ()
+    # each top-level statement's kind as classified (display, plot, shown, code...)
+    kinds: tuple[str, ...] = ()
+    kept: tuple[int, ...] = ()  # indices of the top-level statements kept
+    shown: frozenset[int] = frozenset()  # kept last expressions the notebook displayed
+
+
+@dataclass(frozen=True, eq=False)
+class ParsedCell:
+    """A normalised cell, its libcst module and the positions and scopes of its
+    nodes. What the analysis finds out about it is in its ``CellFacts``."""
+
+    cell: NormalCell
+    module: cst.Module
+    positions: Mapping[cst.CSTNode, CodeRange] = field(repr=False)
+    scopes: Mapping[cst.CSTNode, Scope | None] = field(repr=False, default_factory=dict)
+    # the index of the top-level statement holding each node, by ``id``
+    statement_of: Mapping[int, int] = field(repr=False, default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name a cell reads from the notebook's namespace, and where."""
+
+    name: str
+    line: int
+    column: int
+    statement: int  # index of the top-level statement holding it
+    helper: str | None  # the top-level def or class it is inside
+    runtime: bool  # inside a function body: looked up when called, not when defined
+    call: bool  # the callee of a call, ``name(...)``

@@ -1,0 +1,160 @@
+"""Small pure functions over libcst nodes that every question of the analysis uses."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from nbprod.convert.analysis.facts import ParsedCell
+
+_EMPTY = cst.Module([])
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """The source of ``node``."""
+    return _EMPTY.code_for_node(node)
+
+
+def line_of(parsed: ParsedCell, node: cst.CSTNode) -> int:
+    """The line ``node`` starts on in its cell (0 if libcst gave it no position)."""
+    pos = parsed.positions.get(node)
+    return pos.start.line if pos else 0
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for ``a.b.c``, and through calls and subscripts (``a.b().c``)."""
+    try:
+        return get_full_name_for_node(node)
+    except Exception:  # noqa: BLE001 - libcst raises on unusual expressions
+        return None
+
+
+def root_node(node: cst.BaseExpression) -> cst.Name | None:
+    """The Name ``df`` of ``df``, ``df.a``, ``df["a"].b``, ``df.loc[m, "a"]``."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        else:
+            return None
+
+
+def root_name(node: cst.BaseExpression) -> str | None:
+    """``df`` for ``df``, ``df.a``, ``df["a"].b``, ``df.loc[m, "a"]``."""
+    root = root_node(node)
+    return root.value if root is not None else None
+
+
+def literal_value(node: cst.BaseExpression) -> tuple[bool, object]:
+    """Evaluate a literal expression (numbers, strings, bools, None, containers)."""
+    try:
+        value = ast.literal_eval(code_of(node))
+    except Exception:  # noqa: BLE001 - anything not a plain literal
+        return False, None
+    if isinstance(value, (bytes, complex, set, frozenset)):
+        return False, None
+    return True, value
+
+
+def is_none(node: cst.BaseExpression) -> bool:
+    """Whether ``node`` is the literal ``None``."""
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def target_names(node: cst.BaseExpression) -> list[str]:
+    """The names an assignment target binds (``a``, ``a, (b, c)``, ``[a, b]``)."""
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for el in node.elements for n in target_names(el.value)]
+    return []
+
+
+def is_import(stmt: cst.BaseStatement) -> bool:
+    """Whether a top-level statement only imports."""
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
+
+
+def bound_names(stmt: cst.BaseStatement) -> set[str]:
+    """Names a statement surely binds: its own assignments, and those of a ``with``
+    block's plain statements (the block always runs)."""
+    if isinstance(stmt, cst.With) and isinstance(stmt.body, cst.IndentedBlock):
+        # Not the ``as`` targets: a file handle is no result.
+        names: set[str] = set()
+        for inner in stmt.body.body:
+            names |= bound_names(inner)
+        return names
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return set()
+    names = set()
+    for small in stmt.body:
+        if isinstance(small, cst.Assign):
+            for t in small.targets:
+                names.update(target_names(t.target))
+        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+            names.update(target_names(small.target))
+    return names
+
+
+class _StatementIndex(cst.CSTVisitor):
+    """Map every node to the index of the top-level statement that holds it."""
+
+    def __init__(self) -> None:
+        self.index: dict[int, int] = {}
+        self.current = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.index[id(node)] = self.current
+        return True
+
+
+def statement_index(module: cst.Module) -> dict[int, int]:
+    """The index of the top-level statement holding each node, by ``id``."""
+    visitor = _StatementIndex()
+    for i, stmt in enumerate(module.body):
+        visitor.current = i
+        stmt.visit(visitor)
+    return visitor.index
+
+
+def name_nodes(node: cst.CSTNode, *, targets: bool = True) -> list[cst.Name]:
+    """The Name nodes that name variables in ``node``: not attribute names or
+    keywords; with ``targets=False``, not assignment targets or def/class names."""
+    found: list[cst.Name] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> bool:
+            return targets
+
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            return self._definition(n)
+
+        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
+            return self._definition(n)
+
+        def _definition(self, n: cst.FunctionDef | cst.ClassDef) -> bool:
+            if targets:
+                return True
+            n.body.visit(self)
+            return False
+
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+    node.visit(V())
+    return found
