@@ -37,6 +37,7 @@ from nbprod.validate.characterize import characterization_files, dump_value
 from nbprod.validate.compare import NOT_COMPARABLE
 from nbprod.validate.execute import DEFAULT_TIMEOUT
 from nbprod.validate.proof import (
+    REPORT_SCHEMA,
     ROWS,
     Validation,
     load_values,
@@ -276,6 +277,7 @@ def serving_facts(
 def report(a: Analysis, validation: dict | None, env: Environment) -> str:
     """``nbprod-report.json``: where every cell went and why."""
     data = {
+        "schema": REPORT_SCHEMA,
         "nbprod_version": env.nbprod,
         "notebook": Path(a.notebook.path).name,
         "notebook_sha256": a.notebook.sha256,
@@ -362,7 +364,7 @@ def convert(
                 )
                 # The notebook's own classes resolve to the project's while its
                 # values are loaded, and pickled again as fixtures.
-                with project_classes(scratch, a.plan.to_dict()):
+                with project_classes(scratch, a.plan):
                     names = [c.name for c in validation.comparisons]
                     captured = load_values(Path(values), names)
                     card = card_facts(a.plan, validation.comparisons, captured)
@@ -407,7 +409,7 @@ def _settle_predict(
     refused = None
     if not check.proven and check.status != NOT_COMPARABLE:
         refused = f"validation ran it on the notebook's own rows: {check.detail}"
-        validation = refuse_predict(validation, a.plan.to_dict())
+        validation = refuse_predict(validation, a.plan)
     rows = load_values(values, [ROWS]).get(ROWS)
     form = {"ndarray": "array", "Series": "series"}.get(type(rows).__name__, "frame")
     if refused is None and form == "frame":
