@@ -27,7 +27,7 @@ from nbprod.convert.format import format_sources
 from nbprod.convert.generate import MODULE_OF_STAGE, PREPARE_FUNCTION, generate_modules
 from nbprod.convert.normalise import STAGES, normalise_cell
 from nbprod.convert.plan import STAGE_FUNCTIONS, Plan, build_plan
-from nbprod.convert.render import render, render_project
+from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
 from nbprod.notebook import Notebook, read_notebook
@@ -311,6 +311,8 @@ def build_files(
     for name, source in modules.items():
         files[posixpath.join("src", pkg, f"{name}.py")] = source
     files = format_sources(files)
+    # Already formatted, and shipped byte for byte as nbprod's tests check them.
+    files.update(copied_files(pkg))
     files["nbprod-report.json"] = report(a, validation, env)
     # The code reads secrets from the environment; nothing else may hold them.
     files = {k: redact(v, a.secret_values) for k, v in files.items()}
