@@ -205,7 +205,7 @@ def _from_fields(cls: type, data: Any, where: str) -> Any:
 
 def _typed(hint: Any, value: Any, where: str) -> Any:
     """``value``, as JSON or ``asdict`` holds it, as the type ``hint`` says."""
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _from_fields(hint, value, where)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
