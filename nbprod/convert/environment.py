@@ -142,7 +142,7 @@ def _provider(root: str) -> tuple[str, str] | None:
 
     The distribution named like the module (or as KNOWN_DISTRIBUTIONS says) is
     looked up directly; only when neither provides it are all installed
-    distributions scanned (about 0.2 s here, against 2 ms a lookup).
+    distributions scanned (0.1 to 0.2 s for 113 of them, against about 2 ms a lookup).
     """
     for candidate in dict.fromkeys((root, KNOWN_DISTRIBUTIONS.get(root, root))):
         try:
