@@ -234,7 +234,8 @@ def time_command(command: list[str], repeat: int, timeout: float) -> Timing:
 
 def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
     """Time ``read_notebook``, ``analyse`` and ``build_files`` in this process."""
-    from nbprod.convert.build import analyse, build_files, read_notebook
+    from nbprod.convert.build import analyse, build_files, import_roots, read_notebook
+    from nbprod.convert.environment import gather
 
     validation = {"status": "not run", "reason": "benchmark"}
     core = CoreTiming(size)
@@ -246,7 +247,8 @@ def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
             t1 = time.perf_counter()
             analysis = analyse(nb, project, None)
             t2 = time.perf_counter()
-            build_files(analysis, validation)
+            # The environment is gathered at the edge; timed with the build, as before.
+            build_files(analysis, validation, gather(import_roots(analysis)))
             t3 = time.perf_counter()
         except Exception as exc:  # noqa: BLE001 - a benchmark reports, it does not stop
             core.error = f"{exc.__class__.__name__}: {exc}"
@@ -259,12 +261,14 @@ def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
 
 def profile_core(notebook: Path, top: int = 15) -> str:
     """cProfile of the core on ``notebook``: the ``top`` nbprod entries by cumulative time."""
-    from nbprod.convert.build import analyse, build_files, read_notebook
+    from nbprod.convert.build import analyse, build_files, import_roots, read_notebook
+    from nbprod.convert.environment import gather
 
     profiler = cProfile.Profile()
     profiler.enable()
     analysis = analyse(read_notebook(notebook), notebook.parent / "profile-out", None)
-    build_files(analysis, {"status": "not run", "reason": "benchmark"})
+    env = gather(import_roots(analysis))
+    build_files(analysis, {"status": "not run", "reason": "benchmark"}, env)
     profiler.disable()
     buffer = io.StringIO()
     stats = pstats.Stats(profiler, stream=buffer)

@@ -121,13 +121,20 @@ def validate(
     from nbprod.convert.build import analyse, unseeded_calls
     from nbprod.notebook import read_notebook
     from nbprod.redact import redact
-    from nbprod.validate.proof import format_table, update_report, validate_project
+    from nbprod.validate.proof import (
+        format_table,
+        read_plan,
+        update_report,
+        validate_project,
+    )
 
     if not project.is_dir():
         raise NbprodError("no such project folder", where=str(project))
     nb = read_notebook(notebook)
+    # A report another nbprod made is refused here, before any kernel starts.
+    plan = read_plan(project)
     # The secrets the generated code reads from the environment, from the notebook.
-    secrets = analyse(nb, project).secret_values if _has_secrets(project) else {}
+    secrets = analyse(nb, project).secret_values if plan.secrets else {}
     validation = validate_project(
         notebook,
         project,
@@ -143,15 +150,6 @@ def validate(
         report_path.write_text(redact(text, secrets), encoding="utf-8")
     if not validation.passed:
         raise ValidationFailed(redact(validation.reason, secrets))
-
-
-def _has_secrets(project: Path) -> bool:
-    from nbprod.validate.proof import read_report
-
-    try:
-        return bool(read_report(project)["plan"].get("secrets"))
-    except (NbprodError, KeyError, TypeError):
-        return False
 
 
 @cli.command()

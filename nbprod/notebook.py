@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import warnings
@@ -35,6 +36,8 @@ class Notebook:
     kernel: str = "python3"
     language: str = "python"
     metadata: dict = field(default_factory=dict, compare=False)
+    # The file's sha256, from the bytes read once (the card and the report name it).
+    sha256: str = ""
 
     @property
     def code_cells(self) -> tuple[Cell, ...]:
@@ -207,9 +210,12 @@ def cell_source(cell: dict) -> str:
     return source.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_notebook(text: str, path: str) -> Notebook:
+def parse_notebook(text: str, path: str, sha256: str | None = None) -> Notebook:
     """Turn notebook JSON text into a :class:`Notebook`, or raise NotebookError.
-    Outputs are not kept: conversion never reads them."""
+    Outputs are not kept: conversion never reads them. ``sha256`` is the file's
+    hash (default: that of ``text`` as UTF-8, for notebooks made in memory)."""
+    if sha256 is None:
+        sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     data = notebook_json(text, path)
     del text
     metadata = data.get("metadata") or {}
@@ -232,6 +238,7 @@ def parse_notebook(text: str, path: str) -> Notebook:
         kernel=kernel,
         language=language,
         metadata=dict(metadata),
+        sha256=sha256,
     )
 
 
@@ -275,5 +282,9 @@ def read_bytes(path: str | Path) -> bytes:
 
 
 def read_notebook(path: str | Path) -> Notebook:
-    """Read and validate the notebook at ``path``."""
-    return parse_notebook(decode(read_bytes(path), str(path)), str(path))
+    """Read and validate the notebook at ``path``, hashed from the same bytes."""
+    held = [read_bytes(path)]
+    digest = hashlib.sha256(held[0]).hexdigest()
+    # Popped, not kept in a variable: the bytes go once decoded and the text once
+    # parsed (parse_notebook drops it), so a notebook of hundreds of MB is held once.
+    return parse_notebook(decode(held.pop(), str(path)), str(path), digest)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import FIXED_ENVIRONMENT
 
 from nbprod.convert.build import analyse, build_files
 from nbprod.convert.describe import describe
@@ -69,7 +70,7 @@ def actual(case: Path, cells: list[nbformat.NotebookNode], tmp: Path) -> dict[st
     path = tmp / f"{case.stem}.ipynb"
     nbformat.write(nb, str(path))
     a = analyse(read_notebook(path))
-    files, _ = build_files(a, None)
+    files, _ = build_files(a, None, FIXED_ENVIRONMENT)
     found = {"plan": "\n".join(describe(a.plan))}
     for stage in a.plan.stages:
         module = f"src/{a.plan.package}/{stage.stage}.py"

@@ -24,6 +24,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from nbprod.convert.plan import Plan
 from nbprod.validate import compare as compare_module
 from nbprod.validate.characterize import EQUIVALENCE, characterization_files
 from nbprod.validate.compare import (
@@ -363,15 +364,17 @@ def test_models_that_cannot_be_compared_leave_the_notebook_unproven() -> None:
     stuck = Comparison("model", "not comparable", "no way", model=True)
     proven = Comparison("model", "equal", how="fitted state", model=True)
 
+    plan = Plan("nb", "nb", cells=(), stages=(), params=(), helpers=())
+
     def proof_status(comparisons: tuple[Comparison, ...]) -> str:
-        return judge({}, comparisons, (), None).status
+        return judge(plan, comparisons, (), None).status
 
     assert proof_status((number, stuck)) == "unproven"
     assert proof_status((number, stuck, proven)) == "equal"
     assert proof_status((number,)) == "equal"
     assert proof_status((stuck,)) == "unproven"
     assert proof_status((number, Comparison("x", "different"))) == "different"
-    validation = judge({}, (number, stuck), (), None)
+    validation = judge(plan, (number, stuck), (), None)
     assert "no model could be compared (model)" in validation.reason
     assert validation.to_dict()["comparisons"][0]["how"] == "number"
     table = format_table(Validation("equal", (number, proven)))

@@ -5,58 +5,67 @@ Regenerate after an intended change with:
     pytest tests/test_golden.py --update-golden
 
 The notebooks are copied to ``tmp/notebooks`` and converted into ``tmp/projects/NAME``,
-so the relative paths in config.yaml are the same on every machine. Versions that
-depend on the installed environment (pins, hook revisions, Python, nbprod) are
-masked in every file, on both sides of the comparison.
+so the relative paths in config.yaml are the same on every machine. They are converted
+with a fixed environment (``helpers.FIXED_ENVIRONMENT``: pins, hook revisions, Python,
+nbprod's version), passed in as the CLI's conversion gathers this machine's: the golden
+files hold those fixed values, byte for byte, with nothing masked.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLE_NOTEBOOKS, ROOT, copy_examples, run_nbprod
-
-GOLDEN = ROOT / "tests" / "golden"
-# What the installed environment decides, not the notebook: pins of distributions
-# (pyproject.toml, MODEL_CARD.md), the hook revisions (ruff's and black's versions),
-# the Python of this machine and nbprod's own version. pip installs the newest of
-# everything, so a golden tree holding any of these would fail on the next release.
-_ENVIRONMENT = (
-    (re.compile(r"(?<=[A-Za-z0-9_\]])==[0-9][^\s\",;]*"), "==<pinned>"),
-    (re.compile(r"^(\s*rev: )v?[0-9][^\s]*$", re.M), r"\1<version>"),
-    (re.compile(r'(requires-python = ">=|python-version: ")3\.\d+'), r"\g<1>3.<minor>"),
-    (re.compile(r'("nbprod_version": )"[^"]+"'), r'\1"<version>"'),
-    (re.compile(r"nbprod\)? \d+\.\d+\.\d+\S*"), "nbprod <version>"),
+from helpers import (
+    EXAMPLE_NOTEBOOKS,
+    FIXED_ENVIRONMENT,
+    ROOT,
+    copy_examples,
+    run_nbprod,
 )
 
+from nbprod.convert.build import convert
 
-def mask(text: str) -> str:
-    """Hide what depends on the environment rather than on the notebook."""
-    for pattern, replacement in _ENVIRONMENT:
-        text = pattern.sub(replacement, text)
-    return text
+GOLDEN = ROOT / "tests" / "golden"
 
 
-def tree(root: Path) -> dict[str, str]:
+def tree(root: Path) -> dict[str, bytes]:
     return {
-        p.relative_to(root).as_posix(): mask(p.read_text(encoding="utf-8"))
+        p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
 
 
+def _notebooks(tmp_path: Path) -> Path:
+    if (tmp_path / "notebooks").exists():
+        return tmp_path / "notebooks"
+    return copy_examples(tmp_path)
+
+
 def convert_example(tmp_path: Path, notebook: Path) -> Path:
-    notebooks = (
-        copy_examples(tmp_path)
-        if not (tmp_path / "notebooks").exists()
-        else tmp_path / "notebooks"
+    """``notebook`` converted in this process, with the fixed environment."""
+    out = tmp_path / "projects" / notebook.stem
+    convert(
+        _notebooks(tmp_path) / notebook.name,
+        out,
+        validate=False,
+        environment=FIXED_ENVIRONMENT,
     )
+    return out
+
+
+def convert_with_cli(tmp_path: Path, notebook: Path, *options: str) -> Path:
+    """``notebook`` converted by the real CLI, with this machine's environment."""
     out = tmp_path / "projects" / notebook.stem
     result = run_nbprod(
-        "convert", notebooks / notebook.name, "-o", out, "--no-validate"
+        "convert",
+        _notebooks(tmp_path) / notebook.name,
+        "-o",
+        out,
+        "--no-validate",
+        *options,
     )
     assert result.returncode == 0, result.stderr
     return out
@@ -71,10 +80,10 @@ def test_generated_project_matches_golden(
     golden = GOLDEN / notebook.stem
     if request.config.getoption("--update-golden"):
         shutil.rmtree(golden, ignore_errors=True)
-        for rel, text in actual.items():
+        for rel, data in actual.items():
             target = golden / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8", newline="\n")
+            target.write_bytes(data)
         return
     assert (
         golden.is_dir()
@@ -89,26 +98,35 @@ def test_generated_project_matches_golden(
         ), f"{notebook.stem}/{rel} differs from the golden file"
 
 
-def test_converting_twice_gives_byte_identical_trees(tmp_path: Path) -> None:
+def test_converting_twice_with_the_cli_gives_byte_identical_trees(
+    tmp_path: Path,
+) -> None:
     notebook = next(p for p in EXAMPLE_NOTEBOOKS if p.stem == "titanic_mlops_poc")
-    first = convert_example(tmp_path, notebook)
-    snapshot = {
-        p.relative_to(first).as_posix(): p.read_bytes()
-        for p in first.rglob("*")
-        if p.is_file()
-    }
-    result = run_nbprod(
-        "convert",
-        tmp_path / "notebooks" / notebook.name,
-        "-o",
-        first,
-        "--no-validate",
-        "--force",
-    )
-    assert result.returncode == 0, result.stderr
-    again = {
-        p.relative_to(first).as_posix(): p.read_bytes()
-        for p in first.rglob("*")
-        if p.is_file()
-    }
-    assert again == snapshot
+    first = convert_with_cli(tmp_path, notebook)
+    snapshot = tree(first)
+    assert convert_with_cli(tmp_path, notebook, "--force") == first
+    assert tree(first) == snapshot
+
+
+def test_the_cli_converts_as_the_library_does_with_this_machines_environment(
+    tmp_path: Path,
+) -> None:
+    """The golden trees are made in process with a fixed environment: the CLI's
+    conversion differs from them only by the environment it gathers."""
+    notebook = next(p for p in EXAMPLE_NOTEBOOKS if p.stem == "churn_classifier")
+    out = convert_with_cli(tmp_path, notebook)
+    by_cli = tree(out)
+    convert(_notebooks(tmp_path) / notebook.name, out, validate=False, force=True)
+    assert tree(out) == by_cli
+    fixed = tree(convert_example(tmp_path / "fixed", notebook))
+    changed = sorted(rel for rel in by_cli if by_cli[rel] != fixed[rel])
+    # What an environment decides, and nothing else (unless this machine happens
+    # to have every fixed version).
+    assert set(changed) <= {
+        ".github/workflows/ci.yml",
+        ".pre-commit-config.yaml",
+        "MODEL_CARD.md",
+        "README.md",
+        "nbprod-report.json",
+        "pyproject.toml",
+    }, changed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jinja2
 import pytest
-from helpers import EXAMPLES
+from helpers import EXAMPLES, FIXED_ENVIRONMENT
 from jinja2 import meta
 
 from nbprod.convert.analysis import collect_imports
@@ -18,7 +18,7 @@ from nbprod.notebook import read_notebook
 def facts() -> dict:
     a = analyse(read_notebook(EXAMPLES / "titanic_mlops_poc.ipynb"))
     _, roots = generate_modules(a.plan, a.parsed, a.facts, collect_imports(a.parsed))
-    return _render_facts(a, roots)
+    return _render_facts(a, roots, FIXED_ENVIRONMENT)
 
 
 def used_facts(template: str) -> set[str]:

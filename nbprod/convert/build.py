@@ -1,37 +1,33 @@
 """The convert pipeline: load -> normalise -> analyse -> plan -> generate -> render ->
-format -> write. I/O happens here and in ``notebook``/``write``; the steps between
-are pure."""
+format -> write. I/O happens here (:func:`convert`, which also gathers the
+environment once) and in ``notebook``/``write``; the steps between are pure: the
+installed versions, the date and the notebook's hash come in as values."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import posixpath
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
-from nbprod import __version__
 from nbprod.convert.analysis import (
     CellFacts,
     ParsedCell,
     analyse_notebook,
     collect_imports,
 )
+from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import MODULE_OF_STAGE, PREPARE_FUNCTION, generate_modules
 from nbprod.convert.normalise import STAGES, normalise_cell
 from nbprod.convert.plan import STAGE_FUNCTIONS, Plan, build_plan
-from nbprod.convert.render import render, render_project
+from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
 from nbprod.notebook import Notebook, read_notebook
@@ -41,6 +37,7 @@ from nbprod.validate.characterize import characterization_files, dump_value
 from nbprod.validate.compare import NOT_COMPARABLE
 from nbprod.validate.execute import DEFAULT_TIMEOUT
 from nbprod.validate.proof import (
+    REPORT_SCHEMA,
     ROWS,
     Validation,
     load_values,
@@ -51,13 +48,6 @@ from nbprod.validate.proof import (
 
 ARTIFACTS_DIR = "artifacts"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
-# Import names whose distribution is named differently, when it is not installed here.
-_KNOWN_DISTRIBUTIONS = {
-    "sklearn": "scikit-learn",
-    "yaml": "pyyaml",
-    "cv2": "opencv-python",
-    "PIL": "pillow",
-}
 
 
 @dataclass(frozen=True)
@@ -168,42 +158,8 @@ def _without_secret_literals(
     ]
 
 
-def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-@lru_cache(maxsize=1)
-def _distributions() -> dict[str, list[str]]:
-    # Scans every installed distribution: slow, and the same for the whole process.
-    return metadata.packages_distributions()
-
-
-def _pinned(dist: str) -> str:
-    version = _version(dist)
-    return f"{dist}=={version}" if version else dist
-
-
-def dependencies(roots: set[str], extra: tuple[str, ...]) -> list[str]:
-    """Distributions for the imported top-level modules, pinned to what is installed."""
-    stdlib = set(sys.stdlib_module_names)
-    mapping = _distributions()
-    found: dict[str, str] = {}
-    for root in sorted(roots | {"yaml", "joblib"}):
-        if root in stdlib or root.startswith("_"):
-            continue
-        dists = mapping.get(root) or [_KNOWN_DISTRIBUTIONS.get(root, root)]
-        dist = sorted(dists)[0]
-        found[dist.lower()] = _pinned(dist)
-    for requirement in extra:
-        name = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0]
-        found.setdefault(name.lower(), requirement)
-    return [found[k] for k in sorted(found)]
-
-
-def _render_facts(a: Analysis, roots: set[str]) -> dict:
+def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict:
+    """What the templates are rendered with: the plan's facts and ``env``'s."""
     plan = a.plan
     groups = []
     for group in ("parameters", *STAGES):
@@ -259,17 +215,17 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
             if p.kind == "path" and not str(p.value).startswith((".", "/"))
         }
     )
-    dev = [_pinned(d) for d in ("black", "pytest", "ruff")]
     return {
         "package": plan.package,
         "distribution": plan.package.replace("_", "-"),
         "notebook_file": Path(a.notebook.path).name,
-        "nbprod_version": __version__,
-        "python_minor": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "ruff_version": _version("ruff") or "0.4.0",
-        "black_version": _version("black") or "24.1.0",
-        "dependencies": dependencies(roots, plan.dependencies),
-        "dev_dependencies": dev,
+        "nbprod_version": env.nbprod,
+        "python_minor": env.python,
+        # Hook revisions: the oldest releases nbprod supports when not installed.
+        "ruff_version": env.versions.get("ruff", "0.4.0"),
+        "black_version": env.versions.get("black", "24.1.0"),
+        "dependencies": dependencies(roots, plan.dependencies, env),
+        "dev_dependencies": [env.pinned(d) for d in DEV_TOOLS],
         "artifacts_dir": ARTIFACTS_DIR,
         "written_paths": written,
         "groups": groups,
@@ -279,8 +235,8 @@ def _render_facts(a: Analysis, roots: set[str]) -> dict:
             for s in dict((s.env, s) for s in plan.secrets).values()
         ],
         "first_param": first_param,
-        "notebook_sha256": notebook_sha256(a),
-        "generated_at": _generated_at(),
+        "notebook_sha256": a.notebook.sha256,
+        "generated_at": env.generated_at,
         "card": card_facts(plan),
         "predictor": plan.predictor,
         "predictor_reason": plan.predictor_reason,
@@ -318,45 +274,46 @@ def serving_facts(
     }
 
 
-def notebook_sha256(a: Analysis) -> str:
-    """The hash of the notebook file as converted."""
-    return hashlib.sha256(Path(a.notebook.path).read_bytes()).hexdigest()
-
-
-def _generated_at() -> str:
-    # Output stays byte-identical: a date only when the build asks for one.
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if not epoch.isdigit():
-        return ""
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
-
-
-def report(a: Analysis, validation: dict | None) -> str:
+def report(a: Analysis, validation: dict | None, env: Environment) -> str:
     """``nbprod-report.json``: where every cell went and why."""
     data = {
-        "nbprod_version": __version__,
+        "schema": REPORT_SCHEMA,
+        "nbprod_version": env.nbprod,
         "notebook": Path(a.notebook.path).name,
-        "notebook_sha256": notebook_sha256(a),
+        "notebook_sha256": a.notebook.sha256,
         "plan": a.plan.to_dict(),
         "validation": validation,
     }
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def build_files(a: Analysis, validation: dict | None) -> tuple[dict[str, str], dict]:
+def import_roots(a: Analysis) -> set[str]:
+    """The top-level modules the notebook imports: what its environment is gathered for
+    (the generated modules import some of them)."""
+    return {
+        imp.qualified.split(".")[0]
+        for imp in collect_imports(a.parsed)
+        if not imp.qualified.startswith(".")
+    }
+
+
+def build_files(
+    a: Analysis, validation: dict | None, env: Environment
+) -> tuple[dict[str, str], dict]:
     """Every file of the generated project, formatted, keyed by relative path; and
-    the facts the templates were rendered with."""
+    the facts the templates were rendered with. ``env`` must cover
+    :func:`import_roots`."""
     imports = collect_imports(a.parsed)
     modules, roots = generate_modules(a.plan, a.parsed, a.facts, imports)
-    facts = _render_facts(a, roots)
+    facts = _render_facts(a, roots, env)
     files = render_project(facts)
     pkg = a.plan.package
     for name, source in modules.items():
         files[posixpath.join("src", pkg, f"{name}.py")] = source
     files = format_sources(files)
-    files["nbprod-report.json"] = report(a, validation)
+    # Already formatted, and shipped byte for byte as nbprod's tests check them.
+    files.update(copied_files(pkg))
+    files["nbprod-report.json"] = report(a, validation, env)
     # The code reads secrets from the environment; nothing else may hold them.
     files = {k: redact(v, a.secret_values) for k, v in files.items()}
     return files, facts
@@ -374,16 +331,20 @@ def convert(
     validate: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
     extra_files: dict[str, str] | None = None,
+    environment: Environment | None = None,
 ) -> tuple[Analysis, Validation | None]:
     """Convert ``notebook`` into a project at ``output``; the notebook is only read.
 
     With ``validate``, the project is first run and compared with the notebook in a
     scratch copy; the result and characterization tests go into what is written.
+    ``environment``: the versions and date to generate with (default: this
+    machine's, gathered once here).
     """
     nb = read_notebook(notebook)
     check_target(output, force=force, inputs=[notebook])
     a = analyse(nb, output, package)
-    built, facts = build_files(a, NOT_VALIDATED)
+    env = environment if environment is not None else gather(import_roots(a))
+    built, facts = build_files(a, NOT_VALIDATED, env)
     files: dict[str, str | bytes] = {**built, **(extra_files or {})}
     validation = None
     if validate:
@@ -401,11 +362,11 @@ def convert(
                 )
                 validation = _settle_predict(a, validation, Path(values), facts, files)
                 files["nbprod-report.json"] = redact(
-                    report(a, validation.to_dict()), a.secret_values
+                    report(a, validation.to_dict(), env), a.secret_values
                 )
                 # The notebook's own classes resolve to the project's while its
                 # values are loaded, and pickled again as fixtures.
-                with project_classes(scratch, a.plan.to_dict()):
+                with project_classes(scratch, a.plan):
                     names = [c.name for c in validation.comparisons]
                     captured = load_values(Path(values), names)
                     card = card_facts(a.plan, validation.comparisons, captured)
@@ -450,7 +411,7 @@ def _settle_predict(
     refused = None
     if not check.proven and check.status != NOT_COMPARABLE:
         refused = f"validation ran it on the notebook's own rows: {check.detail}"
-        validation = refuse_predict(validation, a.plan.to_dict())
+        validation = refuse_predict(validation, a.plan)
     rows = load_values(values, [ROWS]).get(ROWS)
     form = {"ndarray": "array", "Series": "series"}.get(type(rows).__name__, "frame")
     if refused is None and form == "frame":

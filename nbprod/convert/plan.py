@@ -6,12 +6,17 @@ Pure: facts in, a :class:`Plan` out. The rules are DESIGN.md's "Stage assignment
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import posixpath
 import re
 import sys
+import types
+import typing
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
+from typing import Any
 
 from nbprod import known_apis as apis
 from nbprod.convert.analysis import STAGE_ORDER, CellFacts, Literal, NameCall, Statement
@@ -160,8 +165,73 @@ class Plan:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: Any) -> Plan:
+        """The plan :meth:`to_dict` made, also after a JSON round trip (its lists
+        become tuples again); ValueError naming the field when ``data`` is not one.
+        A lifted value (``Param.value``) is kept as JSON holds it, as config.yaml does.
+        """
+        plan: Plan = _from_fields(cls, data, "plan")
+        return plan
+
     def stage(self, name: str) -> StagePlan | None:
         return next((s for s in self.stages if s.stage == name), None)
+
+
+@cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _from_fields(cls: type, data: Any, where: str) -> Any:
+    """An instance of the dataclass ``cls`` from ``data``, a dict holding exactly
+    its fields."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected an object, not {type(data).__name__}")
+    names = [f.name for f in dataclasses.fields(cls)]
+    missing = [n for n in names if n not in data]
+    unknown = [k for k in data if k not in names]
+    if missing or unknown:
+        raise ValueError(
+            f"{where}: "
+            + "; ".join(
+                ([f"missing {', '.join(missing)}"] if missing else [])
+                + ([f"unknown {', '.join(map(str, unknown))}"] if unknown else [])
+            )
+        )
+    hints = _field_types(cls)
+    return cls(**{n: _typed(hints[n], data[n], f"{where}.{n}") for n in names})
+
+
+def _typed(hint: Any, value: Any, where: str) -> Any:
+    """``value``, as JSON or ``asdict`` holds it, as the type ``hint`` says."""
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _from_fields(hint, value, where)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _typed(inner, value, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where}: expected a list, not {type(value).__name__}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            args = (args[0],) * len(value)
+        elif len(args) != len(value):
+            raise ValueError(f"{where}: expected {len(args)} items, not {len(value)}")
+        return tuple(
+            _typed(a, v, f"{where}[{i}]")
+            for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
+    if hint is object:
+        return value
+    if hint in (str, int, bool):
+        # bool is an int to isinstance; not to a plan
+        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            raise ValueError(f"{where}: expected {hint.__name__}, not {value!r:.40}")
+        return value
+    raise TypeError(f"{where}: Plan.from_dict cannot read a {hint!r}")
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Project files from the Jinja2 templates in ``templates/``.
+"""Project files from the Jinja2 templates in ``templates/``, and the plain files
+there that every project gets unchanged.
 
 Pure: facts in, ``{relative path: text}`` out. StrictUndefined makes a missing fact
 an error, never an empty string.
@@ -6,7 +7,7 @@ an error, never an empty string.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -88,4 +89,24 @@ def render_project(facts: dict[str, Any]) -> dict[str, str]:
     return {
         path.format(package=facts["package"]): render(template, facts)
         for template, path in PROJECT_FILES.items()
+    }
+
+
+# Plain files of ``templates/``, the same in every project: copied, never rendered,
+# so nbprod's own linters, type checker and tests see them as they are shipped.
+COPIED_FILES = {
+    "project/src/runtime.py": "src/{package}/runtime.py",
+}
+
+
+@cache
+def _plain_text(template: str) -> str:
+    return (templates_dir() / template).read_text(encoding="utf-8")
+
+
+def copied_files(package: str) -> dict[str, str]:
+    """Every file the project gets unchanged from ``templates/``."""
+    return {
+        path.format(package=package): _plain_text(template)
+        for template, path in COPIED_FILES.items()
     }

@@ -18,6 +18,7 @@ import yaml
 
 from nbprod.convert.generate import MODULE_OF_STAGE as MODULES
 from nbprod.convert.generate import cell_lines
+from nbprod.convert.plan import Plan
 from nbprod.errors import NbprodError
 from nbprod.validate.compare import (
     CLOSE,
@@ -41,6 +42,9 @@ from nbprod.validate.execute import (
 from nbprod.validate.printed import compare_printed
 
 REPORT = "nbprod-report.json"
+# The shape of nbprod-report.json and of the plan in it: bump it when either changes,
+# so a report another nbprod made is refused rather than misread.
+REPORT_SCHEMA = 1
 UNPROVEN, ERROR = "unproven", "error"
 # What the notebook computed where it predicts (see plan.Serving), captured in its run.
 ROWS, PREDICTIONS = "__rows__", "__predictions__"
@@ -113,10 +117,11 @@ class Validation:
 
 
 def read_report(project: Path) -> dict[str, Any]:
-    """The plan a conversion left in ``project``."""
+    """The report a conversion left in ``project``, as JSON; NbprodError when there
+    is none, or another nbprod made it."""
     path = project / REPORT
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        report = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise NbprodError(
             f"no {REPORT}: not a project made by nbprod convert", where=str(project)
@@ -125,24 +130,45 @@ def read_report(project: Path) -> dict[str, Any]:
         raise NbprodError(
             f"{REPORT} is not valid JSON ({exc.msg})", where=str(project)
         ) from None
+    schema = report.get("schema") if isinstance(report, dict) else None
+    if schema != REPORT_SCHEMA:
+        found = "no schema" if schema is None else f"schema {schema!r}"
+        raise NbprodError(
+            f"{REPORT} was made by another nbprod ({found}; this one reads schema "
+            f"{REPORT_SCHEMA}); convert again",
+            where=str(project),
+        )
+    return report
 
 
-def observed_names(plan: dict[str, Any]) -> list[str]:
+def read_plan(project: Path) -> Plan:
+    """The plan a conversion left in ``project``'s report."""
+    report = read_report(project)
+    try:
+        return Plan.from_dict(report.get("plan"))
+    except ValueError as exc:
+        raise NbprodError(
+            f"{REPORT} holds no plan nbprod can read ({exc}); convert again",
+            where=str(project),
+        ) from None
+
+
+def observed_names(plan: Plan) -> list[str]:
     """Every value a stage returns: what validation compares."""
     names: dict[str, None] = {}
-    for stage in plan["stages"]:
-        names.update(dict.fromkeys(stage["outputs"]))
+    for stage in plan.stages:
+        names.update(dict.fromkeys(stage.outputs))
     return list(names)
 
 
-def notebook_parameters(project: Path, plan: dict[str, Any]) -> dict[str, Any]:
+def notebook_parameters(project: Path, plan: Plan) -> dict[str, Any]:
     """The papermill parameters cell's values, as config.yaml now holds them.
 
     Paths are given to the notebook only when config.yaml changed them (then
     resolved, since the notebook runs in its own folder); otherwise the notebook
     keeps its own, which name the same files from there.
     """
-    declared = {p["key"]: p for p in plan["params"] if p["group"] == "parameters"}
+    declared = {p.key: p for p in plan.params if p.group == "parameters"}
     if not declared:
         return {}
     config = yaml.safe_load((project / "config.yaml").read_text(encoding="utf-8")) or {}
@@ -152,8 +178,8 @@ def notebook_parameters(project: Path, plan: dict[str, Any]) -> dict[str, Any]:
         if key not in values:
             continue
         value = values[key]
-        if param["kind"] == "path":
-            if value == param["value"]:
+        if param.kind == "path":
+            if value == param.value:
                 continue
             if isinstance(value, str) and not Path(value).is_absolute():
                 value = str((project / value).resolve())
@@ -176,7 +202,7 @@ def _load(folder: Path, name: str) -> tuple[bool, Any]:
 
 
 @contextlib.contextmanager
-def project_classes(project: Path, plan: dict[str, Any]) -> Iterator[None]:
+def project_classes(project: Path, plan: Plan) -> Iterator[None]:
     """Make both runs' values loadable here: the project's package importable, and
     the notebook's own classes and functions (pickled as ``__main__.NAME`` by the
     kernel) resolved to the ones the project moved them to."""
@@ -187,13 +213,11 @@ def project_classes(project: Path, plan: dict[str, Any]) -> Iterator[None]:
     try:
         # In notebook order: a name defined twice is, in the kernel, its last
         # definition (``featurize_2`` in the project).
-        for helper in plan["helpers"]:
-            module = importlib.import_module(
-                f"{plan['package']}.{MODULES[helper['stage']]}"
-            )
-            name = helper.get("original") or helper["name"]
+        for helper in plan.helpers:
+            module = importlib.import_module(f"{plan.package}.{MODULES[helper.stage]}")
+            name = helper.original or helper.name
             if name in added or not hasattr(main, name):
-                setattr(main, name, getattr(module, helper["name"]))
+                setattr(main, name, getattr(module, helper.name))
                 if name not in added:
                     added.append(name)
         yield
@@ -201,7 +225,7 @@ def project_classes(project: Path, plan: dict[str, Any]) -> Iterator[None]:
         for name in added:
             delattr(main, name)
         sys.path.remove(src)
-        package = plan["package"]
+        package = plan.package
         for name in [
             m for m in sys.modules if m == package or m.startswith(package + ".")
         ]:
@@ -215,11 +239,11 @@ def load_values(folder: Path, names: list[str]) -> dict[str, Any]:
 
 
 def compare_captures(
-    names: list[str], ours: Capture, theirs: Capture, plan: dict[str, Any] | None = None
+    names: list[str], ours: Capture, theirs: Capture, plan: Plan | None = None
 ) -> list[Comparison]:
     """Compare every name both runs captured; say why for the others. A value
-    computed from the clock (``plan["timings"]``) that differs is not comparable."""
-    timings = set((plan or {}).get("timings", ()))
+    computed from the clock (``plan.timings``) that differs is not comparable."""
+    timings = set(plan.timings if plan is not None else ())
     notebook_inputs = []
     loaded: dict[str, tuple[tuple[bool, Any], tuple[bool, Any]]] = {}
     for name in names:
@@ -254,19 +278,19 @@ def compare_captures(
     return results
 
 
-def _probes(plan: dict[str, Any]) -> tuple[Probe, ...]:
-    serving = plan.get("serving")
-    if not serving:
+def _probes(plan: Plan) -> tuple[Probe, ...]:
+    serving = plan.serving
+    if serving is None:
         return ()
-    (rows_cell, rows_line), (call_cell, call_line) = serving["source"], serving["call"]
+    (rows_cell, rows_line), (call_cell, call_line) = serving.source, serving.call
     return (
-        Probe(ROWS, rows_cell, rows_line, True, serving["rows"]),
+        Probe(ROWS, rows_cell, rows_line, True, serving.rows),
         Probe(
             PREDICTIONS,
             call_cell,
             call_line,
             False,
-            f"{serving['model']}.predict({serving['argument']})",
+            f"{serving.model}.predict({serving.argument})",
         ),
     )
 
@@ -294,9 +318,8 @@ def validate_project(
     """Run both sides and compare them. ``keep_values`` receives the notebook's
     values; ``environment`` is added to the pipeline's (the secrets it reads);
     ``exclude``: folders not copied with the notebook's (the output project)."""
-    report = read_report(project)
-    plan = report["plan"]
-    outside = [p for p in plan.get("paths_written", ()) if _outside(p)]
+    plan = read_plan(project)
+    outside = [p for p in plan.paths_written if _outside(p)]
     if outside:
         return Validation(
             ERROR,
@@ -314,10 +337,10 @@ def validate_project(
         started = time.monotonic()
         pipeline = PipelineRun(
             project,
-            plan["package"],
+            plan.package,
             pipe_folder,
             environment,
-            printed_lines(project, plan["package"]),
+            printed_lines(project, plan.package),
         )
         try:
             theirs = run_notebook(
@@ -327,7 +350,7 @@ def validate_project(
                 parameters=notebook_parameters(project, plan),
                 timeout=timeout,
                 probes=_probes(plan),
-                reads=(*plan.get("paths_read", ()), *plan.get("paths_written", ())),
+                reads=(*plan.paths_read, *plan.paths_written),
                 exclude=(project, *exclude),
             )
             ours = pipeline.wait(timeout - (time.monotonic() - started))
@@ -362,7 +385,7 @@ def _outside(path: str) -> bool:
 
 
 def judge(
-    plan: dict[str, Any],
+    plan: Plan,
     comparisons: tuple[Comparison, ...],
     outputs: tuple[Comparison, ...],
     predict: PredictCheck | None,
@@ -374,7 +397,7 @@ def judge(
     nothing the notebook computed beyond reading its data was shown equal."""
     compared = {c.name for c in comparisons}
     uncompared = tuple(
-        (name, why) for name, why in plan.get("unreturned", ()) if name not in compared
+        (name, why) for name, why in plan.unreturned if name not in compared
     ) + tuple(
         (c.name, f"not comparable: {c.detail}")
         for c in comparisons
@@ -383,7 +406,7 @@ def judge(
     bad = [c for c in (*comparisons, *outputs) if c.status == DIFFERENT]
     if predict is not None and predict.status == DIFFERENT:
         bad.append(Comparison("predict", DIFFERENT, predict.detail))
-    raw = set(plan.get("raw_inputs", ()))
+    raw = set(plan.raw_inputs)
     evidence = [c for c in comparisons if c.matches and c.name not in raw]
     evidence += [c for c in outputs if c.matches]
     if predict is not None and predict.proven:
@@ -417,7 +440,7 @@ def judge(
     )
 
 
-def refuse_predict(validation: Validation, plan: dict[str, Any]) -> Validation:
+def refuse_predict(validation: Validation, plan: Plan) -> Validation:
     """``validation`` once the generated predict refuses to score new rows (it did
     not reproduce the notebook's predictions): honestly refused, not a difference."""
     check = validation.predict
@@ -439,14 +462,12 @@ def refuse_predict(validation: Validation, plan: dict[str, Any]) -> Validation:
     )
 
 
-def compare_outputs(
-    plan: dict[str, Any], ours: Capture, theirs: Capture
-) -> list[Comparison]:
+def compare_outputs(plan: Plan, ours: Capture, theirs: Capture) -> list[Comparison]:
     """What each pipeline cell printed against what the notebook's cell printed."""
     results = []
-    for cell in plan["cells"]:
-        mode = cell.get("printed", "")
-        number = cell["number"]
+    for cell in plan.cells:
+        mode = cell.printed
+        number = cell.number
         a, b = ours.printed.get(number, ""), theirs.printed.get(number, "")
         if not mode or not (a.strip() or b.strip()):
             continue
@@ -454,7 +475,7 @@ def compare_outputs(
         name = f"cell {number} output"
         if verdict.same:
             results.append(Comparison(name, EQUAL, how=PRINTED))
-        elif cell.get("timing"):
+        elif cell.timing:
             results.append(
                 Comparison(
                     name,
@@ -469,7 +490,7 @@ def compare_outputs(
 
 
 def check_predict(
-    plan: dict[str, Any],
+    plan: Plan,
     pipeline: PipelineRun,
     theirs: Capture,
     tmp: Path,
@@ -477,8 +498,9 @@ def check_predict(
 ) -> PredictCheck:
     """The generated ``predict`` on the rows the notebook predicted on, against
     the notebook's predictions."""
-    if not plan.get("serving"):
-        return PredictCheck(NOT_COMPARABLE, detail=plan.get("serving_reason", ""))
+    where = plan.serving
+    if where is None:
+        return PredictCheck(NOT_COMPARABLE, detail=plan.serving_reason)
     failed = dict(theirs.failed)
     ok_rows, rows = _load(theirs.folder, ROWS)
     ok_pred, expected = _load(theirs.folder, PREDICTIONS)
@@ -499,10 +521,9 @@ def check_predict(
     if not ok:
         return PredictCheck(DIFFERENT, count, "the generated predict saved nothing")
     verdict = compare("predict", got, expected)
-    where = plan["serving"]
     detail = (
-        f"the rows of {where['rows']} as cell {where['source'][0]} made them, "
-        f"against cell {where['call'][0]}'s predictions"
+        f"the rows of {where.rows} as cell {where.source[0]} made them, "
+        f"against cell {where.call[0]}'s predictions"
     )
     if verdict.matches:
         return PredictCheck(verdict.status, count, detail)

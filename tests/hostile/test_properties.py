@@ -36,7 +36,7 @@ import hypothesis
 import hypothesis.configuration
 import hypothesis.strategies as st
 import pytest
-from helpers import make_notebook, run_nbprod
+from helpers import FIXED_ENVIRONMENT, make_notebook, run_nbprod
 from hypothesis.errors import UnsatisfiedAssumption
 
 from nbprod.convert.build import analyse
@@ -1107,7 +1107,7 @@ def test_every_generated_python_file_compiles(sources: list[str]) -> None:
         _outcome("generate", error)
         if error is not None:
             return
-        files, _ = build_files(analysis, None)
+        files, _ = build_files(analysis, None, FIXED_ENVIRONMENT)
     python = {rel: text for rel, text in files.items() if rel.endswith(".py")}
     assert python, "a project without Python files"
     for rel, text in python.items():

@@ -2,21 +2,19 @@
 
 Each stage saves its outputs to the artifacts folder (joblib) and loads the inputs
 it did not get in memory from there, so stages can also run one by one, in separate
-processes or under any orchestrator.
+processes or under any orchestrator. This module holds the notebook's own stages and
+how it predicts; ``runtime`` is what every pipeline nbprod makes does the same way.
 """
 
 from __future__ import annotations
 
-import random
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from . import evaluation, inference, preprocessing, training
 from .config import Config
+from .runtime import load_artifacts, predict_file, refusal, run_stages
 
 ALL_STAGES = ("preprocess", "train", "predict", "evaluate")
 # The stages this notebook has, in the order they run.
@@ -117,82 +115,16 @@ RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def save_artifacts(directory: Path, values: dict[str, Any]) -> None:
-    """Save each value as ``NAME.joblib``; warn about values that cannot be pickled."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, value in values.items():
-        target = directory / f"{name}.joblib"
-        try:
-            joblib.dump(value, target)
-        except Exception as exc:  # noqa: BLE001 - pickling fails in many ways
-            target.unlink(missing_ok=True)
-            print(
-                f"warning: {name} cannot be saved ({exc.__class__.__name__}: {exc}); "
-                "a later stage run on its own will not find it",
-                file=sys.stderr,
-            )
-
-
-def load_artifacts(directory: Path, names: Iterable[str]) -> dict[str, Any]:
-    """Load the named values saved by earlier stages."""
-    values = {}
-    for name in names:
-        source = directory / f"{name}.joblib"
-        if not source.is_file():
-            raise FileNotFoundError(
-                f"{source} not found: run the stage that produces {name!r} first "
-                "(or the whole pipeline with the 'run' command)"
-            )
-        values[name] = joblib.load(source)
-    return values
-
-
-# Saved after every stage: the global random generators' state, so a stage run on
-# its own draws the numbers it would have drawn in a run of the whole pipeline.
-RANDOM_STATE = "_random_state"
-
-
-def _random_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"random": random.getstate()}
-    try:
-        import numpy
-    except ImportError:
-        return state
-    state["numpy"] = numpy.random.get_state()
-    return state
-
-
-def _restore_random_state(state: dict[str, Any]) -> None:
-    random.setstate(state["random"])
-    if "numpy" in state:
-        import numpy
-
-        numpy.random.set_state(state["numpy"])
-
-
 def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
     """Run ``stages`` in order and return every value they produced."""
-    artifacts = Path(config.artifacts_dir)
-    values: dict[str, Any] = {}
-    for position, stage in enumerate(stages):
-        missing = [name for name in INPUTS[stage] if name not in values]
-        values.update(load_artifacts(artifacts, missing))
-        if (
-            position == 0
-            and stage != STAGES[0]
-            and (artifacts / f"{RANDOM_STATE}.joblib").is_file()
-        ):
-            _restore_random_state(
-                load_artifacts(artifacts, [RANDOM_STATE])[RANDOM_STATE]
-            )
-        outputs = RUNNERS[stage](config, values)
-        save_artifacts(artifacts, {**outputs, RANDOM_STATE: _random_state()})
-        values.update(outputs)
-    return values
-
-
-class PredictError(RuntimeError):
-    """New rows cannot be scored as asked."""
+    return run_stages(
+        config,
+        stages,
+        artifacts=Path(config.artifacts_dir),
+        first=STAGES[0],
+        inputs=INPUTS,
+        runners=RUNNERS,
+    )
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
@@ -200,7 +132,7 @@ def predict_rows(config: Config, rows: Any) -> Any:
     of ``X_test`` right after notebook cell 13 made it.
     """
     if PREDICT_REFUSED is not None:
-        raise PredictError(f"this pipeline does not score new rows: {PREDICT_REFUSED}")
+        raise refusal(PREDICT_REFUSED)
     names = [PREDICTOR]
     saved = load_artifacts(Path(config.artifacts_dir), names)
     return saved[PREDICTOR].predict(rows)
@@ -210,32 +142,11 @@ def predict_new(config: Config, source: Path, target: Path) -> int:
     """Score the rows of ``source`` (CSV or parquet) with the saved model; write them
     with a ``prediction`` column to ``target``. Returns the number of rows."""
     if PREDICT_REFUSED is not None:
-        raise PredictError(f"this pipeline does not score new rows: {PREDICT_REFUSED}")
-    import pandas as pd
-
-    reader = pd.read_parquet if source.suffix == ".parquet" else pd.read_csv
-    original = reader(source)
-    if ROWS_FORM == "array":
-        rows = original.to_numpy()
-    elif ROWS_FORM == "series":
-        rows = original.iloc[:, 0].copy()
-    else:
-        rows = original.copy()
-    try:
-        predictions = predict_rows(config, rows)
-    except (PredictError, FileNotFoundError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the notebook's own code raises anything
-        raise PredictError(
-            f"{source} cannot be scored as the notebook scored {ROWS}: "
-            f"{exc.__class__.__name__}: {exc}"
-        ) from None
-    # The rows as given, with their predictions (unless the steps dropped rows).
-    scored = original.copy() if len(predictions) == len(original) else pd.DataFrame()
-    scored["prediction"] = list(predictions)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix == ".parquet":
-        scored.to_parquet(target, index=False)
-    else:
-        scored.to_csv(target, index=False)
-    return len(scored)
+        raise refusal(PREDICT_REFUSED)
+    return predict_file(
+        source,
+        target,
+        lambda rows: predict_rows(config, rows),
+        form=ROWS_FORM,
+        rows=ROWS,
+    )

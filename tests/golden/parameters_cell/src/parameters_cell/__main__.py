@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, load_config
-from .pipeline import ALL_STAGES, OUTPUTS, STAGES, PredictError, predict_new, run
+from .pipeline import ALL_STAGES, OUTPUTS, STAGES, predict_new, run
+from .runtime import PredictError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,162 @@
+"""What every generated pipeline does the same way: save and load artifacts, carry
+the global random state from stage to stage, run the stages in order, and score a
+file of new rows.
+
+nbprod copies this file unchanged into each project (``src/PACKAGE/runtime.py``);
+the project's ``pipeline.py`` holds its own stages and tables and calls it. It needs
+none of the project's modules and none of nbprod's, so nbprod's own tests, ruff,
+black and mypy check it as it is shipped.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import joblib
+
+# Saved after every stage: the global random generators' state, so a stage run on
+# its own draws the numbers it would have drawn in a run of the whole pipeline.
+RANDOM_STATE = "_random_state"
+# The forms the notebook's rows took when it predicted: a file of new rows is read
+# into a frame and turned into the same (one column for a series, values for an array).
+ROWS_FORMS = ("frame", "series", "array")
+
+C = TypeVar("C")  # the project's Config
+
+
+class PredictError(RuntimeError):
+    """New rows cannot be scored as asked."""
+
+
+def refusal(reason: str | None) -> PredictError:
+    """The error of a pipeline that does not score new rows, saying why."""
+    return PredictError(f"this pipeline does not score new rows: {reason}")
+
+
+def save_artifacts(directory: Path, values: Mapping[str, Any]) -> None:
+    """Save each value as ``NAME.joblib``; warn about values that cannot be pickled."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, value in values.items():
+        target = directory / f"{name}.joblib"
+        try:
+            joblib.dump(value, target)
+        except Exception as exc:  # noqa: BLE001 - pickling fails in many ways
+            target.unlink(missing_ok=True)
+            print(
+                f"warning: {name} cannot be saved ({exc.__class__.__name__}: {exc}); "
+                "a later stage run on its own will not find it",
+                file=sys.stderr,
+            )
+
+
+def load_artifacts(directory: Path, names: Iterable[str]) -> dict[str, Any]:
+    """Load the named values saved by earlier stages."""
+    values = {}
+    for name in names:
+        source = directory / f"{name}.joblib"
+        if not source.is_file():
+            raise FileNotFoundError(
+                f"{source} not found: run the stage that produces {name!r} first "
+                "(or the whole pipeline with the 'run' command)"
+            )
+        values[name] = joblib.load(source)
+    return values
+
+
+def random_state() -> dict[str, Any]:
+    """The state of Python's global random generator, and numpy's if installed."""
+    state: dict[str, Any] = {"random": random.getstate()}
+    try:
+        import numpy
+    except ImportError:
+        return state
+    state["numpy"] = numpy.random.get_state()
+    return state
+
+
+def restore_random_state(state: Mapping[str, Any]) -> None:
+    """Put back the global generators' state :func:`random_state` returned."""
+    random.setstate(state["random"])
+    if "numpy" in state:
+        import numpy
+
+        numpy.random.set_state(state["numpy"])
+
+
+def run_stages(
+    config: C,
+    stages: Iterable[str],
+    *,
+    artifacts: Path,
+    first: str,
+    inputs: Mapping[str, Sequence[str]],
+    runners: Mapping[str, Callable[[C, dict[str, Any]], dict[str, Any]]],
+) -> dict[str, Any]:
+    """Run ``stages`` in order and return every value they produced.
+
+    Each stage gets what the stages before it in this run returned, and loads the
+    rest of its ``inputs`` from ``artifacts``, where its own outputs are saved. A
+    run that starts after the pipeline's ``first`` stage draws random numbers from
+    the state the stage before it left.
+    """
+    values: dict[str, Any] = {}
+    saved_state = artifacts / f"{RANDOM_STATE}.joblib"
+    for position, stage in enumerate(stages):
+        missing = [name for name in inputs[stage] if name not in values]
+        values.update(load_artifacts(artifacts, missing))
+        if position == 0 and stage != first and saved_state.is_file():
+            restore_random_state(
+                load_artifacts(artifacts, [RANDOM_STATE])[RANDOM_STATE]
+            )
+        outputs = runners[stage](config, values)
+        save_artifacts(artifacts, {**outputs, RANDOM_STATE: random_state()})
+        values.update(outputs)
+    return values
+
+
+def predict_file(
+    source: Path,
+    target: Path,
+    predict: Callable[[Any], Any],
+    *,
+    form: str,
+    rows: str,
+) -> int:
+    """Score the rows of ``source`` (CSV or parquet) with ``predict``, given them in
+    ``form`` (see ROWS_FORMS); write them with a ``prediction`` column to
+    ``target`` (CSV or parquet). Returns the number of rows written. ``rows`` names
+    what the notebook predicted on, for the error when they cannot be scored."""
+    if form not in ROWS_FORMS:
+        raise ValueError(f"rows come as one of {', '.join(ROWS_FORMS)}, not {form!r}")
+    import pandas as pd
+
+    reader = pd.read_parquet if source.suffix == ".parquet" else pd.read_csv
+    original = reader(source)
+    if form == "array":
+        given = original.to_numpy()
+    elif form == "series":
+        given = original.iloc[:, 0].copy()
+    else:
+        given = original.copy()
+    try:
+        predictions = predict(given)
+    except (PredictError, FileNotFoundError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the notebook's own code raises anything
+        raise PredictError(
+            f"{source} cannot be scored as the notebook scored {rows}: "
+            f"{exc.__class__.__name__}: {exc}"
+        ) from None
+    # The rows as given, with their predictions (unless the steps dropped rows).
+    scored = original.copy() if len(predictions) == len(original) else pd.DataFrame()
+    scored["prediction"] = list(predictions)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix == ".parquet":
+        scored.to_parquet(target, index=False)
+    else:
+        scored.to_csv(target, index=False)
+    return len(scored)

@@ -1,0 +1,358 @@
+"""The runtime every generated project gets unchanged (``templates/project/src/runtime.py``),
+tested here as it is shipped: imported from the templates folder, linted and
+type-checked (issue 11, item 6)."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import EXAMPLES, FIXED_ENVIRONMENT, ROOT
+
+from nbprod.convert.build import analyse, build_files
+from nbprod.notebook import read_notebook
+
+RUNTIME = ROOT / "templates" / "project" / "src" / "runtime.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("nbprod_test_runtime", RUNTIME)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+runtime = _load()
+
+
+# Artifacts ------------------------------------------------------------------
+
+
+def test_artifacts_are_saved_and_loaded_by_name(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    runtime.save_artifacts(tmp_path / "new", {"frame": frame, "n": 3})
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [
+        "frame.joblib",
+        "n.joblib",
+    ]
+    loaded = runtime.load_artifacts(tmp_path / "new", ["n", "frame"])
+    assert list(loaded) == ["n", "frame"]
+    assert loaded["n"] == 3
+    pd.testing.assert_frame_equal(loaded["frame"], frame)
+
+
+def test_a_value_that_cannot_be_pickled_is_a_warning_not_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime.save_artifacts(tmp_path, {"gen": (i for i in range(3)), "ok": 1})
+    assert not (tmp_path / "gen.joblib").exists()
+    assert (tmp_path / "ok.joblib").is_file()
+    err = capsys.readouterr().err
+    assert err.startswith("warning: gen cannot be saved (TypeError: ")
+    assert "a later stage run on its own will not find it" in err
+
+
+def test_a_missing_artifact_names_the_stage_to_run_first(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="run the stage that produces 'model'"):
+        runtime.load_artifacts(tmp_path, ["model"])
+
+
+# Random state ----------------------------------------------------------------
+
+
+def _draws() -> tuple[float, float]:
+    return random.random(), float(np.random.random())
+
+
+def test_the_global_random_state_round_trips_through_an_artifact(
+    tmp_path: Path,
+) -> None:
+    random.seed(1)
+    np.random.seed(1)
+    runtime.save_artifacts(tmp_path, {"state": runtime.random_state()})
+    expected = _draws()
+    random.seed(2)
+    np.random.seed(2)
+    assert _draws() != expected
+    runtime.restore_random_state(runtime.load_artifacts(tmp_path, ["state"])["state"])
+    assert _draws() == expected
+
+
+def test_without_numpy_only_pythons_generator_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "numpy", None)  # import numpy raises ImportError
+    state = runtime.random_state()
+    assert list(state) == ["random"]
+    first = random.random()
+    runtime.restore_random_state(state)
+    assert random.random() == first
+
+
+# Running stages --------------------------------------------------------------
+
+CONFIG = {"scale": 10}
+ORDER = ("preprocess", "train", "evaluate")
+INPUTS = {"preprocess": (), "train": ("rows",), "evaluate": ("rows", "model")}
+
+
+def _runners(calls: list[str]) -> dict[str, Any]:
+    """Three stages: each records its call and draws a random number."""
+
+    def preprocess(config: dict, values: dict[str, Any]) -> dict[str, Any]:
+        calls.append("preprocess")
+        return {"rows": [1, 2, 3]}
+
+    def train(config: dict, values: dict[str, Any]) -> dict[str, Any]:
+        calls.append("train")
+        return {
+            "model": sum(values["rows"]) * config["scale"],
+            "noise": random.random(),
+        }
+
+    def evaluate(config: dict, values: dict[str, Any]) -> dict[str, Any]:
+        calls.append("evaluate")
+        return {"score": values["model"] / len(values["rows"]), "draw": random.random()}
+
+    return {"preprocess": preprocess, "train": train, "evaluate": evaluate}
+
+
+def _run(artifacts: Path, stages: tuple[str, ...], calls: list[str]) -> dict:
+    return runtime.run_stages(
+        CONFIG,
+        stages,
+        artifacts=artifacts,
+        first=ORDER[0],
+        inputs=INPUTS,
+        runners=_runners(calls),
+    )
+
+
+def test_stages_run_in_the_order_given_and_return_every_value(
+    tmp_path: Path,
+) -> None:
+    calls: list[str] = []
+    values = _run(tmp_path, ORDER, calls)
+    assert calls == list(ORDER)
+    assert values["model"] == 60 and values["score"] == 20
+    saved = {p.stem for p in tmp_path.glob("*.joblib")}
+    assert saved == {"rows", "model", "noise", "score", "draw", "_random_state"}
+
+
+def test_a_stage_alone_loads_its_inputs_and_draws_as_in_a_whole_run(
+    tmp_path: Path,
+) -> None:
+    random.seed(0)
+    np.random.seed(0)
+    whole = _run(tmp_path / "whole", ORDER, [])
+    random.seed(0)
+    np.random.seed(0)
+    calls: list[str] = []
+    _run(tmp_path / "alone", ORDER[:2], calls)
+    random.seed(99)  # another process: whatever state it starts with
+    alone = _run(tmp_path / "alone", ("evaluate",), calls)
+    assert calls == ["preprocess", "train", "evaluate"]
+    assert alone["rows"] == [1, 2, 3] and alone["model"] == 60  # loaded
+    assert alone["draw"] == whole["draw"]
+
+
+def test_a_run_from_the_first_stage_starts_from_the_current_random_state(
+    tmp_path: Path,
+) -> None:
+    _run(tmp_path, ORDER, [])
+    random.seed(5)
+    again = _run(tmp_path, ORDER, [])
+    # train's is the first draw (preprocess draws none): from seed 5, not the state
+    # the last stage of the run before saved.
+    assert again["noise"] == random.Random(5).random()
+
+
+def test_a_stage_whose_inputs_were_never_saved_says_so(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="rows.joblib not found"):
+        _run(tmp_path, ("train",), [])
+
+
+# Predicting from files -------------------------------------------------------
+
+
+@pytest.fixture()
+def rows_file(tmp_path: Path) -> Path:
+    path = tmp_path / "new.csv"
+    pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0.5, 0.5, 0.5]}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("form", "kind"),
+    [("frame", pd.DataFrame), ("series", pd.Series), ("array", np.ndarray)],
+)
+def test_new_rows_reach_predict_in_the_notebooks_form(
+    rows_file: Path, tmp_path: Path, form: str, kind: type
+) -> None:
+    seen: list[Any] = []
+
+    def predict(rows: Any) -> list[float]:
+        seen.append(rows)
+        return [10.0, 20.0, 30.0]
+
+    target = tmp_path / "out" / "scored.csv"
+    count = runtime.predict_file(rows_file, target, predict, form=form, rows="X_new")
+    assert count == 3
+    assert isinstance(seen[0], kind)
+    if form == "series":
+        assert seen[0].tolist() == [1.0, 2.0, 3.0]
+    scored = pd.read_csv(target)
+    assert scored.columns.tolist() == ["x", "y", "prediction"]
+    assert scored["prediction"].tolist() == [10.0, 20.0, 30.0]
+
+
+def test_when_the_steps_drop_rows_only_the_predictions_are_written(
+    rows_file: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "scored.csv"
+    count = runtime.predict_file(
+        rows_file, target, lambda rows: [1, 0], form="frame", rows="X"
+    )
+    assert count == 2
+    assert pd.read_csv(target).columns.tolist() == ["prediction"]
+
+
+def test_parquet_is_read_and_written_by_suffix(
+    rows_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (pyarrow is not a test dependency: parquet goes through CSV here, and the
+    # test checks which reader and writer the suffix picks.)
+    used: list[str] = []
+
+    def read_parquet(path: Path) -> pd.DataFrame:
+        used.append(f"read {Path(path).suffix}")
+        return pd.read_csv(rows_file)
+
+    def to_parquet(frame: pd.DataFrame, path: Path, index: bool) -> None:
+        used.append(f"write {Path(path).suffix}")
+        frame.to_csv(path, index=index)
+
+    monkeypatch.setattr(pd, "read_parquet", read_parquet)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    source = tmp_path / "new.parquet"
+    source.touch()
+    runtime.predict_file(
+        source, tmp_path / "scored.parquet", lambda r: [0, 1, 0], form="frame", rows="X"
+    )
+    assert used == ["read .parquet", "write .parquet"]
+
+
+def test_a_failing_prediction_is_one_error_naming_the_file_and_the_rows(
+    rows_file: Path, tmp_path: Path
+) -> None:
+    def predict(rows: Any) -> Any:
+        raise KeyError("age")
+
+    with pytest.raises(runtime.PredictError) as error:
+        runtime.predict_file(
+            rows_file, tmp_path / "s.csv", predict, form="frame", rows="X_test"
+        )
+    assert str(error.value) == (
+        f"{rows_file} cannot be scored as the notebook scored X_test: KeyError: 'age'"
+    )
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+    assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "raised", [runtime.PredictError("refused"), FileNotFoundError("model.joblib")]
+)
+def test_predict_and_missing_artifact_errors_pass_through(
+    rows_file: Path, tmp_path: Path, raised: Exception
+) -> None:
+    def predict(rows: Any) -> Any:
+        raise raised
+
+    with pytest.raises(type(raised)) as error:
+        runtime.predict_file(
+            rows_file, tmp_path / "s.csv", predict, form="frame", rows="X"
+        )
+    assert error.value is raised
+
+
+def test_an_unknown_form_is_refused(rows_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not 'table'"):
+        runtime.predict_file(
+            rows_file, tmp_path / "s.csv", list, form="table", rows="X"
+        )
+
+
+def test_refusal_says_why() -> None:
+    error = runtime.refusal("no model")
+    assert isinstance(error, runtime.PredictError)
+    assert str(error) == "this pipeline does not score new rows: no model"
+
+
+# As it is shipped ------------------------------------------------------------
+
+
+def test_every_project_gets_the_runtime_byte_for_byte() -> None:
+    a = analyse(read_notebook(EXAMPLES / "titanic_mlops_poc.ipynb"))
+    files, _ = build_files(a, None, FIXED_ENVIRONMENT)
+    package = a.plan.package
+    assert files[f"src/{package}/runtime.py"] == RUNTIME.read_text(encoding="utf-8")
+    pipeline = files[f"src/{package}/pipeline.py"]
+    assert "from .runtime import load_artifacts, predict_file, refusal, run_stages" in (
+        pipeline
+    )
+    # What the runtime does is not rendered into the pipeline again.
+    for defined in ("def save_artifacts", "def load_artifacts", "random.getstate"):
+        assert defined not in pipeline
+    for done in ("class PredictError", "import joblib", "read_csv", "to_csv"):
+        assert done not in pipeline
+
+
+def _tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        # nbprod's own settings (pyproject.toml), and the generated projects' rules
+        ("ruff", "check", "--no-cache", str(RUNTIME)),
+        (
+            "ruff",
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            "E4,E7,E9,F,I",
+            str(RUNTIME),
+        ),
+        ("black", "--check", "--quiet", str(RUNTIME)),
+        # typed throughout; joblib and pandas ship no types
+        (
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--disable-error-code",
+            "import-untyped",
+            str(RUNTIME),
+        ),
+    ],
+    ids=["ruff", "ruff-project-rules", "black", "mypy"],
+)
+def test_the_runtime_is_clean(command: tuple[str, ...]) -> None:
+    result = _tool(*command)
+    assert result.returncode == 0, result.stdout + result.stderr
