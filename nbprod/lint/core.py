@@ -21,14 +21,8 @@ from typing import Any
 
 from nbprod import __version__
 from nbprod.errors import NbprodError, NotebookError
-from nbprod.lint.rules import (
-    RULES,
-    Finding,
-    Settings,
-    check_notebook,
-    noqa_codes,
-    suppressed,
-)
+from nbprod.lint.rules import RULES, Finding, Settings, check_notebook
+from nbprod.lint.rules.noqa import noqa_codes, suppressed
 from nbprod.notebook import read_bytes
 
 if sys.version_info >= (3, 11):
@@ -286,13 +280,10 @@ class FindingsCache:
     (temporary file, then rename), so parallel hook processes never see half one."""
 
     def __init__(self, root: Path, settings: Settings) -> None:
-        import nbprod.known_apis
-        import nbprod.lint.rules
-        import nbprod.secrets
-
         h = hashlib.sha256(f"{__version__} {settings}".encode())
-        for module in (nbprod.lint.rules, nbprod.secrets, nbprod.known_apis):
-            h.update(Path(str(module.__file__)).read_bytes())
+        for source in rules_source():
+            h.update(f"{source.name}\n".encode())
+            h.update(source.read_bytes())
         self.top = root / ".nbprod_cache"
         self.folder = self.top / f"lint-{h.hexdigest()[:16]}"
 
@@ -317,6 +308,21 @@ class FindingsCache:
             os.replace(tmp, self.folder / f"{digest}.json")
         except OSError:
             pass  # a read-only checkout lints without a cache
+
+
+def rules_source() -> list[Path]:
+    """The files whose code decides the findings cached: every module of the rules
+    package (a new rule module too), the secret detector and the known APIs."""
+    import nbprod.known_apis
+    import nbprod.lint.rules
+    import nbprod.secrets
+
+    package = Path(str(nbprod.lint.rules.__file__)).parent
+    return [
+        *sorted(package.glob("*.py")),
+        Path(str(nbprod.secrets.__file__)),
+        Path(str(nbprod.known_apis.__file__)),
+    ]
 
 
 def _analyse(path: Path, settings: Settings) -> dict[str, Any]:
