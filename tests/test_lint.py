@@ -459,7 +459,7 @@ def test_noqa_codes_and_reasons() -> None:
         "q = '/home/ana/y.csv'  # nbprod: noqa because legacy\n"
         "r = '/home/ana/z.csv'  # nbprod: noqa: NBP010",
     )
-    from nbprod.lint.rules.noqa import noqa_codes, suppressed
+    from nbprod.lint.noqa import noqa_codes, suppressed
 
     src = nb["cells"][0]["source"]
     noqa = noqa_codes("".join(src).splitlines())

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nbprod import __version__
-from nbprod.lint.rules import Settings
+from nbprod.lint.finding import Settings
 
 
 class FindingsCache:
@@ -53,14 +53,14 @@ class FindingsCache:
 
 def rules_source() -> list[Path]:
     """The files whose code decides the findings cached: every module of the rules
-    package (a new rule module too), the secret detector and the known APIs."""
-    import nbprod.known_apis
-    import nbprod.lint.rules
-    import nbprod.secrets
-
-    package = Path(str(nbprod.lint.rules.__file__)).parent
+    package (a new rule module too), the finding and noqa modules, the secret
+    detector and the known APIs. Found beside this file, not imported: a run
+    answered from the cache needs none of them."""
+    lint = Path(__file__).parent
     return [
-        *sorted(package.glob("*.py")),
-        Path(str(nbprod.secrets.__file__)),
-        Path(str(nbprod.known_apis.__file__)),
+        *sorted((lint / "rules").glob("*.py")),
+        lint / "finding.py",
+        lint / "noqa.py",
+        lint.parent / "secrets.py",
+        lint.parent / "known_apis.py",
     ]

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbprod.lint.rules import RULES, Finding
+from nbprod.lint.finding import Finding
 
 DOCS = "docs/lint"
 
@@ -26,6 +26,8 @@ class Reported:
         return f"{self.path}:{where}{f.line}:{f.col}: {f.code} {f.message}"
 
     def to_dict(self) -> dict[str, Any]:
+        from nbprod.lint.rules import RULES  # only JSON needs the registry
+
         f = self.finding
         rule = RULES.get(f.code)
         return {

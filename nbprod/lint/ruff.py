@@ -9,8 +9,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from nbprod.lint.finding import Finding
 from nbprod.lint.report import Reported
-from nbprod.lint.rules import Finding
 
 
 def start_ruff(files: list[Path]) -> subprocess.Popen[bytes]:

@@ -5,6 +5,7 @@ readable ones meanwhile, and keep the findings selected and not suppressed."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,10 +14,10 @@ from typing import Any
 from nbprod.errors import NbprodError, NotebookError
 from nbprod.lint.cache import FindingsCache
 from nbprod.lint.config import LintConfig
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.noqa import noqa_codes, suppressed
 from nbprod.lint.report import LintResult, Reported
 from nbprod.lint.ruff import ruff_findings, start_ruff
-from nbprod.lint.rules import Finding, Settings, check_notebook
-from nbprod.lint.rules.noqa import noqa_codes, suppressed
 from nbprod.notebook import read_bytes
 
 # Below this many notebooks to analyse, starting worker processes costs more than
@@ -95,6 +96,9 @@ def notebook_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
 
 def _analyse(path: Path, settings: Settings) -> dict[str, Any]:
     """nbprod's findings on one notebook and its noqa comments, as cached."""
+    # Imported here, not with this module: a run answered from the cache needs no
+    # rule (and no nbformat).
+    from nbprod.lint.rules import check_notebook
     from nbprod.notebook import cell_source, decode, notebook_json
 
     # Nested calls: the bytes and the text are freed as soon as each is parsed.
@@ -138,9 +142,10 @@ def _analyse_all(paths: list[Path], settings: Settings) -> list[dict[str, Any] |
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
 
-    # fork: the workers start with nbprod already imported.
+    # fork: the workers start with nbprod, and the rules, already imported.
     if "fork" not in multiprocessing.get_all_start_methods():
         return [_analyse_file(p, settings) for p in paths]
+    importlib.import_module("nbprod.lint.rules")
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         chunk = max(1, len(paths) // (workers * 4))

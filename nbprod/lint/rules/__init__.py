@@ -3,7 +3,7 @@
 Each module holds one rule or a family of rules that read the same things, with
 its code, name and summary; the registry below lists them all. ``walk`` parses
 each code cell once and walks it once for every rule (a pre-commit hook runs on
-every commit); ``noqa`` reads the comments that suppress findings.
+every commit).
 
 To add a rule: a module here with its ``Rule`` and ``check``, a line in
 ``FAMILIES``, a page ``docs/lint/NBPnnn.md`` and a case in ``tests/test_lint.py``.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nbprod.lint.finding import Finding, Settings
 from nbprod.lint.rules import (
     imports,
     installs,
@@ -24,7 +25,7 @@ from nbprod.lint.rules import (
     seeds,
     size,
 )
-from nbprod.lint.rules.base import Family, Finding, Rule, Settings
+from nbprod.lint.rules.rule import Family, Rule
 from nbprod.lint.rules.walk import parse
 
 FAMILIES: tuple[Family, ...] = (

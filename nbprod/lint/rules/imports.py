@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nbprod.lint.rules.base import Finding, Rule, Settings
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule
 from nbprod.lint.rules.walk import Notebook
 
 NBP010 = Rule("NBP010", "star-import", "from module import *")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from nbprod.lint.rules.base import Finding, Rule, Settings
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule
 from nbprod.lint.rules.walk import Notebook
 
 NBP009 = Rule("NBP009", "pip-install", "packages installed from inside the notebook")

@@ -7,7 +7,8 @@ import builtins
 import re
 from collections.abc import Iterator
 
-from nbprod.lint.rules.base import Finding, Rule, Settings
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule
 from nbprod.lint.rules.walk import Notebook
 
 NBP003 = Rule(

@@ -6,7 +6,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 
-from nbprod.lint.rules.base import Finding, Rule, Settings, about_cell
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule, about_cell
 from nbprod.lint.rules.walk import Notebook
 
 NBP001 = Rule("NBP001", "execution-order", "cells were run out of order or re-run")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nbprod.lint.rules.base import Finding, Rule, Settings, about_cell
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule, about_cell
 from nbprod.lint.rules.walk import Notebook, output_text
 
 NBP007 = Rule("NBP007", "error-output", "an error saved in a cell's output")

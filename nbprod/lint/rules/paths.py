@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import cast
 
-from nbprod.lint.rules.base import Finding, Rule, Settings
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule
 from nbprod.lint.rules.walk import Notebook
 
 NBP004 = Rule("NBP004", "absolute-path", "an absolute or user-specific path")

@@ -8,7 +8,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from nbprod.lint.rules.base import Finding, Rule, Settings, about_cell
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule, about_cell
 from nbprod.lint.rules.walk import Notebook, output_text
 from nbprod.secrets import Secret, find_secrets
 

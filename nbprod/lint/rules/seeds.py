@@ -12,7 +12,8 @@ import ast
 from collections.abc import Iterator
 
 from nbprod import known_apis as apis
-from nbprod.lint.rules.base import Finding, Rule, Settings
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule
 from nbprod.lint.rules.walk import CellFacts, Notebook
 
 NBP005 = Rule(

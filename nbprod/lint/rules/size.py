@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nbprod.lint.rules.base import Finding, Rule, Settings, about_cell
+from nbprod.lint.finding import Finding, Settings
+from nbprod.lint.rules.rule import Rule, about_cell
 from nbprod.lint.rules.walk import Notebook
 
 NBP011 = Rule("NBP011", "long-cell", "a cell too long to read")

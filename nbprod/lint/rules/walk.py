@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from nbprod.errors import CellError
-from nbprod.lint.rules.base import Finding
+from nbprod.lint.finding import Finding
 from nbprod.notebook import cell_source
 
 # IPython syntax is masked before parsing: line magics and shell escapes at the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from nbprod.lint.rules.base import Finding
+from nbprod.lint.finding import Finding
 
 _NOQA = re.compile(r"#\s*nbprod:\s*noqa\b:?(.*)$", re.I)
 _RULE_CODE = re.compile(r"\b[A-Z]+[0-9]+\b")
