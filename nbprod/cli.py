@@ -228,15 +228,10 @@ def lint(
     Rules and why each matters: docs/lint/. Settings: [tool.nbprod.lint] in
     pyproject.toml. Exit 0 clean, 1 findings, 2 a file could not be read.
     """
-    from nbprod.lint.core import (
-        FindingsCache,
-        find_pyproject,
-        format_json,
-        format_text,
-        load_config,
-        with_options,
-    )
-    from nbprod.lint.core import lint as run_lint
+    from nbprod.lint.cache import FindingsCache
+    from nbprod.lint.config import find_pyproject, load_config, with_options
+    from nbprod.lint.report import format_json, format_text
+    from nbprod.lint.run import lint as run_lint
 
     pyproject = find_pyproject(Path.cwd())
     config = with_options(load_config(pyproject), select, ignore)

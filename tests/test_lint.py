@@ -459,7 +459,7 @@ def test_noqa_codes_and_reasons() -> None:
         "q = '/home/ana/y.csv'  # nbprod: noqa because legacy\n"
         "r = '/home/ana/z.csv'  # nbprod: noqa: NBP010",
     )
-    from nbprod.lint.rules import noqa_codes, suppressed
+    from nbprod.lint.noqa import noqa_codes, suppressed
 
     src = nb["cells"][0]["source"]
     noqa = noqa_codes("".join(src).splitlines())
@@ -493,7 +493,7 @@ def test_findings_are_cached_per_content_and_a_bad_entry_is_ignored(
 def test_parallel_analysis_gives_the_serial_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nbprod.lint.core as lint_module
+    import nbprod.lint.run as lint_module
 
     for i, example in enumerate(sorted(EXAMPLES.glob("*.ipynb")) * 3):
         shutil.copyfile(example, tmp_path / f"{i:02d}_{example.name}")

@@ -41,7 +41,8 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 from nbprod.convert.build import analyse
 from nbprod.errors import CellError, NbprodError
-from nbprod.lint.rules import check_notebook, noqa_codes
+from nbprod.lint.noqa import noqa_codes
+from nbprod.lint.rules import check_notebook
 from nbprod.notebook import Notebook, decode, notebook_json, parse_notebook
 
 # Hypothesis caches what it learns (and writes patches for failures) in
