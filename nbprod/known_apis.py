@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 
-PRE, TRAIN, INFER, EVAL = "preprocessing", "training", "inference", "evaluation"
+from nbprod.stages import Stage
+
+# Short names keep the table below one row per line.
+PRE, TRAIN, INFER, EVAL = (
+    Stage.PREPROCESSING,
+    Stage.TRAINING,
+    Stage.INFERENCE,
+    Stage.EVALUATION,
+)
 
 # (pattern, stage, what it is): calls of functions and classes. A stage of None
 # means "no signal" and stops the broader rows below from matching.

@@ -24,14 +24,15 @@ from nbprod.convert.analysis import (
 )
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
-from nbprod.convert.generate import MODULE_OF_STAGE, PREPARE_FUNCTION, generate_modules
-from nbprod.convert.normalise import STAGES, normalise_cell
-from nbprod.convert.plan import STAGE_FUNCTIONS, Plan, build_plan
+from nbprod.convert.generate import PREPARE_FUNCTION, generate_modules
+from nbprod.convert.normalise import normalise_cell
+from nbprod.convert.plan import Plan, build_plan
 from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.redact import contains, find_secret_literals, redact
+from nbprod.stages import STAGES
 from nbprod.validate.card import card_facts
 from nbprod.validate.characterize import characterization_files, dump_value
 from nbprod.validate.compare import NOT_COMPARABLE
@@ -185,8 +186,8 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict:
     for s in plan.stages:
         stages.append(
             {
-                "command": STAGE_FUNCTIONS[s.stage],
-                "module": MODULE_OF_STAGE[s.stage],
+                "command": s.stage.command,
+                "module": s.stage.module,
                 "function": s.function,
                 "title": s.stage.capitalize(),
                 "cells": list(s.cells),
@@ -260,7 +261,7 @@ def serving_facts(
     cell, _ = serving.source
     return {
         "serving": {
-            "module": MODULE_OF_STAGE[serving.stage],
+            "module": serving.stage.module,
             "function": PREPARE_FUNCTION,
             "rows": serving.rows,
             "transforms": serving.transforms,

@@ -20,12 +20,6 @@ from nbprod.convert.plan import Param, Plan, Serving, StagePlan
 from nbprod.redact import REDACTED
 from nbprod.secrets import find_secrets
 
-MODULE_OF_STAGE = {
-    "preprocessing": "preprocessing",
-    "training": "training",
-    "inference": "inference",
-    "evaluation": "evaluation",
-}
 PREPARE_FUNCTION = "prepare_new_rows"
 _ANNOTATION = {
     "int": "int",
@@ -170,7 +164,7 @@ def generate_modules(
     ctx = _Context(
         plan, helper_params, replacements, {c.number: c.section for c in plan.cells}
     )
-    helper_module = {h.name: MODULE_OF_STAGE[h.stage] for h in plan.helpers}
+    helper_module = {h.name: h.stage.module for h in plan.helpers}
     used_names = {n for f in facts for n in (*f.names_seen, *f.string_reads)} | {
         n for f in facts for h in f.helpers for n in h.free_names
     }
@@ -178,7 +172,7 @@ def generate_modules(
 
     sources: dict[str, str] = {}
     for stage in plan.stages:
-        module_name = MODULE_OF_STAGE[stage.stage]
+        module_name = stage.stage.module
         body: list[cst.BaseStatement] = []
         needs_partial = False
         string_names: set[str] = set()

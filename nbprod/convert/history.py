@@ -30,6 +30,7 @@ from nbprod.convert.analysis import (
     name_nodes,
 )
 from nbprod.convert.edits import Edit
+from nbprod.convert.normalise import SKIP
 from nbprod.errors import CellError
 
 HISTORY_NAME = re.compile(r"_{1,3}|_\d+|_i{1,3}|_i\d+|_oh|_ih|In|Out")
@@ -144,7 +145,7 @@ def _shown_before(
     for j in range(k - 1, -1, -1):
         pc, kinds = parsed[j], facts[j].kinds
         number = pc.cell.number
-        if pc.cell.explicit == "skip":
+        if pc.cell.explicit == SKIP:
             raise _unknown(
                 where, f"cell {number} is skipped, so what it showed is unknown"
             )

@@ -12,14 +12,17 @@ import ast
 import re
 import shlex
 from dataclasses import dataclass
+from typing import Literal
 
 from IPython.core.inputtransformer2 import TransformerManager
 
 from nbprod.errors import CellError
 from nbprod.notebook import Cell
+from nbprod.stages import STAGES, Stage
 
-STAGES = ("preprocessing", "training", "inference", "evaluation")
-EXPLICIT = (*STAGES, "skip")
+# What a tag or a first-line comment may say: a stage, or "skip" (leave the cell out).
+SKIP: Literal["skip"] = "skip"
+EXPLICIT = (*(s.value for s in STAGES), SKIP)
 
 # Line magics that only change the interactive session: dropped.
 DROPPED_LINE_MAGICS = frozenset(
@@ -84,7 +87,7 @@ class NormalCell:
 
     number: int
     code: str
-    explicit: str | None
+    explicit: Stage | Literal["skip"] | None
     explicit_source: str | None
     is_parameters: bool
     magics: tuple[Magic, ...] = ()
@@ -94,7 +97,7 @@ class NormalCell:
     imports: tuple[str, ...] = ()
 
 
-def _explicit(cell: Cell) -> tuple[str | None, str | None]:
+def _explicit(cell: Cell) -> tuple[Stage | Literal["skip"] | None, str | None]:
     for tag in cell.tags:
         if tag.startswith("nbprod:"):
             stage = tag.split(":", 1)[1].strip()
@@ -104,7 +107,7 @@ def _explicit(cell: Cell) -> tuple[str | None, str | None]:
                     where=f"cell {cell.number}",
                     hint=f"use one of {', '.join('nbprod:' + s for s in EXPLICIT)}",
                 )
-            return stage, f"tag {tag}"
+            return _marked(stage), f"tag {tag}"
     first = cell.source.lstrip("\n").split("\n", 1)[0]
     match = _EXPLICIT_COMMENT.match(first)
     if match:
@@ -115,8 +118,12 @@ def _explicit(cell: Cell) -> tuple[str | None, str | None]:
                 where=f"cell {cell.number}, line 1",
                 hint=f"use one of {', '.join(EXPLICIT)}",
             )
-        return stage, f"comment '# nbprod: {stage}'"
+        return _marked(stage), f"comment '# nbprod: {stage}'"
     return None, None
+
+
+def _marked(word: str) -> Stage | Literal["skip"]:
+    return SKIP if word == SKIP else Stage(word)
 
 
 def _pip_requirements(command: str) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ Pure: facts in, a :class:`Plan` out. The rules are DESIGN.md's "Stage assignment
 from __future__ import annotations
 
 import dataclasses
+import enum
 import keyword
 import posixpath
 import re
@@ -18,18 +19,11 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from nbprod import known_apis as apis
-from nbprod.convert.analysis import STAGE_ORDER, CellFacts, Literal, NameCall, Statement
-from nbprod.convert.normalise import STAGES, NormalCell
+from nbprod.convert.analysis import CellFacts, Literal, NameCall, Statement
+from nbprod.convert.normalise import SKIP, NormalCell
 from nbprod.errors import CellError
 from nbprod.redact import SecretLiteral
-
-STAGE_FUNCTIONS = {
-    apis.PRE: "preprocess",
-    apis.TRAIN: "train",
-    apis.INFER: "predict",
-    apis.EVAL: "evaluate",
-}
+from nbprod.stages import STAGES, Stage
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,7 @@ class CellPlan:
     """Where one code cell went and why."""
 
     number: int
-    stage: str | None
+    stage: Stage | None
     reason: str
     explicit: bool = False
     section: str = ""
@@ -75,7 +69,7 @@ class HelperPlan:
     name: str
     kind: str
     cell: int
-    stage: str
+    stage: Stage
     data_params: tuple[str, ...]
     # The notebook's name when it defines ``original`` more than once: this is
     # a later definition, kept under its own name (``featurize_2``).
@@ -86,7 +80,7 @@ class HelperPlan:
 class StagePlan:
     """One pipeline stage: a module with one function."""
 
-    stage: str
+    stage: Stage
     function: str
     cells: tuple[int, ...]
     inputs: tuple[str, ...]
@@ -117,7 +111,7 @@ class Serving:
     steps: tuple[tuple[int, int], ...]  # (cell, statement index), in notebook order
     inputs: tuple[str, ...]  # saved by the stages
     params: tuple[tuple[str, str], ...]  # (group, key) of config.yaml
-    stage: str  # the module the function goes in: the stage that predicts
+    stage: Stage  # the module the function goes in: the stage that predicts
 
     @property
     def cells(self) -> tuple[int, ...]:
@@ -226,6 +220,11 @@ def _typed(hint: Any, value: Any, where: str) -> Any:
         )
     if hint is object:
         return value
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            raise ValueError(f"{where}: not a {hint.__name__}: {value!r:.40}") from None
     if hint in (str, int, bool):
         # bool is an int to isinstance; not to a plan
         if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
@@ -241,7 +240,7 @@ class _Cell:
     reads: set[str] = field(default_factory=set)
     writes: set[str] = field(default_factory=set)
     preds: dict[int, str] = field(default_factory=dict)  # cell -> why
-    stage: str | None = None
+    stage: Stage | None = None
     reason: str = ""
     explicit: bool = False
 
@@ -320,7 +319,7 @@ def build_plan(
                 f.number,
                 None,
                 excluded,
-                explicit=normal.explicit == "skip",
+                explicit=normal.explicit == SKIP,
                 section=sections.get(f.number, ""),
                 dropped=tuple(f"line {d.line}: {d.text} ({d.kind})" for d in f.dropped),
             )
@@ -366,7 +365,7 @@ def build_plan(
     stages = []
     for stage in STAGES:
         members = [c for c in work if c.stage == stage]
-        function = STAGE_FUNCTIONS[stage]
+        function = stage.command
         if function in notebook_names:
             function = f"{function}_stage"
         stage_helpers = tuple(h.name for h in helpers if h.stage == stage)
@@ -539,8 +538,13 @@ def _serving(
             None,
             f"{predictor} is fitted again in cell {cell}, after its last prediction",
         )
-    rank = {apis.INFER: 0, apis.EVAL: 1, apis.TRAIN: 2, apis.PRE: 3}
-    at = min(stable, key=lambda i: (rank[flat[i][0].stage or apis.PRE], -i))
+    rank = {
+        Stage.INFERENCE: 0,
+        Stage.EVALUATION: 1,
+        Stage.TRAINING: 2,
+        Stage.PREPROCESSING: 3,
+    }
+    at = min(stable, key=lambda i: (rank[flat[i][0].stage or Stage.PREPROCESSING], -i))
     call_cell, call = flat[at]
     where = f"cell {call_cell.facts.number}, line {call.line}"
     if not call.simple:
@@ -616,7 +620,7 @@ def _serving(
             steps=steps_at,
             inputs=tuple(sorted(state)),
             params=tuple(used),
-            stage=call_cell.stage or apis.INFER,
+            stage=call_cell.stage or Stage.INFERENCE,
         ),
         f"{where} predicts with {predictor} on {prediction.argument}, made from {rows} "
         f"(cell {source_cell.facts.number})"
@@ -730,7 +734,7 @@ def _predictor(work: list[_Cell], stages: list[StagePlan]) -> tuple[str | None, 
     """The saved model new rows are scored with: the one the inference stage
     predicts with, else evaluation's, else training's."""
     saved = {n: s.stage for s in stages for n in s.outputs}
-    for stage in (apis.INFER, apis.EVAL, apis.TRAIN):
+    for stage in (Stage.INFERENCE, Stage.EVALUATION, Stage.TRAINING):
         for c in work:
             if c.stage != stage:
                 continue
@@ -757,7 +761,7 @@ def _parameter_literals(
 def _exclusion(
     normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]
 ) -> str | None:
-    if normal.explicit == "skip":
+    if normal.explicit == SKIP:
         return f"excluded by {normal.explicit_source}"
     if normal.display_magic:
         return f"excluded: %%{normal.display_magic} cell only renders output"
@@ -856,11 +860,16 @@ def _dependencies(work: list[_Cell]) -> None:
             readers[name] = []
 
 
-def _signal_stage(f: CellFacts) -> tuple[str, str] | None:
-    by_stage: dict[str, str] = {}
+def _signal_stage(f: CellFacts) -> tuple[Stage, str] | None:
+    by_stage: dict[Stage, str] = {}
     for s in f.signals:
         by_stage.setdefault(s.stage, s.api)
-    for stage in (apis.TRAIN, apis.EVAL, apis.INFER, apis.PRE):
+    for stage in (
+        Stage.TRAINING,
+        Stage.EVALUATION,
+        Stage.INFERENCE,
+        Stage.PREPROCESSING,
+    ):
         if stage in by_stage:
             return stage, by_stage[stage]
     return None
@@ -873,11 +882,11 @@ def _assign_stages(work: list[_Cell]) -> None:
         dep_stage, dep_cell = None, None
         for p in c.preds:
             s = by_number[p].stage
-            if s and (dep_stage is None or STAGE_ORDER[s] > STAGE_ORDER[dep_stage]):
+            if s and (dep_stage is None or s.order > dep_stage.order):
                 dep_stage, dep_cell = s, p
         explicit = c.normal.explicit
-        if explicit in STAGES:
-            if dep_stage and STAGE_ORDER[dep_stage] > STAGE_ORDER[explicit]:
+        if isinstance(explicit, Stage):
+            if dep_stage and dep_stage.order > explicit.order:
                 raise CellError(
                     f"is marked {explicit} by {c.normal.explicit_source} but depends on "
                     f"cell {dep_cell} ({dep_stage}: {c.preds[dep_cell]})",
@@ -891,9 +900,7 @@ def _assign_stages(work: list[_Cell]) -> None:
             )
             continue
         signal = _signal_stage(c.facts)
-        if signal and (
-            dep_stage is None or STAGE_ORDER[signal[0]] >= STAGE_ORDER[dep_stage]
-        ):
+        if signal and (dep_stage is None or signal[0].order >= dep_stage.order):
             c.stage, c.reason = signal[0], f"calls {signal[1]}"
         elif dep_stage:
             why = f"depends on cell {dep_cell} ({dep_stage}: {c.preds[dep_cell]})"
@@ -902,14 +909,14 @@ def _assign_stages(work: list[_Cell]) -> None:
                 f"{why}; its own signal {signal[1]} is earlier" if signal else why
             )
         else:
-            c.stage, c.reason = apis.PRE, ""
+            c.stage, c.reason = Stage.PREPROCESSING, ""
             floating.append(c)
     # Cells with no signal and no dependencies (constants, set-up) join the earliest
     # stage that needs them; later cells have been placed already.
     for c in reversed(floating):
         users = [d for d in work if c.facts.number in d.preds]
         if users:
-            first = min(users, key=lambda d: STAGE_ORDER[d.stage or apis.PRE])
+            first = min(users, key=lambda d: (d.stage or Stage.PREPROCESSING).order)
             c.stage = first.stage
             c.reason = (
                 f"no signal; joins cell {first.facts.number}, the first that needs it"
@@ -921,12 +928,12 @@ def _assign_stages(work: list[_Cell]) -> None:
 def _place_helpers(
     work: list[_Cell], helper_facts: dict, helper_params: dict, warnings: list[str]
 ) -> list[HelperPlan]:
-    stage_of: dict[str, str] = {}
+    stage_of: dict[str, Stage] = {}
     for c in work:
         for name in (*c.facts.reads, *c.facts.names_used):
             if name in helper_facts:
                 cur = stage_of.get(name)
-                if cur is None or STAGE_ORDER[c.stage] < STAGE_ORDER[cur]:
+                if cur is None or c.stage.order < cur.order:
                     stage_of[name] = c.stage
     changed = True
     while changed:
@@ -937,7 +944,7 @@ def _place_helpers(
             for other in h.free_names:
                 if other in helper_facts and other != name:
                     cur = stage_of.get(other)
-                    if cur is None or STAGE_ORDER[stage_of[name]] < STAGE_ORDER[cur]:
+                    if cur is None or stage_of[name].order < cur.order:
                         stage_of[other] = stage_of[name]
                         changed = True
     placed = []
@@ -980,7 +987,7 @@ def _stage_io(
     producer: dict[str, str] = {n: "config" for n in parameter_names}
     inputs: dict[str, dict[str, None]] = {s: {} for s in STAGES}
     outputs: dict[str, dict[str, None]] = {s: {} for s in STAGES}
-    ordered = sorted(work, key=lambda c: (STAGE_ORDER[c.stage], c.facts.number))
+    ordered = sorted(work, key=lambda c: (c.stage.order, c.facts.number))
     defined_in_stage: dict[str, set[str]] = {}
     for c in ordered:
         s = c.stage
@@ -1010,11 +1017,15 @@ def _stage_io(
     # Preprocessing's results are what later stages use, unless it is all there is.
     # Later stages also return what they assign at top level or change in place and
     # nobody uses after: their results (metrics, predictions, a grown log).
-    only_preprocessing = all(c.stage == apis.PRE for c in work)
+    only_preprocessing = all(c.stage == Stage.PREPROCESSING for c in work)
     for c in ordered:
-        if c.stage == apis.PRE and not only_preprocessing:
+        if c.stage == Stage.PREPROCESSING and not only_preprocessing:
             continue
-        extra = (*c.facts.assigned, *c.facts.mutated_top) if c.stage != apis.PRE else ()
+        extra = (
+            (*c.facts.assigned, *c.facts.mutated_top)
+            if c.stage != Stage.PREPROCESSING
+            else ()
+        )
         for name in (*c.facts.results, *(n for n in extra if not n.startswith("_"))):
             if producer.get(name) == c.stage:
                 outputs[c.stage][name] = None
@@ -1044,11 +1055,13 @@ def _unread(
     bound: dict[str, dict[str, None]] = {}
     for c in ordered:
         f = c.facts
-        names = read.setdefault(c.stage or apis.PRE, set())
+        names = read.setdefault(c.stage or Stage.PREPROCESSING, set())
         names.update(f.names_used, f.string_reads, f.deletes)
         for call in f.name_calls:
             names.update(helper_params.get(call.name, ()))
-        bound.setdefault(c.stage or apis.PRE, {}).update(dict.fromkeys(f.assigned))
+        bound.setdefault(c.stage or Stage.PREPROCESSING, {}).update(
+            dict.fromkeys(f.assigned)
+        )
     return {
         stage: [n for n in names if n not in read[stage] and not n.startswith("_")]
         for stage, names in bound.items()
@@ -1132,7 +1145,7 @@ def _params(
             for c in members
             for n in (*c.facts.defines, *c.facts.reads, *c.facts.mutates)
         }
-        taken |= {h.name for h in helpers} | {STAGE_FUNCTIONS[stage]}
+        taken |= {h.name for h in helpers} | {stage.command}
         keys: set[str] = set()
         shared: dict[tuple, int] = {}
         for c in members:

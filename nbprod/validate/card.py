@@ -11,7 +11,11 @@ import numbers
 from typing import Any
 
 from nbprod.convert.plan import Plan
+from nbprod.stages import Stage
 from nbprod.validate.compare import Comparison, is_model
+
+# A metric computed by these stages is the model's; preprocessing's describe the data.
+_AFTER_PREPROCESSING = frozenset({Stage.TRAINING, Stage.INFERENCE, Stage.EVALUATION})
 
 SPLIT_CALLS = (
     "train_test_split",
@@ -77,7 +81,7 @@ def card_facts(
         if name in matched
         and is_model(value)
         and hasattr(value, "predict")
-        and final_stage.get(name) == "training"
+        and final_stage.get(name) == Stage.TRAINING
     ]
     metrics = [
         {"name": name, "value": float(value), "stage": final_stage.get(name, "")}
@@ -85,7 +89,7 @@ def card_facts(
         if name in matched
         and isinstance(value, numbers.Real)
         and not isinstance(value, bool)
-        and final_stage.get(name) in {"training", "inference", "evaluation"}
+        and final_stage.get(name) in _AFTER_PREPROCESSING
     ]
     data = [
         {"key": f"{p.group}.{p.key}", "path": p.value}

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from nbprod.convert.generate import MODULE_OF_STAGE as MODULES
 from nbprod.convert.generate import cell_lines
 from nbprod.convert.plan import Plan
 from nbprod.errors import NbprodError
+from nbprod.stages import STAGES
 from nbprod.validate.compare import (
     CLOSE,
     DIFFERENT,
@@ -214,7 +214,7 @@ def project_classes(project: Path, plan: Plan) -> Iterator[None]:
         # In notebook order: a name defined twice is, in the kernel, its last
         # definition (``featurize_2`` in the project).
         for helper in plan.helpers:
-            module = importlib.import_module(f"{plan.package}.{MODULES[helper.stage]}")
+            module = importlib.import_module(f"{plan.package}.{helper.stage.module}")
             name = helper.original or helper.name
             if name in added or not hasattr(main, name):
                 setattr(main, name, getattr(module, helper.name))
@@ -298,7 +298,7 @@ def _probes(plan: Plan) -> tuple[Probe, ...]:
 def printed_lines(project: Path, package: str) -> dict[str, dict[int, int]]:
     """For each generated stage module: line -> the notebook cell it came from."""
     lines = {}
-    for module in sorted(set(MODULES.values())):
+    for module in sorted({s.module for s in STAGES}):
         path = project / "src" / package / f"{module}.py"
         if path.is_file():
             lines[str(path.resolve())] = cell_lines(path.read_text(encoding="utf-8"))

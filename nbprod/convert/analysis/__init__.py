@@ -9,7 +9,6 @@ together in one traversal and ``notebook`` over every cell.
 """
 
 from nbprod.convert.analysis.facts import (
-    STAGE_ORDER,
     CellFacts,
     Dropped,
     Helper,
@@ -29,7 +28,6 @@ from nbprod.convert.analysis.parse import check_syntax, parse_cell
 from nbprod.convert.analysis.scope import global_references
 
 __all__ = [
-    "STAGE_ORDER",
     "CellFacts",
     "Dropped",
     "Helper",

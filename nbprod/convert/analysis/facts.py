@@ -12,17 +12,15 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import CodeRange, Scope
 
-from nbprod import known_apis as apis
 from nbprod.convert.normalise import NormalCell
-
-STAGE_ORDER = {apis.PRE: 0, apis.TRAIN: 1, apis.INFER: 2, apis.EVAL: 3}
+from nbprod.stages import Stage
 
 
 @dataclass(frozen=True)
 class Signal:
     """A call that points at a stage."""
 
-    stage: str
+    stage: Stage
     api: str
     line: int
 

@@ -26,6 +26,7 @@ from nbprod.convert.analysis.nodes import (
 )
 from nbprod.convert.analysis.randomness import verdict
 from nbprod.convert.analysis.resolve import Resolver
+from nbprod.stages import Stage
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,12 @@ def _shows_result(expr: cst.Call, resolver: Resolver) -> bool:
     qual = resolver.qualify(expr.func)
     if qual is not None:
         signal = apis.call_signal(qual)
-        return signal is not None and signal[0] == apis.EVAL
+        return signal is not None and signal[0] == Stage.EVALUATION
     if isinstance(expr.func, cst.Attribute):
         method = expr.func.attr.value
         return (
             method in apis.METHODS
-            and apis.METHODS[method][0] in {apis.EVAL, apis.INFER}
+            and apis.METHODS[method][0] in {Stage.EVALUATION, Stage.INFERENCE}
             and _pure(expr, resolver)
         )
     return False

@@ -13,6 +13,7 @@ from nbprod.convert.analysis.facts import ParsedCell, Signal
 from nbprod.convert.analysis.nodes import line_of, name_nodes, root_name
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.walk import InAssignment
+from nbprod.stages import Stage
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class SignalsPart(InAssignment):
             if signal:
                 self._signal(signal[0], f"{site.qual} ({signal[1]})", node)
                 last = site.qual.rsplit(".", 1)[-1]
-                if signal[0] == apis.TRAIN and last[:1].isupper():
+                if signal[0] == Stage.TRAINING and last[:1].isupper():
                     self.estimators.append(site.qual)
             return
         func = node.func
@@ -70,10 +71,10 @@ class SignalsPart(InAssignment):
         if method == "fit":
             if receiver and apis.matches_any(receiver, apis.TRANSFORMER_PATTERNS):
                 what = receiver.rsplit(".", 1)[-1]
-                self._signal(apis.PRE, f"{what}.fit (transformer)", node)
+                self._signal(Stage.PREPROCESSING, f"{what}.fit (transformer)", node)
             else:
                 what = receiver.rsplit(".", 1)[-1] if receiver else root
-                self._signal(apis.TRAIN, f"{what}.fit (estimator)", node)
+                self._signal(Stage.TRAINING, f"{what}.fit (estimator)", node)
                 if root and self.top_level:
                     self.results.append(root)
         elif method in apis.METHODS:
@@ -85,7 +86,7 @@ class SignalsPart(InAssignment):
         if fitted:
             self.signals.append(
                 Signal(
-                    apis.TRAIN,
+                    Stage.TRAINING,
                     f"a loop updating {', '.join(fitted)} (hand-written fitting)",
                     line_of(self.parsed, stmt),
                 )
