@@ -28,15 +28,15 @@ from nbprod.convert.plan import Plan
 from nbprod.validate import compare as compare_module
 from nbprod.validate.characterize import EQUIVALENCE, characterization_files
 from nbprod.validate.compare import (
-    EQUAL,
     HOWS,
     Comparison,
+    Verdict,
     compare,
     compare_summary,
     is_model,
     summary,
 )
-from nbprod.validate.proof import Validation, format_table, judge
+from nbprod.validate.proof import Outcome, Validation, format_table, judge
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
@@ -377,7 +377,7 @@ def test_models_that_cannot_be_compared_leave_the_notebook_unproven() -> None:
     validation = judge(plan, (number, stuck), (), None)
     assert "no model could be compared (model)" in validation.reason
     assert validation.to_dict()["comparisons"][0]["how"] == "number"
-    table = format_table(Validation("equal", (number, proven)))
+    table = format_table(Validation(Outcome.EQUAL, (number, proven)))
     assert table.splitlines()[2].split() == ["acc", "equal", "number"]
     assert table.splitlines()[3].split() == ["model", "equal", "fitted", "state"]
 
@@ -432,7 +432,7 @@ def test_a_summary_of_nothing_but_a_type_proves_nothing() -> None:
 
 
 def test_generated_projects_receive_this_module_byte_for_byte() -> None:
-    files = characterization_files({"x": 1.0}, (Comparison("x", EQUAL),), "pkg")
+    files = characterization_files({"x": 1.0}, (Comparison("x", Verdict.EQUAL),), "pkg")
     source = Path(compare_module.__file__).read_bytes()
     assert files[EQUIVALENCE].encode("utf-8") == source
     # The project never imports nbprod: the module must stand alone.
@@ -487,7 +487,7 @@ def test_a_large_dict_of_fitted_searches_is_characterized_without_its_timings() 
     notebook = fitted()
     files = characterization_files(
         {"models": notebook, "X": X},
-        (Comparison("models", EQUAL), Comparison("X", EQUAL)),
+        (Comparison("models", Verdict.EQUAL), Comparison("X", Verdict.EQUAL)),
         "pkg",
     )
     expected = json.loads(files["tests/characterization/expected.json"])["models"]

@@ -35,7 +35,7 @@ from nbprod.redact import contains, find_secret_literals, redact
 from nbprod.stages import STAGES
 from nbprod.validate.card import card_facts
 from nbprod.validate.characterize import characterization_files, dump_value
-from nbprod.validate.compare import NOT_COMPARABLE
+from nbprod.validate.compare import Verdict
 from nbprod.validate.execute import DEFAULT_TIMEOUT
 from nbprod.validate.proof import (
     REPORT_SCHEMA,
@@ -410,7 +410,7 @@ def _settle_predict(
     if a.plan.serving is None or check is None:
         return validation
     refused = None
-    if not check.proven and check.status != NOT_COMPARABLE:
+    if not check.proven and check.status != Verdict.NOT_COMPARABLE:
         refused = f"validation ran it on the notebook's own rows: {check.detail}"
         validation = refuse_predict(validation, a.plan)
     rows = load_values(values, [ROWS]).get(ROWS)

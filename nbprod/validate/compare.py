@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import cmath
 import dataclasses
+import enum
 import hashlib
 import json
 import math
@@ -30,12 +31,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
-EQUAL, CLOSE, DIFFERENT, NOT_COMPARABLE = (
-    "equal",
-    "close",
-    "different",
-    "not comparable",
-)
+
+class Word(str, enum.Enum):
+    """A str enum that prints as its value, in f-strings and reports alike (what
+    ``enum.StrEnum`` does from Python 3.11; projects still run on 3.10)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Verdict(Word):
+    """What comparing one value concluded."""
+
+    EQUAL = "equal"
+    CLOSE = "close"
+    DIFFERENT = "different"
+    NOT_COMPARABLE = "not comparable"
+
 
 # How a verdict was reached: the "how" of each value in nbprod-report.json.
 FITTED_STATE = "fitted state"  # an estimator: parameters and what fitting learned
@@ -93,7 +108,7 @@ class Comparison:
     """The verdict for one captured name."""
 
     name: str
-    status: str
+    status: Verdict
     detail: str = ""
     value: float | None = None  # the notebook's value, when it is a single number
     how: str = NONE  # one of HOWS
@@ -101,7 +116,7 @@ class Comparison:
 
     @property
     def matches(self) -> bool:
-        return self.status in {EQUAL, CLOSE}
+        return self.status in {Verdict.EQUAL, Verdict.CLOSE}
 
 
 @dataclass(frozen=True)
@@ -143,7 +158,7 @@ def compare(
             warnings.simplefilter("ignore")
             if TIMING.match(name):
                 result = Comparison(
-                    name, NOT_COMPARABLE, "a timing, not a computed value"
+                    name, Verdict.NOT_COMPARABLE, "a timing, not a computed value"
                 )
                 result = replace(result, how=NOT_COMPUTED)
             else:
@@ -154,7 +169,7 @@ def compare(
     except Exception as exc:  # noqa: BLE001 - a comparison must never crash validation
         return Comparison(
             name,
-            NOT_COMPARABLE,
+            Verdict.NOT_COMPARABLE,
             f"{exc.__class__.__name__}: {_first_line(exc)}",
             model=model,
         )
@@ -193,24 +208,24 @@ def _is_plot(value: Any) -> bool:
 
 def _compare(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     if _is_plot(ours) or _is_plot(theirs):
-        return Comparison(name, NOT_COMPARABLE, PLOT, how=NOT_COMPUTED)
+        return Comparison(name, Verdict.NOT_COMPARABLE, PLOT, how=NOT_COMPUTED)
     if type(ours) is not type(theirs):
         return Comparison(
             name,
-            DIFFERENT,
+            Verdict.DIFFERENT,
             f"type {type(ours).__name__} != {type(theirs).__name__}",
             how=VALUE,
         )
     if walk.depth > MAX_DEPTH:
         return Comparison(
-            name, NOT_COMPARABLE, f"nested deeper than {MAX_DEPTH} levels"
+            name, Verdict.NOT_COMPARABLE, f"nested deeper than {MAX_DEPTH} levels"
         )
     if isinstance(ours, bool | int | float | complex | str | bytes) or ours is None:
         return _plain(name, ours, theirs)
     key = (id(ours), id(theirs))
     if key in walk.seen:
         # The pair is being compared further up: what differs is found there.
-        return Comparison(name, EQUAL, how=ATTRIBUTES)
+        return Comparison(name, Verdict.EQUAL, how=ATTRIBUTES)
     walk.seen.add(key)
     try:
         return _dispatch(name, ours, theirs, walk.deeper())
@@ -223,11 +238,13 @@ def _plain(name: str, ours: Any, theirs: Any) -> Comparison:
         return _number(name, ours, theirs)
     if isinstance(ours, str) and _same_place(ours, theirs):
         return Comparison(
-            name, EQUAL, "the same path, resolved from config.yaml", how=PATH
+            name, Verdict.EQUAL, "the same path, resolved from config.yaml", how=PATH
         )
     if ours == theirs:
-        return Comparison(name, EQUAL, how=VALUE)
-    return Comparison(name, DIFFERENT, f"{_short(ours)} != {_short(theirs)}", how=VALUE)
+        return Comparison(name, Verdict.EQUAL, how=VALUE)
+    return Comparison(
+        name, Verdict.DIFFERENT, f"{_short(ours)} != {_short(theirs)}", how=VALUE
+    )
 
 
 def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
@@ -258,11 +275,11 @@ def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         return _estimator(name, ours, theirs, walk)
     if isinstance(ours, PurePath):
         if ours == theirs:
-            return Comparison(name, EQUAL, how=PATH)
+            return Comparison(name, Verdict.EQUAL, how=PATH)
         if _same_place(ours, theirs):
             detail = "the same path, resolved from config.yaml"
-            return Comparison(name, EQUAL, detail, how=PATH)
-        return Comparison(name, DIFFERENT, f"{ours} != {theirs}", how=PATH)
+            return Comparison(name, Verdict.EQUAL, detail, how=PATH)
+        return Comparison(name, Verdict.DIFFERENT, f"{ours} != {theirs}", how=PATH)
     if isinstance(ours, list | tuple):
         return _sequence(name, ours, theirs, walk)
     if isinstance(ours, dict):
@@ -284,11 +301,14 @@ def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         # Pickled by reference: the same name is all two runs can share.
         if "<" in _qualified(ours):
             # A lambda or a local function: its name is not its own.
-            return Comparison(name, NOT_COMPARABLE, "a function without a name")
+            return Comparison(name, Verdict.NOT_COMPARABLE, "a function without a name")
         if _qualified(ours) == _qualified(theirs):
-            return Comparison(name, EQUAL, how=VALUE)
+            return Comparison(name, Verdict.EQUAL, how=VALUE)
         return Comparison(
-            name, DIFFERENT, f"{_qualified(ours)} != {_qualified(theirs)}", how=VALUE
+            name,
+            Verdict.DIFFERENT,
+            f"{_qualified(ours)} != {_qualified(theirs)}",
+            how=VALUE,
         )
     if dataclasses.is_dataclass(ours):
         # A dataclass's own == cannot compare arrays or tolerate rounding.
@@ -299,7 +319,7 @@ def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
 def _random(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     verdict = _compare(name, ours, theirs, walk)
     if verdict.matches:
-        return Comparison(name, EQUAL, how=RANDOM_STATE)
+        return Comparison(name, Verdict.EQUAL, how=RANDOM_STATE)
     return Comparison(name, verdict.status, "random generator state", how=RANDOM_STATE)
 
 
@@ -337,17 +357,19 @@ def _combine(name: str, parts: list[Comparison], how: str = "") -> Comparison:
     """One verdict for a container: the worst of its parts, plots and timings aside."""
     compared = [p for p in parts if p.how != NOT_COMPUTED]
     if parts and not compared:
-        return Comparison(name, NOT_COMPARABLE, parts[0].detail, how=NOT_COMPUTED)
-    for status in (DIFFERENT, NOT_COMPARABLE):
+        return Comparison(
+            name, Verdict.NOT_COMPARABLE, parts[0].detail, how=NOT_COMPUTED
+        )
+    for status in (Verdict.DIFFERENT, Verdict.NOT_COMPARABLE):
         bad = next((p for p in compared if p.status == status), None)
         if bad is not None:
             return Comparison(name, status, _where(bad), how=bad.how)
     hows = {p.how for p in compared}
     how = how or (hows.pop() if len(hows) == 1 else ELEMENTS)
-    close = next((p for p in compared if p.status == CLOSE), None)
+    close = next((p for p in compared if p.status == Verdict.CLOSE), None)
     if close is not None:
-        return Comparison(name, CLOSE, _where(close), how=how)
-    return Comparison(name, EQUAL, how=how)
+        return Comparison(name, Verdict.CLOSE, _where(close), how=how)
+    return Comparison(name, Verdict.EQUAL, how=how)
 
 
 def _short(value: Any) -> str:
@@ -359,17 +381,20 @@ def _number(name: str, ours: Any, theirs: Any) -> Comparison:
     if ours == theirs or (
         isinstance(ours, float) and math.isnan(ours) and math.isnan(theirs)
     ):
-        return Comparison(name, EQUAL, how=NUMBER)
+        return Comparison(name, Verdict.EQUAL, how=NUMBER)
     diff = abs(ours - theirs)
     if cmath.isclose(ours, theirs, rel_tol=RTOL, abs_tol=ATOL):
-        return Comparison(name, CLOSE, f"max difference {diff:.3g}", how=NUMBER)
-    return Comparison(name, DIFFERENT, f"{ours!r} != {theirs!r}", how=NUMBER)
+        return Comparison(name, Verdict.CLOSE, f"max difference {diff:.3g}", how=NUMBER)
+    return Comparison(name, Verdict.DIFFERENT, f"{ours!r} != {theirs!r}", how=NUMBER)
 
 
 def _sequence(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     if len(ours) != len(theirs):
         return Comparison(
-            name, DIFFERENT, f"length {len(ours)} != {len(theirs)}", how=ELEMENTS
+            name,
+            Verdict.DIFFERENT,
+            f"length {len(ours)} != {len(theirs)}",
+            how=ELEMENTS,
         )
     parts = [
         _compare(f"{name}[{i}]", a, b, walk)
@@ -395,10 +420,13 @@ def _mapping(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
             )
             if ks
         ]
-        return Comparison(name, DIFFERENT, "; ".join(what), how=ELEMENTS)
+        return Comparison(name, Verdict.DIFFERENT, "; ".join(what), how=ELEMENTS)
     if not keys and (ours or theirs):
         return Comparison(
-            name, NOT_COMPARABLE, "timings, not computed values", how=NOT_COMPUTED
+            name,
+            Verdict.NOT_COMPARABLE,
+            "timings, not computed values",
+            how=NOT_COMPUTED,
         )
     parts = [_compare(f"{name}[{k!r}]", ours[k], theirs[k], walk) for k in keys]
     return _combine(name, parts)
@@ -407,19 +435,22 @@ def _mapping(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
 def _set(name: str, ours: Any, theirs: Any) -> Comparison:
     # Set membership uses the elements' own equality and hashing.
     if ours == theirs:
-        return Comparison(name, EQUAL, how=ELEMENTS)
+        return Comparison(name, Verdict.EQUAL, how=ELEMENTS)
     if len(ours) != len(theirs):
         return Comparison(
-            name, DIFFERENT, f"size {len(ours)} != {len(theirs)}", how=ELEMENTS
+            name, Verdict.DIFFERENT, f"size {len(ours)} != {len(theirs)}", how=ELEMENTS
         )
     elements = ours | theirs
     if all(_has_equality(e) for e in elements) and not any(map(_addressed, elements)):
         extra = sorted(map(_short, ours - theirs))
         return Comparison(
-            name, DIFFERENT, f"only the pipeline's has {', '.join(extra)}", how=ELEMENTS
+            name,
+            Verdict.DIFFERENT,
+            f"only the pipeline's has {', '.join(extra)}",
+            how=ELEMENTS,
         )
     return Comparison(
-        name, NOT_COMPARABLE, "a set of objects without equality of their own"
+        name, Verdict.NOT_COMPARABLE, "a set of objects without equality of their own"
     )
 
 
@@ -430,21 +461,27 @@ def _numpy(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         # scikit-learn's cv_results_ parameters: what is masked holds nothing.
         mask = np.ma.getmaskarray(ours)
         if not np.array_equal(mask, np.ma.getmaskarray(theirs)):
-            return Comparison(name, DIFFERENT, "masked entries differ", how=ARRAY)
+            return Comparison(
+                name, Verdict.DIFFERENT, "masked entries differ", how=ARRAY
+            )
         ours, theirs = np.ma.getdata(ours)[~mask], np.ma.getdata(theirs)[~mask]
     a, b = np.asarray(ours), np.asarray(theirs)
     how = NUMBER if a.ndim == 0 and a.dtype.kind in "biufc" else ARRAY
     if a.shape != b.shape:
-        return Comparison(name, DIFFERENT, f"shape {a.shape} != {b.shape}", how=how)
+        return Comparison(
+            name, Verdict.DIFFERENT, f"shape {a.shape} != {b.shape}", how=how
+        )
     if a.dtype != b.dtype and not {a.dtype.kind, b.dtype.kind} <= {"U", "S"}:
-        return Comparison(name, DIFFERENT, f"dtype {a.dtype} != {b.dtype}", how=how)
+        return Comparison(
+            name, Verdict.DIFFERENT, f"dtype {a.dtype} != {b.dtype}", how=how
+        )
     if a.dtype.names:
         # Structured records (a tree's nodes): field by field, with tolerance.
         parts = [_numpy(f"{name}[{f!r}]", a[f], b[f], walk) for f in a.dtype.names]
         return _combine(name, parts, how)
     try:
         np.testing.assert_array_equal(a, b)
-        return Comparison(name, EQUAL, how=how)
+        return Comparison(name, Verdict.EQUAL, how=how)
     except (AssertionError, ValueError, TypeError):
         pass
     if a.dtype.kind == "O":
@@ -461,14 +498,16 @@ def _numpy(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         gap = np.abs(a.astype(complex) - b.astype(complex))
         diff = float(np.nanmax(gap)) if a.size else 0.0
         if close.all():
-            return Comparison(name, CLOSE, f"max difference {diff:.3g}", how=how)
+            return Comparison(
+                name, Verdict.CLOSE, f"max difference {diff:.3g}", how=how
+            )
         if a.size == 1:
             detail = f"{a.ravel()[0].item()!r} != {b.ravel()[0].item()!r}"
         else:
             off = int((~close).sum())
             detail = f"{off} of {a.size} values differ, by up to {diff:.3g}"
-        return Comparison(name, DIFFERENT, detail, how=how)
-    return Comparison(name, DIFFERENT, "array values differ", how=how)
+        return Comparison(name, Verdict.DIFFERENT, detail, how=how)
+    return Comparison(name, Verdict.DIFFERENT, "array values differ", how=how)
 
 
 def _pandas(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
@@ -486,20 +525,23 @@ def _pandas(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         timing = [c for c in ours.columns if _is_timing(c)]
         if timing and len(timing) == len(ours.columns):
             return Comparison(
-                name, NOT_COMPARABLE, "timings, not computed values", how=NOT_COMPUTED
+                name,
+                Verdict.NOT_COMPARABLE,
+                "timings, not computed values",
+                how=NOT_COMPUTED,
             )
         ours = ours.drop(columns=timing)
         theirs = theirs.drop(columns=[c for c in theirs.columns if _is_timing(c)])
     try:
         check(ours, theirs, check_exact=True)
-        return Comparison(name, EQUAL, how=FRAME)
+        return Comparison(name, Verdict.EQUAL, how=FRAME)
     except AssertionError:
         pass
     try:
         check(ours, theirs, check_exact=False, rtol=RTOL, atol=ATOL)
-        return Comparison(name, CLOSE, f"equal within rtol={RTOL:g}", how=FRAME)
+        return Comparison(name, Verdict.CLOSE, f"equal within rtol={RTOL:g}", how=FRAME)
     except AssertionError as exc:
-        failure = Comparison(name, DIFFERENT, _first_line(exc), how=FRAME)
+        failure = Comparison(name, Verdict.DIFFERENT, _first_line(exc), how=FRAME)
     if isinstance(ours, pd.Index) or str(ours.dtypes) != str(theirs.dtypes):
         return failure
     # Objects in cells (a column of fitted models): compared one by one, once the
@@ -586,7 +628,7 @@ def _named_parts(
             if extra
             else f"{label} {missing[0]}: only in the notebook's"
         )
-        return Comparison(name, DIFFERENT, detail, how=ATTRIBUTES)
+        return Comparison(name, Verdict.DIFFERENT, detail, how=ATTRIBUTES)
     verdict = _combine(name, [_compare(k, mine[k], other[k], walk) for k in mine])
     return replace(verdict, detail=f"{label} {verdict.detail}".strip())
 
@@ -596,7 +638,7 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     inner = replace(walk, inside_model=True)
     mine, other = ours.get_params(deep=False), theirs.get_params(deep=False)
     params = _named_parts(name, "parameter", mine, other, inner)
-    if params.status == DIFFERENT:
+    if params.status == Verdict.DIFFERENT:
         how = params.how if params.how in {FITTED_STATE, PREDICTIONS} else PARAMETERS
         return replace(params, how=how)
     fitted, state, private = _learned(ours)
@@ -604,16 +646,20 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     if fitted != fitted_theirs:
         side = "pipeline's" if fitted else "notebook's"
         return Comparison(
-            name, DIFFERENT, f"only the {side} is fitted", how=FITTED_STATE
+            name, Verdict.DIFFERENT, f"only the {side} is fitted", how=FITTED_STATE
         )
     how = FITTED_STATE if fitted else PARAMETERS
     label = "fitted" if fitted else "attribute"
     learned = _named_parts(name, label, state, state_theirs, inner)
-    if learned.status == DIFFERENT:
+    if learned.status == Verdict.DIFFERENT:
         return replace(learned, how=how)
     if not fitted and params.matches and learned.matches:
         # Nothing learned: its parameters (and settings) are all there is.
-        status = CLOSE if CLOSE in {params.status, learned.status} else EQUAL
+        status = (
+            Verdict.CLOSE
+            if Verdict.CLOSE in {params.status, learned.status}
+            else Verdict.EQUAL
+        )
         return Comparison(
             name, status, "not fitted: compared by its parameters", how=how
         )
@@ -623,7 +669,7 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     unproven = [
         v
         for v in (params, learned)
-        if v.status == NOT_COMPARABLE and v.how != NOT_COMPUTED
+        if v.status == Verdict.NOT_COMPARABLE and v.how != NOT_COMPUTED
     ]
     if predicted is None and not walk.inside_model and fitted and private:
         # What it keeps privately (a booster) shows only in its predictions, and
@@ -632,9 +678,11 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         hidden = _named_parts(name, "private", private, private_theirs, inner)
         if not hidden.matches and hidden.how != NOT_COMPUTED:
             detail = f"{hidden.detail}; no captured input it takes"
-            unproven.append(replace(hidden, status=NOT_COMPARABLE, detail=detail))
+            unproven.append(
+                replace(hidden, status=Verdict.NOT_COMPARABLE, detail=detail)
+            )
     if unproven and predicted is None:
-        return Comparison(name, NOT_COMPARABLE, unproven[0].detail, how=how)
+        return Comparison(name, Verdict.NOT_COMPARABLE, unproven[0].detail, how=how)
     if unproven and predicted is not None:
         # Its outputs on real data are proof enough of what it learned.
         detail = f"{predicted.detail}; not comparable: {unproven[0].detail}"
@@ -650,12 +698,12 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         said.append(predicted.detail)
     elif not walk.inside_model:
         said.append("no captured input it takes")
-    close = [v.detail for v in (params, learned) if v.status == CLOSE]
-    if predicted is not None and predicted.status == CLOSE:
+    close = [v.detail for v in (params, learned) if v.status == Verdict.CLOSE]
+    if predicted is not None and predicted.status == Verdict.CLOSE:
         close.append(predicted.detail)
     if close:
-        return Comparison(name, CLOSE, "; ".join(close), how=how)
-    return Comparison(name, EQUAL, "; ".join(said), how=how)
+        return Comparison(name, Verdict.CLOSE, "; ".join(close), how=how)
+    return Comparison(name, Verdict.EQUAL, "; ".join(said), how=how)
 
 
 def _predictions(ours: Any, theirs: Any, walk: _Walk) -> Comparison | None:
@@ -720,7 +768,7 @@ def _addressed(value: Any) -> bool:
 def _generic(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     try:
         if pickle.dumps(ours) == pickle.dumps(theirs):
-            return Comparison(name, EQUAL, how=PICKLED_STATE)
+            return Comparison(name, Verdict.EQUAL, how=PICKLED_STATE)
     except Exception:  # noqa: BLE001, S110 - unpicklable: try the next way
         pass
     addressed = _addressed(ours) or _addressed(theirs)
@@ -730,10 +778,10 @@ def _generic(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         except Exception:  # noqa: BLE001 - an == that raises says nothing
             same = None
         if same:
-            return Comparison(name, EQUAL, how=VALUE)
+            return Comparison(name, Verdict.EQUAL, how=VALUE)
         if same is False and not addressed:
             detail = f"{_short(ours)} != {_short(theirs)}"
-            return Comparison(name, DIFFERENT, detail, how=VALUE)
+            return Comparison(name, Verdict.DIFFERENT, detail, how=VALUE)
     state, state_theirs = _state(ours), _state(theirs)
     if state is not None and state_theirs is not None:
         verdict = _compare(name, state, state_theirs, walk)
@@ -745,7 +793,7 @@ def _generic(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         if addressed
         else f"no way to compare {type(ours).__name__} values"
     )
-    return Comparison(name, NOT_COMPARABLE, why)
+    return Comparison(name, Verdict.NOT_COMPARABLE, why)
 
 
 # Values too large to keep whole: a summary, compared with tolerance -----------
@@ -969,7 +1017,7 @@ def compare_summary(
     model = _holds_model(value)
     if type_only(expected):
         why = "nothing but its type was kept"
-        return Comparison(name, NOT_COMPARABLE, why, how=SUMMARY, model=model)
+        return Comparison(name, Verdict.NOT_COMPARABLE, why, how=SUMMARY, model=model)
     try:
         got = json.loads(json.dumps(summary(value, inputs, like=expected)))
         with warnings.catch_warnings():
@@ -977,7 +1025,7 @@ def compare_summary(
             verdict = _summaries(name, got, expected)
     except Exception as exc:  # noqa: BLE001 - as compare: never crash
         why = f"{exc.__class__.__name__}: {_first_line(exc)}"
-        return Comparison(name, NOT_COMPARABLE, why, how=SUMMARY, model=model)
+        return Comparison(name, Verdict.NOT_COMPARABLE, why, how=SUMMARY, model=model)
     return replace(verdict, how=SUMMARY, model=model)
 
 
@@ -991,17 +1039,19 @@ def type_only(kept: Any) -> bool:
 def _summaries(name: str, got: Any, expected: Any) -> Comparison:
     if isinstance(got, dict) and isinstance(expected, dict):
         if "hash" in got and got.get("hash") == expected.get("hash"):
-            return Comparison(name, EQUAL)
+            return Comparison(name, Verdict.EQUAL)
         got = {k: v for k, v in got.items() if k != "hash"}
         expected = {k: v for k, v in expected.items() if k != "hash"}
         if set(got) != set(expected):
             keys = ", ".join(sorted(set(got) ^ set(expected)))
-            return Comparison(name, DIFFERENT, f"summaries differ in {keys}")
+            return Comparison(name, Verdict.DIFFERENT, f"summaries differ in {keys}")
         parts = [_summaries(f"{name}[{k!r}]", got[k], expected[k]) for k in got]
         return _combine(name, parts)
     if isinstance(got, list) and isinstance(expected, list):
         if len(got) != len(expected):
-            return Comparison(name, DIFFERENT, f"length {len(got)} != {len(expected)}")
+            return Comparison(
+                name, Verdict.DIFFERENT, f"length {len(got)} != {len(expected)}"
+            )
         parts = [
             _summaries(f"{name}[{i}]", a, b)
             for i, (a, b) in enumerate(zip(got, expected, strict=True))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -21,13 +21,11 @@ from nbprod.convert.plan import Plan
 from nbprod.errors import NbprodError
 from nbprod.stages import STAGES
 from nbprod.validate.compare import (
-    CLOSE,
-    DIFFERENT,
-    EQUAL,
     NONE,
-    NOT_COMPARABLE,
     PRINTED,
     Comparison,
+    Verdict,
+    Word,
     compare,
     prediction_inputs,
 )
@@ -45,12 +43,23 @@ REPORT = "nbprod-report.json"
 # The shape of nbprod-report.json and of the plan in it: bump it when either changes,
 # so a report another nbprod made is refused rather than misread.
 REPORT_SCHEMA = 1
-UNPROVEN, ERROR = "unproven", "error"
+
+
+class Outcome(Word):
+    """What one validation run concluded: the pipeline reproduces the notebook, it
+    does not, nothing could be compared, or the run failed."""
+
+    EQUAL = "equal"
+    DIFFERENT = "different"
+    UNPROVEN = "unproven"
+    ERROR = "error"
+
+
 # What the notebook computed where it predicts (see plan.Serving), captured in its run.
 ROWS, PREDICTIONS = "__rows__", "__predictions__"
 # The generated predict refused to score new rows after validation showed it cannot
 # reproduce the notebook's predictions.
-REFUSED = "refused"
+REFUSED: Literal["refused"] = "refused"
 
 
 @dataclass(frozen=True)
@@ -58,13 +67,13 @@ class PredictCheck:
     """``predict`` run on the rows the notebook predicted on, against the
     notebook's own predictions."""
 
-    status: str  # equal | close | different | not comparable | refused
+    status: Verdict | Literal["refused"]
     rows: int = 0
     detail: str = ""
 
     @property
     def proven(self) -> bool:
-        return self.status in {EQUAL, CLOSE}
+        return self.status in {Verdict.EQUAL, Verdict.CLOSE}
 
     def line(self) -> str:
         """``predict: proven on N rows`` or why not, in one line."""
@@ -79,7 +88,7 @@ class PredictCheck:
 class Validation:
     """The outcome of one validation run."""
 
-    status: str  # equal | different | unproven | error
+    status: Outcome
     comparisons: tuple[Comparison, ...] = ()
     error: str = ""
     unseeded: tuple[str, ...] = ()
@@ -95,14 +104,14 @@ class Validation:
 
     @property
     def passed(self) -> bool:
-        return self.status == EQUAL
+        return self.status == Outcome.EQUAL
 
     @property
     def reason(self) -> str:
         """Why it did not pass, in one line."""
         if self.error:
             return self.error
-        if self.status == UNPROVEN:
+        if self.status == Outcome.UNPROVEN:
             return f"not proven: {self.why_unproven}"
         return "the pipeline does not reproduce the notebook"
 
@@ -261,17 +270,19 @@ def compare_captures(
                 if name in theirs.missing
                 else f"the notebook's value cannot be saved ({failed.get(name, 'not captured')})"
             )
-            results.append(Comparison(name, NOT_COMPARABLE, why))
+            results.append(Comparison(name, Verdict.NOT_COMPARABLE, why))
         elif not have_ours:
             results.append(
-                Comparison(name, NOT_COMPARABLE, "the pipeline's value cannot be saved")
+                Comparison(
+                    name, Verdict.NOT_COMPARABLE, "the pipeline's value cannot be saved"
+                )
             )
         else:
             verdict = compare(name, ours_value, theirs_value, notebook_inputs)
-            if verdict.status == DIFFERENT and name in timings:
+            if verdict.status == Verdict.DIFFERENT and name in timings:
                 verdict = replace(
                     verdict,
-                    status=NOT_COMPARABLE,
+                    status=Verdict.NOT_COMPARABLE,
                     detail=f"computed from the clock ({verdict.detail})",
                 )
             results.append(verdict)
@@ -322,7 +333,7 @@ def validate_project(
     outside = [p for p in plan.paths_written if _outside(p)]
     if outside:
         return Validation(
-            ERROR,
+            Outcome.ERROR,
             error=f"not run: the notebook writes to {outside[0]}, outside its folder "
             "(validation would change that file); make the path relative",
         )
@@ -364,7 +375,7 @@ def validate_project(
                     timeout - (time.monotonic() - started),
                 )
         except ExecutionError as exc:
-            return Validation(ERROR, error=str(exc))
+            return Validation(Outcome.ERROR, error=str(exc))
         finally:
             pipeline.stop()
     outputs = tuple(compare_outputs(plan, ours, theirs))
@@ -401,16 +412,16 @@ def judge(
     ) + tuple(
         (c.name, f"not comparable: {c.detail}")
         for c in comparisons
-        if c.status == NOT_COMPARABLE
+        if c.status == Verdict.NOT_COMPARABLE
     )
-    bad = [c for c in (*comparisons, *outputs) if c.status == DIFFERENT]
-    if predict is not None and predict.status == DIFFERENT:
-        bad.append(Comparison("predict", DIFFERENT, predict.detail))
+    bad = [c for c in (*comparisons, *outputs) if c.status == Verdict.DIFFERENT]
+    if predict is not None and predict.status == Verdict.DIFFERENT:
+        bad.append(Comparison("predict", Verdict.DIFFERENT, predict.detail))
     raw = set(plan.raw_inputs)
     evidence = [c for c in comparisons if c.matches and c.name not in raw]
     evidence += [c for c in outputs if c.matches]
     if predict is not None and predict.proven:
-        evidence.append(Comparison("predict", EQUAL))
+        evidence.append(Comparison("predict", Verdict.EQUAL))
     models = [c for c in comparisons if c.model]
     why = ""
     if models and not any(c.matches for c in models):
@@ -427,7 +438,9 @@ def judge(
             if shown
             else "nothing the notebook computed could be compared; "
         ) + "no model, metric, prediction or printed result was shown equal"
-    status = DIFFERENT if bad else EQUAL if evidence else UNPROVEN
+    status = (
+        Outcome.DIFFERENT if bad else Outcome.EQUAL if evidence else Outcome.UNPROVEN
+    )
     return Validation(
         status,
         comparisons,
@@ -474,18 +487,20 @@ def compare_outputs(plan: Plan, ours: Capture, theirs: Capture) -> list[Comparis
         verdict = compare_printed(a, b, all_kept=mode == "all")
         name = f"cell {number} output"
         if verdict.same:
-            results.append(Comparison(name, EQUAL, how=PRINTED))
+            results.append(Comparison(name, Verdict.EQUAL, how=PRINTED))
         elif cell.timing:
             results.append(
                 Comparison(
                     name,
-                    NOT_COMPARABLE,
+                    Verdict.NOT_COMPARABLE,
                     f"prints what is computed from the clock ({verdict.detail})",
                     how=PRINTED,
                 )
             )
         else:
-            results.append(Comparison(name, DIFFERENT, verdict.detail, how=PRINTED))
+            results.append(
+                Comparison(name, Verdict.DIFFERENT, verdict.detail, how=PRINTED)
+            )
     return results
 
 
@@ -500,7 +515,7 @@ def check_predict(
     the notebook's predictions."""
     where = plan.serving
     if where is None:
-        return PredictCheck(NOT_COMPARABLE, detail=plan.serving_reason)
+        return PredictCheck(Verdict.NOT_COMPARABLE, detail=plan.serving_reason)
     failed = dict(theirs.failed)
     ok_rows, rows = _load(theirs.folder, ROWS)
     ok_pred, expected = _load(theirs.folder, PREDICTIONS)
@@ -508,7 +523,7 @@ def check_predict(
         missing = ROWS if not ok_rows else PREDICTIONS
         what = "the rows it predicted on" if missing == ROWS else "its predictions"
         return PredictCheck(
-            NOT_COMPARABLE,
+            Verdict.NOT_COMPARABLE,
             detail=f"the notebook's run did not keep {what} "
             f"({failed.get(missing, 'never reached')})",
         )
@@ -516,10 +531,14 @@ def check_predict(
     error = pipeline.predict(theirs.folder / f"{ROWS}.joblib", target, timeout)
     count = len(rows) if hasattr(rows, "__len__") else 0
     if error is not None:
-        return PredictCheck(DIFFERENT, count, f"the generated predict failed: {error}")
+        return PredictCheck(
+            Verdict.DIFFERENT, count, f"the generated predict failed: {error}"
+        )
     ok, got = _load(tmp, "predictions")
     if not ok:
-        return PredictCheck(DIFFERENT, count, "the generated predict saved nothing")
+        return PredictCheck(
+            Verdict.DIFFERENT, count, "the generated predict saved nothing"
+        )
     verdict = compare("predict", got, expected)
     detail = (
         f"the rows of {where.rows} as cell {where.source[0]} made them, "
@@ -532,7 +551,7 @@ def check_predict(
 
 def format_table(validation: Validation) -> str:
     """A readable table for the terminal."""
-    if validation.status == ERROR:
+    if validation.status == Outcome.ERROR:
         return f"validation could not run: {validation.error}"
     compared = (*validation.comparisons, *validation.outputs)
     rows = [
@@ -546,7 +565,12 @@ def format_table(validation: Validation) -> str:
     lines += [f"{n:<{width}}  {s:<14}  {h:<14}  {d}".rstrip() for n, s, h, d in rows]
     counts = {
         s: sum(1 for c in compared if c.status == s)
-        for s in (EQUAL, CLOSE, DIFFERENT, NOT_COMPARABLE)
+        for s in (
+            Verdict.EQUAL,
+            Verdict.CLOSE,
+            Verdict.DIFFERENT,
+            Verdict.NOT_COMPARABLE,
+        )
     }
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     lines.append(f"{len(rows)} values compared: {summary or 'none'}")
@@ -560,12 +584,12 @@ def format_table(validation: Validation) -> str:
         lines.append(
             f"not compared ({len(never)}; nbprod-report.json says why): {shown}"
         )
-    if validation.status == UNPROVEN:
+    if validation.status == Outcome.UNPROVEN:
         lines.append(f"not proven: {validation.why_unproven}")
     if validation.unseeded:
         lead = (
             "values differ"
-            if validation.status == DIFFERENT
+            if validation.status == Outcome.DIFFERENT
             else "values match in this run (both started from the same seeds)"
         )
         lines.append(f"{lead}, but the notebook does what can change from run to run:")
