@@ -1,0 +1,288 @@
+"""Where each code cell goes and why: exclusions, the dependencies between
+cells, the stage rules of DESIGN.md's "Stage assignment", and the module each
+notebook ``def``/``class`` moves to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from nbprod.convert.analysis import CellFacts, Literal, NameCall
+from nbprod.convert.normalise import SKIP, NormalCell
+from nbprod.convert.plan.model import HelperPlan
+from nbprod.errors import CellError
+from nbprod.stages import Stage
+
+
+@dataclass
+class WorkCell:
+    """A code cell while it is planned: what it reads and writes, the cells it
+    depends on and why, and the stage it is given (filled in step by step, then
+    frozen into a CellPlan)."""
+
+    facts: CellFacts
+    normal: NormalCell
+    reads: set[str] = field(default_factory=set)
+    writes: set[str] = field(default_factory=set)
+    preds: dict[int, str] = field(default_factory=dict)  # cell -> why
+    stage: Stage | None = None
+    reason: str = ""
+    explicit: bool = False
+
+
+def parameters_cell_literals(
+    cells: list[NormalCell], facts: list[CellFacts]
+) -> dict[int, tuple[Literal, ...]]:
+    """Literal assignments of papermill ``parameters`` cells, by cell."""
+    return {
+        f.number: tuple(lit for lit in f.literals if lit.kind == "parameter")
+        for normal, f in zip(cells, facts, strict=True)
+        if normal.is_parameters
+    }
+
+
+def exclusion(
+    normal: NormalCell, f: CellFacts, parameters: tuple[Literal, ...]
+) -> str | None:
+    if normal.explicit == SKIP:
+        return f"excluded by {normal.explicit_source}"
+    if normal.display_magic:
+        return f"excluded: %%{normal.display_magic} cell only renders output"
+    if not normal.code.strip() or (
+        not f.has_code and not f.imports and not f.helpers and not f.dropped
+    ):
+        return "excluded: no code"
+    if parameters and not _has_other_code(f, parameters):
+        return f"parameters cell: {', '.join(p.name for p in parameters)} lifted to config.yaml"
+    if not f.has_code:
+        parts = []
+        if f.imports:
+            parts.append("imports hoisted to the modules that use them")
+        if f.helpers:
+            parts.append(
+                "definitions of "
+                + ", ".join(f"{h.name}()" for h in f.helpers)
+                + " moved to module level"
+            )
+        if parts:
+            return "; ".join(parts)
+        kinds = sorted({d.kind for d in f.dropped})
+        return f"excluded: {' and '.join(kinds)} only, nothing later depends on it"
+    if set(f.effects) & {"print"} and not f.signals and not f.defines and not f.mutates:
+        return "excluded: prints only, nothing later depends on it"
+    return None
+
+
+def _has_other_code(f: CellFacts, parameters: tuple[Literal, ...]) -> bool:
+    lifted = {p.name for p in parameters}
+    return bool(set(f.defines) - lifted) or bool(f.mutates) or bool(f.signals)
+
+
+def helper_data_params(
+    helper_facts: dict, data_names: set[str]
+) -> dict[str, tuple[str, ...]]:
+    """Notebook globals each helper reads, directly or through other helpers."""
+    params = {
+        name: {n for n in h.free_names if n in data_names}
+        for name, (h, _) in helper_facts.items()
+    }
+    changed = True
+    while changed:
+        changed = False
+        for name, (h, _) in helper_facts.items():
+            for other in h.free_names:
+                if (
+                    other in params
+                    and other != name
+                    and not params[other] <= params[name]
+                ):
+                    params[name] |= params[other]
+                    changed = True
+    order = {n: i for i, n in enumerate(sorted(data_names))}
+    return {k: tuple(sorted(v, key=order.get)) for k, v in params.items()}
+
+
+def effective_io(
+    f: CellFacts, helper_facts: dict, helper_params: dict, imports: dict
+) -> tuple[set[str], set[str]]:
+    reads = set(f.reads) | set(f.mutates) | set(f.deletes)
+    reads |= {n for n in f.string_reads if n not in imports}
+    writes = set(f.defines) | set(f.mutates) | set(f.deletes)
+    for name in (*f.reads, *f.names_used):
+        if name in helper_facts:
+            reads |= set(helper_params.get(name, ()))
+    arguments, notebook_globals = helper_changes(f.name_calls, helper_facts)
+    writes |= arguments | notebook_globals
+    reads |= notebook_globals
+    reads -= set(helper_facts)
+    writes -= set(helper_facts)
+    writes.discard("_")
+    reads.discard("_")
+    return reads, writes
+
+
+def helper_changes(
+    calls: tuple[NameCall, ...], helper_facts: dict
+) -> tuple[set[str], set[str]]:
+    """What the helpers ``calls`` call change in place: the arguments they mutate,
+    and the notebook globals they change."""
+    arguments: set[str] = set()
+    notebook_globals: set[str] = set()
+    for call in calls:
+        if call.name not in helper_facts:
+            continue
+        helper, _ = helper_facts[call.name]
+        arguments.update(
+            arg
+            for index in helper.mutated_params
+            if index < len(call.args) and (arg := call.args[index])
+        )
+        notebook_globals.update(helper.mutated_globals)
+    return arguments, notebook_globals
+
+
+def link_dependencies(work: list[WorkCell]) -> None:
+    """Flow, anti and output dependencies, linear in cells times names."""
+    last_writer: dict[str, int] = {}
+    readers: dict[str, list[int]] = {}
+    for c in work:
+        n = c.facts.number
+        for name in sorted(c.reads):
+            if name in last_writer:
+                c.preds.setdefault(last_writer[name], f"uses {name}")
+        for name in sorted(c.writes):
+            for r in readers.get(name, ()):
+                if r != n:
+                    c.preds.setdefault(r, f"changes {name} after it is used")
+            if name in last_writer and last_writer[name] != n:
+                c.preds.setdefault(last_writer[name], f"changes {name}")
+        for name in c.reads:
+            readers.setdefault(name, []).append(n)
+        for name in c.writes:
+            last_writer[name] = n
+            readers[name] = []
+
+
+def _signal_stage(f: CellFacts) -> tuple[Stage, str] | None:
+    by_stage: dict[Stage, str] = {}
+    for s in f.signals:
+        by_stage.setdefault(s.stage, s.api)
+    for stage in (
+        Stage.TRAINING,
+        Stage.EVALUATION,
+        Stage.INFERENCE,
+        Stage.PREPROCESSING,
+    ):
+        if stage in by_stage:
+            return stage, by_stage[stage]
+    return None
+
+
+def assign_stages(work: list[WorkCell]) -> None:
+    by_number = {c.facts.number: c for c in work}
+    floating: list[WorkCell] = []
+    for c in work:
+        dep_stage, dep_cell = None, None
+        for p in c.preds:
+            s = by_number[p].stage
+            if s and (dep_stage is None or s.order > dep_stage.order):
+                dep_stage, dep_cell = s, p
+        explicit = c.normal.explicit
+        if isinstance(explicit, Stage):
+            if dep_stage and dep_stage.order > explicit.order:
+                raise CellError(
+                    f"is marked {explicit} by {c.normal.explicit_source} but depends on "
+                    f"cell {dep_cell} ({dep_stage}: {c.preds[dep_cell]})",
+                    where=f"cell {c.facts.number}",
+                    hint="mark it a later stage, or move what it uses earlier",
+                )
+            c.stage, c.reason, c.explicit = (
+                explicit,
+                f"explicit: {c.normal.explicit_source}",
+                True,
+            )
+            continue
+        signal = _signal_stage(c.facts)
+        if signal and (dep_stage is None or signal[0].order >= dep_stage.order):
+            c.stage, c.reason = signal[0], f"calls {signal[1]}"
+        elif dep_stage:
+            why = f"depends on cell {dep_cell} ({dep_stage}: {c.preds[dep_cell]})"
+            c.stage = dep_stage
+            c.reason = (
+                f"{why}; its own signal {signal[1]} is earlier" if signal else why
+            )
+        else:
+            c.stage, c.reason = Stage.PREPROCESSING, ""
+            floating.append(c)
+    # Cells with no signal and no dependencies (constants, set-up) join the earliest
+    # stage that needs them; later cells have been placed already.
+    for c in reversed(floating):
+        users = [d for d in work if c.facts.number in d.preds]
+        if users:
+            first = min(users, key=lambda d: (d.stage or Stage.PREPROCESSING).order)
+            c.stage = first.stage
+            c.reason = (
+                f"no signal; joins cell {first.facts.number}, the first that needs it"
+            )
+        else:
+            c.reason = "no signal and nothing depends on it; runs with the first stage"
+
+
+def printed_mode(c: WorkCell) -> str:
+    """How validation can compare what cell ``c`` prints (see CellPlan.printed)."""
+    for magic in c.normal.magics:
+        if magic.action == "unwrapped" and not re.match(r"%%?time\b(?!it)", magic.text):
+            return ""  # %timeit repeats, %%capture hides, %prun reports
+    # Displays left out, and magics (``%env`` says what it set), may have printed.
+    return "kept" if c.facts.dropped or c.normal.magics else "all"
+
+
+def place_helpers(
+    work: list[WorkCell], helper_facts: dict, helper_params: dict, warnings: list[str]
+) -> list[HelperPlan]:
+    stage_of: dict[str, Stage] = {}
+    for c in work:
+        for name in (*c.facts.reads, *c.facts.names_used):
+            if name in helper_facts:
+                cur = stage_of.get(name)
+                if cur is None or c.stage.order < cur.order:
+                    stage_of[name] = c.stage
+    changed = True
+    while changed:
+        changed = False
+        for name, (h, _) in helper_facts.items():
+            if name not in stage_of:
+                continue
+            for other in h.free_names:
+                if other in helper_facts and other != name:
+                    cur = stage_of.get(other)
+                    if cur is None or stage_of[name].order < cur.order:
+                        stage_of[other] = stage_of[name]
+                        changed = True
+    placed = []
+    for name, (h, cell) in helper_facts.items():
+        if name not in stage_of:
+            warnings.append(
+                f"cell {cell}: {name}() is not used by any pipeline cell; left out"
+            )
+            continue
+        if h.kind == "class" and helper_params.get(name):
+            # A function gets the globals it reads as parameters; a class's methods
+            # cannot, and in the project the notebook's variables live in a stage.
+            raise CellError(
+                f"class {name} reads the notebook's variables "
+                f"{', '.join(helper_params[name])}, which its module does not have",
+                where=f"cell {cell}, line {h.line}",
+                hint="pass them to it explicitly, e.g. as arguments of __init__",
+            )
+        placed.append(
+            HelperPlan(
+                name,
+                h.kind,
+                cell,
+                stage_of[name],
+                helper_params.get(name, ()) if h.kind == "function" else (),
+                h.original,
+            )
+        )
+    return placed

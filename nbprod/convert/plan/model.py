@@ -1,0 +1,222 @@
+"""The plan's vocabulary: what each cell, helper and stage became, the config
+values lifted, how ``predict`` scores new rows; and reading a plan back from JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from dataclasses import asdict, dataclass
+from functools import cache
+from typing import Any
+
+from nbprod.redact import SecretLiteral
+from nbprod.stages import Stage
+
+
+@dataclass(frozen=True)
+class Param:
+    """One config value lifted out of the code."""
+
+    key: str
+    group: str  # a stage, or "parameters" for a papermill parameters cell
+    value: object
+    kind: str  # int | float | str | bool | list | tuple | dict | path
+    cell: int
+    line: int
+    column: int
+    source: str  # what it was in the notebook, for comments and the report
+    also_at: tuple[
+        tuple[int, int, int], ...
+    ] = ()  # the same setting repeated: (cell, line, column)
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    """Where one code cell went and why."""
+
+    number: int
+    stage: Stage | None
+    reason: str
+    explicit: bool = False
+    section: str = ""
+    dropped: tuple[str, ...] = ()
+    depends_on: tuple[int, ...] = ()
+    # How validation compares what the cell prints: "all" (every statement is in
+    # the pipeline: line for line), "kept" (displays were left out, and they may
+    # print: the pipeline's lines must be among the notebook's), or "" (not at all:
+    # not in the pipeline, or a magic like %timeit prints differently).
+    printed: str = ""
+    timing: bool = False  # it uses what is computed from the clock
+
+
+@dataclass(frozen=True)
+class HelperPlan:
+    """A notebook ``def``/``class`` and the module it moves to."""
+
+    name: str
+    kind: str
+    cell: int
+    stage: Stage
+    data_params: tuple[str, ...]
+    # The notebook's name when it defines ``original`` more than once: this is
+    # a later definition, kept under its own name (``featurize_2``).
+    original: str = ""
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """One pipeline stage: a module with one function."""
+
+    stage: Stage
+    function: str
+    cells: tuple[int, ...]
+    inputs: tuple[str, ...]
+    params: tuple[tuple[str, str], ...]  # (group, key) of config.yaml it reads
+    outputs: tuple[str, ...]
+    helpers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How ``predict`` scores new rows as the notebook scored its own.
+
+    New rows arrive in the form ``rows`` had right after the statement at
+    ``source`` made it (read a file, split off held-out rows); the notebook's own
+    ``steps`` between that and ``model.predict(argument)`` at ``call`` turn them
+    into what the model takes, with the fitted state in ``inputs`` (scalers,
+    encoders, column lists) loaded from the artifacts of the stages that made it.
+    Validation captures ``rows`` at ``source`` and the predictions at ``call`` in
+    the notebook, and runs the generated ``predict`` on those rows.
+    """
+
+    model: str
+    rows: str
+    argument: str
+    source: tuple[int, int]  # (cell, last line) of the statement that makes rows
+    made_by: str  # how: "reader" (a file), "split" (held-out rows), "literal" (code)
+    call: tuple[int, int]  # (cell, first line) of the statement that predicts
+    steps: tuple[tuple[int, int], ...]  # (cell, statement index), in notebook order
+    inputs: tuple[str, ...]  # saved by the stages
+    params: tuple[tuple[str, str], ...]  # (group, key) of config.yaml
+    stage: Stage  # the module the function goes in: the stage that predicts
+
+    @property
+    def cells(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(cell for cell, _ in self.steps))
+
+    @property
+    def transforms(self) -> bool:
+        """Whether rows go through steps before the model; else it takes them as given."""
+        return bool(self.steps) or self.argument != self.rows
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole conversion plan; dumps to JSON for ``nbprod plan`` and the report."""
+
+    notebook: str
+    package: str
+    cells: tuple[CellPlan, ...]
+    stages: tuple[StagePlan, ...]
+    params: tuple[Param, ...]
+    helpers: tuple[HelperPlan, ...]
+    dependencies: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    estimators: tuple[str, ...] = ()
+    # The fitted model that scores new data: a training output whose .predict the
+    # inference stage calls, or None with the reason.
+    predictor: str | None = None
+    predictor_reason: str = ""
+    serving: Serving | None = None
+    serving_reason: str = ""
+    # String literals holding likely secrets: read from these environment
+    # variables in the generated code (the values are never written).
+    secrets: tuple[SecretLiteral, ...] = ()
+    # What the proof needs to know of the notebook's values: those read from
+    # files and never changed (comparing them proves nothing was computed), those
+    # computed from the clock (never evidence of a difference), and those the
+    # notebook computed that no stage returns, with why.
+    raw_inputs: tuple[str, ...] = ()
+    timings: tuple[str, ...] = ()
+    unreturned: tuple[tuple[str, str], ...] = ()
+    # Paths the notebook reads and writes, as written in it (relative to its folder).
+    paths_read: tuple[str, ...] = ()
+    paths_written: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Plan:
+        """The plan :meth:`to_dict` made, also after a JSON round trip (its lists
+        become tuples again); ValueError naming the field when ``data`` is not one.
+        A lifted value (``Param.value``) is kept as JSON holds it, as config.yaml does.
+        """
+        plan: Plan = _from_fields(cls, data, "plan")
+        return plan
+
+    def stage(self, name: str) -> StagePlan | None:
+        return next((s for s in self.stages if s.stage == name), None)
+
+
+@cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _from_fields(cls: type, data: Any, where: str) -> Any:
+    """An instance of the dataclass ``cls`` from ``data``, a dict holding exactly
+    its fields."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected an object, not {type(data).__name__}")
+    names = [f.name for f in dataclasses.fields(cls)]
+    missing = [n for n in names if n not in data]
+    unknown = [k for k in data if k not in names]
+    if missing or unknown:
+        raise ValueError(
+            f"{where}: "
+            + "; ".join(
+                ([f"missing {', '.join(missing)}"] if missing else [])
+                + ([f"unknown {', '.join(map(str, unknown))}"] if unknown else [])
+            )
+        )
+    hints = _field_types(cls)
+    return cls(**{n: _typed(hints[n], data[n], f"{where}.{n}") for n in names})
+
+
+def _typed(hint: Any, value: Any, where: str) -> Any:
+    """``value``, as JSON or ``asdict`` holds it, as the type ``hint`` says."""
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _from_fields(hint, value, where)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _typed(inner, value, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where}: expected a list, not {type(value).__name__}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            args = (args[0],) * len(value)
+        elif len(args) != len(value):
+            raise ValueError(f"{where}: expected {len(args)} items, not {len(value)}")
+        return tuple(
+            _typed(a, v, f"{where}[{i}]")
+            for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
+    if hint is object:
+        return value
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            raise ValueError(f"{where}: not a {hint.__name__}: {value!r:.40}") from None
+    if hint in (str, int, bool):
+        # bool is an int to isinstance; not to a plan
+        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            raise ValueError(f"{where}: expected {hint.__name__}, not {value!r:.40}")
+        return value
+    raise TypeError(f"{where}: Plan.from_dict cannot read a {hint!r}")

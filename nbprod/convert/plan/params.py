@@ -1,0 +1,214 @@
+"""Config lifting: the literals of each stage (paths, keyword arguments,
+constants) and of a papermill parameters cell become config.yaml values, with
+readable keys."""
+
+from __future__ import annotations
+
+import keyword
+import posixpath
+from dataclasses import replace
+
+from nbprod.convert.analysis import Literal
+from nbprod.convert.plan.cells import WorkCell
+from nbprod.convert.plan.model import HelperPlan, Param
+from nbprod.convert.plan.names import safe_identifier, snake
+from nbprod.stages import STAGES
+
+
+def lift_params(
+    work: list[WorkCell],
+    parameter_literals: dict[int, tuple[Literal, ...]],
+    existing_paths: frozenset[str],
+    notebook_dir: str,
+    stage_io: dict,
+    helpers: list[HelperPlan],
+) -> list[Param]:
+    params: list[Param] = []
+
+    # Files the notebook writes are the pipeline's own, inside the project, even
+    # where a later cell reads them back (and whether or not an earlier run of the
+    # notebook left them beside it): they are dataflow, not inputs.
+    written_names = {n for c in work for n in c.facts.written}
+    written = {
+        posixpath.normpath(lit.value)
+        for c in work
+        for lit in c.facts.literals
+        if lit.kind in {"path", "parameter"}
+        and isinstance(lit.value, str)
+        and (lit.direction == "write" or lit.name in written_names)
+    }
+
+    def rebased(lit: Literal, is_path: bool) -> object:
+        # Inputs found beside the notebook are found from the project too.
+        value = lit.value
+        if (
+            is_path
+            and isinstance(value, str)
+            and not posixpath.isabs(value)
+            and value in existing_paths
+            and posixpath.normpath(value) not in written
+        ):
+            return posixpath.normpath(posixpath.join(notebook_dir, value))
+        return value
+
+    def same_file(lit: Literal) -> int | None:
+        # A file one cell writes and another reads back is one config value.
+        if lit.kind != "path" or not isinstance(lit.value, str):
+            return None
+        value = posixpath.normpath(lit.value)
+        if value not in written:
+            return None
+        return next(
+            (
+                i
+                for i, p in enumerate(params)
+                if p.kind == "path"
+                and p.group != "parameters"
+                and isinstance(p.value, str)
+                and posixpath.normpath(p.value) == value
+            ),
+            None,
+        )
+
+    for cell, lits in sorted(parameter_literals.items()):
+        for lit in lits:
+            is_path = lit.direction == "path"
+            params.append(
+                Param(
+                    lit.name,
+                    "parameters",
+                    _plain(rebased(lit, is_path)),
+                    _kind(lit.value, is_path),
+                    cell,
+                    lit.line,
+                    lit.column,
+                    f"parameters cell: {lit.name} = {lit.value!r}",
+                )
+            )
+    for stage in STAGES:
+        members = [c for c in work if c.stage == stage]
+        taken = set(stage_io[stage][0]) | {
+            n
+            for c in members
+            for n in (*c.facts.defines, *c.facts.reads, *c.facts.mutates)
+        }
+        taken |= {h.name for h in helpers} | {stage.command}
+        keys: set[str] = set()
+        shared: dict[tuple, int] = {}
+        for c in members:
+            if c.facts.number in parameter_literals:
+                continue
+            for lit in c.facts.literals:
+                if lit.kind == "parameter":
+                    continue
+                # The same setting of the same call twice in a stage is one config value.
+                same = (lit.kind, lit.callee, lit.name, repr(lit.value))
+                i = shared[same] if lit.kind == "kwarg" and same in shared else None
+                if i is None:
+                    i = same_file(lit)
+                    if i is not None and params[i].group != stage:
+                        # Read back by this stage under the writer's key, unless
+                        # the stage already has its own value of that name.
+                        if params[i].key in keys:
+                            i = None
+                        else:
+                            keys.add(params[i].key)
+                if i is not None:
+                    params[i] = replace(
+                        params[i],
+                        also_at=(
+                            *params[i].also_at,
+                            (c.facts.number, lit.line, lit.column),
+                        ),
+                    )
+                    continue
+                key = _param_key(lit, keys, taken)
+                keys.add(key)
+                shared[same] = len(params)
+                is_path = lit.kind == "path"
+                value = rebased(lit, is_path)
+                what = (
+                    f"{lit.callee.rsplit('.', 1)[-1]}({lit.name}=...)"
+                    if lit.kind == "kwarg"
+                    else (
+                        f"{lit.name} = ..."
+                        if lit.kind == "constant"
+                        else f"path {lit.value!r}"
+                    )
+                )
+                params.append(
+                    Param(
+                        key,
+                        stage,
+                        _plain(value),
+                        _kind(lit.value, is_path),
+                        c.facts.number,
+                        lit.line,
+                        lit.column,
+                        f"cell {c.facts.number}, line {lit.line}: {what}",
+                    )
+                )
+    return params
+
+
+def used_params(
+    params: list[Param], cells: set[int], stage: str
+) -> tuple[tuple[str, str], ...]:
+    """(group, key) of the config values the stage's cells use: its own group's,
+    and a file path another stage writes that this one reads back."""
+    return tuple(
+        (p.group, p.key)
+        for p in params
+        if p.group != "parameters"
+        and (p.group == stage or ({w[0] for w in p.also_at} & cells))
+        and ({p.cell} | {w[0] for w in p.also_at}) & cells
+    )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _param_key(lit: Literal, keys: set[str], taken: set[str]) -> str:
+    if lit.kind == "kwarg":
+        candidates = [lit.name, f"{snake(lit.callee.rsplit('.', 1)[-1])}_{lit.name}"]
+    elif lit.kind == "constant":
+        candidates = [lit.name.lower()]
+    else:
+        base = safe_identifier(lit.name, fallback="path")
+        candidates = [
+            (
+                base
+                if base.endswith(("path", "dir", "file", "folder", "root"))
+                else f"{base}_path"
+            )
+        ]
+    for cand in candidates:
+        if not cand.isidentifier() or keyword.iskeyword(cand):
+            cand = safe_identifier(cand, fallback="value")
+        # A path assigned to a variable keeps the variable's name: ``params_path =
+        # Path(params_path)`` reads the config value, then rebinds it as the notebook did.
+        if cand not in keys and (
+            cand not in taken or (lit.kind == "path" and cand == lit.name)
+        ):
+            return cand
+    base = safe_identifier(candidates[-1], fallback="value")
+    i = 2
+    while f"{base}_{i}" in keys or f"{base}_{i}" in taken:
+        i += 1
+    return f"{base}_{i}"
+
+
+def _kind(value: object, is_path: bool) -> str:
+    if is_path:
+        return "path"
+    for t in (bool, int, float, str, list, tuple, dict):
+        if isinstance(value, t):
+            return t.__name__
+    return "str"

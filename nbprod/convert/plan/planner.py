@@ -1,0 +1,193 @@
+"""The planner: facts of every cell in, a :class:`Plan` out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from nbprod.convert.analysis import CellFacts
+from nbprod.convert.normalise import SKIP, NormalCell
+from nbprod.convert.plan.cells import (
+    WorkCell,
+    assign_stages,
+    effective_io,
+    exclusion,
+    helper_data_params,
+    link_dependencies,
+    parameters_cell_literals,
+    place_helpers,
+    printed_mode,
+)
+from nbprod.convert.plan.dataflow import (
+    clock_names,
+    literal_paths,
+    ordered_statements,
+    raw_inputs,
+    stage_inputs_outputs,
+    unreturned,
+)
+from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
+from nbprod.convert.plan.names import package_name
+from nbprod.convert.plan.params import lift_params, used_params
+from nbprod.convert.plan.serving import choose_predictor, serving_path
+from nbprod.stages import STAGES
+
+
+def build_plan(
+    notebook_name: str,
+    cells: list[NormalCell],
+    facts: list[CellFacts],
+    sections: dict[int, str],
+    *,
+    existing_paths: frozenset[str] = frozenset(),
+    notebook_dir: str = ".",
+    package: str | None = None,
+) -> Plan:
+    """Plan the conversion.
+
+    ``existing_paths`` are the relative path literals that exist beside the notebook
+    (inputs); ``notebook_dir`` is the notebook's folder relative to the project, so
+    those inputs keep working from the generated project.
+    """
+    imports = {imp.bound: imp.qualified for f in facts for imp in f.imports}
+    helper_facts = {h.name: (h, f.number) for f in facts for h in f.helpers}
+    warnings: list[str] = []
+    pkg = package or package_name(
+        notebook_name, {q.split(".")[0] for q in imports.values()}
+    )
+
+    parameter_literals = parameters_cell_literals(cells, facts)
+    parameter_names = {lit.name for lits in parameter_literals.values() for lit in lits}
+    data_names = {n for f in facts for n in (*f.defines, *f.mutates)} | parameter_names
+    data_names -= set(helper_facts)
+
+    helper_params = helper_data_params(helper_facts, data_names)
+
+    work: list[WorkCell] = []
+    plans: dict[int, CellPlan] = {}
+    for normal, f in zip(cells, facts, strict=True):
+        c = WorkCell(f, normal)
+        excluded = exclusion(normal, f, parameter_literals.get(f.number, ()))
+        if excluded:
+            plans[f.number] = CellPlan(
+                f.number,
+                None,
+                excluded,
+                explicit=normal.explicit == SKIP,
+                section=sections.get(f.number, ""),
+                dropped=tuple(f"line {d.line}: {d.text} ({d.kind})" for d in f.dropped),
+            )
+            continue
+        c.reads, c.writes = effective_io(f, helper_facts, helper_params, imports)
+        c.reads -= set(imports)
+        c.writes -= set(imports)
+        if f.number in parameter_literals:
+            c.writes -= parameter_names
+        work.append(c)
+
+    link_dependencies(work)
+    assign_stages(work)
+    timings = clock_names(work)
+    for c in work:
+        plans[c.facts.number] = CellPlan(
+            c.facts.number,
+            c.stage,
+            c.reason,
+            explicit=c.explicit,
+            section=sections.get(c.facts.number, ""),
+            dropped=tuple(
+                f"line {d.line}: {d.text} ({d.kind})" for d in c.facts.dropped
+            ),
+            depends_on=tuple(sorted(c.preds)),
+            printed=printed_mode(c),
+            timing=any(
+                st.clock or set(st.reads) & set(timings) for st in c.facts.statements
+            ),
+        )
+
+    helpers = place_helpers(work, helper_facts, helper_params, warnings)
+    stage_io, producer = stage_inputs_outputs(
+        work, parameter_names, helper_params, warnings
+    )
+    params = lift_params(
+        work, parameter_literals, existing_paths, notebook_dir, stage_io, helpers
+    )
+
+    notebook_names = (
+        set(imports)
+        | set(helper_facts)
+        | {n for f in facts for n in (*f.defines, *f.names_seen)}
+    )
+    stages = []
+    for stage in STAGES:
+        members = [c for c in work if c.stage == stage]
+        function = stage.command
+        if function in notebook_names:
+            function = f"{function}_stage"
+        stage_helpers = tuple(h.name for h in helpers if h.stage == stage)
+        if not members and not stage_helpers:
+            continue
+        inputs, outputs = stage_io.get(stage, ((), ()))
+        numbers = {c.facts.number for c in members}
+        stages.append(
+            StagePlan(
+                stage=stage,
+                function=function,
+                cells=tuple(sorted(numbers)),
+                inputs=tuple(i for i in inputs if i not in parameter_names),
+                params=used_params(params, numbers, stage)
+                + tuple(("parameters", i) for i in inputs if i in parameter_names),
+                outputs=outputs,
+                helpers=stage_helpers,
+            )
+        )
+
+    estimators = tuple(dict.fromkeys(e for c in work for e in c.facts.estimators))
+    deps = tuple(dict.fromkeys(d for n in cells for d in n.dependencies))
+    predictor, predictor_reason = choose_predictor(work, stages)
+    imported = set(imports) | set(helper_facts)
+    serving, serving_reason = serving_path(
+        ordered_statements(work, helper_facts, helper_params),
+        params,
+        predictor,
+        predictor_reason,
+        producer,
+        parameter_names,
+        imported,
+    )
+    if serving is not None:
+        # What predict needs is saved by the stage that makes it last.
+        needed = [(serving.model, producer[serving.model])] + [
+            (name, producer[name]) for name in serving.inputs
+        ]
+        stages = [
+            replace(
+                sp,
+                outputs=tuple(
+                    dict.fromkeys(
+                        (*sp.outputs, *(n for n, st in needed if st == sp.stage))
+                    )
+                ),
+            )
+            for sp in stages
+        ]
+    returned = {n for sp in stages for n in sp.outputs}
+    return Plan(
+        notebook=notebook_name,
+        package=pkg,
+        cells=tuple(plans[n] for n in sorted(plans)),
+        stages=tuple(stages),
+        params=tuple(params),
+        helpers=tuple(helpers),
+        dependencies=deps,
+        warnings=tuple(warnings),
+        estimators=estimators,
+        predictor=predictor,
+        predictor_reason=predictor_reason,
+        serving=serving,
+        serving_reason=serving_reason,
+        raw_inputs=raw_inputs(work),
+        timings=timings,
+        paths_read=literal_paths(facts, write=False),
+        paths_written=literal_paths(facts, write=True),
+        unreturned=unreturned(facts, work, returned, set(helper_facts)),
+    )
