@@ -7,11 +7,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from nbprod.convert.analysis import CellFacts, Literal, NameCall
+from nbprod.convert.analysis import CellFacts, Helper, Literal, NameCall
 from nbprod.convert.normalise import SKIP, NormalCell
 from nbprod.convert.plan.model import HelperPlan
 from nbprod.errors import CellError
 from nbprod.stages import Stage
+
+# Each notebook def/class: its facts and the cell that defines it.
+HelperFacts = dict[str, tuple[Helper, int]]
+# The notebook globals each helper reads (its data parameters).
+HelperParams = dict[str, tuple[str, ...]]
 
 
 @dataclass
@@ -25,7 +30,9 @@ class WorkCell:
     reads: set[str] = field(default_factory=set)
     writes: set[str] = field(default_factory=set)
     preds: dict[int, str] = field(default_factory=dict)  # cell -> why
-    stage: Stage | None = None
+    # assign_stages places every cell, in notebook order; what a cell depends on
+    # is placed before it.
+    stage: Stage = Stage.PREPROCESSING
     reason: str = ""
     explicit: bool = False
 
@@ -79,7 +86,7 @@ def _has_other_code(f: CellFacts, parameters: tuple[Literal, ...]) -> bool:
 
 
 def helper_data_params(
-    helper_facts: dict, data_names: set[str]
+    helper_facts: HelperFacts, data_names: set[str]
 ) -> dict[str, tuple[str, ...]]:
     """Notebook globals each helper reads, directly or through other helpers."""
     params = {
@@ -99,11 +106,14 @@ def helper_data_params(
                     params[name] |= params[other]
                     changed = True
     order = {n: i for i, n in enumerate(sorted(data_names))}
-    return {k: tuple(sorted(v, key=order.get)) for k, v in params.items()}
+    return {k: tuple(sorted(v, key=order.__getitem__)) for k, v in params.items()}
 
 
 def effective_io(
-    f: CellFacts, helper_facts: dict, helper_params: dict, imports: dict
+    f: CellFacts,
+    helper_facts: HelperFacts,
+    helper_params: HelperParams,
+    imports: dict[str, str],
 ) -> tuple[set[str], set[str]]:
     reads = set(f.reads) | set(f.mutates) | set(f.deletes)
     reads |= {n for n in f.string_reads if n not in imports}
@@ -122,7 +132,7 @@ def effective_io(
 
 
 def helper_changes(
-    calls: tuple[NameCall, ...], helper_facts: dict
+    calls: tuple[NameCall, ...], helper_facts: HelperFacts
 ) -> tuple[set[str], set[str]]:
     """What the helpers ``calls`` call change in place: the arguments they mutate,
     and the notebook globals they change."""
@@ -179,20 +189,21 @@ def _signal_stage(f: CellFacts) -> tuple[Stage, str] | None:
 
 
 def assign_stages(work: list[WorkCell]) -> None:
+    """Give every cell its stage and the reason: an explicit mark, else its own
+    signal unless it depends on a later stage, else the stage of what it depends on."""
     by_number = {c.facts.number: c for c in work}
     floating: list[WorkCell] = []
     for c in work:
-        dep_stage, dep_cell = None, None
-        for p in c.preds:
-            s = by_number[p].stage
-            if s and (dep_stage is None or s.order > dep_stage.order):
-                dep_stage, dep_cell = s, p
+        # The dependency in the latest stage (the first such, in dependency order).
+        dep = max(c.preds, key=lambda p: by_number[p].stage.order, default=None)
+        dep_stage = by_number[dep].stage if dep is not None else None
+        depends = f"cell {dep} ({dep_stage}: {c.preds[dep]})" if dep is not None else ""
         explicit = c.normal.explicit
         if isinstance(explicit, Stage):
             if dep_stage and dep_stage.order > explicit.order:
                 raise CellError(
                     f"is marked {explicit} by {c.normal.explicit_source} but depends on "
-                    f"cell {dep_cell} ({dep_stage}: {c.preds[dep_cell]})",
+                    + depends,
                     where=f"cell {c.facts.number}",
                     hint="mark it a later stage, or move what it uses earlier",
                 )
@@ -206,7 +217,7 @@ def assign_stages(work: list[WorkCell]) -> None:
         if signal and (dep_stage is None or signal[0].order >= dep_stage.order):
             c.stage, c.reason = signal[0], f"calls {signal[1]}"
         elif dep_stage:
-            why = f"depends on cell {dep_cell} ({dep_stage}: {c.preds[dep_cell]})"
+            why = f"depends on {depends}"
             c.stage = dep_stage
             c.reason = (
                 f"{why}; its own signal {signal[1]} is earlier" if signal else why
@@ -219,7 +230,7 @@ def assign_stages(work: list[WorkCell]) -> None:
     for c in reversed(floating):
         users = [d for d in work if c.facts.number in d.preds]
         if users:
-            first = min(users, key=lambda d: (d.stage or Stage.PREPROCESSING).order)
+            first = min(users, key=lambda d: d.stage.order)
             c.stage = first.stage
             c.reason = (
                 f"no signal; joins cell {first.facts.number}, the first that needs it"
@@ -238,7 +249,10 @@ def printed_mode(c: WorkCell) -> str:
 
 
 def place_helpers(
-    work: list[WorkCell], helper_facts: dict, helper_params: dict, warnings: list[str]
+    work: list[WorkCell],
+    helper_facts: HelperFacts,
+    helper_params: HelperParams,
+    warnings: list[str],
 ) -> list[HelperPlan]:
     stage_of: dict[str, Stage] = {}
     for c in work:

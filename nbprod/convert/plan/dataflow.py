@@ -7,8 +7,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from nbprod.convert.analysis import CellFacts, Statement
-from nbprod.convert.plan.cells import WorkCell, helper_changes
+from nbprod.convert.plan.cells import (
+    HelperFacts,
+    HelperParams,
+    WorkCell,
+    helper_changes,
+)
 from nbprod.stages import STAGES, Stage
+
+# Each stage's inputs and outputs, in the order the notebook first makes them.
+StageIO = dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
 
 
 def stage_inputs_outputs(
@@ -16,7 +24,7 @@ def stage_inputs_outputs(
     parameter_names: set[str],
     helper_params: dict[str, tuple[str, ...]],
     warnings: list[str],
-) -> tuple[dict[str, tuple[tuple[str, ...], tuple[str, ...]]], dict[str, str]]:
+) -> tuple[StageIO, dict[str, str]]:
     """Inputs and outputs of each stage, walking cells in pipeline order; and the
     stage that makes each name last."""
     producer: dict[str, str] = {n: "config" for n in parameter_names}
@@ -90,13 +98,11 @@ def _unread(
     bound: dict[str, dict[str, None]] = {}
     for c in ordered:
         f = c.facts
-        names = read.setdefault(c.stage or Stage.PREPROCESSING, set())
+        names = read.setdefault(c.stage, set())
         names.update(f.names_used, f.string_reads, f.deletes)
         for call in f.name_calls:
             names.update(helper_params.get(call.name, ()))
-        bound.setdefault(c.stage or Stage.PREPROCESSING, {}).update(
-            dict.fromkeys(f.assigned)
-        )
+        bound.setdefault(c.stage, {}).update(dict.fromkeys(f.assigned))
     return {
         stage: [n for n in names if n not in read[stage] and not n.startswith("_")]
         for stage, names in bound.items()
@@ -105,8 +111,8 @@ def _unread(
 
 def ordered_statements(
     work: list[WorkCell],
-    helper_facts: dict | None = None,
-    helper_params: dict | None = None,
+    helper_facts: HelperFacts | None = None,
+    helper_params: HelperParams | None = None,
 ) -> list[tuple[WorkCell, Statement]]:
     """Every kept statement in notebook order; with the helpers, what each one
     reads and changes through the helpers it calls (as ``effective_io`` for cells)."""
@@ -120,7 +126,7 @@ def ordered_statements(
 
 
 def _through_helpers(
-    st: Statement, helper_facts: dict, helper_params: dict
+    st: Statement, helper_facts: HelperFacts, helper_params: HelperParams
 ) -> Statement:
     reads = dict.fromkeys(st.reads)
     mutates = dict.fromkeys(st.mutates)

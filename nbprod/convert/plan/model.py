@@ -145,7 +145,7 @@ class Plan:
     paths_read: tuple[str, ...] = ()
     paths_written: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod

@@ -6,10 +6,11 @@ import keyword
 import re
 import sys
 import unicodedata
+from collections.abc import Set as AbstractSet
 
 
 def safe_identifier(
-    text: str, *, avoid: set[str] = frozenset(), fallback: str = "pipeline"
+    text: str, *, avoid: AbstractSet[str] = frozenset(), fallback: str = "pipeline"
 ) -> str:
     """An ASCII snake_case identifier for ``text`` that is not a keyword or in ``avoid``."""
     # Accents go, letters stay: "Übersicht" -> "ubersicht", not "bersicht".

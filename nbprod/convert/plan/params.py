@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from nbprod.convert.analysis import Literal
 from nbprod.convert.plan.cells import WorkCell
+from nbprod.convert.plan.dataflow import StageIO
 from nbprod.convert.plan.model import HelperPlan, Param
 from nbprod.convert.plan.names import safe_identifier, snake
 from nbprod.stages import STAGES
@@ -20,7 +21,7 @@ def lift_params(
     parameter_literals: dict[int, tuple[Literal, ...]],
     existing_paths: frozenset[str],
     notebook_dir: str,
-    stage_io: dict,
+    stage_io: StageIO,
     helpers: list[HelperPlan],
 ) -> list[Param]:
     params: list[Param] = []
@@ -94,7 +95,7 @@ def lift_params(
         }
         taken |= {h.name for h in helpers} | {stage.command}
         keys: set[str] = set()
-        shared: dict[tuple, int] = {}
+        shared: dict[tuple[str, str, str, str], int] = {}
         for c in members:
             if c.facts.number in parameter_literals:
                 continue

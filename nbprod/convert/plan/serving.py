@@ -71,7 +71,7 @@ def serving_path(
         Stage.TRAINING: 2,
         Stage.PREPROCESSING: 3,
     }
-    at = min(stable, key=lambda i: (rank[flat[i][0].stage or Stage.PREPROCESSING], -i))
+    at = min(stable, key=lambda i: (rank[flat[i][0].stage], -i))
     call_cell, call = flat[at]
     where = f"cell {call_cell.facts.number}, line {call.line}"
     if not call.simple:
@@ -147,7 +147,7 @@ def serving_path(
             steps=steps_at,
             inputs=tuple(sorted(state)),
             params=tuple(used),
-            stage=call_cell.stage or Stage.INFERENCE,
+            stage=call_cell.stage,
         ),
         f"{where} predicts with {predictor} on {prediction.argument}, made from {rows} "
         f"(cell {source_cell.facts.number})"
