@@ -25,7 +25,7 @@ PRE, TRAIN, INFER, EVAL = (
 
 # (pattern, stage, what it is): calls of functions and classes. A stage of None
 # means "no signal" and stops the broader rows below from matching.
-CALLS: tuple[tuple[str, str | None, str], ...] = (
+CALLS: tuple[tuple[str, Stage | None, str], ...] = (
     ("statsmodels.graphics.*", None, "plot"),
     ("statsmodels.api.graphics.*", None, "plot"),
     ("statsmodels.api.qqplot*", None, "plot"),
@@ -110,7 +110,7 @@ CALLS: tuple[tuple[str, str | None, str], ...] = (
 )
 
 # Method names that signal a stage whatever they are called on.
-METHODS: dict[str, tuple[str, str]] = {
+METHODS: dict[str, tuple[Stage, str]] = {
     "fit_transform": (PRE, "fit_transform"),
     "transform": (PRE, "transform"),
     "fit_resample": (PRE, "resampling"),
@@ -514,7 +514,7 @@ NOT_HYPERPARAMETERS = frozenset(
 
 
 @lru_cache(maxsize=4096)
-def call_signal(qualname: str) -> tuple[str, str] | None:
+def call_signal(qualname: str) -> tuple[Stage, str] | None:
     """The (stage, reason) a call of ``qualname`` signals, if any."""
     for pattern, stage, what in CALLS:
         if fnmatchcase(qualname, pattern):

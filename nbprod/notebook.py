@@ -10,8 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from nbprod.errors import NotebookError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 PYTHON_LANGUAGES = {"python", "python2", "python3", "ipython", "ipython3"}
 
@@ -35,7 +39,7 @@ class Notebook:
     cells: tuple[Cell, ...]
     kernel: str = "python3"
     language: str = "python"
-    metadata: dict = field(default_factory=dict, compare=False)
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
     # The file's sha256, from the bytes read once (the card and the report name it).
     sha256: str = ""
 
@@ -57,14 +61,14 @@ def decode(raw: bytes, path: str) -> str:
     return text
 
 
-def _language(meta: dict) -> tuple[str, str]:
+def _language(meta: dict[str, Any]) -> tuple[str, str]:
     spec = meta.get("kernelspec") or {}
     info = meta.get("language_info") or {}
     language = str(spec.get("language") or info.get("name") or "python").lower()
     return str(spec.get("name") or "python3"), language
 
 
-def _check_language(meta: dict, path: str) -> tuple[str, str]:
+def _check_language(meta: dict[str, Any], path: str) -> tuple[str, str]:
     kernel, language = _language(meta)
     if language not in PYTHON_LANGUAGES:
         raise NotebookError(
@@ -75,7 +79,7 @@ def _check_language(meta: dict, path: str) -> tuple[str, str]:
     return kernel, language
 
 
-def _json(text: str, path: str) -> dict:
+def _json(text: str, path: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -125,12 +129,12 @@ def _invalid(exc: Exception, path: str) -> NotebookError:
     )
 
 
-def _schema_minor(data: dict) -> int:
+def _schema_minor(data: dict[str, Any]) -> int:
     minor = data.get("nbformat_minor")
     return minor if isinstance(minor, int) and 0 <= minor <= 5 else 5
 
 
-def _check_v4_schema(data: dict, path: str) -> None:
+def _check_v4_schema(data: dict[str, Any], path: str) -> None:
     """Check the raw JSON against nbformat's schema, before nbformat reads it:
     nbformat.reads and nbformat.validate crash (TypeError) on some invalid
     notebooks, and only log others."""
@@ -149,7 +153,7 @@ def _check_v4_schema(data: dict, path: str) -> None:
         raise _schema_error(data, minor, path) from None
 
 
-def _schema_error(data: dict, minor: int, path: str) -> NotebookError:
+def _schema_error(data: dict[str, Any], minor: int, path: str) -> NotebookError:
     """What is wrong, and where, in a notebook the schema rejects. The fast
     validator only says "data.cells[3] must be valid exactly by one definition";
     jsonschema's errors say which field of which cell, once the branch of the
@@ -165,7 +169,7 @@ def _schema_error(data: dict, minor: int, path: str) -> NotebookError:
     if error is None:
         return NotebookError("invalid notebook", where=path)
     while error.context:
-        branches: dict[object, list] = {}
+        branches: dict[object, list[ValidationError]] = {}
         for sub in error.context:
             branches.setdefault(sub.schema_path[0], []).append(sub)
         own_type = [
@@ -201,10 +205,11 @@ def _schema_error(data: dict, minor: int, path: str) -> NotebookError:
     )
 
 
-def cell_source(cell: dict) -> str:
+def cell_source(cell: dict[str, Any]) -> str:
     """A cell's source as one string with LF line ends (sources saved on Windows
     keep CRLF; cells are parsed with LF only)."""
-    source = cell.get("source", "")
+    # The schema allows a string or a list of lines, nothing else.
+    source: str | list[str] = cell.get("source", "")
     if isinstance(source, list):
         source = "".join(source)
     return source.replace("\r\n", "\n").replace("\r", "\n")
@@ -242,7 +247,7 @@ def parse_notebook(text: str, path: str, sha256: str | None = None) -> Notebook:
     )
 
 
-def notebook_json(text: str, path: str) -> dict:
+def notebook_json(text: str, path: str) -> dict[str, Any]:
     """Notebook JSON text as a schema-checked v4 dict, outputs and execution counts
     included, or NotebookError. Lighter than :func:`parse_notebook`: v4 notebooks
     are checked against the schema once and not copied; older ones are upgraded

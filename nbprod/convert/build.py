@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from nbprod.convert.analysis import (
     CellFacts,
@@ -31,7 +32,7 @@ from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
 from nbprod.notebook import Notebook, read_notebook
-from nbprod.redact import contains, find_secret_literals, redact
+from nbprod.redact import SecretLiteral, contains, find_secret_literals, redact
 from nbprod.stages import STAGES
 from nbprod.validate.card import card_facts
 from nbprod.validate.characterize import characterization_files, dump_value
@@ -140,7 +141,9 @@ def analyse(
 
 
 def _without_secret_literals(
-    facts: list[CellFacts], secrets: tuple, values: dict[str, str]
+    facts: list[CellFacts],
+    secrets: tuple[SecretLiteral, ...],
+    values: dict[str, str],
 ) -> list[CellFacts]:
     """Facts whose literals holding a secret (alone or inside a container) are not
     candidates for config.yaml: they move to environment variables instead."""
@@ -159,7 +162,7 @@ def _without_secret_literals(
     ]
 
 
-def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict:
+def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, Any]:
     """What the templates are rendered with: the plan's facts and ``env``'s."""
     plan = a.plan
     groups = []
@@ -247,7 +250,7 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict:
 
 def serving_facts(
     plan: Plan, refused: str | None = None, rows_form: str = "frame"
-) -> dict:
+) -> dict[str, Any]:
     """What the templates say of ``predict``: how new rows are scored, or why not."""
     serving = plan.serving
     if serving is None:
@@ -275,7 +278,7 @@ def serving_facts(
     }
 
 
-def report(a: Analysis, validation: dict | None, env: Environment) -> str:
+def report(a: Analysis, validation: dict[str, Any] | None, env: Environment) -> str:
     """``nbprod-report.json``: where every cell went and why."""
     data = {
         "schema": REPORT_SCHEMA,
@@ -299,8 +302,8 @@ def import_roots(a: Analysis) -> set[str]:
 
 
 def build_files(
-    a: Analysis, validation: dict | None, env: Environment
-) -> tuple[dict[str, str], dict]:
+    a: Analysis, validation: dict[str, Any] | None, env: Environment
+) -> tuple[dict[str, str], dict[str, Any]]:
     """Every file of the generated project, formatted, keyed by relative path; and
     the facts the templates were rendered with. ``env`` must cover
     :func:`import_roots`."""
@@ -399,7 +402,7 @@ def _settle_predict(
     a: Analysis,
     validation: Validation,
     values: Path,
-    facts: dict,
+    facts: dict[str, Any],
     files: dict[str, str | bytes],
 ) -> Validation:
     """The generated ``predict`` as validation found it: it refuses to score new

@@ -11,6 +11,7 @@ import io
 import re
 import textwrap
 import tokenize
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -53,7 +54,11 @@ class _Rewrite(cst.CSTTransformer):
         self.loads: set[int] = set()
         self.used_partial = False
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+    # libcst types on_leave as returning the node's own type, but any expression may
+    # stand where a literal was: a lifted literal becomes its parameter's Name.
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         pos = self.parsed.positions.get(original_node)
         if pos is not None and isinstance(original_node, cst.BaseExpression):
             key = self.ctx.replacements.get(
@@ -118,7 +123,7 @@ class _Rewrite(cst.CSTTransformer):
         return id(node) in self.loads
 
 
-def _with_comma(args: tuple[cst.Arg, ...] | list[cst.Arg]) -> list[cst.Arg]:
+def _with_comma(args: Sequence[cst.Arg]) -> list[cst.Arg]:
     args = list(args)
     if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
         return args
@@ -173,7 +178,7 @@ def generate_modules(
     sources: dict[str, str] = {}
     for stage in plan.stages:
         module_name = stage.stage.module
-        body: list[cst.BaseStatement] = []
+        body: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = []
         needs_partial = False
         string_names: set[str] = set()
         for helper in (h for h in plan.helpers if h.stage == stage.stage):
@@ -185,6 +190,7 @@ def generate_modules(
                 and s.name.value == helper.name
             )
             rewritten, used = _rewrite(ctx, pc, node)
+            assert isinstance(rewritten, (cst.FunctionDef, cst.ClassDef))
             needs_partial |= used
             if helper.data_params:
                 assert isinstance(rewritten, cst.FunctionDef)
@@ -262,6 +268,9 @@ def _rewrite(
     rewriter = _Rewrite(ctx, pc)
     rewriter.loads = {id(n) for n in name_nodes(node, targets=False)}
     result = node.visit(rewriter)
+    # Only a ``global`` is ever removed and nothing is flattened; the node rewritten
+    # here is a statement, a def or an expression, never a ``global``.
+    assert isinstance(result, cst.CSTNode)
     return result, rewriter.used_partial
 
 

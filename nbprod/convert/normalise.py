@@ -315,7 +315,7 @@ def _strip_magic_options(arg: str) -> str:
 def _cell_magic(
     cell: Cell,
     code: str,
-    explicit: str | None,
+    explicit: Stage | Literal["skip"] | None,
     explicit_source: str | None,
     is_parameters: bool,
 ) -> NormalCell:

@@ -140,7 +140,7 @@ def read_report(project: Path) -> dict[str, Any]:
             f"{REPORT} is not valid JSON ({exc.msg})", where=str(project)
         ) from None
     schema = report.get("schema") if isinstance(report, dict) else None
-    if schema != REPORT_SCHEMA:
+    if not isinstance(report, dict) or schema != REPORT_SCHEMA:
         found = "no schema" if schema is None else f"schema {schema!r}"
         raise NbprodError(
             f"{REPORT} was made by another nbprod ({found}; this one reads schema "

@@ -101,7 +101,9 @@ class DataFlowPart(Part):
             value = t.value if isinstance(t, cst.Element) else t
             if isinstance(value, cst.Name):
                 self.deletes.append(value.value)
-            else:
+            # Always an expression: Element, unwrapped above, is the one BaseElement
+            # that is not (a StarredElement is, and cannot be deleted anyway).
+            elif isinstance(value, cst.BaseExpression):
                 self._mutate(value)
 
     def visit_Call(self, node: cst.Call) -> None:

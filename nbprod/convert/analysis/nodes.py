@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from typing import TypeGuard
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -75,7 +76,7 @@ def target_names(node: cst.BaseExpression) -> list[str]:
     return []
 
 
-def is_import(stmt: cst.BaseStatement) -> bool:
+def is_import(stmt: cst.BaseStatement) -> TypeGuard[cst.SimpleStatementLine]:
     """Whether a top-level statement only imports."""
     return isinstance(stmt, cst.SimpleStatementLine) and all(
         isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body

@@ -61,19 +61,16 @@ def parse_cell(cell: NormalCell) -> ParsedCell:
     check_syntax(cell)
     try:
         module = cst.parse_module(cell.code)
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         # One resolve for both providers: each resolve costs a fixed libcst set-up.
-        metadata = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(
-            [PositionProvider, ScopeProvider]
-        )
+        # resolve_many types its results as object; resolve then hands each back
+        # from the wrapper's cache with its provider's type.
+        wrapper.resolve_many([PositionProvider, ScopeProvider])
+        positions = wrapper.resolve(PositionProvider)
+        scopes = wrapper.resolve(ScopeProvider)
     except (cst.ParserSyntaxError, RecursionError) as exc:
         raise CellError(
             f"cannot be analysed ({exc.__class__.__name__})",
             where=f"cell {cell.number}",
         ) from None
-    return ParsedCell(
-        cell,
-        module,
-        metadata[PositionProvider],
-        metadata[ScopeProvider],  # type: ignore[arg-type]
-        statement_index(module),
-    )
+    return ParsedCell(cell, module, positions, scopes, statement_index(module))

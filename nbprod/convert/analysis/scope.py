@@ -84,16 +84,22 @@ def scope_facts(
             stmt = stmt_of.get(id(node))
             if stmt is None or stmt not in kept_set:
                 continue
-            name = dotted(node) if not isinstance(node, cst.Name) else node.value
-            if not name:
+            full = dotted(node) if not isinstance(node, cst.Name) else node.value
+            if not full:
                 continue
-            name = name.split(".", 1)[0]
+            name = full.split(".", 1)[0]
             referents = access.referents
             if any(isinstance(r, BuiltinAssignment) for r in referents) and not any(
                 isinstance(r, (Assignment, ImportAssignment)) for r in referents
             ):
                 continue
-            global_refs = [r for r in referents if r.scope is global_scope]
+            # Builtins have a scope of their own: every global referent is an
+            # Assignment, whose node unconditional_before looks up.
+            global_refs = [
+                r
+                for r in referents
+                if r.scope is global_scope and isinstance(r, Assignment)
+            ]
             local_refs = [
                 r
                 for r in referents
@@ -114,7 +120,10 @@ def scope_facts(
                 continue
             reads.append(name)
     for assignment in global_scope.assignments:
-        if isinstance(assignment, ImportAssignment):
+        # Imports define no data; the rest are Assignments (builtins are not global).
+        if isinstance(assignment, ImportAssignment) or not isinstance(
+            assignment, Assignment
+        ):
             continue
         stmt = stmt_of.get(id(assignment.node))
         if stmt is None or stmt not in kept_set or stmt in helper_stmt:

@@ -44,7 +44,7 @@ class SignalsPart(InAssignment):
     def result(self) -> Signals:
         return Signals(tuple(self.signals), tuple(self.estimators), tuple(self.results))
 
-    def _signal(self, stage: str, api: str, node: cst.CSTNode) -> None:
+    def _signal(self, stage: Stage, api: str, node: cst.CSTNode) -> None:
         self.signals.append(Signal(stage, api, line_of(self.parsed, node)))
         # What a signalled call produces is a result worth returning from its stage,
         # when it is surely defined (not inside an if, loop or try).
@@ -73,8 +73,9 @@ class SignalsPart(InAssignment):
                 what = receiver.rsplit(".", 1)[-1]
                 self._signal(Stage.PREPROCESSING, f"{what}.fit (transformer)", node)
             else:
-                what = receiver.rsplit(".", 1)[-1] if receiver else root
-                self._signal(Stage.TRAINING, f"{what}.fit (estimator)", node)
+                # No root for ``(a or b).fit(x)``: the reason then reads "None.fit".
+                model: str | None = receiver.rsplit(".", 1)[-1] if receiver else root
+                self._signal(Stage.TRAINING, f"{model}.fit (estimator)", node)
                 if root and self.top_level:
                     self.results.append(root)
         elif method in apis.METHODS:
