@@ -16,7 +16,10 @@ from pathlib import Path
 
 import nbformat
 
+from nbprod.convert.build import analyse
 from nbprod.convert.environment import Environment
+from nbprod.convert.plan import Plan
+from nbprod.notebook import parse_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,3 +144,18 @@ def kernels_left(tmp_path: Path) -> list[str]:
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.2)
+
+
+def plan_of(*sources: str, tags: dict[int, list[str]] | None = None) -> Plan:
+    """The plan of a notebook made of ``sources``: code cells, and markdown cells
+    written ``"#md TEXT"``; ``tags`` by cell index."""
+    nb = nbformat.v4.new_notebook()
+    for i, src in enumerate(sources):
+        if src.startswith("#md "):
+            nb.cells.append(nbformat.v4.new_markdown_cell(src[4:]))
+            continue
+        cell = nbformat.v4.new_code_cell(src)
+        if tags and i in tags:
+            cell.metadata["tags"] = tags[i]
+        nb.cells.append(cell)
+    return analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb")).plan

@@ -44,19 +44,39 @@ def clip(v, *, LIMIT):
     return min(v, LIMIT)
 
 
-def preprocess(*, limit: int, in_path: str):
-    """Run the preprocessing stage (notebook cells 2, 4).
+def set_constants(*, limit: int):
+    """Set constants (notebook cell 2).
 
-    Returns df.
+    Returns LIMIT.
     """
 
     # Notebook cell 2.
     LIMIT = limit
 
+    return LIMIT
+
+
+def load_df(LIMIT, *, in_path: str):
+    """Load df (notebook cell 4).
+
+    Returns df.
+    """
+
     # Notebook cell 4.
     df = pd.read_csv(in_path)
     df["a"] = df["a"].map(functools.partial(clip, LIMIT=LIMIT))
     df["b"] = [clip(x, LIMIT=LIMIT) for x in df["a"]]
+
+    return df
+
+
+def preprocess(*, limit: int, in_path: str):
+    """Run the preprocessing stage (notebook cells 2, 4).
+
+    Returns df.
+    """
+    LIMIT = set_constants(limit=limit)
+    df = load_df(LIMIT, in_path=in_path)
 
     return df
 '''

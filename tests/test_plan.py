@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import nbformat
 import pytest
+from helpers import plan_of
 
-from nbprod.convert.build import analyse
 from nbprod.convert.plan import Plan
 from nbprod.errors import CellError
-from nbprod.notebook import parse_notebook
-
-
-def plan_of(*sources: str, tags: dict[int, list[str]] | None = None) -> Plan:
-    nb = nbformat.v4.new_notebook()
-    for i, src in enumerate(sources):
-        if src.startswith("#md "):
-            nb.cells.append(nbformat.v4.new_markdown_cell(src[4:]))
-            continue
-        cell = nbformat.v4.new_code_cell(src)
-        if tags and i in tags:
-            cell.metadata["tags"] = tags[i]
-        nb.cells.append(cell)
-    return analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb")).plan
-
 
 IMPORTS = """import pandas as pd
 from sklearn.linear_model import LogisticRegression

@@ -25,9 +25,10 @@ from nbprod.convert.analysis import (
 )
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
-from nbprod.convert.generate import PREPARE_FUNCTION, generate_modules
+from nbprod.convert.generate import generate_modules
 from nbprod.convert.normalise import normalise_cell
 from nbprod.convert.plan import Plan, build_plan
+from nbprod.convert.plan.serving import PREPARE_FUNCTION
 from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
@@ -50,6 +51,7 @@ from nbprod.validate.proof import (
 
 ARTIFACTS_DIR = "artifacts"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+_TITLE = re.compile(r"^\s{0,3}#\s")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,16 @@ def sections(nb: Notebook) -> dict[int, str]:
         elif cell.cell_type == "code":
             found[cell.number] = current
     return found
+
+
+def title(nb: Notebook) -> str:
+    """The notebook's title: its first heading, when that is a level-1 heading."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = _HEADING.search(cell.source)
+            if match:
+                return match.group(1).strip() if _TITLE.match(match.group(0)) else ""
+    return ""
 
 
 @contextmanager
@@ -129,6 +141,7 @@ def analyse(
             existing_paths=existing,
             notebook_dir=rel,
             package=package,
+            title=title(nb),
         )
     if not plan.stages:
         raise NotebookError(

@@ -17,6 +17,13 @@ def describe(plan: Plan) -> list[str]:
         signature = ", ".join([*s.inputs, *(key for _, key in s.params)])
         returns = ", ".join(s.outputs) or "nothing"
         lines.append(f"{s.stage}: {s.function}({signature}) -> {returns}")
+        for step in s.steps:
+            takes = ", ".join([*step.inputs, *step.params])
+            gives = ", ".join(step.outputs) or "nothing"
+            lines.append(
+                f"  step {step.name}({takes}) -> {gives}  "
+                f"[{_cells(step.cells)}; name from {step.origin}]"
+            )
     for h in plan.helpers:
         extra = (
             f" (notebook globals become parameters: {', '.join(h.data_params)})"
@@ -41,3 +48,7 @@ def describe(plan: Plan) -> list[str]:
         )
     lines += [f"warning: {w}" for w in plan.warnings]
     return lines
+
+
+def _cells(numbers: tuple[int, ...]) -> str:
+    return ("cell " if len(numbers) == 1 else "cells ") + ", ".join(map(str, numbers))

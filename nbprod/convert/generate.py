@@ -18,10 +18,10 @@ import libcst as cst
 
 from nbprod.convert.analysis import CellFacts, Import, ParsedCell, name_nodes
 from nbprod.convert.plan import Param, Plan, Serving, StagePlan
+from nbprod.convert.plan.serving import PREPARE_FUNCTION
 from nbprod.redact import REDACTED
 from nbprod.secrets import find_secrets
 
-PREPARE_FUNCTION = "prepare_new_rows"
 _ANNOTATION = {
     "int": "int",
     "float": "float",
@@ -218,11 +218,11 @@ def generate_modules(
                 )
             )
         if stage.cells:
-            function, used = _stage_function(
+            functions, used = _stage_functions(
                 ctx, stage, by_cell, facts_by_cell, params_by_key, parameter_lines
             )
             needs_partial |= used
-            body.append(function)
+            body += functions
             for n in stage.cells:
                 string_names |= set(facts_by_cell[n].string_reads)
         serving = plan.serving
@@ -309,47 +309,115 @@ def cell_lines(source: str) -> dict[int, int]:
     return found
 
 
-def _stage_function(
+def _stage_functions(
     ctx: _Context,
     stage: StagePlan,
     by_cell: dict[int, ParsedCell],
     facts_by_cell: dict[int, CellFacts],
     params_by_key: dict[tuple[str, str], Param],
     parameter_lines: set[tuple[int, int]],
-) -> tuple[cst.FunctionDef, bool]:
-    statements: list[cst.BaseStatement] = []
+) -> tuple[list[cst.FunctionDef], bool]:
+    """The stage's step functions and its entry function, which calls them in
+    order; or the entry function alone, holding the code, for a one-step stage."""
+
+    def code(cells: tuple[int, ...]) -> tuple[list[cst.BaseStatement], bool]:
+        statements: list[cst.BaseStatement] = []
+        used_partial = False
+        for number in cells:
+            pc, facts = by_cell[number], facts_by_cell[number]
+            kept = [
+                i
+                for i in facts.kept
+                if not _definition_or_import(pc.module.body[i])
+                and (number, _start_line(pc, pc.module.body[i])) not in parameter_lines
+            ]
+            cell, used = _cell_statements(ctx, pc, facts.shown, kept)
+            statements += cell
+            used_partial |= used
+        return statements, used_partial
+
+    group_of = {key: group for group, key in stage.params}
+    functions = []
     used_partial = False
-    for number in stage.cells:
-        pc, facts = by_cell[number], facts_by_cell[number]
-        kept = [
-            i
-            for i in facts.kept
-            if not _definition_or_import(pc.module.body[i])
-            and (number, _start_line(pc, pc.module.body[i])) not in parameter_lines
-        ]
-        cell, used = _cell_statements(ctx, pc, facts.shown, kept)
-        statements += cell
-        used_partial |= used
-    returned: cst.BaseExpression | None = None
-    if stage.outputs:
-        returned = (
-            cst.Name(stage.outputs[0])
-            if len(stage.outputs) == 1
-            else cst.Tuple(
-                [cst.Element(cst.Name(o)) for o in stage.outputs], lpar=[], rpar=[]
+    if stage.steps:
+        body: list[cst.BaseStatement] = []
+        for step in stage.steps:
+            statements, used = code(step.cells)
+            used_partial |= used
+            purpose = (
+                step.origin.split(" ", 1)[1].strip("'\"")
+                if step.origin.startswith("heading ")
+                else step.name.replace("_", " ").capitalize()
             )
-        )
+            functions.append(
+                _function(
+                    step.name,
+                    step.inputs,
+                    _config_params(
+                        tuple((group_of[k], k) for k in step.params), params_by_key
+                    ),
+                    statements,
+                    _returned(step.outputs),
+                    f"{purpose} (notebook {_cells_text(step.cells)}).",
+                    f"Returns {', '.join(step.outputs) or 'nothing'}.",
+                )
+            )
+            body.append(_call(step.name, step.inputs, step.params, step.outputs))
+    else:
+        body, used_partial = code(stage.cells)
     returns = ", ".join(stage.outputs) if stage.outputs else "nothing"
-    function = _function(
-        stage.function,
-        stage.inputs,
-        _config_params(stage.params, params_by_key),
-        statements,
-        returned,
-        f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).",
-        f"Returns {returns}.",
+    functions.append(
+        _function(
+            stage.function,
+            stage.inputs,
+            _config_params(stage.params, params_by_key),
+            body,
+            _returned(stage.outputs),
+            f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).",
+            f"Returns {returns}.",
+        )
     )
-    return function, used_partial
+    return functions, used_partial
+
+
+def _returned(names: tuple[str, ...]) -> cst.BaseExpression | None:
+    if not names:
+        return None
+    if len(names) == 1:
+        return cst.Name(names[0])
+    return cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[])
+
+
+def _call(
+    function: str,
+    inputs: tuple[str, ...],
+    keys: tuple[str, ...],
+    outputs: tuple[str, ...],
+) -> cst.SimpleStatementLine:
+    """``outputs = function(inputs, key=key, ...)``: a step, called by its stage."""
+    call = cst.Call(
+        cst.Name(function),
+        [cst.Arg(cst.Name(n)) for n in inputs]
+        + [
+            cst.Arg(
+                cst.Name(k),
+                keyword=cst.Name(k),
+                equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=cst.SimpleWhitespace(""),
+                ),
+            )
+            for k in keys
+        ],
+    )
+    if not outputs:
+        return cst.SimpleStatementLine([cst.Expr(call)])
+    target: cst.BaseAssignTargetExpression = (
+        cst.Name(outputs[0])
+        if len(outputs) == 1
+        else cst.Tuple([cst.Element(cst.Name(n)) for n in outputs], lpar=[], rpar=[])
+    )
+    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], call)])
 
 
 def _serving_function(

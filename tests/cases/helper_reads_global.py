@@ -22,6 +22,8 @@ train = add_size(train)
   cell   3  -             definitions of add_size() moved to module level
   cell   4  preprocessing calls pandas.read_csv (data reader)
 preprocessing: preprocess(offset, train_path) -> train
+  step set_constants(offset) -> OFFSET  [cell 2; name from only binds constants]
+  step load_train(OFFSET, train_path) -> train  [cell 4; name from reads train from a file]
 helper add_size (cell 3) -> preprocessing (notebook globals become parameters: OFFSET)
 config preprocessing.offset = 1  [cell 2, line 1: OFFSET = ...]
 config preprocessing.train_path = 'train.csv'  [cell 4, line 1: path 'train.csv']
@@ -42,17 +44,37 @@ def add_size(df, *, OFFSET):
     return df
 
 
-def preprocess(*, offset: int, train_path: str):
-    """Run the preprocessing stage (notebook cells 2, 4).
+def set_constants(*, offset: int):
+    """Set constants (notebook cell 2).
 
-    Returns train.
+    Returns OFFSET.
     """
 
     # Notebook cell 2.
     OFFSET = offset
 
+    return OFFSET
+
+
+def load_train(OFFSET, *, train_path: str):
+    """Load train (notebook cell 4).
+
+    Returns train.
+    """
+
     # Notebook cell 4.
     train = pd.read_csv(train_path)
     train = add_size(train, OFFSET=OFFSET)
+
+    return train
+
+
+def preprocess(*, offset: int, train_path: str):
+    """Run the preprocessing stage (notebook cells 2, 4).
+
+    Returns train.
+    """
+    OFFSET = set_constants(offset=offset)
+    train = load_train(OFFSET, train_path=train_path)
 
     return train

@@ -41,6 +41,8 @@ print(acc)
   cell   6  inference     calls .predict (predict)
   cell   7  evaluation    calls sklearn.metrics.accuracy_score (metric)
 preprocessing: preprocess(data_path, test_size, random_state) -> X_train, X_test, y_train, y_test, scaler
+  step load_df(data_path) -> df  [cell 2; name from reads df from a file]
+  step split_data(df, test_size, random_state) -> X_train, X_test, y_train, y_test, scaler  [cell 4; name from splits the data]
 training: train(X_train, y_train, C) -> model
 inference: predict(X_test, model) -> y_pred
 evaluation: evaluate(y_test, y_pred) -> acc
@@ -61,14 +63,23 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 
-def preprocess(*, data_path: str, test_size: float, random_state: int):
-    """Run the preprocessing stage (notebook cells 2, 4).
+def load_df(*, data_path: str):
+    """Load df (notebook cell 2).
 
-    Returns X_train, X_test, y_train, y_test, scaler.
+    Returns df.
     """
 
     # Notebook cell 2.
     df = pd.read_csv(data_path)
+
+    return df
+
+
+def split_data(df, *, test_size: float, random_state: int):
+    """Split data (notebook cell 4).
+
+    Returns X_train, X_test, y_train, y_test, scaler.
+    """
 
     # Notebook cell 4.
     X, y = df[["a", "b"]], df["y"]
@@ -78,6 +89,19 @@ def preprocess(*, data_path: str, test_size: float, random_state: int):
     scaler = StandardScaler()
     X_train = scaler.fit_transform(X_train)
     X_test = scaler.transform(X_test)
+
+    return X_train, X_test, y_train, y_test, scaler
+
+
+def preprocess(*, data_path: str, test_size: float, random_state: int):
+    """Run the preprocessing stage (notebook cells 2, 4).
+
+    Returns X_train, X_test, y_train, y_test, scaler.
+    """
+    df = load_df(data_path=data_path)
+    X_train, X_test, y_train, y_test, scaler = split_data(
+        df, test_size=test_size, random_state=random_state
+    )
 
     return X_train, X_test, y_train, y_test, scaler
 

@@ -27,6 +27,8 @@ wide = LinearRegression().fit(featurize(df), df["y"])
   cell   4  -             definitions of featurize_2() moved to module level
   cell   5  training      calls sklearn.linear_model.LinearRegression.fit (estimator)
 training: train(data_path) -> df, model, wide
+  step fit_model(data_path) -> df, model  [cell 3; name from fits model]
+  step fit_wide(df) -> wide  [cell 5; name from fits wide]
 helper featurize (cell 2) -> training
 helper featurize_2 (cell 4, a later definition of featurize) -> training
 config training.data_path = 'data.csv'  [cell 3, line 1: path 'data.csv']
@@ -52,17 +54,37 @@ def featurize_2(df):
     return df[["a", "b"]]
 
 
-def train(*, data_path: str):
-    """Run the training stage (notebook cells 3, 5).
+def fit_model(*, data_path: str):
+    """Fit model (notebook cell 3).
 
-    Returns df, model, wide.
+    Returns df, model.
     """
 
     # Notebook cell 3.
     df = pd.read_csv(data_path)
     model = LinearRegression().fit(featurize(df), df["y"])
 
+    return df, model
+
+
+def fit_wide(df):
+    """Fit wide (notebook cell 5).
+
+    Returns wide.
+    """
+
     # Notebook cell 5.
     wide = LinearRegression().fit(featurize_2(df), df["y"])
+
+    return wide
+
+
+def train(*, data_path: str):
+    """Run the training stage (notebook cells 3, 5).
+
+    Returns df, model, wide.
+    """
+    df, model = fit_model(data_path=data_path)
+    wide = fit_wide(df)
 
     return df, model, wide

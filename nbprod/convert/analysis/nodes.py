@@ -84,14 +84,22 @@ def is_import(stmt: cst.BaseStatement) -> TypeGuard[cst.SimpleStatementLine]:
 
 
 def bound_names(stmt: cst.BaseStatement) -> set[str]:
-    """Names a statement surely binds: its own assignments, and those of a ``with``
-    block's plain statements (the block always runs)."""
-    if isinstance(stmt, cst.With) and isinstance(stmt.body, cst.IndentedBlock):
+    """Names a statement surely binds: its own assignments, those of a ``with``
+    block's statements (the block always runs), and those every branch of an
+    ``if`` with an ``else`` binds."""
+    if isinstance(stmt, cst.With):
         # Not the ``as`` targets: a file handle is no result.
-        names: set[str] = set()
-        for inner in stmt.body.body:
-            names |= bound_names(inner)
-        return names
+        return _block_binds(stmt.body)
+    if isinstance(stmt, cst.If):
+        branches: list[cst.BaseSuite] = [stmt.body]
+        orelse = stmt.orelse
+        while isinstance(orelse, cst.If):
+            branches.append(orelse.body)
+            orelse = orelse.orelse
+        if orelse is None:
+            return set()
+        branches.append(orelse.body)
+        return set.intersection(*(_block_binds(b) for b in branches))
     if not isinstance(stmt, cst.SimpleStatementLine):
         return set()
     names = set()
@@ -101,6 +109,15 @@ def bound_names(stmt: cst.BaseStatement) -> set[str]:
                 names.update(target_names(t.target))
         elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
             names.update(target_names(small.target))
+    return names
+
+
+def _block_binds(block: cst.BaseSuite) -> set[str]:
+    if not isinstance(block, cst.IndentedBlock):
+        return set()
+    names: set[str] = set()
+    for inner in block.body:
+        names |= bound_names(inner)
     return names
 
 

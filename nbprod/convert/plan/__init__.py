@@ -14,6 +14,7 @@ from nbprod.convert.plan.model import (
     Plan,
     Serving,
     StagePlan,
+    StepPlan,
 )
 from nbprod.convert.plan.names import package_name, safe_identifier
 from nbprod.convert.plan.planner import build_plan
@@ -25,6 +26,7 @@ __all__ = [
     "Plan",
     "Serving",
     "StagePlan",
+    "StepPlan",
     "build_plan",
     "package_name",
     "safe_identifier",

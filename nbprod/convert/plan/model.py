@@ -66,8 +66,25 @@ class HelperPlan:
 
 
 @dataclass(frozen=True)
+class StepPlan:
+    """One named step of a stage: a function over a run of the stage's cells.
+
+    It takes what it reads of the stage's names (``inputs``, and the config values
+    ``params``) and returns what a later step or the stage's caller uses; what it
+    makes and nobody uses later stays local to it."""
+
+    name: str
+    origin: str  # where the name came from: a heading, a comment, what it makes
+    cells: tuple[int, ...]
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]  # config keys it reads, passed by keyword
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StagePlan:
-    """One pipeline stage: a module with one function."""
+    """One pipeline stage: a module whose entry function runs its steps in order
+    (or holds the stage's code itself, when it is one step)."""
 
     stage: Stage
     function: str
@@ -76,6 +93,7 @@ class StagePlan:
     params: tuple[tuple[str, str], ...]  # (group, key) of config.yaml it reads
     outputs: tuple[str, ...]
     helpers: tuple[str, ...]
+    steps: tuple[StepPlan, ...] = ()
 
 
 @dataclass(frozen=True)

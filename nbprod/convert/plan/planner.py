@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import replace
 
 from nbprod.convert.analysis import CellFacts
@@ -28,7 +29,8 @@ from nbprod.convert.plan.dataflow import (
 from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
 from nbprod.convert.plan.names import package_name
 from nbprod.convert.plan.params import lift_params, used_params
-from nbprod.convert.plan.serving import choose_predictor, serving_path
+from nbprod.convert.plan.serving import PREPARE_FUNCTION, choose_predictor, serving_path
+from nbprod.convert.plan.steps import plan_steps
 from nbprod.stages import STAGES
 
 
@@ -41,12 +43,14 @@ def build_plan(
     existing_paths: frozenset[str] = frozenset(),
     notebook_dir: str = ".",
     package: str | None = None,
+    title: str = "",
 ) -> Plan:
     """Plan the conversion.
 
     ``existing_paths`` are the relative path literals that exist beside the notebook
     (inputs); ``notebook_dir`` is the notebook's folder relative to the project, so
-    those inputs keep working from the generated project.
+    those inputs keep working from the generated project; ``title`` is the
+    notebook's title heading, which names no step.
     """
     imports = {imp.bound: imp.qualified for f in facts for imp in f.imports}
     helper_facts = {h.name: (h, f.number) for f in facts for h in f.helpers}
@@ -170,6 +174,30 @@ def build_plan(
             )
             for sp in stages
         ]
+    # A step function is a module-level name: it must not shadow, or be shadowed
+    # by, anything the stage's code uses.
+    taken = (
+        notebook_names
+        | {sp.function for sp in stages}
+        | {p.key for p in params}
+        | set(dir(builtins))
+        | {s.command for s in STAGES}
+        | {PREPARE_FUNCTION, "functools", "os"}
+    )
+    stages = [
+        replace(
+            sp,
+            steps=plan_steps(
+                sp,
+                [c for c in work if c.stage == sp.stage],
+                params,
+                sections,
+                title=title,
+                taken=taken,
+            ),
+        )
+        for sp in stages
+    ]
     returned = {n for sp in stages for n in sp.outputs}
     return Plan(
         notebook=notebook_name,

@@ -8,6 +8,10 @@ from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.model import Param, Serving, StagePlan
 from nbprod.stages import Stage
 
+# The function of the stage that predicts which turns new rows into what the
+# model takes, running the notebook's own steps (Serving.steps).
+PREPARE_FUNCTION = "prepare_new_rows"
+
 
 def choose_predictor(
     work: list[WorkCell], stages: list[StagePlan]

@@ -7,14 +7,23 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 
-def preprocess_stage(*, customers_path: str, test_size: float, random_state: int):
-    """Run the preprocessing stage (notebook cells 4, 8, 9, 13).
+def load_data(*, customers_path: str):
+    """Load data (notebook cell 4).
 
-    Returns X_train, X_test, y_train, y_test.
+    Returns df.
     """
 
     # Notebook cell 4: Load data.
     df = pd.read_csv(customers_path)
+
+    return df
+
+
+def clean(df):
+    """Clean (notebook cells 8, 9).
+
+    Returns df.
+    """
 
     # Notebook cell 8: Clean.
     df["total_charges"] = pd.to_numeric(df["total_charges"], errors="coerce")
@@ -24,6 +33,15 @@ def preprocess_stage(*, customers_path: str, test_size: float, random_state: int
     df["churn"] = df["churn"].map({"Yes": 1, "No": 0})
     df = df.drop(columns=["customer_id"])
 
+    return df
+
+
+def split_data(df, *, test_size: float, random_state: int):
+    """Split data (notebook cell 13).
+
+    Returns X_train, X_test, y_train, y_test.
+    """
+
     # Notebook cell 13: Train.
     X = df.drop(columns=["churn"])
     y = df["churn"]
@@ -31,5 +49,19 @@ def preprocess_stage(*, customers_path: str, test_size: float, random_state: int
         X, y, test_size=test_size, random_state=random_state, stratify=y
     )
     print(X_train.shape, X_test.shape)
+
+    return X_train, X_test, y_train, y_test
+
+
+def preprocess_stage(*, customers_path: str, test_size: float, random_state: int):
+    """Run the preprocessing stage (notebook cells 4, 8, 9, 13).
+
+    Returns X_train, X_test, y_train, y_test.
+    """
+    df = load_data(customers_path=customers_path)
+    df = clean(df)
+    X_train, X_test, y_train, y_test = split_data(
+        df, test_size=test_size, random_state=random_state
+    )
 
     return X_train, X_test, y_train, y_test

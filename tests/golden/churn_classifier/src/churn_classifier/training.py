@@ -10,12 +10,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 
-def train(
+def fit_model(
     X_train, y_train, *, handle_unknown: str, C: float, max_iter: int, random_state: int
 ):
-    """Run the training stage (notebook cells 14, 18).
+    """Fit model (notebook cell 14).
 
-    Returns numeric_cols, categorical_cols, preprocess, model, feature_names, coefs.
+    Returns numeric_cols, categorical_cols, preprocess, model.
     """
 
     # Notebook cell 14: Train.
@@ -41,10 +41,39 @@ def train(
     model.fit(X_train, y_train)
     print("train accuracy:", round(model.score(X_train, y_train), 3))
 
+    return numeric_cols, categorical_cols, preprocess, model
+
+
+def compute_feature_names(model):
+    """Compute feature names (notebook cell 18).
+
+    Returns feature_names, coefs.
+    """
+
     # Notebook cell 18: Evaluate.
     feature_names = model.named_steps["preprocess"].get_feature_names_out()
     coefs = pd.Series(
         model.named_steps["clf"].coef_[0], index=feature_names
     ).sort_values()
+
+    return feature_names, coefs
+
+
+def train(
+    X_train, y_train, *, handle_unknown: str, C: float, max_iter: int, random_state: int
+):
+    """Run the training stage (notebook cells 14, 18).
+
+    Returns numeric_cols, categorical_cols, preprocess, model, feature_names, coefs.
+    """
+    numeric_cols, categorical_cols, preprocess, model = fit_model(
+        X_train,
+        y_train,
+        handle_unknown=handle_unknown,
+        C=C,
+        max_iter=max_iter,
+        random_state=random_state,
+    )
+    feature_names, coefs = compute_feature_names(model)
 
     return numeric_cols, categorical_cols, preprocess, model, feature_names, coefs

@@ -8,7 +8,7 @@ from sklearn.datasets import make_blobs
 from sklearn.preprocessing import StandardScaler
 
 
-def preprocess(
+def load_data(
     *,
     n_samples: int,
     centers: int,
@@ -16,9 +16,9 @@ def preprocess(
     cluster_std: float,
     random_state: int,
 ):
-    """Run the preprocessing stage (notebook cells 4, 7).
+    """Load data (notebook cell 4).
 
-    Returns customers, scaler, X.
+    Returns customers.
     """
 
     # Notebook cell 4: Load data.
@@ -37,8 +37,41 @@ def preprocess(
         }
     )
 
+    return customers
+
+
+def scale(customers):
+    """Scale (notebook cell 7).
+
+    Returns scaler, X.
+    """
+
     # Notebook cell 7: Scale.
     scaler = StandardScaler()
     X = scaler.fit_transform(customers)
+
+    return scaler, X
+
+
+def preprocess(
+    *,
+    n_samples: int,
+    centers: int,
+    n_features: int,
+    cluster_std: float,
+    random_state: int,
+):
+    """Run the preprocessing stage (notebook cells 4, 7).
+
+    Returns customers, scaler, X.
+    """
+    customers = load_data(
+        n_samples=n_samples,
+        centers=centers,
+        n_features=n_features,
+        cluster_std=cluster_std,
+        random_state=random_state,
+    )
+    scaler, X = scale(customers)
 
     return customers, scaler, X

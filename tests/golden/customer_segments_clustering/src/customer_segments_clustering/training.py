@@ -8,10 +8,10 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 
-def train(customers, X, *, n_init: int, random_state: int, n_clusters: int):
-    """Run the training stage (notebook cells 9, 11).
+def how_many_clusters(X, *, n_init: int, random_state: int):
+    """How many clusters? (notebook cell 9).
 
-    Returns customers, scores, kmeans.
+    Returns scores.
     """
 
     # Notebook cell 9: How many clusters?.
@@ -24,9 +24,33 @@ def train(customers, X, *, n_init: int, random_state: int, n_clusters: int):
         )
     scores = pd.DataFrame(scores)
 
+    return scores
+
+
+def fit_the_final_model(
+    customers, X, *, n_init: int, random_state: int, n_clusters: int
+):
+    """Fit the final model (notebook cell 11).
+
+    Returns customers, kmeans.
+    """
+
     # Notebook cell 11: Fit the final model.
     kmeans = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
     customers["segment"] = kmeans.fit_predict(X)
     print("silhouette:", round(silhouette_score(X, customers["segment"]), 3))
+
+    return customers, kmeans
+
+
+def train(customers, X, *, n_init: int, random_state: int, n_clusters: int):
+    """Run the training stage (notebook cells 9, 11).
+
+    Returns customers, scores, kmeans.
+    """
+    scores = how_many_clusters(X, n_init=n_init, random_state=random_state)
+    customers, kmeans = fit_the_final_model(
+        customers, X, n_init=n_init, random_state=random_state, n_clusters=n_clusters
+    )
 
     return customers, scores, kmeans

@@ -13,14 +13,23 @@ def label_predictions(probs, *, THRESHOLD):
     return (probs >= THRESHOLD).astype(int)
 
 
-def predict(builder, logreg, *, threshold: float):
-    """Run the inference stage (notebook cells 6, 20).
+def helpers(*, threshold: float):
+    """Helpers (notebook cell 6).
 
-    Returns THRESHOLD, new_cases, new_probs.
+    Returns THRESHOLD.
     """
 
     # Notebook cell 6: Helpers.
     THRESHOLD = threshold
+
+    return THRESHOLD
+
+
+def score_new_cases(builder, logreg, THRESHOLD):
+    """Score new cases (notebook cell 20).
+
+    Returns new_cases, new_probs.
+    """
 
     # Notebook cell 20: Score new cases.
     new_cases = load_data().sample(5, random_state=7)
@@ -34,5 +43,16 @@ def predict(builder, logreg, *, threshold: float):
         },
         index=new_cases.index,
     )
+
+    return new_cases, new_probs
+
+
+def predict(builder, logreg, *, threshold: float):
+    """Run the inference stage (notebook cells 6, 20).
+
+    Returns THRESHOLD, new_cases, new_probs.
+    """
+    THRESHOLD = helpers(threshold=threshold)
+    new_cases, new_probs = score_new_cases(builder, logreg, THRESHOLD)
 
     return THRESHOLD, new_cases, new_probs

@@ -48,23 +48,10 @@ class FeatureBuilder:
         return self.columns + ["log_" + col for col in self.log_columns]
 
 
-def train(
-    train_df,
-    test_df,
-    y_train,
-    y_test,
-    *,
-    C: float,
-    max_iter: int,
-    random_state: int,
-    n_estimators: int,
-    learning_rate: float,
-    max_depth: int,
-    gradient_boosting_classifier_random_state: int,
-):
-    """Run the training stage (notebook cells 12, 14, 15, 17).
+def features(train_df, test_df):
+    """Features (notebook cell 12).
 
-    Returns base_columns, builder, X_train, X_test, logreg, gb, comparison.
+    Returns base_columns, builder, X_train, X_test.
     """
 
     # Notebook cell 12: Features.
@@ -86,6 +73,28 @@ def train(
     X_test = builder.transform(test_df)
     X_train.shape, builder.feature_names()[-3:]
 
+    return base_columns, builder, X_train, X_test
+
+
+def fit_gb(
+    y_train,
+    y_test,
+    X_train,
+    X_test,
+    *,
+    C: float,
+    max_iter: int,
+    random_state: int,
+    n_estimators: int,
+    learning_rate: float,
+    max_depth: int,
+    gradient_boosting_classifier_random_state: int,
+):
+    """Fit gb (notebook cells 14, 15).
+
+    Returns logreg, gb.
+    """
+
     # Notebook cell 14: Train.
     logreg = LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
     logreg.fit(X_train, y_train)
@@ -101,6 +110,15 @@ def train(
     gb.fit(X_train, y_train)
     evaluate(gb, X_test, y_test)
 
+    return logreg, gb
+
+
+def compute_comparison(y_train, y_test, X_train, X_test, logreg, gb):
+    """Compute comparison (notebook cell 17).
+
+    Returns comparison.
+    """
+
     # Notebook cell 17: Evaluate.
     comparison = pd.DataFrame(
         {
@@ -112,5 +130,42 @@ def train(
         },
         index=["logreg", "gradient_boosting"],
     )
+
+    return comparison
+
+
+def train(
+    train_df,
+    test_df,
+    y_train,
+    y_test,
+    *,
+    C: float,
+    max_iter: int,
+    random_state: int,
+    n_estimators: int,
+    learning_rate: float,
+    max_depth: int,
+    gradient_boosting_classifier_random_state: int,
+):
+    """Run the training stage (notebook cells 12, 14, 15, 17).
+
+    Returns base_columns, builder, X_train, X_test, logreg, gb, comparison.
+    """
+    base_columns, builder, X_train, X_test = features(train_df, test_df)
+    logreg, gb = fit_gb(
+        y_train,
+        y_test,
+        X_train,
+        X_test,
+        C=C,
+        max_iter=max_iter,
+        random_state=random_state,
+        n_estimators=n_estimators,
+        learning_rate=learning_rate,
+        max_depth=max_depth,
+        gradient_boosting_classifier_random_state=gradient_boosting_classifier_random_state,
+    )
+    comparison = compute_comparison(y_train, y_test, X_train, X_test, logreg, gb)
 
     return base_columns, builder, X_train, X_test, logreg, gb, comparison

@@ -8,15 +8,24 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 
-def preprocess(*, houses_path: str, test_size: float, random_state: int):
-    """Run the preprocessing stage (notebook cells 4, 8, 9, 18).
+def load_data(*, houses_path: str):
+    """Load data (notebook cell 4).
 
-    Returns X, X_train, X_test, y_train, y_test, sample.
+    Returns houses.
     """
 
     # Notebook cell 4: Load data.
     houses = pd.read_csv(houses_path)
     print(houses.shape)
+
+    return houses
+
+
+def feature_engineering(houses):
+    """Feature engineering (notebook cell 8).
+
+    Returns df.
+    """
 
     # Notebook cell 8: Feature engineering.
     df = houses.copy()
@@ -28,6 +37,15 @@ def preprocess(*, houses_path: str, test_size: float, random_state: int):
     df = pd.get_dummies(df, columns=["neighborhood"], dtype=int)
     df = df.drop(columns=["house_id", "year_built", "lot_size"])
 
+    return df
+
+
+def split_data(df, *, test_size: float, random_state: int):
+    """Split data (notebook cell 9).
+
+    Returns X, X_train, X_test, y_train, y_test.
+    """
+
     # Notebook cell 9: Feature engineering.
     X = df.drop(columns=["price"])
     y = df["price"] / 1000  # work in k$
@@ -35,7 +53,31 @@ def preprocess(*, houses_path: str, test_size: float, random_state: int):
         X, y, test_size=test_size, random_state=random_state
     )
 
+    return X, X_train, X_test, y_train, y_test
+
+
+def predictions_on_a_few_rows(X_test):
+    """Predictions on a few rows (notebook cell 18).
+
+    Returns sample.
+    """
+
     # Notebook cell 18: Predictions on a few rows.
     sample = X_test.head(5)
+
+    return sample
+
+
+def preprocess(*, houses_path: str, test_size: float, random_state: int):
+    """Run the preprocessing stage (notebook cells 4, 8, 9, 18).
+
+    Returns X, X_train, X_test, y_train, y_test, sample.
+    """
+    houses = load_data(houses_path=houses_path)
+    df = feature_engineering(houses)
+    X, X_train, X_test, y_train, y_test = split_data(
+        df, test_size=test_size, random_state=random_state
+    )
+    sample = predictions_on_a_few_rows(X_test)
 
     return X, X_train, X_test, y_train, y_test, sample

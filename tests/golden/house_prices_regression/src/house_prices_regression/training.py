@@ -9,8 +9,7 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_squared_error, r2_score
 
 
-def train(
-    X,
+def fit_rf(
     X_train,
     X_test,
     y_train,
@@ -24,9 +23,9 @@ def train(
     max_features: float,
     random_forest_regressor_random_state: int,
 ):
-    """Run the training stage (notebook cells 11, 12, 15).
+    """Fit rf (notebook cells 11, 12).
 
-    Returns ridge, ridge_pred, rf, importances.
+    Returns ridge, ridge_pred, rf.
     """
 
     # Notebook cell 11: Train.
@@ -47,9 +46,55 @@ def train(
     rf.fit(X_train, y_train)
     print("train R2:", round(rf.score(X_train, y_train), 3))
 
+    return ridge, ridge_pred, rf
+
+
+def compute_importances(X, rf):
+    """Compute importances (notebook cell 15).
+
+    Returns importances.
+    """
+
     # Notebook cell 15: Evaluate.
     importances = pd.Series(rf.feature_importances_, index=X.columns).sort_values(
         ascending=False
     )
+
+    return importances
+
+
+def train(
+    X,
+    X_train,
+    X_test,
+    y_train,
+    y_test,
+    *,
+    alpha: float,
+    random_state: int,
+    n_estimators: int,
+    max_depth: int,
+    min_samples_leaf: int,
+    max_features: float,
+    random_forest_regressor_random_state: int,
+):
+    """Run the training stage (notebook cells 11, 12, 15).
+
+    Returns ridge, ridge_pred, rf, importances.
+    """
+    ridge, ridge_pred, rf = fit_rf(
+        X_train,
+        X_test,
+        y_train,
+        y_test,
+        alpha=alpha,
+        random_state=random_state,
+        n_estimators=n_estimators,
+        max_depth=max_depth,
+        min_samples_leaf=min_samples_leaf,
+        max_features=max_features,
+        random_forest_regressor_random_state=random_forest_regressor_random_state,
+    )
+    importances = compute_importances(X, rf)
 
     return ridge, ridge_pred, rf, importances

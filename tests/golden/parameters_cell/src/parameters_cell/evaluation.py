@@ -9,6 +9,46 @@ import os
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 
+def compute_metrics(
+    X_train, X_test, y_train, y_test, clf, *, max_depth: int, n_samples: int, seed: int
+):
+    """Compute metrics (notebook cell 9).
+
+    Returns y_pred, metrics.
+    """
+
+    # Notebook cell 9: Evaluate.
+    y_pred = clf.predict(X_test)
+    metrics = {
+        "n_samples": n_samples,
+        "max_depth": max_depth,
+        "seed": seed,
+        "accuracy": round(float(accuracy_score(y_test, y_pred)), 4),
+        "precision": round(float(precision_score(y_test, y_pred)), 4),
+        "recall": round(float(recall_score(y_test, y_pred)), 4),
+        "f1": round(float(f1_score(y_test, y_pred)), 4),
+        "train_accuracy": round(float(clf.score(X_train, y_train)), 4),
+    }
+
+    return y_pred, metrics
+
+
+def save(metrics, *, output_dir: str):
+    """Save (notebook cell 11).
+
+    Returns metrics_path.
+    """
+
+    # Notebook cell 11: Save.
+    os.makedirs(output_dir, exist_ok=True)
+    metrics_path = os.path.join(output_dir, "metrics.json")
+    with open(metrics_path, "w") as f:
+        json.dump(metrics, f, indent=2)
+    print("wrote", metrics_path)
+
+    return metrics_path
+
+
 def evaluate(
     X_train,
     X_test,
@@ -25,25 +65,16 @@ def evaluate(
 
     Returns y_pred, metrics, metrics_path.
     """
-
-    # Notebook cell 9: Evaluate.
-    y_pred = clf.predict(X_test)
-    metrics = {
-        "n_samples": n_samples,
-        "max_depth": max_depth,
-        "seed": seed,
-        "accuracy": round(float(accuracy_score(y_test, y_pred)), 4),
-        "precision": round(float(precision_score(y_test, y_pred)), 4),
-        "recall": round(float(recall_score(y_test, y_pred)), 4),
-        "f1": round(float(f1_score(y_test, y_pred)), 4),
-        "train_accuracy": round(float(clf.score(X_train, y_train)), 4),
-    }
-
-    # Notebook cell 11: Save.
-    os.makedirs(output_dir, exist_ok=True)
-    metrics_path = os.path.join(output_dir, "metrics.json")
-    with open(metrics_path, "w") as f:
-        json.dump(metrics, f, indent=2)
-    print("wrote", metrics_path)
+    y_pred, metrics = compute_metrics(
+        X_train,
+        X_test,
+        y_train,
+        y_test,
+        clf,
+        max_depth=max_depth,
+        n_samples=n_samples,
+        seed=seed,
+    )
+    metrics_path = save(metrics, output_dir=output_dir)
 
     return y_pred, metrics, metrics_path

@@ -7,10 +7,10 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 
-def preprocess(*, messages_path: str, test_size: float, random_state: int):
-    """Run the preprocessing stage (notebook cells 4, 6, 8, 16).
+def load_data(*, messages_path: str):
+    """Load data (notebook cells 4, 6).
 
-    Returns X_train, X_test, y_train, y_test, new_messages.
+    Returns messages.
     """
 
     # Notebook cell 4: Load data.
@@ -19,6 +19,15 @@ def preprocess(*, messages_path: str, test_size: float, random_state: int):
 
     # Notebook cell 6: Load data.
     messages["length"] = messages["text"].str.len()
+
+    return messages
+
+
+def prepare(messages, *, test_size: float, random_state: int):
+    """Prepare (notebook cell 8).
+
+    Returns X_train, X_test, y_train, y_test.
+    """
 
     # Notebook cell 8: Prepare.
     messages["is_spam"] = (messages["label"] == "spam").astype(int)
@@ -30,6 +39,15 @@ def preprocess(*, messages_path: str, test_size: float, random_state: int):
         stratify=messages["is_spam"],
     )
 
+    return X_train, X_test, y_train, y_test
+
+
+def try_it():
+    """Try it (notebook cell 16).
+
+    Returns new_messages.
+    """
+
     # Notebook cell 16: Try it.
     new_messages = [
         "Congratulations, you won a free holiday! Call now",
@@ -37,5 +55,19 @@ def preprocess(*, messages_path: str, test_size: float, random_state: int):
         "URGENT claim your cash prize at www.win-now.com",
         "can you bring the charger tonight",
     ]
+
+    return new_messages
+
+
+def preprocess(*, messages_path: str, test_size: float, random_state: int):
+    """Run the preprocessing stage (notebook cells 4, 6, 8, 16).
+
+    Returns X_train, X_test, y_train, y_test, new_messages.
+    """
+    messages = load_data(messages_path=messages_path)
+    X_train, X_test, y_train, y_test = prepare(
+        messages, test_size=test_size, random_state=random_state
+    )
+    new_messages = try_it()
 
     return X_train, X_test, y_train, y_test, new_messages

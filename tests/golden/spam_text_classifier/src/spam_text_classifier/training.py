@@ -11,7 +11,7 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 
 
-def train(
+def fit_lr_model(
     X_train,
     X_test,
     y_train,
@@ -26,9 +26,9 @@ def train(
     max_iter: int,
     random_state: int,
 ):
-    """Run the training stage (notebook cells 10, 11, 14).
+    """Fit lr model (notebook cells 10, 11).
 
-    Returns nb_model, nb_pred, lr_model, lr_pred, vectorizer, nb, spamminess.
+    Returns nb_model, nb_pred, lr_model, lr_pred.
     """
 
     # Notebook cell 10: Train.
@@ -82,6 +82,15 @@ def train(
         round(f1_score(y_test, lr_pred), 3),
     )
 
+    return nb_model, nb_pred, lr_model, lr_pred
+
+
+def compute_vectorizer(nb_model):
+    """Compute vectorizer (notebook cell 14).
+
+    Returns vectorizer, nb, spamminess.
+    """
+
     # Notebook cell 14: Evaluate.
     vectorizer = nb_model.named_steps["tfidf"]
     nb = nb_model.named_steps["clf"]
@@ -89,5 +98,43 @@ def train(
         nb.feature_log_prob_[1] - nb.feature_log_prob_[0],
         index=vectorizer.get_feature_names_out(),
     ).sort_values()
+
+    return vectorizer, nb, spamminess
+
+
+def train(
+    X_train,
+    X_test,
+    y_train,
+    y_test,
+    *,
+    lowercase: bool,
+    ngram_range: tuple,
+    min_df: int,
+    sublinear_tf: bool,
+    alpha: float,
+    C: float,
+    max_iter: int,
+    random_state: int,
+):
+    """Run the training stage (notebook cells 10, 11, 14).
+
+    Returns nb_model, nb_pred, lr_model, lr_pred, vectorizer, nb, spamminess.
+    """
+    nb_model, nb_pred, lr_model, lr_pred = fit_lr_model(
+        X_train,
+        X_test,
+        y_train,
+        y_test,
+        lowercase=lowercase,
+        ngram_range=ngram_range,
+        min_df=min_df,
+        sublinear_tf=sublinear_tf,
+        alpha=alpha,
+        C=C,
+        max_iter=max_iter,
+        random_state=random_state,
+    )
+    vectorizer, nb, spamminess = compute_vectorizer(nb_model)
 
     return nb_model, nb_pred, lr_model, lr_pred, vectorizer, nb, spamminess

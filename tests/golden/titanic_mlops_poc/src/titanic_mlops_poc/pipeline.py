@@ -74,6 +74,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "y_val",
         "baseline_acc",
         "params_path",
+        "params",
         "model",
         "importances",
         "final_model",

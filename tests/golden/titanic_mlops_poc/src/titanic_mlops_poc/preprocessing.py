@@ -12,23 +12,39 @@ def add_family(df, *, FAMILY_OFFSET):
     return df
 
 
-def preprocess(
-    *, family_offset: int, passengers_train_path: str, passengers_test_path: str
-):
-    """Run the preprocessing stage (notebook cells 3, 5, 8, 10, 11, 12, 13, 24).
+def set_constants(*, family_offset: int):
+    """Set constants (notebook cell 3).
 
-    Returns FAMILY_OFFSET, results, train, survival, age_mean, embarked_mode, test.
+    Returns FAMILY_OFFSET, results.
     """
 
     # Notebook cell 3: Titanic survival – PoC.
     FAMILY_OFFSET = family_offset  # count the passenger themself
     results = []
 
+    return FAMILY_OFFSET, results
+
+
+def load_data(*, passengers_train_path: str):
+    """Load data (notebook cells 5, 8).
+
+    Returns train, survival.
+    """
+
     # Notebook cell 5: Load data.
     train = pd.read_csv(passengers_train_path)
 
     # Notebook cell 8: Load data.
     survival = train.groupby(["Pclass", "Sex"])["Survived"].mean().unstack()
+
+    return train, survival
+
+
+def clean(FAMILY_OFFSET, train):
+    """Clean (notebook cells 10, 11, 12, 13).
+
+    Returns train, age_mean, embarked_mode.
+    """
 
     # Notebook cell 10: Clean.
     train["Title"] = train["Name"].str.extract(r",\s*([^\.]+)\.")
@@ -54,7 +70,31 @@ def preprocess(
     train = train.drop(columns=["PassengerId", "Name", "Cabin"])
     train = pd.get_dummies(train, columns=["Sex", "Embarked", "Title"])
 
+    return train, age_mean, embarked_mode
+
+
+def load_test(*, passengers_test_path: str):
+    """Load test (notebook cell 24).
+
+    Returns test.
+    """
+
     # Notebook cell 24: Predict.
     test = pd.read_csv(passengers_test_path)
+
+    return test
+
+
+def preprocess(
+    *, family_offset: int, passengers_train_path: str, passengers_test_path: str
+):
+    """Run the preprocessing stage (notebook cells 3, 5, 8, 10, 11, 12, 13, 24).
+
+    Returns FAMILY_OFFSET, results, train, survival, age_mean, embarked_mode, test.
+    """
+    FAMILY_OFFSET, results = set_constants(family_offset=family_offset)
+    train, survival = load_data(passengers_train_path=passengers_train_path)
+    train, age_mean, embarked_mode = clean(FAMILY_OFFSET, train)
+    test = load_test(passengers_test_path=passengers_test_path)
 
     return FAMILY_OFFSET, results, train, survival, age_mean, embarked_mode, test

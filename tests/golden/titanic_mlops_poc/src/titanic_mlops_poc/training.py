@@ -14,27 +14,17 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from .preprocessing import add_family
 
 
-def train_stage(
-    FAMILY_OFFSET,
+def fit_baseline(
     train,
-    age_mean,
-    embarked_mode,
-    test,
     *,
     test_size: float,
     random_state: int,
     n_estimators: int,
     random_forest_classifier_random_state: int,
-    params_path: str,
-    param_grid: dict,
-    cv: int,
-    scoring: str,
-    random_forest_classifier_n_estimators: int,
 ):
-    """Run the training stage (notebook cells 15, 16, 17, 18, 21, 22, 25).
+    """Fit baseline (notebook cell 15).
 
-    Returns X, y, X_train, X_val, y_train, y_val, baseline_acc, params_path, model,
-    importances, final_model, test, passenger_ids.
+    Returns y, baseline_acc.
     """
 
     # Notebook cell 15: Train.
@@ -51,11 +41,39 @@ def train_stage(
     print("baseline accuracy:", round(baseline_acc, 3))
     del baseline
 
+    return y, baseline_acc
+
+
+def split_data(train, y, *, test_size: float, random_state: int):
+    """Split data (notebook cell 16).
+
+    Returns X, X_train, X_val, y_train, y_val.
+    """
+
     # Notebook cell 16: Train.
     X = train.drop(columns=["Survived"])
     X_train, X_val, y_train, y_val = train_test_split(
         X, y, test_size=test_size, random_state=random_state, stratify=y
     )
+
+    return X, X_train, X_val, y_train, y_val
+
+
+def tune_hyperparameters(
+    X_train,
+    y_train,
+    *,
+    n_estimators: int,
+    random_forest_classifier_random_state: int,
+    params_path: str,
+    param_grid: dict,
+    cv: int,
+    scoring: str,
+):
+    """Tune hyperparameters (notebook cell 17).
+
+    Returns params_path, params.
+    """
 
     # Notebook cell 17: Train.
     params_path = Path(params_path)
@@ -78,6 +96,22 @@ def train_stage(
         with open(params_path) as f:
             params = json.load(f)
 
+    return params_path, params
+
+
+def fit_model(
+    X_train,
+    y_train,
+    params,
+    *,
+    random_forest_classifier_random_state: int,
+    random_forest_classifier_n_estimators: int,
+):
+    """Fit model (notebook cell 18).
+
+    Returns model.
+    """
+
     # Notebook cell 18: Train.
     model = RandomForestClassifier(
         **params,
@@ -86,6 +120,23 @@ def train_stage(
     )
     model.fit(X_train, y_train)
     print("train accuracy:", round(model.score(X_train, y_train), 3))
+
+    return model
+
+
+def fit_final_model(
+    y,
+    X,
+    params,
+    model,
+    *,
+    random_forest_classifier_random_state: int,
+    random_forest_classifier_n_estimators: int,
+):
+    """Fit final model (notebook cells 21, 22).
+
+    Returns importances, final_model.
+    """
 
     # Notebook cell 21: Evaluate.
     importances = pd.Series(model.feature_importances_, index=X.columns).sort_values()
@@ -98,6 +149,15 @@ def train_stage(
     )
     final_model.fit(X, y)
     print("train accuracy (full data):", round(final_model.score(X, y), 3))
+
+    return importances, final_model
+
+
+def same_cleaning_as_for_train(FAMILY_OFFSET, age_mean, embarked_mode, test, X):
+    """Same cleaning as for train (notebook cell 25).
+
+    Returns test, passenger_ids.
+    """
 
     # Notebook cell 25: Predict.
     test["Title"] = test["Name"].str.extract(r",\s*([^\.]+)\.")
@@ -113,6 +173,70 @@ def train_stage(
     test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
     test = test.reindex(columns=X.columns, fill_value=0)
 
+    return test, passenger_ids
+
+
+def train_stage(
+    FAMILY_OFFSET,
+    train,
+    age_mean,
+    embarked_mode,
+    test,
+    *,
+    test_size: float,
+    random_state: int,
+    n_estimators: int,
+    random_forest_classifier_random_state: int,
+    params_path: str,
+    param_grid: dict,
+    cv: int,
+    scoring: str,
+    random_forest_classifier_n_estimators: int,
+):
+    """Run the training stage (notebook cells 15, 16, 17, 18, 21, 22, 25).
+
+    Returns X, y, X_train, X_val, y_train, y_val, baseline_acc, params_path, params,
+    model, importances, final_model, test, passenger_ids.
+    """
+    y, baseline_acc = fit_baseline(
+        train,
+        test_size=test_size,
+        random_state=random_state,
+        n_estimators=n_estimators,
+        random_forest_classifier_random_state=random_forest_classifier_random_state,
+    )
+    X, X_train, X_val, y_train, y_val = split_data(
+        train, y, test_size=test_size, random_state=random_state
+    )
+    params_path, params = tune_hyperparameters(
+        X_train,
+        y_train,
+        n_estimators=n_estimators,
+        random_forest_classifier_random_state=random_forest_classifier_random_state,
+        params_path=params_path,
+        param_grid=param_grid,
+        cv=cv,
+        scoring=scoring,
+    )
+    model = fit_model(
+        X_train,
+        y_train,
+        params,
+        random_forest_classifier_random_state=random_forest_classifier_random_state,
+        random_forest_classifier_n_estimators=random_forest_classifier_n_estimators,
+    )
+    importances, final_model = fit_final_model(
+        y,
+        X,
+        params,
+        model,
+        random_forest_classifier_random_state=random_forest_classifier_random_state,
+        random_forest_classifier_n_estimators=random_forest_classifier_n_estimators,
+    )
+    test, passenger_ids = same_cleaning_as_for_train(
+        FAMILY_OFFSET, age_mean, embarked_mode, test, X
+    )
+
     return (
         X,
         y,
@@ -122,6 +246,7 @@ def train_stage(
         y_val,
         baseline_acc,
         params_path,
+        params,
         model,
         importances,
         final_model,

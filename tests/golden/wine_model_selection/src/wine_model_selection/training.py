@@ -10,10 +10,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 
-def train(X_train, y_train, *, random_state: int, cv: int, scoring: str):
-    """Run the training stage (notebook cells 8, 9).
+def tune_hyperparameters(X_train, y_train, *, random_state: int, cv: int, scoring: str):
+    """Tune hyperparameters (notebook cell 8).
 
-    Returns pipe, param_grid, search, cv_results, cols.
+    Returns pipe, param_grid, search.
     """
 
     # Notebook cell 8: Grid search.
@@ -35,6 +35,15 @@ def train(X_train, y_train, *, random_state: int, cv: int, scoring: str):
     print("best params:", search.best_params_)
     print("best CV accuracy:", round(search.best_score_, 4))
 
+    return pipe, param_grid, search
+
+
+def grid_search(search):
+    """Grid search (notebook cell 9).
+
+    Returns cv_results, cols.
+    """
+
     # Notebook cell 9: Grid search.
     cv_results = pd.DataFrame(search.cv_results_)
     cols = [
@@ -45,5 +54,18 @@ def train(X_train, y_train, *, random_state: int, cv: int, scoring: str):
         "std_test_score",
         "rank_test_score",
     ]
+
+    return cv_results, cols
+
+
+def train(X_train, y_train, *, random_state: int, cv: int, scoring: str):
+    """Run the training stage (notebook cells 8, 9).
+
+    Returns pipe, param_grid, search, cv_results, cols.
+    """
+    pipe, param_grid, search = tune_hyperparameters(
+        X_train, y_train, random_state=random_state, cv=cv, scoring=scoring
+    )
+    cv_results, cols = grid_search(search)
 
     return pipe, param_grid, search, cv_results, cols
