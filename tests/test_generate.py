@@ -38,47 +38,49 @@ def test_literals_become_parameters_and_helpers_get_the_globals_they_read() -> N
 
 import pandas as pd
 
+from .config import PreprocessingConfig
+
 
 # From notebook cell 3.
 def clip(v, *, LIMIT):
     return min(v, LIMIT)
 
 
-def set_constants(*, limit: int):
+def set_constants(*, config: PreprocessingConfig):
     """Set constants (notebook cell 2).
 
     Returns LIMIT.
     """
 
     # Notebook cell 2.
-    LIMIT = limit
+    LIMIT = config.limit
 
     return LIMIT
 
 
-def load_df(LIMIT, *, in_path: str):
+def load_df(LIMIT, *, config: PreprocessingConfig):
     """Load df (notebook cell 4).
 
     Returns df.
     """
 
     # Notebook cell 4.
-    df = pd.read_csv(in_path)
+    df = pd.read_csv(config.in_path)
     df["a"] = df["a"].map(functools.partial(clip, LIMIT=LIMIT))
     df["b"] = [clip(x, LIMIT=LIMIT) for x in df["a"]]
 
     return df
 
 
-def preprocess(*, limit: int, in_path: str):
+def preprocess(*, config: PreprocessingConfig):
     """Run the preprocessing stage (notebook cells 2, 4).
 
-    Returns df.
+    Returns df, by name.
     """
-    LIMIT = set_constants(limit=limit)
-    df = load_df(LIMIT, in_path=in_path)
+    LIMIT = set_constants(config=config)
+    df = load_df(LIMIT, config=config)
 
-    return df
+    return {"df": df}
 '''
 
 
@@ -99,7 +101,7 @@ def test_side_effect_imports_and_names_in_strings_are_kept() -> None:
     assert training.index("enable_halving_search_cv") < training.index(
         "import HalvingGridSearchCV"
     )
-    assert "def train(small, *, cv: int):" in training
+    assert "def train(small, *, config: TrainingConfig):" in training
     # numpy is used only inside the query string, which pandas evaluates.
     assert "import numpy as np  # noqa: F401\n" in got["preprocessing"]
 

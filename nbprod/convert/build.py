@@ -28,6 +28,7 @@ from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules
 from nbprod.convert.normalise import normalise_cell
 from nbprod.convert.plan import Plan, build_plan
+from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import PREPARE_FUNCTION
 from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
@@ -185,7 +186,7 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
             groups.append(
                 {
                     "name": group,
-                    "class_name": f"{group.capitalize()}Config",
+                    "class_name": config_class(group),
                     "params": [
                         {
                             "key": p.key,
@@ -215,7 +216,11 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
                 ),
                 "inputs": list(s.inputs),
                 "outputs": list(s.outputs),
-                "params": [{"group": g, "key": k} for g, k in s.params],
+                # the stage's own config section goes whole; other values by key
+                "section": (
+                    s.stage.value if any(g == s.stage for g, _ in s.params) else ""
+                ),
+                "params": [{"group": g, "key": k} for g, k in s.params if g != s.stage],
             }
         )
     first = plan.params[0] if plan.params else None
@@ -247,6 +252,7 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
         "written_paths": written,
         "groups": groups,
         "stages": stages,
+        "config_argument": plan.config_argument,
         "secrets": [
             {"env": s.env, "cell": s.cell, "line": s.line, "kind": s.kind}
             for s in dict((s.env, s) for s in plan.secrets).values()

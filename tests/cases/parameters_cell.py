@@ -34,11 +34,11 @@ from sklearn.linear_model import Ridge
 def train(*, alpha: float, data_path: str):
     """Run the training stage (notebook cell 3).
 
-    Returns df, model.
+    Returns df, model, by name.
     """
 
     # Notebook cell 3.
     df = pd.read_csv(data_path)
     model = Ridge(alpha=alpha).fit(df[["x"]], df["y"])
 
-    return df, model
+    return {"df": df, "model": model}

@@ -31,7 +31,7 @@ from sklearn.linear_model import Ridge
 def train():
     """Run the training stage (notebook cell 2).
 
-    Returns t0, model, elapsed.
+    Returns t0, model, elapsed, by name.
     """
 
     # Notebook cell 2.
@@ -40,4 +40,4 @@ def train():
     elapsed = time.time() - t0
     print(f"fitted in {elapsed:.2f}s")
 
-    return t0, model, elapsed
+    return {"t0": t0, "model": model, "elapsed": elapsed}

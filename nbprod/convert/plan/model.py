@@ -162,6 +162,9 @@ class Plan:
     # Paths the notebook reads and writes, as written in it (relative to its folder).
     paths_read: tuple[str, ...] = ()
     paths_written: tuple[str, ...] = ()
+    # The parameter through which a stage and its steps get their config section
+    # (``config.n_estimators``): "config", unless the notebook uses that name.
+    config_argument: str = "config"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

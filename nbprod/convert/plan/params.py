@@ -16,6 +16,11 @@ from nbprod.convert.plan.names import safe_identifier, snake
 from nbprod.stages import STAGES
 
 
+def config_class(group: str) -> str:
+    """The name of the generated dataclass that holds a config group's values."""
+    return f"{group.capitalize()}Config"
+
+
 def lift_params(
     work: list[WorkCell],
     parameter_literals: dict[int, tuple[Literal, ...]],

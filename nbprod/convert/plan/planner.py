@@ -28,7 +28,7 @@ from nbprod.convert.plan.dataflow import (
 )
 from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
 from nbprod.convert.plan.names import package_name
-from nbprod.convert.plan.params import lift_params, used_params
+from nbprod.convert.plan.params import config_class, lift_params, used_params
 from nbprod.convert.plan.serving import PREPARE_FUNCTION, choose_predictor, serving_path
 from nbprod.convert.plan.steps import plan_steps
 from nbprod.stages import STAGES
@@ -174,6 +174,9 @@ def build_plan(
             )
             for sp in stages
         ]
+    config_argument, n = "config", 2
+    while config_argument in notebook_names:
+        config_argument, n = f"config_{n}", n + 1
     # A step function is a module-level name: it must not shadow, or be shadowed
     # by, anything the stage's code uses.
     taken = (
@@ -182,7 +185,8 @@ def build_plan(
         | {p.key for p in params}
         | set(dir(builtins))
         | {s.command for s in STAGES}
-        | {PREPARE_FUNCTION, "functools", "os"}
+        | {PREPARE_FUNCTION, "functools", "os", config_argument}
+        | {config_class(s) for s in STAGES}
     )
     stages = [
         replace(
@@ -218,4 +222,5 @@ def build_plan(
         paths_read=literal_paths(facts, write=False),
         paths_written=literal_paths(facts, write=True),
         unreturned=unreturned(facts, work, returned, set(helper_facts)),
+        config_argument=config_argument,
     )

@@ -9,7 +9,7 @@ from sklearn.metrics import accuracy_score, classification_report, f1_score
 def evaluate(X_test, y_test, model):
     """Run the evaluation stage (notebook cells 16, 17).
 
-    Returns y_pred.
+    Returns y_pred, by name.
     """
 
     # Notebook cell 16: Evaluate.
@@ -20,4 +20,4 @@ def evaluate(X_test, y_test, model):
     # Notebook cell 17: Evaluate.
     print(classification_report(y_test, y_pred))
 
-    return y_pred
+    return {"y_pred": y_pred}

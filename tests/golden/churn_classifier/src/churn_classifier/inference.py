@@ -9,7 +9,7 @@ import pandas as pd
 def predict(model):
     """Run the inference stage (notebook cell 20).
 
-    Returns new_customers.
+    Returns new_customers, by name.
     """
 
     # Notebook cell 20: Predict.
@@ -26,4 +26,4 @@ def predict(model):
         3
     )
 
-    return new_customers
+    return {"new_customers": new_customers}

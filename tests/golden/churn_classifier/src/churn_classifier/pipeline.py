@@ -68,43 +68,34 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 4, 8, 9, 13)."""
-    result = preprocessing.preprocess_stage(
-        customers_path=config.preprocessing.customers_path,
-        test_size=config.preprocessing.test_size,
-        random_state=config.preprocessing.random_state,
+    return preprocessing.preprocess_stage(
+        config=config.preprocessing,
     )
-    return dict(zip(OUTPUTS["preprocess"], result))
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Training (notebook cells 14, 18)."""
-    result = training.train(
+    return training.train(
         values["X_train"],
         values["y_train"],
-        handle_unknown=config.training.handle_unknown,
-        C=config.training.C,
-        max_iter=config.training.max_iter,
-        random_state=config.training.random_state,
+        config=config.training,
     )
-    return dict(zip(OUTPUTS["train"], result))
 
 
 def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Inference (notebook cell 20)."""
-    result = inference.predict(
+    return inference.predict(
         values["model"],
     )
-    return {"new_customers": result}
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Evaluation (notebook cells 16, 17)."""
-    result = evaluation.evaluate(
+    return evaluation.evaluate(
         values["X_test"],
         values["y_test"],
         values["model"],
     )
-    return {"y_pred": result}
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {

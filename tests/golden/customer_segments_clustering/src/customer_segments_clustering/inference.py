@@ -9,7 +9,7 @@ import pandas as pd
 def predict(scaler, kmeans):
     """Run the inference stage (notebook cell 16).
 
-    Returns new_customers.
+    Returns new_customers, by name.
     """
 
     # Notebook cell 16: Assign new customers.
@@ -22,7 +22,7 @@ def predict(scaler, kmeans):
     )
     new_customers["segment"] = kmeans.predict(scaler.transform(new_customers))
 
-    return new_customers
+    return {"new_customers": new_customers}
 
 
 def prepare_new_rows(new_customers, scaler):

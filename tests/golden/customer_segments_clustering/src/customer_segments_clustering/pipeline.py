@@ -60,35 +60,26 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 4, 7)."""
-    result = preprocessing.preprocess(
-        n_samples=config.preprocessing.n_samples,
-        centers=config.preprocessing.centers,
-        n_features=config.preprocessing.n_features,
-        cluster_std=config.preprocessing.cluster_std,
-        random_state=config.preprocessing.random_state,
+    return preprocessing.preprocess(
+        config=config.preprocessing,
     )
-    return dict(zip(OUTPUTS["preprocess"], result))
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Training (notebook cells 9, 11)."""
-    result = training.train(
+    return training.train(
         values["customers"],
         values["X"],
-        n_init=config.training.n_init,
-        random_state=config.training.random_state,
-        n_clusters=config.training.n_clusters,
+        config=config.training,
     )
-    return dict(zip(OUTPUTS["train"], result))
 
 
 def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Inference (notebook cell 16)."""
-    result = inference.predict(
+    return inference.predict(
         values["scaler"],
         values["kmeans"],
     )
-    return {"new_customers": result}
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {

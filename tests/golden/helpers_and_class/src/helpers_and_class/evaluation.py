@@ -11,7 +11,7 @@ from .inference import label_predictions
 def evaluate_stage(THRESHOLD, y_test, X_test, logreg):
     """Run the evaluation stage (notebook cell 18).
 
-    Returns probs, labels.
+    Returns probs, labels, by name.
     """
 
     # Notebook cell 18: Evaluate.
@@ -20,4 +20,4 @@ def evaluate_stage(THRESHOLD, y_test, X_test, logreg):
     print("malignant flagged:", labels.sum(), "of", len(labels))
     print(confusion_matrix(y_test, labels))  # displayed by the notebook
 
-    return probs, labels
+    return {"probs": probs, "labels": labels}

@@ -82,50 +82,39 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 8, 10)."""
-    result = preprocessing.preprocess(
-        test_size=config.preprocessing.test_size,
-        random_state=config.preprocessing.random_state,
+    return preprocessing.preprocess(
+        config=config.preprocessing,
     )
-    return dict(zip(OUTPUTS["preprocess"], result))
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Training (notebook cells 12, 14, 15, 17)."""
-    result = training.train(
+    return training.train(
         values["train_df"],
         values["test_df"],
         values["y_train"],
         values["y_test"],
-        C=config.training.C,
-        max_iter=config.training.max_iter,
-        random_state=config.training.random_state,
-        n_estimators=config.training.n_estimators,
-        learning_rate=config.training.learning_rate,
-        max_depth=config.training.max_depth,
-        gradient_boosting_classifier_random_state=config.training.gradient_boosting_classifier_random_state,
+        config=config.training,
     )
-    return dict(zip(OUTPUTS["train"], result))
 
 
 def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Inference (notebook cells 6, 20)."""
-    result = inference.predict(
+    return inference.predict(
         values["builder"],
         values["logreg"],
-        threshold=config.inference.threshold,
+        config=config.inference,
     )
-    return dict(zip(OUTPUTS["predict"], result))
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Evaluation (notebook cell 18)."""
-    result = evaluation.evaluate_stage(
+    return evaluation.evaluate_stage(
         values["THRESHOLD"],
         values["y_test"],
         values["X_test"],
         values["logreg"],
     )
-    return dict(zip(OUTPUTS["evaluate"], result))
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {

@@ -9,7 +9,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 def evaluate(X_test, y_test, rf):
     """Run the evaluation stage (notebook cell 14).
 
-    Returns rf_pred, rmse, r2.
+    Returns rf_pred, rmse, r2, by name.
     """
 
     # Notebook cell 14: Evaluate.
@@ -19,4 +19,4 @@ def evaluate(X_test, y_test, rf):
     print(f"random forest RMSE: {rmse:.2f} k$")
     print(f"random forest R2: {r2:.3f}")
 
-    return rf_pred, rmse, r2
+    return {"rf_pred": rf_pred, "rmse": rmse, "r2": r2}

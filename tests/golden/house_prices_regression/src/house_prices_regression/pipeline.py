@@ -72,41 +72,30 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 4, 8, 9, 18)."""
-    result = preprocessing.preprocess(
-        houses_path=config.preprocessing.houses_path,
-        test_size=config.preprocessing.test_size,
-        random_state=config.preprocessing.random_state,
+    return preprocessing.preprocess(
+        config=config.preprocessing,
     )
-    return dict(zip(OUTPUTS["preprocess"], result))
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Training (notebook cells 11, 12, 15)."""
-    result = training.train(
+    return training.train(
         values["X"],
         values["X_train"],
         values["X_test"],
         values["y_train"],
         values["y_test"],
-        alpha=config.training.alpha,
-        random_state=config.training.random_state,
-        n_estimators=config.training.n_estimators,
-        max_depth=config.training.max_depth,
-        min_samples_leaf=config.training.min_samples_leaf,
-        max_features=config.training.max_features,
-        random_forest_regressor_random_state=config.training.random_forest_regressor_random_state,
+        config=config.training,
     )
-    return dict(zip(OUTPUTS["train"], result))
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Evaluation (notebook cell 14)."""
-    result = evaluation.evaluate(
+    return evaluation.evaluate(
         values["X_test"],
         values["y_test"],
         values["rf"],
     )
-    return dict(zip(OUTPUTS["evaluate"], result))
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {

@@ -64,31 +64,28 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cell 5)."""
-    result = preprocessing.preprocess(
-        n_informative=config.preprocessing.n_informative,
-        n_redundant=config.preprocessing.n_redundant,
+    return preprocessing.preprocess(
+        config=config.preprocessing,
         n_features=config.parameters.n_features,
         n_samples=config.parameters.n_samples,
         seed=config.parameters.seed,
         test_size=config.parameters.test_size,
     )
-    return dict(zip(OUTPUTS["preprocess"], result))
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Training (notebook cell 7)."""
-    result = training.train(
+    return training.train(
         values["X_train"],
         values["y_train"],
         max_depth=config.parameters.max_depth,
         seed=config.parameters.seed,
     )
-    return {"clf": result}
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Evaluation (notebook cells 9, 11)."""
-    result = evaluation.evaluate(
+    return evaluation.evaluate(
         values["X_train"],
         values["X_test"],
         values["y_train"],
@@ -99,7 +96,6 @@ def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         output_dir=config.parameters.output_dir,
         seed=config.parameters.seed,
     )
-    return dict(zip(OUTPUTS["evaluate"], result))
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {

@@ -68,31 +68,20 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 4, 6, 8, 16)."""
-    result = preprocessing.preprocess(
-        messages_path=config.preprocessing.messages_path,
-        test_size=config.preprocessing.test_size,
-        random_state=config.preprocessing.random_state,
+    return preprocessing.preprocess(
+        config=config.preprocessing,
     )
-    return dict(zip(OUTPUTS["preprocess"], result))
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Training (notebook cells 10, 11, 14)."""
-    result = training.train(
+    return training.train(
         values["X_train"],
         values["X_test"],
         values["y_train"],
         values["y_test"],
-        lowercase=config.training.lowercase,
-        ngram_range=config.training.ngram_range,
-        min_df=config.training.min_df,
-        sublinear_tf=config.training.sublinear_tf,
-        alpha=config.training.alpha,
-        C=config.training.C,
-        max_iter=config.training.max_iter,
-        random_state=config.training.random_state,
+        config=config.training,
     )
-    return dict(zip(OUTPUTS["train"], result))
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from sklearn.metrics import accuracy_score, f1_score
 def evaluate(results, X_val, y_val, baseline_acc, model):
     """Run the evaluation stage (notebook cell 20).
 
-    Returns results, val_pred.
+    Returns results, val_pred, by name.
     """
 
     # Notebook cell 20: Evaluate.
@@ -23,4 +23,4 @@ def evaluate(results, X_val, y_val, baseline_acc, model):
         }
     )
 
-    return results, val_pred
+    return {"results": results, "val_pred": val_pred}

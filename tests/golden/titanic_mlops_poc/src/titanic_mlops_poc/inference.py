@@ -7,29 +7,28 @@ import os
 
 import pandas as pd
 
+from .config import InferenceConfig
 from .preprocessing import add_family
 
 
-def predict(
-    final_model, test, passenger_ids, *, results_path: str, predictions_path: str
-):
+def predict(final_model, test, passenger_ids, *, config: InferenceConfig):
     """Run the inference stage (notebook cell 26).
 
-    Returns test_pred, predictions.
+    Returns test_pred, predictions, by name.
     """
 
     # Notebook cell 26: Predict.
     test_pred = final_model.predict(test)
     predictions = pd.DataFrame({"PassengerId": passenger_ids, "Survived": test_pred})
-    os.makedirs(results_path, exist_ok=True)
-    predictions.to_csv(predictions_path, index=False)
+    os.makedirs(config.results_path, exist_ok=True)
+    predictions.to_csv(config.predictions_path, index=False)
     print(
         len(predictions),
         "predictions, predicted survival rate:",
         round(predictions["Survived"].mean(), 3),
     )
 
-    return test_pred, predictions
+    return {"test_pred": test_pred, "predictions": predictions}
 
 
 def prepare_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode):

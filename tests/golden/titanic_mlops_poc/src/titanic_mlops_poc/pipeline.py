@@ -94,57 +94,42 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 3, 5, 8, 10, 11, 12, 13, 24)."""
-    result = preprocessing.preprocess(
-        family_offset=config.preprocessing.family_offset,
-        passengers_train_path=config.preprocessing.passengers_train_path,
-        passengers_test_path=config.preprocessing.passengers_test_path,
+    return preprocessing.preprocess(
+        config=config.preprocessing,
     )
-    return dict(zip(OUTPUTS["preprocess"], result))
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Training (notebook cells 15, 16, 17, 18, 21, 22, 25)."""
-    result = training.train_stage(
+    return training.train_stage(
         values["FAMILY_OFFSET"],
         values["train"],
         values["age_mean"],
         values["embarked_mode"],
         values["test"],
-        test_size=config.training.test_size,
-        random_state=config.training.random_state,
-        n_estimators=config.training.n_estimators,
-        random_forest_classifier_random_state=config.training.random_forest_classifier_random_state,
-        params_path=config.training.params_path,
-        param_grid=config.training.param_grid,
-        cv=config.training.cv,
-        scoring=config.training.scoring,
-        random_forest_classifier_n_estimators=config.training.random_forest_classifier_n_estimators,
+        config=config.training,
     )
-    return dict(zip(OUTPUTS["train"], result))
 
 
 def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Inference (notebook cell 26)."""
-    result = inference.predict(
+    return inference.predict(
         values["final_model"],
         values["test"],
         values["passenger_ids"],
-        results_path=config.inference.results_path,
-        predictions_path=config.inference.predictions_path,
+        config=config.inference,
     )
-    return dict(zip(OUTPUTS["predict"], result))
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Evaluation (notebook cell 20)."""
-    result = evaluation.evaluate(
+    return evaluation.evaluate(
         values["results"],
         values["X_val"],
         values["y_val"],
         values["baseline_acc"],
         values["model"],
     )
-    return dict(zip(OUTPUTS["evaluate"], result))
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {

@@ -9,7 +9,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix
 def evaluate(X_test, y_test, search):
     """Run the evaluation stage (notebook cells 11, 12).
 
-    Returns best_model, test_pred, cm.
+    Returns best_model, test_pred, cm, by name.
     """
 
     # Notebook cell 11: Evaluate on the test split.
@@ -20,4 +20,4 @@ def evaluate(X_test, y_test, search):
     # Notebook cell 12: Evaluate on the test split.
     cm = confusion_matrix(y_test, test_pred)
 
-    return best_model, test_pred, cm
+    return {"best_model": best_model, "test_pred": test_pred, "cm": cm}

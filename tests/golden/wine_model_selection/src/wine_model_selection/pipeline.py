@@ -68,33 +68,27 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 4, 6)."""
-    result = preprocessing.preprocess(
-        test_size=config.preprocessing.test_size,
-        random_state=config.preprocessing.random_state,
+    return preprocessing.preprocess(
+        config=config.preprocessing,
     )
-    return dict(zip(OUTPUTS["preprocess"], result))
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Training (notebook cells 8, 9)."""
-    result = training.train(
+    return training.train(
         values["X_train"],
         values["y_train"],
-        random_state=config.training.random_state,
-        cv=config.training.cv,
-        scoring=config.training.scoring,
+        config=config.training,
     )
-    return dict(zip(OUTPUTS["train"], result))
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Evaluation (notebook cells 11, 12)."""
-    result = evaluation.evaluate(
+    return evaluation.evaluate(
         values["X_test"],
         values["y_test"],
         values["search"],
     )
-    return dict(zip(OUTPUTS["evaluate"], result))
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
