@@ -93,6 +93,13 @@ def convert(
         f"  {kept} of {len(plan.cells)} code cells in the pipeline; "
         f"{len(plan.params)} values in config.yaml"
     )
+    steps = sum(len(s.steps) for s in plan.stages)
+    if steps:
+        click.echo(
+            f"  {steps} named steps in the stage modules (nbprod plan lists them)"
+        )
+    if plan.steps_reverted:
+        click.echo(f"  one function per stage: {plan.steps_reverted}")
     for warning in plan.warnings:
         click.echo(f"  warning: {warning}", err=True)
     if validation is not None:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
-from helpers import plan_of
+from helpers import make_notebook, plan_of, run_nbprod
 
 from nbprod.convert.plan import Plan, StagePlan, StepPlan
 from nbprod.stages import Stage
@@ -261,3 +264,61 @@ def test_two_runs_under_one_heading_get_readable_distinct_names(heading: str) ->
     names = [s.name for s in stage(plan, Stage.PREPROCESSING).steps]
     assert len(set(names)) == len(names) == 3
     assert not any(name[-1].isdigit() and "cell" in name for name in names)
+
+
+@pytest.mark.kernel
+def test_steps_are_validated_and_proven_like_the_plain_stage(tmp_path: Path) -> None:
+    notebook = make_notebook(
+        tmp_path / "nb" / "steps.ipynb",
+        "import numpy as np",
+        "#md ## Make",
+        "rng = np.random.default_rng(0)\nbase = rng.normal(size=20)",
+        "#md ## Scale",
+        "mean = base.mean()\nscaled = base - mean\nprint(round(float(scaled.std()), 6))",
+        "#md ## Summarise",
+        "summary = {'mean': float(mean), 'max': float(scaled.max())}\nprint(summary)",
+    )
+    out = tmp_path / "out"
+    result = run_nbprod("convert", notebook, "-o", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "nbprod-report.json").read_text())
+    (stage_plan,) = report["plan"]["stages"]
+    assert [s["name"] for s in stage_plan["steps"]] == ["make", "scale", "summarise"]
+    assert report["plan"]["steps_reverted"] == ""
+    assert report["validation"]["status"] == "equal"
+    module = (out / "src" / "steps" / "preprocessing.py").read_text()
+    assert "def scale(base):" in module
+
+
+@pytest.mark.kernel
+def test_steps_validation_rejects_fall_back_to_one_function_per_stage(
+    tmp_path: Path,
+) -> None:
+    # A closure over a name a later step rebinds: in one function it sees the new
+    # value, in two it keeps the old one. The analysis does not see it; validation
+    # does, and the plain form is written, proven, and the report says why.
+    notebook = make_notebook(
+        tmp_path / "nb" / "closure.ipynb",
+        "import numpy as np",
+        "#md ## Make",
+        "k = 1\nscale = lambda x: x * k\nbase = np.arange(3)",
+        "#md ## Change",
+        "k = 3\nscaled = scale(base)\nprint(scaled)",
+    )
+    planned = run_nbprod("plan", notebook, "--format", "json")
+    assert [s["name"] for s in json.loads(planned.stdout)["stages"][0]["steps"]] == [
+        "make",
+        "change",
+    ]
+    out = tmp_path / "out"
+    result = run_nbprod("convert", notebook, "-o", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "nbprod-report.json").read_text())
+    assert report["validation"]["status"] == "equal"
+    assert report["plan"]["stages"][0]["steps"] == []
+    assert report["plan"]["steps_reverted"].startswith(
+        "with step functions, cell 5 output differed from the notebook"
+    )
+    assert "one function per stage: with step functions" in result.stdout
+    module = (out / "src" / "closure" / "preprocessing.py").read_text()
+    assert "def make(" not in module

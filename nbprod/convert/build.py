@@ -371,50 +371,100 @@ def convert(
     files: dict[str, str | bytes] = {**built, **(extra_files or {})}
     validation = None
     if validate:
-        scratch = scratch_copy(output, files)
-        try:
-            with tempfile.TemporaryDirectory(prefix="nbprod-values-") as values:
-                validation = validate_project(
-                    notebook,
-                    scratch,
-                    timeout=timeout,
-                    keep_values=Path(values),
-                    unseeded=lambda: unseeded_calls(a),
-                    environment=a.secret_values,
-                    exclude=(output,),
-                )
-                validation = _settle_predict(a, validation, Path(values), facts, files)
-                files["nbprod-report.json"] = redact(
-                    report(a, validation.to_dict(), env), a.secret_values
-                )
-                # The notebook's own classes resolve to the project's while its
-                # values are loaded, and pickled again as fixtures.
-                with project_classes(scratch, a.plan):
-                    names = [c.name for c in validation.comparisons]
-                    captured = load_values(Path(values), names)
-                    card = card_facts(a.plan, validation.comparisons, captured)
-                    files["MODEL_CARD.md"] = redact(
-                        render("project/MODEL_CARD.md.j2", {**facts, "card": card}),
-                        a.secret_values,
-                    )
-                    # Characterization tests of values that change from run to
-                    # run would fail at random: none then, and the report says why.
-                    if validation.passed and not validation.unseeded:
-                        files.update(
-                            characterization_files(
-                                {
-                                    n: v
-                                    for n, v in captured.items()
-                                    if not contains(dump_value(v), a.secret_values)
-                                },
-                                validation.comparisons,
-                                a.plan.package,
-                            )
-                        )
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        validation = _validate(a, notebook, output, files, facts, env, timeout)
+        if validation.blames_the_code and any(s.steps for s in a.plan.stages):
+            # Never wrong to look nicer: the steps are a restructuring; the code
+            # as the notebook ran it, one function per stage, may be proven where
+            # they are not. What is written is always what was validated.
+            plain = replace(
+                a,
+                plan=replace(
+                    a.plan,
+                    stages=tuple(replace(s, steps=()) for s in a.plan.stages),
+                    steps_reverted=(
+                        f"with step functions, {_what_failed(validation)}; "
+                        "generated as one function per stage and validated again"
+                    ),
+                ),
+            )
+            built, plain_facts = build_files(plain, NOT_VALIDATED, env)
+            plain_files: dict[str, str | bytes] = {**built, **(extra_files or {})}
+            again = _validate(
+                plain, notebook, output, plain_files, plain_facts, env, timeout
+            )
+            if not again.blames_the_code:
+                a, files, validation = plain, plain_files, again
     write_tree(output, files)
     return a, validation
+
+
+def _what_failed(validation: Validation) -> str:
+    different = [
+        c.name
+        for c in (*validation.comparisons, *validation.outputs)
+        if c.status == Verdict.DIFFERENT
+    ]
+    if not different:
+        return validation.reason
+    more = f" and {len(different) - 3} more" if len(different) > 3 else ""
+    return f"{', '.join(different[:3])}{more} differed from the notebook"
+
+
+def _validate(
+    a: Analysis,
+    notebook: Path,
+    output: Path,
+    files: dict[str, str | bytes],
+    facts: dict[str, Any],
+    env: Environment,
+    timeout: float,
+) -> Validation:
+    """Run the project ``files`` make beside ``notebook`` in a scratch copy and
+    compare; the report, model card and characterization tests in ``files``
+    become what the run found."""
+    scratch = scratch_copy(output, files)
+    try:
+        with tempfile.TemporaryDirectory(prefix="nbprod-values-") as values:
+            validation = validate_project(
+                notebook,
+                scratch,
+                timeout=timeout,
+                keep_values=Path(values),
+                unseeded=lambda: unseeded_calls(a),
+                environment=a.secret_values,
+                exclude=(output,),
+            )
+            validation = _settle_predict(a, validation, Path(values), facts, files)
+            files["nbprod-report.json"] = redact(
+                report(a, validation.to_dict(), env), a.secret_values
+            )
+            # The notebook's own classes resolve to the project's while its
+            # values are loaded, and pickled again as fixtures.
+            with project_classes(scratch, a.plan):
+                names = [c.name for c in validation.comparisons]
+                captured = load_values(Path(values), names)
+                card = card_facts(a.plan, validation.comparisons, captured)
+                files["MODEL_CARD.md"] = redact(
+                    render("project/MODEL_CARD.md.j2", {**facts, "card": card}),
+                    a.secret_values,
+                )
+                # Characterization tests of values that change from run to
+                # run would fail at random: none then, and the report says why.
+                if validation.passed and not validation.unseeded:
+                    files.update(
+                        characterization_files(
+                            {
+                                n: v
+                                for n, v in captured.items()
+                                if not contains(dump_value(v), a.secret_values)
+                            },
+                            validation.comparisons,
+                            a.plan.package,
+                        )
+                    )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return validation
 
 
 def _settle_predict(

@@ -135,6 +135,11 @@ class ExecutionError(NbprodError):
     exit_code = 1
 
 
+class PipelineError(ExecutionError):
+    """The generated pipeline's run failed or did not finish: the project's code is
+    at fault, not the notebook."""
+
+
 @dataclass(frozen=True)
 class Probe:
     """A value kept in the middle of the notebook's run, where it is computed:
@@ -494,12 +499,12 @@ class PipelineRun:
             if self.process.poll() is not None:
                 error = self._error()
                 self.stop()
-                raise ExecutionError(
+                raise PipelineError(
                     f"the generated pipeline failed: {error}", where=str(self.project)
                 )
             if time.monotonic() > deadline:
                 self.stop()
-                raise ExecutionError(
+                raise PipelineError(
                     f"the generated pipeline did not finish within {timeout:g} s",
                     where=str(self.project),
                 )

@@ -33,6 +33,7 @@ from nbprod.validate.execute import (
     DEFAULT_TIMEOUT,
     Capture,
     ExecutionError,
+    PipelineError,
     PipelineRun,
     Probe,
     run_notebook,
@@ -101,10 +102,18 @@ class Validation:
     notebook_seconds: float = 0.0
     pipeline_seconds: float = 0.0
     notebook_values: Path | None = field(default=None, compare=False)
+    # the error was the generated pipeline's (its run failed), not the notebook's
+    pipeline_failed: bool = False
 
     @property
     def passed(self) -> bool:
         return self.status == Outcome.EQUAL
+
+    @property
+    def blames_the_code(self) -> bool:
+        """The notebook ran and the generated code did not reproduce it: another
+        form of the same code may."""
+        return self.status == Outcome.DIFFERENT or self.pipeline_failed
 
     @property
     def reason(self) -> str:
@@ -375,7 +384,11 @@ def validate_project(
                     timeout - (time.monotonic() - started),
                 )
         except ExecutionError as exc:
-            return Validation(Outcome.ERROR, error=str(exc))
+            return Validation(
+                Outcome.ERROR,
+                error=str(exc),
+                pipeline_failed=isinstance(exc, PipelineError),
+            )
         finally:
             pipeline.stop()
     outputs = tuple(compare_outputs(plan, ours, theirs))

@@ -165,6 +165,9 @@ class Plan:
     # The parameter through which a stage and its steps get their config section
     # (``config.n_estimators``): "config", unless the notebook uses that name.
     config_argument: str = "config"
+    # Why every stage is one function although the notebook has steps: validation
+    # found the stepped code differs from the notebook, and the plain form did not.
+    steps_reverted: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
