@@ -14,8 +14,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbprod"
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 # The words only nbprod/stages.py may spell: a stage's name or its command.
 STAGE_WORDS = {s.value for s in STAGES} | {s.command for s in STAGES}
-# Method names that happen to be commands too: ``model.predict(...)``.
-METHODS = {"predict"}
+# Commands that are also words with another meaning: ``model.predict(...)``, the
+# ``train`` split of a dataset.
+METHODS = {"predict", "train"}
 
 
 def _string_constants(tree: ast.AST) -> list[ast.Constant]:

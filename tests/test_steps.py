@@ -317,8 +317,11 @@ def test_steps_validation_rejects_fall_back_to_one_function_per_stage(
     assert report["validation"]["status"] == "equal"
     assert report["plan"]["stages"][0]["steps"] == []
     assert report["plan"]["steps_reverted"].startswith(
-        "with step functions, cell 5 output differed from the notebook"
+        "with step functions and shared cleaning, cell 5 output differed"
     )
-    assert "one function per stage: with step functions" in result.stdout
+    assert (
+        "one function per stage: with step functions and shared cleaning"
+        in result.stdout
+    )
     module = (out / "src" / "closure" / "preprocessing.py").read_text()
     assert "def make(" not in module

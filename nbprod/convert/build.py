@@ -23,6 +23,7 @@ from nbprod.convert.analysis import (
     analyse_notebook,
     collect_imports,
 )
+from nbprod.convert.analysis.clones import find_clones
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules
@@ -143,6 +144,8 @@ def analyse(
             notebook_dir=rel,
             package=package,
             title=title(nb),
+            clones=find_clones(parsed, facts),
+            secrets=secrets,
         )
     if not plan.stages:
         raise NotebookError(
@@ -372,18 +375,22 @@ def convert(
     validation = None
     if validate:
         validation = _validate(a, notebook, output, files, facts, env, timeout)
-        if validation.blames_the_code and any(s.steps for s in a.plan.stages):
-            # Never wrong to look nicer: the steps are a restructuring; the code
-            # as the notebook ran it, one function per stage, may be proven where
-            # they are not. What is written is always what was validated.
+        restructured = a.plan.clones or any(s.steps for s in a.plan.stages)
+        if validation.blames_the_code and restructured:
+            # Never wrong to look nicer: steps and shared functions are
+            # restructurings; the code as the notebook ran it, one function per
+            # stage, may be proven where they are not. What is written is always
+            # what was validated.
             plain = replace(
                 a,
                 plan=replace(
                     a.plan,
                     stages=tuple(replace(s, steps=()) for s in a.plan.stages),
+                    clones=(),
                     steps_reverted=(
-                        f"with step functions, {_what_failed(validation)}; "
-                        "generated as one function per stage and validated again"
+                        f"with step functions and shared cleaning, "
+                        f"{_what_failed(validation)}; generated as one function "
+                        "per stage and validated again"
                     ),
                 ),
             )

@@ -24,6 +24,12 @@ def describe(plan: Plan) -> list[str]:
                 f"  step {step.name}({takes}) -> {gives}  "
                 f"[{_cells(step.cells)}; name from {step.origin}]"
             )
+    for clone in plan.clones:
+        takes = ", ".join((clone.frame, *clone.params))
+        new_rows = "; predict uses it for new rows" if clone.serving else ""
+        lines.append(
+            f"shared {clone.name}({takes}) -> {clone.stage}: {clone.origin}{new_rows}"
+        )
     for h in plan.helpers:
         extra = (
             f" (notebook globals become parameters: {', '.join(h.data_params)})"

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from nbprod.convert.analysis import CellFacts, Import, ParsedCell, name_nodes
-from nbprod.convert.plan import Param, Plan, Serving, StagePlan
+from nbprod.convert.analysis.clones import CloneUse
+from nbprod.convert.plan import ClonePlan, Param, Plan, Serving, StagePlan
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import PREPARE_FUNCTION
 from nbprod.redact import REDACTED
@@ -179,6 +180,7 @@ def generate_modules(
         plan, helper_params, replacements, {c.number: c.section for c in plan.cells}
     )
     helper_module = {h.name: h.stage.module for h in plan.helpers}
+    helper_module.update({c.name: c.stage.module for c in plan.clones})
     used_names = {n for f in facts for n in (*f.names_seen, *f.string_reads)} | {
         n for f in facts for h in f.helpers for n in h.free_names
     }
@@ -227,6 +229,10 @@ def generate_modules(
                     leading_lines=[*rewritten.leading_lines, comment]
                 )
             )
+        for clone in (c for c in plan.clones if c.stage == stage.stage):
+            function, used = _clone_function(ctx, clone, by_cell)
+            needs_partial |= used
+            body.append(function)
         if stage.cells:
             functions, used = _stage_functions(
                 ctx, stage, by_cell, facts_by_cell, params_by_key, parameter_lines
@@ -339,20 +345,15 @@ def _stage_functions(
     order; or the entry function alone, holding the code, for a one-step stage."""
 
     def code(cells: tuple[int, ...]) -> tuple[list[cst.BaseStatement], bool]:
-        statements: list[cst.BaseStatement] = []
-        used_partial = False
-        for number in cells:
-            pc, facts = by_cell[number], facts_by_cell[number]
-            kept = [
-                i
-                for i in facts.kept
-                if not _definition_or_import(pc.module.body[i])
-                and (number, _start_line(pc, pc.module.body[i])) not in parameter_lines
-            ]
-            cell, used = _cell_statements(ctx, pc, facts.shown, kept)
-            statements += cell
-            used_partial |= used
-        return statements, used_partial
+        order = [
+            (number, i)
+            for number in cells
+            for i in facts_by_cell[number].kept
+            if not _definition_or_import(by_cell[number].module.body[i])
+            and (number, _start_line(by_cell[number], by_cell[number].module.body[i]))
+            not in parameter_lines
+        ]
+        return _statements(ctx, by_cell, facts_by_cell, order)
 
     group_of = {key: group for group, key in stage.params}
     functions = []
@@ -456,14 +457,9 @@ def _serving_function(
 ) -> tuple[cst.FunctionDef, bool]:
     """``prepare_new_rows``: the notebook's own steps from the rows it predicted on
     to what the model took, statement by statement."""
-    statements: list[cst.BaseStatement] = []
-    used_partial = False
-    for number in serving.cells:
-        indices = [i for cell, i in serving.steps if cell == number]
-        shown = facts_by_cell[number].shown
-        cell, used = _cell_statements(ctx, by_cell[number], shown, indices)
-        statements += cell
-        used_partial |= used
+    statements, used_partial = _statements(
+        ctx, by_cell, facts_by_cell, list(serving.steps), serving=True
+    )
     call_cell, call_line = serving.call
     pc = by_cell[call_cell]
     statement = next(s for s in pc.module.body if _start_line(pc, s) == call_line)
@@ -516,33 +512,58 @@ def _start_line(pc: ParsedCell, node: cst.CSTNode) -> int:
     return pos.start.line if pos is not None else 0
 
 
-def _cell_statements(
-    ctx: _Context, pc: ParsedCell, shown: frozenset[int], indices: list[int]
+@dataclass(frozen=True)
+class _CloneCall:
+    """Where one copy of a factored clone ran: now a call of its function."""
+
+    clone: ClonePlan
+    use: CloneUse
+
+
+def _statements(
+    ctx: _Context,
+    by_cell: dict[int, ParsedCell],
+    facts_by_cell: dict[int, CellFacts],
+    order: list[tuple[int, int]],
+    *,
+    serving: bool = False,
 ) -> tuple[list[cst.BaseStatement], bool]:
-    """The cell's statements at ``indices``, rewritten, the first labelled with the
-    cell it came from (the label also maps printed output back to the cell);
-    ``shown``: those whose value the notebook displayed, printed."""
+    """The statements at ``order`` ((cell, index) in the cell's module), rewritten,
+    each copy of a factored clone a call of its function; a label names the cell
+    each run of statements came from (it also maps printed output back to the
+    cell). Those whose value the notebook displayed are printed."""
     statements: list[cst.BaseStatement] = []
     used_partial = False
-    number = pc.cell.number
-    for i in indices:
-        rewritten, used = _rewrite(ctx, pc, pc.module.body[i])
-        used_partial |= used
-        assert isinstance(
-            rewritten, cst.SimpleStatementLine | cst.BaseCompoundStatement
-        )
-        if i in shown and isinstance(rewritten, cst.SimpleStatementLine):
-            # The notebook displayed this value; the pipeline prints it.
-            expr = rewritten.body[0]
-            assert isinstance(expr, cst.Expr)
-            printed = cst.Call(cst.Name("print"), [cst.Arg(expr.value)])
-            rewritten = rewritten.with_changes(
-                body=[expr.with_changes(value=printed)],
-                trailing_whitespace=cst.TrailingWhitespace(
-                    whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(SHOWN)
-                ),
+    current = None
+    for item in _with_clone_calls(ctx.plan.clones, order, serving):
+        if isinstance(item, _CloneCall):
+            number = item.use.statements[0][0]
+            rewritten: cst.SimpleStatementLine | cst.BaseCompoundStatement = (
+                _clone_call(ctx, item.clone, item.use)
             )
-        if not statements:
+        else:
+            number, i = item
+            pc = by_cell[number]
+            node, used = _rewrite(ctx, pc, pc.module.body[i])
+            used_partial |= used
+            assert isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+            rewritten = node
+            if i in facts_by_cell[number].shown and isinstance(
+                rewritten, cst.SimpleStatementLine
+            ):
+                # The notebook displayed this value; the pipeline prints it.
+                expr = rewritten.body[0]
+                assert isinstance(expr, cst.Expr)
+                printed = cst.Call(cst.Name("print"), [cst.Arg(expr.value)])
+                rewritten = rewritten.with_changes(
+                    body=[expr.with_changes(value=printed)],
+                    trailing_whitespace=cst.TrailingWhitespace(
+                        whitespace=cst.SimpleWhitespace("  "),
+                        comment=cst.Comment(SHOWN),
+                    ),
+                )
+        if number != current:
+            current = number
             section = ctx.sections.get(number, "")
             label = (
                 f"# Notebook cell {number}" + (f": {section}" if section else "") + "."
@@ -556,6 +577,107 @@ def _cell_statements(
             )
         statements.append(rewritten)
     return statements, used_partial
+
+
+def _with_clone_calls(
+    clones: tuple[ClonePlan, ...], order: list[tuple[int, int]], serving: bool
+) -> list[tuple[int, int] | _CloneCall]:
+    """``order`` with each copy of a clone it holds whole replaced by a call: at
+    its first shared statement, after the statements moved before it."""
+    positions = {where: k for k, where in enumerate(order)}
+    at: dict[tuple[int, int], list[tuple[int, int] | _CloneCall]] = {}
+    skip: set[tuple[int, int]] = set()
+    for clone in clones:
+        uses = [clone.second] if serving else [clone.first, clone.second]
+        if serving and not clone.serving:
+            continue
+        for use in uses:
+            members = [*use.statements, *use.hoisted]
+            if not all(w in positions for w in members):
+                continue
+            moved = sorted(use.hoisted, key=positions.__getitem__)
+            at[use.statements[0]] = [*moved, _CloneCall(clone, use)]
+            skip.update(members)
+    items: list[tuple[int, int] | _CloneCall] = []
+    for where in order:
+        if where in at:
+            items += at[where]
+        elif where not in skip:
+            items.append(where)
+    return items
+
+
+def _clone_call(
+    ctx: _Context, clone: ClonePlan, use: CloneUse
+) -> cst.SimpleStatementLine:
+    """``frame = clean_rows(frame, name=name, ...)``."""
+    call = cst.Call(
+        cst.Name(clone.name),
+        [cst.Arg(cst.Name(use.frame))]
+        + [
+            cst.Arg(
+                cst.Name(n),
+                keyword=cst.Name(n),
+                equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=cst.SimpleWhitespace(""),
+                ),
+            )
+            for n in clone.params
+        ],
+    )
+    return cst.SimpleStatementLine(
+        [cst.Assign([cst.AssignTarget(cst.Name(use.frame))], call)]
+    )
+
+
+def _clone_function(
+    ctx: _Context, clone: ClonePlan, by_cell: dict[int, ParsedCell]
+) -> tuple[cst.FunctionDef, bool]:
+    """The shared statements as one function of the frame, from the first copy,
+    the frame's name made the function's parameter."""
+    body: list[cst.BaseStatement] = []
+    used_partial = False
+    for number, i in clone.first.statements:
+        pc = by_cell[number]
+        node, used = _rewrite(ctx, pc, pc.module.body[i])
+        used_partial |= used
+        renamed = node.visit(_Renamed(clone.first.frame, clone.frame))
+        assert isinstance(renamed, cst.SimpleStatementLine)
+        body.append(renamed.with_changes(leading_lines=[]))
+    cells = sorted({c for c, _ in (*clone.first.statements, *clone.second.statements)})
+    function = _function(
+        clone.name,
+        (clone.frame,),
+        [_param_node(n, None) for n in clone.params],
+        body,
+        cst.Name(clone.frame),
+        f"{clone.origin[0].upper()}{clone.origin[1:]}: one function for both"
+        + (", and for new rows" if clone.serving else "")
+        + f" (notebook {_cells_text(tuple(cells))}).",
+        f"Returns {clone.frame}.",
+    )
+    return function, used_partial
+
+
+class _Renamed(cst.CSTTransformer):
+    """A variable renamed; attribute and keyword names that spell it stay."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if original_node.value == self.old:
+            return updated_node.with_changes(value=self.new)
+        return updated_node
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        return updated_node.with_changes(attr=original_node.attr)
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
 
 
 def _config_params(

@@ -9,6 +9,7 @@ and ``planner`` puts them together.
 
 from nbprod.convert.plan.model import (
     CellPlan,
+    ClonePlan,
     HelperPlan,
     Param,
     Plan,
@@ -21,6 +22,7 @@ from nbprod.convert.plan.planner import build_plan
 
 __all__ = [
     "CellPlan",
+    "ClonePlan",
     "HelperPlan",
     "Param",
     "Plan",

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
+from nbprod.convert.analysis.clones import CloneUse
 from nbprod.redact import SecretLiteral
 from nbprod.stages import Stage
 
@@ -97,6 +98,22 @@ class StagePlan:
 
 
 @dataclass(frozen=True)
+class ClonePlan:
+    """Statements the notebook applies to two frames, factored into one function:
+    ``name(frame, *, params)`` returns the frame; each copy becomes a call, the
+    first copy's ``hoisted`` statements running just before it."""
+
+    name: str
+    stage: Stage  # the module the function goes in: the first copy's stage
+    frame: str  # the function's parameter for the frame
+    params: tuple[str, ...]  # the other names the statements read, by keyword
+    first: CloneUse
+    second: CloneUse
+    serving: bool  # predict's prepare_new_rows calls it for the second copy
+    origin: str  # "cells 10, 11, 12 and cell 25 clean train and test the same way"
+
+
+@dataclass(frozen=True)
 class Serving:
     """How ``predict`` scores new rows as the notebook scored its own.
 
@@ -165,9 +182,11 @@ class Plan:
     # The parameter through which a stage and its steps get their config section
     # (``config.n_estimators``): "config", unless the notebook uses that name.
     config_argument: str = "config"
-    # Why every stage is one function although the notebook has steps: validation
-    # found the stepped code differs from the notebook, and the plain form did not.
+    # Why every stage is one function (no steps, no shared functions) although the
+    # notebook has steps: validation found the restructured code differs from the
+    # notebook, and the plain form did not.
     steps_reverted: str = ""
+    clones: tuple[ClonePlan, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

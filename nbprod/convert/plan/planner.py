@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import replace
 
 from nbprod.convert.analysis import CellFacts
+from nbprod.convert.analysis.clones import Clone
 from nbprod.convert.normalise import SKIP, NormalCell
 from nbprod.convert.plan.cells import (
     WorkCell,
@@ -18,6 +20,7 @@ from nbprod.convert.plan.cells import (
     place_helpers,
     printed_mode,
 )
+from nbprod.convert.plan.clones import plan_clones
 from nbprod.convert.plan.dataflow import (
     clock_names,
     literal_paths,
@@ -31,6 +34,7 @@ from nbprod.convert.plan.names import package_name
 from nbprod.convert.plan.params import config_class, lift_params, used_params
 from nbprod.convert.plan.serving import PREPARE_FUNCTION, choose_predictor, serving_path
 from nbprod.convert.plan.steps import plan_steps
+from nbprod.redact import SecretLiteral
 from nbprod.stages import STAGES
 
 
@@ -44,13 +48,17 @@ def build_plan(
     notebook_dir: str = ".",
     package: str | None = None,
     title: str = "",
+    clones: Sequence[Clone] = (),
+    secrets: Sequence[SecretLiteral] = (),
 ) -> Plan:
     """Plan the conversion.
 
     ``existing_paths`` are the relative path literals that exist beside the notebook
     (inputs); ``notebook_dir`` is the notebook's folder relative to the project, so
     those inputs keep working from the generated project; ``title`` is the
-    notebook's title heading, which names no step.
+    notebook's title heading, which names no step; ``clones`` the copies of
+    statements the analysis found, factored where they may be; ``secrets`` the
+    literals the code will read from the environment instead.
     """
     imports = {imp.bound: imp.qualified for f in facts for imp in f.imports}
     helper_facts = {h.name: (h, f.number) for f in facts for h in f.helpers}
@@ -203,6 +211,18 @@ def build_plan(
         for sp in stages
     ]
     returned = {n for sp in stages for n in sp.outputs}
+    factored = plan_clones(
+        clones,
+        work,
+        stages,
+        params,
+        secrets,
+        serving,
+        helper_params,
+        sections,
+        imported=set(imports) | set(helper_facts),
+        taken=taken | {step.name for sp in stages for step in sp.steps},
+    )
     return Plan(
         notebook=notebook_name,
         package=pkg,
@@ -223,4 +243,5 @@ def build_plan(
         paths_written=literal_paths(facts, write=True),
         unreturned=unreturned(facts, work, returned, set(helper_facts)),
         config_argument=config_argument,
+        clones=factored,
     )

@@ -8,7 +8,7 @@ import os
 import pandas as pd
 
 from .config import InferenceConfig
-from .preprocessing import add_family
+from .preprocessing import clean_passengers
 
 
 def predict(final_model, test, passenger_ids, *, config: InferenceConfig):
@@ -39,14 +39,12 @@ def prepare_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode):
     """
 
     # Notebook cell 25: Predict.
-    test["Title"] = test["Name"].str.extract(r",\s*([^\.]+)\.")
-    test["Title"] = test["Title"].where(
-        test["Title"].isin(["Mr", "Mrs", "Miss", "Master"]), "Rare"
+    test = clean_passengers(
+        test,
+        FAMILY_OFFSET=FAMILY_OFFSET,
+        age_mean=age_mean,
+        embarked_mode=embarked_mode,
     )
-    test["Age"] = test["Age"].fillna(age_mean)
-    test["Embarked"] = test["Embarked"].fillna(embarked_mode)
-    test = add_family(test, FAMILY_OFFSET=FAMILY_OFFSET)
-    test["IsAlone"] = (test["FamilySize"] == 1).astype(int)
     test = test.drop(columns=["PassengerId", "Name", "Ticket", "Cabin"])
     test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
     test = test.reindex(columns=X.columns, fill_value=0)

@@ -14,6 +14,24 @@ def add_family(df, *, FAMILY_OFFSET):
     return df
 
 
+def clean_passengers(passengers, *, FAMILY_OFFSET, age_mean, embarked_mode):
+    """Cells 10, 11, 12 and cell 25 clean train and test the same way: one function for
+    both, and for new rows (notebook cells 10, 11, 12, 25).
+
+    Returns passengers.
+    """
+    passengers["Title"] = passengers["Name"].str.extract(r",\s*([^\.]+)\.")
+    passengers["Title"] = passengers["Title"].where(
+        passengers["Title"].isin(["Mr", "Mrs", "Miss", "Master"]), "Rare"
+    )
+    passengers["Age"] = passengers["Age"].fillna(age_mean)
+    passengers["Embarked"] = passengers["Embarked"].fillna(embarked_mode)
+    passengers = add_family(passengers, FAMILY_OFFSET=FAMILY_OFFSET)
+    passengers["IsAlone"] = (passengers["FamilySize"] == 1).astype(int)
+
+    return passengers
+
+
 def set_constants(*, config: PreprocessingConfig):
     """Set constants (notebook cell 3).
 
@@ -48,24 +66,19 @@ def clean(FAMILY_OFFSET, train):
     Returns train, age_mean, embarked_mode.
     """
 
-    # Notebook cell 10: Clean.
-    train["Title"] = train["Name"].str.extract(r",\s*([^\.]+)\.")
-
     # Notebook cell 11: Clean.
-    train["Title"] = train["Title"].where(
-        train["Title"].isin(["Mr", "Mrs", "Miss", "Master"]), "Rare"
-    )
 
     age_mean = train["Age"].mean()
-    train["Age"] = train["Age"].fillna(age_mean)
     embarked_mode = train["Embarked"].mode()[0]
-    train["Embarked"] = train["Embarked"].fillna(embarked_mode)
     print(age_mean, embarked_mode)
 
-    # Notebook cell 12: Clean.
-
-    train = add_family(train, FAMILY_OFFSET=FAMILY_OFFSET)
-    train["IsAlone"] = (train["FamilySize"] == 1).astype(int)
+    # Notebook cell 10: Clean.
+    train = clean_passengers(
+        train,
+        FAMILY_OFFSET=FAMILY_OFFSET,
+        age_mean=age_mean,
+        embarked_mode=embarked_mode,
+    )
 
     # Notebook cell 13: Clean.
     train.drop(columns=["Ticket"], inplace=True)

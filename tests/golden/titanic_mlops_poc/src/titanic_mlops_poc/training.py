@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, train_test_split
 
 from .config import TrainingConfig
-from .preprocessing import add_family
+from .preprocessing import clean_passengers
 
 
 def fit_baseline(train, *, config: TrainingConfig):
@@ -130,14 +130,12 @@ def same_cleaning_as_for_train(FAMILY_OFFSET, age_mean, embarked_mode, test, X):
     """
 
     # Notebook cell 25: Predict.
-    test["Title"] = test["Name"].str.extract(r",\s*([^\.]+)\.")
-    test["Title"] = test["Title"].where(
-        test["Title"].isin(["Mr", "Mrs", "Miss", "Master"]), "Rare"
+    test = clean_passengers(
+        test,
+        FAMILY_OFFSET=FAMILY_OFFSET,
+        age_mean=age_mean,
+        embarked_mode=embarked_mode,
     )
-    test["Age"] = test["Age"].fillna(age_mean)
-    test["Embarked"] = test["Embarked"].fillna(embarked_mode)
-    test = add_family(test, FAMILY_OFFSET=FAMILY_OFFSET)
-    test["IsAlone"] = (test["FamilySize"] == 1).astype(int)
     passenger_ids = test["PassengerId"]
     test = test.drop(columns=["PassengerId", "Name", "Ticket", "Cabin"])
     test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
