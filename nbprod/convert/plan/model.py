@@ -80,6 +80,8 @@ class StepPlan:
     inputs: tuple[str, ...]
     params: tuple[str, ...]  # config keys it reads, passed by keyword
     outputs: tuple[str, ...]
+    # More than a few values go back as one named tuple of this class.
+    result: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.model import Param, StagePlan, StepPlan
 from nbprod.convert.plan.names import safe_identifier
 
-# A run of cells under one heading longer than this becomes a step per cell.
-MAX_STEP_LINES = 40
+# A run of cells under one heading longer than this (in notebook lines; the
+# generated code is longer: black wraps, config values are spelled out) becomes a
+# step per cell.
+MAX_STEP_LINES = 25
 # A run under one heading that returns more values than this is a step per cell.
 MAX_OUTPUTS = 4
 # Words kept of a heading or comment in a name: "clean_the_raw_passenger_data".
@@ -92,7 +94,16 @@ def plan_steps(
         name, origin = _name(run, sections, dedicated, title, outputs, names)
         name = _unique(name, names)
         names.add(name)
-        planned.append(StepPlan(name, origin, run.numbers, inputs, used_keys, outputs))
+        result = ""
+        if len(outputs) > MAX_OUTPUTS and not any(n.startswith("_") for n in outputs):
+            # a named tuple's fields cannot start with "_": those stay a tuple
+            result, n = "".join(w.capitalize() for w in name.split("_")), 2
+            while result in names:
+                result, n = f"{result.rstrip('0123456789')}{n}", n + 1
+            names.add(result)
+        planned.append(
+            StepPlan(name, origin, run.numbers, inputs, used_keys, outputs, result)
+        )
     return tuple(planned)
 
 
