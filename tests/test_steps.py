@@ -317,12 +317,9 @@ def test_steps_validation_rejects_fall_back_to_one_function_per_stage(
     assert report["validation"]["status"] == "equal"
     assert report["plan"]["stages"][0]["steps"] == []
     assert report["plan"]["steps_reverted"].startswith(
-        "with step functions and shared cleaning, cell 5 output differed"
+        "with step functions, cell 5 output differed from the notebook"
     )
-    assert (
-        "one function per stage: with step functions and shared cleaning"
-        in result.stdout
-    )
+    assert "one function per stage: with step functions," in result.stdout
     module = (out / "src" / "closure" / "preprocessing.py").read_text()
     assert "def make(" not in module
 
@@ -356,3 +353,20 @@ def test_a_step_handing_on_more_than_four_values_returns_a_named_tuple() -> None
     assert "return SplitData(X, X_train, X_test, y_train, y_test)" in code
     # the caller unpacks it as it would a tuple
     assert "X, X_train, X_test, y_train, y_test = split_data(" in code
+
+
+def test_a_variable_named_like_its_config_value_is_handed_on_as_a_variable() -> None:
+    # ``out_path = "result.json"``: the config key is out_path too; the later step
+    # reads the variable, which the first step returns.
+    plan = plan_of(
+        "import json",
+        "#md ## Set up",
+        'out_path = "result.json"\nvalues = [1, 2, 3]',
+        "#md ## Save",
+        "with open(out_path, 'w') as f:\n    json.dump(values, f)\nprint(sum(values))",
+    )
+    set_up, save = stage(plan, Stage.PREPROCESSING).steps
+    assert set_up.params == ("out_path",)
+    assert set_up.outputs == ("out_path", "values")
+    assert save.inputs == ("out_path", "values")
+    assert save.params == ()

@@ -388,7 +388,7 @@ def convert(
                     stages=tuple(replace(s, steps=()) for s in a.plan.stages),
                     clones=(),
                     steps_reverted=(
-                        f"with step functions and shared cleaning, "
+                        f"with {_restructurings(a.plan)}, "
                         f"{_what_failed(validation)}; generated as one function "
                         "per stage and validated again"
                     ),
@@ -405,7 +405,19 @@ def convert(
     return a, validation
 
 
+def _restructurings(plan: Plan) -> str:
+    done = [
+        *(["step functions"] if any(s.steps for s in plan.stages) else []),
+        *(["shared functions"] if plan.clones else []),
+    ]
+    return " and ".join(done)
+
+
 def _what_failed(validation: Validation) -> str:
+    """What went wrong, in words that name no temporary folder: the report must
+    be the same on every run."""
+    if validation.pipeline_failed:
+        return "the generated pipeline failed: " + validation.error.rsplit(": ", 1)[-1]
     different = [
         c.name
         for c in (*validation.comparisons, *validation.outputs)

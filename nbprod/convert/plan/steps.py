@@ -152,9 +152,16 @@ def _interfaces(
     keys: tuple[str, ...],
     uses: dict[str, set[int]],
 ) -> list[tuple[_Run, _Interface]]:
-    """What each step takes and returns, walking the steps in order."""
+    """What each step takes and returns, walking the steps in order.
+
+    The stage's own config values are no names of the stage (the code reads them
+    as ``config.KEY``): a step takes them, as the config section, where its cells
+    hold them. Values of other groups (papermill parameters, a path another stage
+    writes) are names, given by keyword until a step rebinds them."""
+    own = {k for g, k in stage.params if g == stage.stage}
     reads: list[dict[str, None]] = []
     writes: list[set[str]] = []
+    held: list[set[str]] = []
     for run in runs:
         numbers = set(run.numbers)
         read: dict[str, None] = {}
@@ -163,19 +170,7 @@ def _interfaces(
             # Names a cell reads that an earlier cell of the step made are local.
             read.update(dict.fromkeys(sorted(c.reads - written)))
             written |= c.writes
-        read.update(
-            dict.fromkeys(sorted(k for k, cells in uses.items() if cells & numbers))
-        )
-        # A papermill parameter is a config value the stage takes by keyword.
-        read.update(
-            dict.fromkeys(
-                sorted(
-                    key
-                    for group, key in stage.params
-                    if group == "parameters" and key in read
-                )
-            )
-        )
+        held.append({k for k, cells in uses.items() if cells & numbers})
         reads.append(read)
         writes.append(written)
     # The stage's names in the order they were made: its inputs, then what each
@@ -183,14 +178,19 @@ def _interfaces(
     made = dict.fromkeys(stage.inputs)
     result = []
     for i, run in enumerate(runs):
-        inputs = tuple(n for n in made if n in reads[i] and n not in keys)
-        used_keys = tuple(k for k in keys if k in reads[i])
+        inputs = tuple(n for n in made if n in reads[i])
+        used_keys = tuple(
+            k
+            for k in keys
+            if (k in own and k in held[i])
+            or (k not in own and k not in made and (k in reads[i] or k in held[i]))
+        )
         outputs = tuple(
             n
             for n in sorted(writes[i], key=_order(stage, reads, i))
             if _needed_later(n, i, reads, writes, stage.outputs)
         )
-        made.update(dict.fromkeys(n for n in outputs if n not in keys))
+        made.update(dict.fromkeys(outputs))
         result.append((run, (inputs, used_keys, outputs)))
     return result
 
