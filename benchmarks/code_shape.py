@@ -419,6 +419,12 @@ def module_places(module: str, source: str) -> list[Place]:
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
+        if isinstance(node, ast.ClassDef) and all(
+            isinstance(b, ast.AnnAssign | ast.Expr | ast.Pass) for b in node.body
+        ):
+            # A declaration (a step's named tuple: ``X: Any`` per field) holds no
+            # code to copy; its field lines only look alike.
+            continue
         start = _first_line(node.body[0])
         end = node.end_lineno or node.lineno
         places.append(
