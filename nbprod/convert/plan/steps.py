@@ -67,13 +67,16 @@ def plan_steps(
     keys = tuple(dict.fromkeys(key for _, key in stage.params))
     uses = _config_uses(stage, params)
     runs = _runs(members, sections)
-    # A run under one heading that hands on more than a few values does several
-    # things: a step per cell.
+    # A run under one heading that hands on more than a few values, or whose cells
+    # each make something else (fit two models), does several things: a step per
+    # cell.
     runs = [
         part
         for run, (_, _, outputs) in _interfaces(stage, runs, keys, uses)
         for part in (
-            [_Run((c,)) for c in run.cells] if len(outputs) > MAX_OUTPUTS else [run]
+            [_Run((c,)) for c in run.cells]
+            if len(outputs) > MAX_OUTPUTS or _makes_several(run)
+            else [run]
         )
     ]
     while True:
@@ -123,6 +126,13 @@ def _runs(members: Sequence[WorkCell], sections: dict[int, str]) -> list[_Run]:
     if group:
         runs += _split_long(_Run(tuple(group)), sections.get(group[0].facts.number, ""))
     return runs
+
+
+def _makes_several(run: _Run) -> bool:
+    made = {
+        named[0] for c in run.cells if (named := _made(_Run((c,)), ())[0]) is not None
+    }
+    return len(made) > 1
 
 
 def _split_long(run: _Run, heading: str) -> list[_Run]:

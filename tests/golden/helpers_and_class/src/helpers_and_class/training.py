@@ -79,10 +79,10 @@ def features(train_df, test_df):
     return base_columns, builder, X_train, X_test
 
 
-def fit_gb(y_train, y_test, X_train, X_test, *, config: TrainingConfig):
-    """Fit gb (notebook cells 14, 15).
+def fit_logreg(y_train, y_test, X_train, X_test, *, config: TrainingConfig):
+    """Fit logreg (notebook cell 14).
 
-    Returns logreg, gb.
+    Returns logreg.
     """
 
     # Notebook cell 14: Train.
@@ -91,6 +91,15 @@ def fit_gb(y_train, y_test, X_train, X_test, *, config: TrainingConfig):
     )
     logreg.fit(X_train, y_train)
     evaluate(logreg, X_test, y_test)
+
+    return logreg
+
+
+def fit_gb(y_train, y_test, X_train, X_test, *, config: TrainingConfig):
+    """Fit gb (notebook cell 15).
+
+    Returns gb.
+    """
 
     # Notebook cell 15: Train.
     gb = GradientBoostingClassifier(
@@ -102,7 +111,7 @@ def fit_gb(y_train, y_test, X_train, X_test, *, config: TrainingConfig):
     gb.fit(X_train, y_train)
     evaluate(gb, X_test, y_test)
 
-    return logreg, gb
+    return gb
 
 
 def compute_comparison(y_train, y_test, X_train, X_test, logreg, gb):
@@ -132,7 +141,8 @@ def train(train_df, test_df, y_train, y_test, *, config: TrainingConfig):
     Returns base_columns, builder, X_train, X_test, logreg, gb, comparison, by name.
     """
     base_columns, builder, X_train, X_test = features(train_df, test_df)
-    logreg, gb = fit_gb(y_train, y_test, X_train, X_test, config=config)
+    logreg = fit_logreg(y_train, y_test, X_train, X_test, config=config)
+    gb = fit_gb(y_train, y_test, X_train, X_test, config=config)
     comparison = compute_comparison(y_train, y_test, X_train, X_test, logreg, gb)
 
     return {

@@ -12,10 +12,10 @@ from sklearn.metrics import mean_squared_error, r2_score
 from .config import TrainingConfig
 
 
-def fit_rf(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
-    """Fit rf (notebook cells 11, 12).
+def fit_ridge(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
+    """Fit ridge (notebook cell 11).
 
-    Returns ridge, ridge_pred, rf.
+    Returns ridge, ridge_pred.
     """
 
     # Notebook cell 11: Train.
@@ -24,6 +24,15 @@ def fit_rf(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
     ridge_pred = ridge.predict(X_test)
     print("ridge RMSE:", round(mean_squared_error(y_test, ridge_pred) ** 0.5, 2))
     print("ridge R2:", round(r2_score(y_test, ridge_pred), 3))
+
+    return ridge, ridge_pred
+
+
+def fit_rf(X_train, y_train, *, config: TrainingConfig):
+    """Fit rf (notebook cell 12).
+
+    Returns rf.
+    """
 
     # Notebook cell 12: Train.
     rf = RandomForestRegressor(
@@ -36,7 +45,7 @@ def fit_rf(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
     rf.fit(X_train, y_train)
     print("train R2:", round(rf.score(X_train, y_train), 3))
 
-    return ridge, ridge_pred, rf
+    return rf
 
 
 def compute_importances(X, rf):
@@ -58,7 +67,8 @@ def train(X, X_train, X_test, y_train, y_test, *, config: TrainingConfig):
 
     Returns ridge, ridge_pred, rf, importances, by name.
     """
-    ridge, ridge_pred, rf = fit_rf(X_train, X_test, y_train, y_test, config=config)
+    ridge, ridge_pred = fit_ridge(X_train, X_test, y_train, y_test, config=config)
+    rf = fit_rf(X_train, y_train, config=config)
     importances = compute_importances(X, rf)
 
     return {

@@ -14,10 +14,10 @@ from sklearn.pipeline import Pipeline
 from .config import TrainingConfig
 
 
-def fit_lr_model(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
-    """Fit lr model (notebook cells 10, 11).
+def fit_nb_model(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
+    """Fit nb model (notebook cell 10).
 
-    Returns nb_model, nb_pred, lr_model, lr_pred.
+    Returns nb_model, nb_pred.
     """
 
     # Notebook cell 10: Train.
@@ -43,6 +43,15 @@ def fit_lr_model(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
         "f1:",
         round(f1_score(y_test, nb_pred), 3),
     )
+
+    return nb_model, nb_pred
+
+
+def fit_lr_model(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
+    """Fit lr model (notebook cell 11).
+
+    Returns lr_model, lr_pred.
+    """
 
     # Notebook cell 11: Train.
     lr_model = Pipeline(
@@ -75,7 +84,7 @@ def fit_lr_model(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
         round(f1_score(y_test, lr_pred), 3),
     )
 
-    return nb_model, nb_pred, lr_model, lr_pred
+    return lr_model, lr_pred
 
 
 def compute_vectorizer(nb_model):
@@ -101,9 +110,8 @@ def train(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
     Returns nb_model, nb_pred, lr_model, lr_pred, vectorizer, nb, spamminess, by
     name.
     """
-    nb_model, nb_pred, lr_model, lr_pred = fit_lr_model(
-        X_train, X_test, y_train, y_test, config=config
-    )
+    nb_model, nb_pred = fit_nb_model(X_train, X_test, y_train, y_test, config=config)
+    lr_model, lr_pred = fit_lr_model(X_train, X_test, y_train, y_test, config=config)
     vectorizer, nb, spamminess = compute_vectorizer(nb_model)
 
     return {
