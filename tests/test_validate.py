@@ -132,8 +132,8 @@ def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
     )
     training = out / "src" / "poc" / "training.py"
     code = training.read_text(encoding="utf-8")
-    assert "LogisticRegression(C=C, max_iter=max_iter)" in code
-    training.write_text(code.replace("C=C,", "C=2.0,"), encoding="utf-8")
+    assert "LogisticRegression(C=config.C, max_iter=config.max_iter)" in code
+    training.write_text(code.replace("C=config.C,", "C=2.0,"), encoding="utf-8")
     edited = run_with_kernels(tmp_path, "validate", nb, out)
     assert edited.returncode == 1
     assert row(edited.stdout, "model") == [
