@@ -89,7 +89,7 @@ def build_plan(
         work.append(c)
 
     link_dependencies(work)
-    assign_stages(work)
+    assign_stages(work, sections)
     timings = clock_names(work)
     for c in work:
         plans[c.facts.number] = CellPlan(

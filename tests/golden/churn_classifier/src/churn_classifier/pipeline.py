@@ -58,11 +58,13 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "categorical_cols",
         "preprocess",
         "model",
+    ),
+    "predict": ("new_customers",),
+    "evaluate": (
+        "y_pred",
         "feature_names",
         "coefs",
     ),
-    "predict": ("new_customers",),
-    "evaluate": ("y_pred",),
 }
 
 
@@ -74,7 +76,7 @@ def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Training (notebook cells 14, 18)."""
+    """Training (notebook cell 14)."""
     return training.train(
         values["X_train"],
         values["y_train"],
@@ -90,7 +92,7 @@ def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Evaluation (notebook cells 16, 17)."""
+    """Evaluation (notebook cells 16, 17, 18)."""
     return evaluation.evaluate(
         values["X_test"],
         values["y_test"],

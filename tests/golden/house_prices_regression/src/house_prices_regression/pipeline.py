@@ -26,13 +26,13 @@ STAGES: tuple[str, ...] = (
 INPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (),
     "train": (
-        "X",
         "X_train",
         "X_test",
         "y_train",
         "y_test",
     ),
     "evaluate": (
+        "X",
         "X_test",
         "y_test",
         "rf",
@@ -60,12 +60,12 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "ridge",
         "ridge_pred",
         "rf",
-        "importances",
     ),
     "evaluate": (
         "rf_pred",
         "rmse",
         "r2",
+        "importances",
     ),
 }
 
@@ -78,9 +78,8 @@ def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Training (notebook cells 11, 12, 15)."""
+    """Training (notebook cells 11, 12)."""
     return training.train(
-        values["X"],
         values["X_train"],
         values["X_test"],
         values["y_train"],
@@ -90,8 +89,9 @@ def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Evaluation (notebook cell 14)."""
+    """Evaluation (notebook cells 14, 15)."""
     return evaluation.evaluate(
+        values["X"],
         values["X_test"],
         values["y_test"],
         values["rf"],

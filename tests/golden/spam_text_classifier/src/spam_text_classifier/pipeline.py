@@ -33,6 +33,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     ),
     "evaluate": (
         "y_test",
+        "nb_model",
         "nb_pred",
     ),
 }
@@ -58,11 +59,12 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "nb_pred",
         "lr_model",
         "lr_pred",
+    ),
+    "evaluate": (
         "vectorizer",
         "nb",
         "spamminess",
     ),
-    "evaluate": (),
 }
 
 
@@ -74,7 +76,7 @@ def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Training (notebook cells 10, 11, 14)."""
+    """Training (notebook cells 10, 11)."""
     return training.train(
         values["X_train"],
         values["X_test"],
@@ -85,12 +87,12 @@ def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Evaluation (notebook cell 13)."""
-    evaluation.evaluate(
+    """Evaluation (notebook cells 13, 14)."""
+    return evaluation.evaluate(
         values["y_test"],
+        values["nb_model"],
         values["nb_pred"],
     )
-    return {}
 
 
 RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {

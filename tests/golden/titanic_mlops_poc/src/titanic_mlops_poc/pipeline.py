@@ -40,6 +40,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     ),
     "evaluate": (
         "results",
+        "X",
         "X_val",
         "y_val",
         "baseline_acc",
@@ -76,7 +77,6 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "params_path",
         "params",
         "model",
-        "importances",
         "final_model",
         "test",
         "passenger_ids",
@@ -88,6 +88,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "evaluate": (
         "results",
         "val_pred",
+        "importances",
     ),
 }
 
@@ -100,7 +101,7 @@ def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Training (notebook cells 15, 16, 17, 18, 21, 22, 25)."""
+    """Training (notebook cells 15, 16, 17, 18, 22, 25)."""
     return training.train_stage(
         values["FAMILY_OFFSET"],
         values["train"],
@@ -122,9 +123,10 @@ def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Evaluation (notebook cell 20)."""
+    """Evaluation (notebook cells 20, 21)."""
     return evaluation.evaluate(
         values["results"],
+        values["X"],
         values["X_val"],
         values["y_val"],
         values["baseline_acc"],

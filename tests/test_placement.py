@@ -1,0 +1,148 @@
+"""Placement (issue 12, item 4): cells under an evaluation heading that only
+compute from a fitted model go to evaluation (nbprod/convert/plan/cells.py), and
+only when that is safe."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import plan_of
+
+from nbprod.convert.plan import Plan
+from nbprod.convert.plan.cells import evaluation_heading
+from nbprod.stages import Stage
+
+IMPORTS = """import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split"""
+
+DATA = (
+    'df = pd.read_csv("data.csv")\n'
+    'X, y = df[["a", "b"]], df["y"]\n'
+    "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)"
+)
+FIT = "model = LogisticRegression()\nmodel.fit(X_train, y_train)"
+SCORE = "y_pred = model.predict(X_test)\nacc = accuracy_score(y_test, y_pred)"
+IMPORTANCES = "weights = pd.Series(model.coef_[0], index=X.columns).sort_values()"
+
+
+def placed(plan: Plan) -> dict[int, tuple[Stage | None, str]]:
+    return {c.number: (c.stage, c.reason) for c in plan.cells}
+
+
+def test_a_cell_reading_a_fitted_model_under_evaluate_goes_to_evaluation() -> None:
+    plan = plan_of(
+        IMPORTS, DATA, "#md ## Train", FIT, "#md ## Evaluate", SCORE, IMPORTANCES
+    )
+    cells = placed(plan)
+    assert cells[7] == (
+        Stage.EVALUATION,
+        "under heading 'Evaluate' and computes from a fitted model only (model): "
+        "evaluation",
+    )
+    evaluation = plan.stage(Stage.EVALUATION)
+    assert evaluation is not None and evaluation.cells == (6, 7)
+    assert "weights" in evaluation.outputs
+    training = plan.stage(Stage.TRAINING)
+    assert training is not None and "weights" not in training.outputs
+
+
+def test_without_an_evaluation_heading_it_stays_with_what_it_reads() -> None:
+    plan = plan_of(IMPORTS, DATA, "#md ## Train", FIT, IMPORTANCES, SCORE)
+    stage, reason = placed(plan)[5]
+    assert stage == Stage.TRAINING
+    assert reason.startswith("depends on cell 4 (training: uses model)")
+
+
+def test_a_cell_an_earlier_stage_uses_does_not_move() -> None:
+    # The weights pick the features of a model fitted afterwards: training needs
+    # them, so the cell computing them cannot run after training.
+    refit = "chosen = list(weights.index[-1:])\nfinal = LogisticRegression()\nfinal.fit(X_train[chosen], y_train)"
+    plan = plan_of(
+        IMPORTS, DATA, "#md ## Train", FIT, "#md ## Evaluate", IMPORTANCES, refit
+    )
+    cells = placed(plan)
+    assert cells[6][0] == Stage.TRAINING
+    assert cells[7][0] == Stage.TRAINING
+
+
+def test_a_cell_that_fits_a_model_under_evaluate_stays_in_training() -> None:
+    # titanic's final model is fitted under "## Evaluate": it is a training product.
+    final = "final = LogisticRegression()\nfinal.fit(X, y)"
+    plan = plan_of(IMPORTS, DATA, "#md ## Train", FIT, "#md ## Evaluate", final)
+    assert placed(plan)[6] == (
+        Stage.TRAINING,
+        "calls sklearn.linear_model.LogisticRegression (estimator)",
+    )
+
+
+def test_a_cell_that_changes_the_model_does_not_move() -> None:
+    tweak = "model.set_params(C=2.0)\nsize = len(model.coef_)"
+    plan = plan_of(IMPORTS, DATA, "#md ## Train", FIT, "#md ## Results", tweak)
+    assert placed(plan)[6][0] == Stage.TRAINING
+
+
+def test_a_cell_inference_uses_does_not_move() -> None:
+    # inference runs before evaluation: what it reads must be made before it.
+    threshold = "threshold = float(model.intercept_[0])"
+    predict = "flags = model.predict(X_test) > threshold"
+    plan = plan_of(
+        IMPORTS, DATA, "#md ## Train", FIT, "#md ## Evaluate", threshold, predict
+    )
+    cells = placed(plan)
+    assert cells[6][0] == Stage.TRAINING
+    assert cells[7][0] == Stage.INFERENCE
+
+
+def test_a_run_of_evaluation_cells_moves_together() -> None:
+    # The second reads what the first makes: moved from the last cell up, both go.
+    top = "top = weights.tail(1)\nprint(top.index[0])"
+    plan = plan_of(
+        IMPORTS,
+        DATA,
+        "#md ## Train",
+        FIT,
+        "#md ## Feature importances",
+        IMPORTANCES,
+        top,
+    )
+    cells = placed(plan)
+    assert cells[6][0] == Stage.EVALUATION
+    assert cells[7][0] == Stage.EVALUATION
+
+
+def test_a_cell_that_reads_no_fitted_model_is_not_evaluation() -> None:
+    summary = "shape = X_train.shape"
+    plan = plan_of(IMPORTS, DATA, "#md ## Train", FIT, "#md ## Evaluate", summary)
+    assert placed(plan)[6][0] == Stage.PREPROCESSING
+
+
+def test_an_explicit_mark_is_never_moved() -> None:
+    marked = "# nbprod: training\n" + IMPORTANCES
+    plan = plan_of(IMPORTS, DATA, "#md ## Train", FIT, "#md ## Evaluate", marked)
+    assert placed(plan)[6] == (Stage.TRAINING, "explicit: comment '# nbprod: training'")
+
+
+@pytest.mark.parametrize(
+    ("heading", "evaluates"),
+    [
+        ("Evaluate", True),
+        ("Evaluate on the test split", True),
+        ("Model evaluation", True),
+        ("Metrics", True),
+        ("Results", True),
+        ("Performance", True),
+        ("Feature importances", True),
+        ("Permutation importance", True),
+        ("Cross-validation scores", True),
+        ("Classification report", True),
+        ("Score new customers", False),  # a verb: inference
+        ("Train", False),
+        ("Predict", False),
+        ("", False),
+    ],
+)
+def test_evaluation_headings_are_known_by_their_words(
+    heading: str, evaluates: bool
+) -> None:
+    assert evaluation_heading(heading) is evaluates
