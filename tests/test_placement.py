@@ -1,15 +1,19 @@
 """Placement (issue 12, item 4): cells under an evaluation heading that only
 compute from a fitted model go to evaluation (nbprod/convert/plan/cells.py), and
-only when that is safe."""
+only when that is safe; the model card's metrics."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from helpers import plan_of
 
 from nbprod.convert.plan import Plan
 from nbprod.convert.plan.cells import evaluation_heading
 from nbprod.stages import Stage
+from nbprod.validate.card import card_facts
+from nbprod.validate.compare import Comparison, Verdict
 
 IMPORTS = """import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -146,3 +150,40 @@ def test_evaluation_headings_are_known_by_their_words(
     heading: str, evaluates: bool
 ) -> None:
     assert evaluation_heading(heading) is evaluates
+
+
+# The model card's metrics ----------------------------------------------------
+
+
+def test_the_card_shows_every_equal_number_of_training_and_evaluation() -> None:
+    # evaluation's first in the values, training's first in the card: stage order
+    plan = plan_of(
+        IMPORTS,
+        DATA,
+        "#md ## Train",
+        FIT + "\ntrain_acc = model.score(X_train, y_train)\nbest = {'C': 1.0}",
+        "#md ## Evaluate",
+        SCORE
+        + '\nresults = [{"model": "logreg", "accuracy": acc, "f1": 0.5}]'
+        + "\nsummary = {'acc': acc, 'ok': acc > 0.5}",
+    )
+    values = {
+        "acc": 0.75,
+        "X_train": pd.DataFrame({"a": [1.0]}),
+        "train_acc": 0.9,
+        "best": {"C": 1.0},  # training's settings: not a metric
+        "results": [{"model": "logreg", "accuracy": 0.75, "f1": 0.5}],
+        "summary": {"acc": 0.75, "ok": True},
+        "y_pred": np.array([1, 0]),
+    }
+    comparisons = tuple(
+        Comparison(name, Verdict.DIFFERENT if name == "summary" else Verdict.EQUAL)
+        for name in values
+    )
+    card = card_facts(plan, comparisons, values)
+    assert [(m["name"], m["value"], m["stage"]) for m in card["metrics"]] == [
+        ("train_acc", 0.9, Stage.TRAINING),
+        ("acc", 0.75, Stage.EVALUATION),
+        ("results.0.accuracy", 0.75, Stage.EVALUATION),
+        ("results.0.f1", 0.5, Stage.EVALUATION),
+    ]

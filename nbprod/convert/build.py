@@ -35,7 +35,7 @@ from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.redact import SecretLiteral, contains, find_secret_literals, redact
-from nbprod.stages import STAGES
+from nbprod.stages import STAGES, Stage
 from nbprod.validate.card import card_facts
 from nbprod.validate.characterize import characterization_files, dump_value
 from nbprod.validate.compare import Verdict
@@ -263,6 +263,11 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
         "card": card_facts(plan),
         "predictor": plan.predictor,
         "predictor_reason": plan.predictor_reason,
+        # Evaluation writes the metrics; a pipeline without it writes none.
+        "metrics_stage": (
+            Stage.EVALUATION.command if plan.stage(Stage.EVALUATION) else None
+        ),
+        "timings": list(plan.timings),
         **serving_facts(plan),
     }
 
