@@ -1,13 +1,20 @@
 """Placement (issue 12, item 4): cells under an evaluation heading that only
 compute from a fitted model go to evaluation (nbprod/convert/plan/cells.py), and
-only when that is safe; the model card's metrics."""
+only when that is safe; the model card's metrics; and a notebook with a metric
+and a figure under "## Evaluate" converted, proven and run (kernel)."""
 
 from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import plan_of
+from helpers import kernels_left, make_notebook, plan_of, run_with_kernels
+from test_examples_e2e import run as run_in
 
 from nbprod.convert.plan import Plan
 from nbprod.convert.plan.cells import evaluation_heading
@@ -187,3 +194,73 @@ def test_the_card_shows_every_equal_number_of_training_and_evaluation() -> None:
         ("results.0.accuracy", 0.75, Stage.EVALUATION),
         ("results.0.f1", 0.5, Stage.EVALUATION),
     ]
+
+
+# Converted, validated and run ------------------------------------------------
+
+
+@pytest.mark.kernel
+def test_an_evaluation_cell_with_a_metric_and_a_figure_end_to_end(
+    tmp_path: Path,
+) -> None:
+    notebook = make_notebook(
+        tmp_path / "nb" / "evaluated.ipynb",
+        "import matplotlib.pyplot as plt\nimport numpy as np\n"
+        "from sklearn.datasets import make_classification\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.metrics import accuracy_score\n"
+        "from sklearn.model_selection import train_test_split",
+        "#md ## Data",
+        "X, y = make_classification(n_samples=200, n_features=4, random_state=0)\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)",
+        "#md ## Train",
+        "model = LogisticRegression().fit(X_train, y_train)",
+        "#md ## Evaluate",
+        "y_pred = model.predict(X_test)\naccuracy = accuracy_score(y_test, y_pred)\n"
+        "print(round(accuracy, 3))",
+        "weights = np.abs(model.coef_[0])\nfig, ax = plt.subplots()\n"
+        "ax.bar(range(len(weights)), weights)\nax.set_title('weights')\nplt.show()",
+    )
+    out = tmp_path / "out"
+    result = run_with_kernels(tmp_path, "convert", notebook, "-o", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert kernels_left(tmp_path) == []
+    report = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))
+    validation = report["validation"]
+    assert validation["status"] == "equal"
+    (summary,) = [line for line in result.stdout.splitlines() if " compared: " in line]
+    compared = summary.split()[0]
+    assert summary == f"{compared} values compared: {compared} equal"
+    assert all(c["status"] in {"equal", "close"} for c in validation["comparisons"])
+    cells = {c["number"]: c for c in report["plan"]["cells"]}
+    assert cells[8]["stage"] == Stage.EVALUATION
+    assert cells[8]["reason"].startswith("under heading 'Evaluate'")
+    stages = {s["stage"]: s for s in report["plan"]["stages"]}
+    for stage in stages.values():
+        assert not {"fig", "ax"} & set(stage["outputs"]), stage["outputs"]
+    assert {"accuracy", "weights"} <= set(stages[Stage.EVALUATION]["outputs"])
+    assert report["plan"]["figures"] == [{"name": "weights", "cell": 8, "show": 4}]
+    accuracy = next(c for c in validation["comparisons"] if c["name"] == "accuracy")
+
+    # The model card states the metric validation found equal.
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert f"| `accuracy` | {accuracy['value']} | evaluation |" in card
+
+    # The project runs on its own: metrics.json and the figure, and no figure
+    # object among the artifacts.
+    package = report["plan"]["package"]
+    env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
+    ran = run_in([sys.executable, "-m", package, "run"], cwd=out, env=env)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    metrics = json.loads((out / "artifacts" / "metrics.json").read_text("utf-8"))
+    assert metrics == {"accuracy": accuracy["value"]}
+    figure = out / "reports" / "figures" / "weights.png"
+    assert figure.read_bytes().startswith(b"\x89PNG")
+    saved = {p.stem for p in (out / "artifacts").glob("*.joblib")}
+    assert {"accuracy", "weights", "model"} <= saved
+    assert not {"fig", "ax"} & saved
+    # Alone, from the artifacts, evaluation writes the same metrics again.
+    alone = run_in([sys.executable, "-m", package, "evaluate"], cwd=out, env=env)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    again = json.loads((out / "artifacts" / "metrics.json").read_text("utf-8"))
+    assert again == metrics

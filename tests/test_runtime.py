@@ -278,6 +278,50 @@ def test_without_a_metrics_stage_no_metrics_file_is_written(tmp_path: Path) -> N
     assert not (tmp_path / runtime.METRICS).exists()
 
 
+# Figures ---------------------------------------------------------------------
+
+
+def _draw(values: list[float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.figure(figsize=(2, 2))
+    plt.plot(values)
+
+
+def test_open_figures_are_saved_as_png_by_name_and_closed(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    _draw([1.0, 2.0])
+    _draw([3.0, 1.0])
+    folder = tmp_path / "reports" / "figures"
+    written = runtime.save_figures(str(folder), "importances")
+    assert written == [folder / "importances.png", folder / "importances-2.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
+    assert plt.get_fignums() == []  # closed, as Jupyter closes a shown figure
+    assert runtime.save_figures(folder, "again") == []  # nothing open: no file
+
+
+def test_the_same_figure_is_the_same_bytes(tmp_path: Path) -> None:
+    _draw([1.0, 2.0, 0.5])
+    (first,) = runtime.save_figures(tmp_path / "a", "curve")
+    _draw([1.0, 2.0, 0.5])
+    (second,) = runtime.save_figures(tmp_path / "b", "curve")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_without_pyplot_imported_nothing_is_saved_or_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
+    assert runtime.save_figures(tmp_path, "none") == []
+    assert "matplotlib.pyplot" not in sys.modules
+    assert list(tmp_path.iterdir()) == []
+
+
 # Predicting from files -------------------------------------------------------
 
 

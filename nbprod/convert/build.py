@@ -51,6 +51,9 @@ from nbprod.validate.proof import (
 )
 
 ARTIFACTS_DIR = "artifacts"
+# Where the figures the notebook draws are saved: the default of config.yaml's
+# figures_dir, relative to the project like every path there.
+FIGURES_DIR = "reports/figures"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _TITLE = re.compile(r"^\s{0,3}#\s")
 
@@ -221,6 +224,7 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
                     s.stage.value if any(g == s.stage for g, _ in s.params) else ""
                 ),
                 "params": [{"group": g, "key": k} for g, k in s.params if g != s.stage],
+                "figures": any(f.cell in s.cells for f in plan.figures),
             }
         )
     first = plan.params[0] if plan.params else None
@@ -268,6 +272,9 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
             Stage.EVALUATION.command if plan.stage(Stage.EVALUATION) else None
         ),
         "timings": list(plan.timings),
+        "figures_dir": FIGURES_DIR,
+        "figures_argument": plan.figures_argument,
+        "figures": [{"file": f"{f.name}.png", "cell": f.cell} for f in plan.figures],
         **serving_facts(plan),
     }
 

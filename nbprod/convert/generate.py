@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from nbprod.convert.analysis import CellFacts, Import, ParsedCell, name_nodes
-from nbprod.convert.plan import Param, Plan, Serving, StagePlan
+from nbprod.convert.plan import FigurePlan, Param, Plan, Serving, StagePlan
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import PREPARE_FUNCTION
 from nbprod.redact import REDACTED
@@ -260,6 +260,8 @@ def generate_modules(
         section_class = config_class(str(stage.stage))
         if section_class in names:
             local_helpers.insert(0, f"from .config import {section_class}")
+        if plan.figure_saver in names:
+            local_helpers.append(_saver_import(plan))
         header = [
             f'"""{stage.stage.capitalize()} stage of {plan.notebook}: notebook {_cells_text(stage.cells)}.',
             "",
@@ -338,6 +340,10 @@ def _stage_functions(
     """The stage's step functions and its entry function, which calls them in
     order; or the entry function alone, holding the code, for a one-step stage."""
 
+    figures: dict[int, list[FigurePlan]] = {}
+    for figure in ctx.plan.figures:
+        figures.setdefault(figure.cell, []).append(figure)
+
     def code(cells: tuple[int, ...]) -> tuple[list[cst.BaseStatement], bool]:
         statements: list[cst.BaseStatement] = []
         used_partial = False
@@ -349,10 +355,17 @@ def _stage_functions(
                 if not _definition_or_import(pc.module.body[i])
                 and (number, _start_line(pc, pc.module.body[i])) not in parameter_lines
             ]
-            cell, used = _cell_statements(ctx, pc, facts.shown, kept)
+            cell, used = _cell_statements(
+                ctx, pc, facts.shown, kept, figures.get(number, ())
+            )
             statements += cell
             used_partial |= used
         return statements, used_partial
+
+    def draws(cells: tuple[int, ...]) -> tuple[str, ...]:
+        # The figures' folder: a parameter of each function that draws.
+        drawn = any(n in figures for n in cells)
+        return (ctx.plan.figures_argument,) if drawn else ()
 
     group_of = {key: group for group, key in stage.params}
     functions = []
@@ -368,25 +381,26 @@ def _stage_functions(
                 else step.name.replace("_", " ").capitalize()
             )
             keys = tuple((group_of[k], k) for k in step.params)
+            folder = draws(step.cells)
             functions.append(
                 _function(
                     step.name,
                     step.inputs,
-                    _config_params(ctx, keys, params_by_key),
+                    _config_params(ctx, keys, params_by_key, folder),
                     statements,
                     _returned(step.outputs),
                     f"{purpose} (notebook {_cells_text(step.cells)}).",
                     f"Returns {', '.join(step.outputs) or 'nothing'}.",
                 )
             )
-            body.append(_call(ctx, step.name, step.inputs, keys, step.outputs))
+            body.append(_call(ctx, step.name, step.inputs, keys, step.outputs, folder))
     else:
         body, used_partial = code(stage.cells)
     functions.append(
         _function(
             stage.function,
             stage.inputs,
-            _config_params(ctx, stage.params, params_by_key),
+            _config_params(ctx, stage.params, params_by_key, draws(stage.cells)),
             body,
             _named(stage.outputs),
             f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).",
@@ -422,12 +436,14 @@ def _call(
     inputs: tuple[str, ...],
     keys: tuple[tuple[str, str], ...],
     outputs: tuple[str, ...],
+    passed: tuple[str, ...] = (),
 ) -> cst.SimpleStatementLine:
     """``outputs = function(inputs, config=config, key=key)``: a step, called by its
-    stage with what it reads."""
+    stage with what it reads (and the ``passed`` parameters of its own)."""
     keywords = [k for g, k in keys if g != ctx.section]
     if len(keywords) < len(keys):
         keywords.insert(0, ctx.plan.config_argument)
+    keywords += passed
     no_space = cst.AssignEqual(
         whitespace_before=cst.SimpleWhitespace(""),
         whitespace_after=cst.SimpleWhitespace(""),
@@ -517,17 +533,28 @@ def _start_line(pc: ParsedCell, node: cst.CSTNode) -> int:
 
 
 def _cell_statements(
-    ctx: _Context, pc: ParsedCell, shown: frozenset[int], indices: list[int]
+    ctx: _Context,
+    pc: ParsedCell,
+    shown: frozenset[int],
+    indices: list[int],
+    figures: Sequence[FigurePlan] = (),
 ) -> tuple[list[cst.BaseStatement], bool]:
     """The cell's statements at ``indices``, rewritten, the first labelled with the
     cell it came from (the label also maps printed output back to the cell);
-    ``shown``: those whose value the notebook displayed, printed."""
+    ``shown``: those whose value the notebook displayed, printed; ``figures``: the
+    figures the cell draws, saved where the notebook showed them."""
     statements: list[cst.BaseStatement] = []
     used_partial = False
     number = pc.cell.number
+    saved_at = {f.show: f for f in figures}
     for i in indices:
-        rewritten, used = _rewrite(ctx, pc, pc.module.body[i])
-        used_partial |= used
+        if i in saved_at:
+            rewritten: cst.CSTNode = _save(
+                ctx.plan, saved_at[i], "the notebook's plt.show()"
+            )
+        else:
+            rewritten, used = _rewrite(ctx, pc, pc.module.body[i])
+            used_partial |= used
         assert isinstance(
             rewritten, cst.SimpleStatementLine | cst.BaseCompoundStatement
         )
@@ -555,17 +582,42 @@ def _cell_statements(
                 ]
             )
         statements.append(rewritten)
+    if None in saved_at:
+        statements.append(
+            _save(ctx.plan, saved_at[None], "shown at the end of the notebook cell")
+        )
     return statements, used_partial
+
+
+def _save(plan: Plan, figure: FigurePlan, where: str) -> cst.SimpleStatementLine:
+    """``save_figures(figures_dir, "NAME")``: the figures drawn so far, saved as
+    PNG files and closed, where the notebook showed them (said by ``where``)."""
+    call = cst.parse_expression(
+        f'{plan.figure_saver}({plan.figures_argument}, "{figure.name}")'
+    )
+    return cst.SimpleStatementLine(
+        [cst.Expr(call)],
+        trailing_whitespace=cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  "),
+            comment=cst.Comment(f"# {where}"),
+        ),
+    )
+
+
+def _saver_import(plan: Plan) -> str:
+    alias = "" if plan.figure_saver == "save_figures" else f" as {plan.figure_saver}"
+    return f"from .runtime import save_figures{alias}"
 
 
 def _config_params(
     ctx: _Context,
     keys: tuple[tuple[str, str], ...],
     params_by_key: dict[tuple[str, str], Param],
+    passed: tuple[str, ...] = (),
 ) -> list[cst.Param]:
     """The config a function reads: its stage's section as one typed parameter,
     then each value of another group (a papermill parameter, a file another
-    stage writes) by its key."""
+    stage writes) by its key, then the ``passed`` folders (the figures')."""
     out = []
     if any(group == ctx.section for group, _ in keys):
         out.append(
@@ -578,6 +630,7 @@ def _config_params(
         if group != ctx.section:
             param = params_by_key.get((group, key))
             out.append(_param_node(key, param.kind if param else None))
+    out += [_param_node(name, "path") for name in passed]
     return out
 
 

@@ -152,7 +152,10 @@ def helper_changes(
 
 
 def link_dependencies(work: list[WorkCell]) -> None:
-    """Flow, anti and output dependencies, linear in cells times names."""
+    """Flow, anti and output dependencies, linear in cells times names.
+
+    A new figure bound to a name (``fig, ax = plt.subplots()``) changes no other
+    cell's figure: binding it orders no cells, reading it does."""
     last_writer: dict[str, int] = {}
     readers: dict[str, list[int]] = {}
     for c in work:
@@ -160,7 +163,7 @@ def link_dependencies(work: list[WorkCell]) -> None:
         for name in sorted(c.reads):
             if name in last_writer:
                 c.preds.setdefault(last_writer[name], f"uses {name}")
-        for name in sorted(c.writes):
+        for name in sorted(c.writes - set(c.facts.figures)):
             for r in readers.get(name, ()):
                 if r != n:
                     c.preds.setdefault(r, f"changes {name} after it is used")

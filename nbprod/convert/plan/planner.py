@@ -26,6 +26,7 @@ from nbprod.convert.plan.dataflow import (
     stage_inputs_outputs,
     unreturned,
 )
+from nbprod.convert.plan.figures import drawing_helpers, plan_figures
 from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
 from nbprod.convert.plan.names import package_name
 from nbprod.convert.plan.params import config_class, lift_params, used_params
@@ -188,6 +189,10 @@ def build_plan(
         | {PREPARE_FUNCTION, "functools", "os", config_argument}
         | {config_class(s) for s in STAGES}
     )
+    # The figures' folder parameter and the function that saves them, likewise.
+    figures_argument = _free("figures_dir", taken)
+    figure_saver = _free("save_figures", taken | {figures_argument})
+    taken = taken | {figures_argument, figure_saver}
     stages = [
         replace(
             sp,
@@ -203,6 +208,9 @@ def build_plan(
         for sp in stages
     ]
     returned = {n for sp in stages for n in sp.outputs}
+    figures = plan_figures(
+        work, stages, data_names, drawing_helpers(helper_facts, imports)
+    )
     return Plan(
         notebook=notebook_name,
         package=pkg,
@@ -223,4 +231,15 @@ def build_plan(
         paths_written=literal_paths(facts, write=True),
         unreturned=unreturned(facts, work, returned, set(helper_facts)),
         config_argument=config_argument,
+        figures=figures,
+        figures_argument=figures_argument,
+        figure_saver=figure_saver,
     )
+
+
+def _free(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``...: the first not in ``taken``."""
+    found, n = name, 2
+    while found in taken:
+        found, n = f"{name}_{n}", n + 1
+    return found

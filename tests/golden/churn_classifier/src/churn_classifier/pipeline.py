@@ -102,6 +102,7 @@ def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         values["X_test"],
         values["y_test"],
         values["model"],
+        figures_dir=config.figures_dir,
     )
 
 

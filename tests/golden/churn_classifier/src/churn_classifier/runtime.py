@@ -1,6 +1,7 @@
 """What every generated pipeline does the same way: save and load artifacts, carry
 the global random state from stage to stage, run the stages in order, write the
-evaluation's metrics, and score a file of new rows.
+evaluation's metrics, save the figures the notebook draws, and score a file of
+new rows.
 
 nbprod copies this file unchanged into each project (``src/PACKAGE/runtime.py``);
 the project's ``pipeline.py`` holds its own stages and tables and calls it. It needs
@@ -154,6 +155,25 @@ def write_metrics(path: Path, metrics: Mapping[str, int | float]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(dict(metrics), indent=2, sort_keys=True, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
+
+
+def save_figures(folder: str | Path, name: str) -> list[Path]:
+    """Save every open matplotlib figure in ``folder`` as ``NAME.png`` (more as
+    ``NAME-2.png``, ``NAME-3.png``: a figure's name has no hyphen, so these never
+    clash with another's), and close them: what Jupyter's inline backend shows
+    and closes, cropped as it crops them. Returns the files written."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:  # nothing drew: no need to import matplotlib
+        return []
+    written = []
+    for count, number in enumerate(pyplot.get_fignums(), start=1):
+        figure = pyplot.figure(number)
+        target = Path(folder) / (f"{name}.png" if count == 1 else f"{name}-{count}.png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(target, bbox_inches="tight")
+        pyplot.close(figure)
+        written.append(target)
+    return written
 
 
 def run_stages(

@@ -97,6 +97,7 @@ def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         values["y_test"],
         values["nb_model"],
         values["nb_pred"],
+        figures_dir=config.figures_dir,
     )
 
 

@@ -102,6 +102,7 @@ def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 3, 5, 8, 10, 11, 12, 13, 24)."""
     return preprocessing.preprocess(
         config=config.preprocessing,
+        figures_dir=config.figures_dir,
     )
 
 
@@ -136,6 +137,7 @@ def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         values["y_val"],
         values["baseline_acc"],
         values["model"],
+        figures_dir=config.figures_dir,
     )
 
 

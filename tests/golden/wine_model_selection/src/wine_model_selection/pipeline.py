@@ -30,6 +30,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
         "y_train",
     ),
     "evaluate": (
+        "wine",
         "X_test",
         "y_test",
         "search",
@@ -46,6 +47,7 @@ ROWS_FORM: str = "frame"
 PREDICT_REFUSED: str | None = None
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
+        "wine",
         "X_train",
         "X_test",
         "y_train",
@@ -90,9 +92,11 @@ def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Evaluation (notebook cells 11, 12)."""
     return evaluation.evaluate(
+        values["wine"],
         values["X_test"],
         values["y_test"],
         values["search"],
+        figures_dir=config.figures_dir,
     )
 
 
