@@ -264,3 +264,60 @@ def test_an_evaluation_cell_with_a_metric_and_a_figure_end_to_end(
     assert alone.returncode == 0, alone.stderr[-3000:]
     again = json.loads((out / "artifacts" / "metrics.json").read_text("utf-8"))
     assert again == metrics
+
+
+# Figures in the plan -------------------------------------------------------------
+
+PLOTS = "import matplotlib.pyplot as plt"
+
+
+def test_figure_objects_are_never_results_and_what_is_drawn_is() -> None:
+    plan = plan_of(
+        IMPORTS,
+        PLOTS,
+        DATA,
+        "#md ## Train",
+        FIT,
+        "#md ## Evaluate",
+        IMPORTANCES + "\nfig, ax = plt.subplots()\nweights.plot.barh(ax=ax)",
+    )
+    evaluation = plan.stage(Stage.EVALUATION)
+    assert evaluation is not None and evaluation.outputs == ("weights",)
+    assert [(f.name, f.cell, f.show) for f in plan.figures] == [("weights", 7, None)]
+    assert ("fig", "a figure, saved as an image (cell 7)") in plan.unreturned
+
+
+def test_binding_a_figure_name_again_orders_no_cells() -> None:
+    # Both cells draw on a new ``fig``: the second, a preprocessing cell, is not
+    # pulled into training because the first (training) bound the name before.
+    plan = plan_of(
+        IMPORTS,
+        PLOTS,
+        DATA,
+        FIT + "\nfig, ax = plt.subplots()\nax.plot(model.coef_[0])\nplt.show()",
+        "fig, ax = plt.subplots()\nax.plot(df['a'])\nclean = df.dropna()",
+    )
+    assert placed(plan)[5][0] == Stage.PREPROCESSING
+    assert [(f.name, f.show) for f in plan.figures] == [("model", 4), ("df", None)]
+
+
+def test_a_figure_is_named_after_what_it_draws_and_never_twice_the_same() -> None:
+    draw = "{0}_copy = {0}.copy()\n{0}.plot()\nplt.show()\n{0}.hist()"
+    plan = plan_of(
+        PLOTS, "import pandas as pd", DATA, draw.format("df"), draw.format("df")
+    )
+    assert [(f.name, f.cell, f.show) for f in plan.figures] == [
+        ("df", 4, 2),
+        ("df_2", 4, None),
+        ("df_3", 5, 2),
+        ("df_4", 5, None),
+    ]
+
+
+def test_a_cell_that_only_draws_stays_out_of_the_pipeline() -> None:
+    plan = plan_of(PLOTS, "import pandas as pd", DATA, "df.plot()\nplt.show()")
+    assert placed(plan)[4] == (
+        None,
+        "excluded: plot only, nothing later depends on it",
+    )
+    assert plan.figures == ()
