@@ -193,6 +193,27 @@ PLOT_PATTERNS = (
     "statsmodels.api.qqplot*",
     "statsmodels.graphics.api.*",
 )
+# Plot calls that draw nothing: they set a style or a default, show or close
+# figures. A cell that only makes these has no figure to save.
+PLOT_SETTINGS = (
+    "seaborn.set",
+    "seaborn.set_*",
+    "seaborn.reset_*",
+    "matplotlib.use",
+    "matplotlib.rc*",
+    "matplotlib.style.*",
+    "matplotlib.pyplot.rc*",
+    "matplotlib.pyplot.style.*",
+    "matplotlib.pyplot.ion",
+    "matplotlib.pyplot.ioff",
+    "matplotlib.pyplot.show",
+    "matplotlib.pyplot.close",
+    "pandas.plotting.register_matplotlib_converters",
+)
+# The figures a pipeline saves are matplotlib's (pyplot, seaborn, pandas' .plot);
+# a cell that draws with these libraries keeps its plots out of the pipeline, as
+# before (plotly's show() opens a browser when run as a script).
+UNSAVED_PLOT_LIBRARIES = ("plotly", "bokeh", "altair")
 PLOT_METHODS = frozenset(
     {
         "plot",

@@ -96,14 +96,37 @@ def test_helpers_record_free_names_and_mutated_parameters() -> None:
 def test_display_and_plot_statements_are_dropped_and_listed() -> None:
     _, f = facts(
         "import matplotlib.pyplot as plt",
-        "y = x * 2\nplt.plot(y)\nplt.show()\ndf.groupby('k').mean().round(1)",
+        "plt.plot(x)\nplt.show()\ndf.groupby('k').mean().round(1)",
     )
     assert [(d.line, d.kind) for d in f.dropped] == [
+        (1, "plot"),
         (2, "plot"),
-        (3, "plot"),
-        (4, "display"),
+        (3, "display"),
     ]
-    assert f.reads == ("x",)
+    assert not f.has_code
+
+
+def test_a_cell_that_computes_keeps_its_plots_and_says_where_it_shows_them() -> None:
+    # Its figures are saved by the pipeline (issue 12, item 4); displays still go.
+    _, f = facts(
+        "import matplotlib.pyplot as plt\nimport seaborn as sns",
+        "y = x * 2\nsns.set_theme()\nfig, ax = plt.subplots()\nax.plot(y)\n"
+        "plt.show()\ndf.groupby('k').mean().round(1)",
+    )
+    assert [(d.line, d.kind) for d in f.dropped] == [(6, "display")]
+    assert f.kept == (0, 1, 2, 3, 4)
+    assert f.shows == (4,)
+    assert f.draws == (2, 3)  # not the style setting, not the show
+    assert f.figures == ("ax", "fig")
+    assert f.reads == ("x", "sns", "plt")  # (the planner drops the imports)
+
+
+def test_plots_with_a_library_the_pipeline_cannot_save_stay_out() -> None:
+    _, f = facts(
+        "import plotly.express as px",
+        "y = x * 2\nfig = px.line(y)\nfig.show()",
+    )
+    assert [(d.line, d.kind) for d in f.dropped] == [(2, "plot"), (3, "plot")]
 
 
 def test_a_last_expression_that_changes_something_is_kept() -> None:

@@ -5,6 +5,7 @@ type-checked (issue 11, item 6)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import subprocess
 import sys
@@ -179,6 +180,146 @@ def test_a_run_from_the_first_stage_starts_from_the_current_random_state(
 def test_a_stage_whose_inputs_were_never_saved_says_so(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="rows.joblib not found"):
         _run(tmp_path, ("train",), [])
+
+
+# Metrics ---------------------------------------------------------------------
+
+
+def test_the_numbers_among_a_stages_values_are_its_metrics() -> None:
+    values = {
+        "acc": np.float64(0.875),
+        "n_test": np.int64(40),
+        "f1": 0.5,
+        "passed": True,  # a bool is no metric
+        "flag": np.bool_(False),
+        "pred": np.array([0, 1, 1]),  # an array is data
+        "frame": pd.DataFrame({"a": [1.0]}),
+        "label": "tuned forest",
+        "missing": float("nan"),  # JSON has no NaN
+    }
+    metrics = runtime.scalar_metrics(values)
+    assert metrics == {"acc": 0.875, "n_test": 40, "f1": 0.5}
+    assert [type(v) for v in metrics.values()] == [float, int, float]
+
+
+def test_numbers_in_a_dict_or_a_table_of_records_are_keyed_by_their_path() -> None:
+    # titanic's results: one record per model
+    results = [
+        {"model": "baseline", "accuracy": 0.56},
+        {"model": "tuned forest", "accuracy": 0.81, "f1": 0.74},
+    ]
+    values = {
+        "results": results,
+        "scores": {"test": {"r2": 0.9}, "note": "held out"},
+        "losses": [0.9, 0.5, 0.3],  # a curve, not metrics
+        "history": {f"epoch_{i}": float(i) for i in range(500)},  # data: too many
+    }
+    assert runtime.scalar_metrics(values) == {
+        "results.0.accuracy": 0.56,
+        "results.1.accuracy": 0.81,
+        "results.1.f1": 0.74,
+        "scores.test.r2": 0.9,
+    }
+
+
+def test_values_computed_from_the_clock_are_not_metrics() -> None:
+    metrics = runtime.scalar_metrics({"acc": 0.9, "seconds": 1.5}, skip={"seconds"})
+    assert metrics == {"acc": 0.9}
+
+
+def test_metrics_are_written_as_one_flat_sorted_json_object(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "metrics.json"
+    runtime.write_metrics(target, {"zeta": 1, "alpha": 0.25})
+    first = target.read_bytes()
+    assert first == b'{\n  "alpha": 0.25,\n  "zeta": 1\n}\n'
+    runtime.write_metrics(target, {"alpha": 0.25, "zeta": 1})
+    assert target.read_bytes() == first  # the same numbers, the same bytes
+
+
+def test_the_metrics_stage_writes_metrics_json_beside_the_artifacts(
+    tmp_path: Path,
+) -> None:
+    runtime.run_stages(
+        CONFIG,
+        ORDER,
+        artifacts=tmp_path,
+        first=ORDER[0],
+        inputs=INPUTS,
+        runners=_runners([]),
+        metrics="evaluate",
+        not_metrics=("draw",),
+    )
+    written = json.loads((tmp_path / runtime.METRICS).read_text(encoding="utf-8"))
+    # evaluate's numbers only: not train's model or noise, not the clock-like draw
+    assert written == {"score": 20.0}
+    assert not (tmp_path / "metrics.joblib").exists()
+
+
+def test_a_stage_run_alone_writes_the_metrics_too(tmp_path: Path) -> None:
+    _run(tmp_path, ORDER[:2], [])
+    assert not (tmp_path / runtime.METRICS).exists()
+    runtime.run_stages(
+        CONFIG,
+        ("evaluate",),
+        artifacts=tmp_path,
+        first=ORDER[0],
+        inputs=INPUTS,
+        runners=_runners([]),
+        metrics="evaluate",
+    )
+    assert set(json.loads((tmp_path / runtime.METRICS).read_text())) == {
+        "score",
+        "draw",
+    }
+
+
+def test_without_a_metrics_stage_no_metrics_file_is_written(tmp_path: Path) -> None:
+    _run(tmp_path, ORDER, [])
+    assert not (tmp_path / runtime.METRICS).exists()
+
+
+# Figures ---------------------------------------------------------------------
+
+
+def _draw(values: list[float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.figure(figsize=(2, 2))
+    plt.plot(values)
+
+
+def test_open_figures_are_saved_as_png_by_name_and_closed(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    _draw([1.0, 2.0])
+    _draw([3.0, 1.0])
+    folder = tmp_path / "reports" / "figures"
+    written = runtime.save_figures(str(folder), "importances")
+    assert written == [folder / "importances.png", folder / "importances-2.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
+    assert plt.get_fignums() == []  # closed, as Jupyter closes a shown figure
+    assert runtime.save_figures(folder, "again") == []  # nothing open: no file
+
+
+def test_the_same_figure_is_the_same_bytes(tmp_path: Path) -> None:
+    _draw([1.0, 2.0, 0.5])
+    (first,) = runtime.save_figures(tmp_path / "a", "curve")
+    _draw([1.0, 2.0, 0.5])
+    (second,) = runtime.save_figures(tmp_path / "b", "curve")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_without_pyplot_imported_nothing_is_saved_or_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
+    assert runtime.save_figures(tmp_path, "none") == []
+    assert "matplotlib.pyplot" not in sys.modules
+    assert list(tmp_path.iterdir()) == []
 
 
 # Predicting from files -------------------------------------------------------

@@ -36,7 +36,7 @@ from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.redact import SecretLiteral, contains, find_secret_literals, redact
-from nbprod.stages import STAGES
+from nbprod.stages import STAGES, Stage
 from nbprod.validate.card import card_facts
 from nbprod.validate.characterize import characterization_files, dump_value
 from nbprod.validate.compare import Verdict
@@ -52,6 +52,9 @@ from nbprod.validate.proof import (
 )
 
 ARTIFACTS_DIR = "artifacts"
+# Where the figures the notebook draws are saved: the default of config.yaml's
+# figures_dir, relative to the project like every path there.
+FIGURES_DIR = "reports/figures"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _TITLE = re.compile(r"^\s{0,3}#\s")
 
@@ -224,6 +227,7 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
                     s.stage.value if any(g == s.stage for g, _ in s.params) else ""
                 ),
                 "params": [{"group": g, "key": k} for g, k in s.params if g != s.stage],
+                "figures": any(f.cell in s.cells for f in plan.figures),
             }
         )
     first = plan.params[0] if plan.params else None
@@ -266,6 +270,14 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
         "card": card_facts(plan),
         "predictor": plan.predictor,
         "predictor_reason": plan.predictor_reason,
+        # Evaluation writes the metrics; a pipeline without it writes none.
+        "metrics_stage": (
+            Stage.EVALUATION.command if plan.stage(Stage.EVALUATION) else None
+        ),
+        "timings": list(plan.timings),
+        "figures_dir": FIGURES_DIR,
+        "figures_argument": plan.figures_argument,
+        "figures": [{"file": f"{f.name}.png", "cell": f.cell} for f in plan.figures],
         **serving_facts(plan),
     }
 

@@ -1,6 +1,6 @@
 """The plan as ``nbprod plan`` prints it: where every cell went and why, each
-stage's signature, the helpers, the config values and how ``predict`` scores new
-rows. Pure: a plan in, lines of text out."""
+stage's signature, the helpers, the figures saved, the config values and how
+``predict`` scores new rows. Pure: a plan in, lines of text out."""
 
 from __future__ import annotations
 
@@ -38,6 +38,13 @@ def describe(plan: Plan) -> list[str]:
         )
         later = f", a later definition of {h.original}" if h.original else ""
         lines.append(f"helper {h.name} (cell {h.cell}{later}) -> {h.stage}{extra}")
+    stage_of = {c.number: c.stage for c in plan.cells}
+    for f in plan.figures:
+        where = "at its plt.show()" if f.show is not None else "at the end of the cell"
+        lines.append(
+            f"figure {f.name}.png: drawn by cell {f.cell} ({stage_of[f.cell]}), "
+            f"saved {where}"
+        )
     for param in plan.params:
         lines.append(
             f"config {param.group}.{param.key} = {param.value!r}  [{param.source}]"

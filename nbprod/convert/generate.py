@@ -19,7 +19,7 @@ import libcst as cst
 
 from nbprod.convert.analysis import CellFacts, Import, ParsedCell, name_nodes
 from nbprod.convert.analysis.clones import CloneUse
-from nbprod.convert.plan import ClonePlan, Param, Plan, Serving, StagePlan
+from nbprod.convert.plan import ClonePlan, FigurePlan, Param, Plan, Serving, StagePlan
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import PREPARE_FUNCTION
 from nbprod.redact import REDACTED
@@ -268,6 +268,8 @@ def generate_modules(
         section_class = config_class(str(stage.stage))
         if section_class in names:
             local_helpers.insert(0, f"from .config import {section_class}")
+        if plan.figure_saver in names:
+            local_helpers.append(_saver_import(plan))
         header = [
             f'"""{stage.stage.capitalize()} stage of {plan.notebook}: notebook {_cells_text(stage.cells)}.',
             "",
@@ -347,6 +349,10 @@ def _stage_functions(
     values) and its entry function, which calls them in order; or the entry
     function alone, holding the code, for a one-step stage."""
 
+    figures: dict[int, list[FigurePlan]] = {}
+    for figure in ctx.plan.figures:
+        figures.setdefault(figure.cell, []).append(figure)
+
     def code(cells: tuple[int, ...]) -> tuple[list[cst.BaseStatement], bool]:
         order = [
             (number, i)
@@ -356,7 +362,12 @@ def _stage_functions(
             and (number, _start_line(by_cell[number], by_cell[number].module.body[i]))
             not in parameter_lines
         ]
-        return _statements(ctx, by_cell, facts_by_cell, order)
+        return _statements(ctx, by_cell, facts_by_cell, order, figures)
+
+    def draws(cells: tuple[int, ...]) -> tuple[str, ...]:
+        # The figures' folder: a parameter of each function that draws.
+        drawn = any(n in figures for n in cells)
+        return (ctx.plan.figures_argument,) if drawn else ()
 
     group_of = {key: group for group, key in stage.params}
     functions: list[cst.FunctionDef | cst.ClassDef] = []
@@ -372,6 +383,7 @@ def _stage_functions(
                 else step.name.replace("_", " ").capitalize()
             )
             keys = tuple((group_of[k], k) for k in step.params)
+            folder = draws(step.cells)
             returned = _returned(step.outputs)
             if step.result:
                 functions.append(_result_class(step.result, step.name, step.outputs))
@@ -382,21 +394,21 @@ def _stage_functions(
                 _function(
                     step.name,
                     step.inputs,
-                    _config_params(ctx, keys, params_by_key),
+                    _config_params(ctx, keys, params_by_key, folder),
                     statements,
                     returned,
                     f"{purpose} (notebook {_cells_text(step.cells)}).",
                     f"Returns {', '.join(step.outputs) or 'nothing'}.",
                 )
             )
-            body.append(_call(ctx, step.name, step.inputs, keys, step.outputs))
+            body.append(_call(ctx, step.name, step.inputs, keys, step.outputs, folder))
     else:
         body, used_partial = code(stage.cells)
     functions.append(
         _function(
             stage.function,
             stage.inputs,
-            _config_params(ctx, stage.params, params_by_key),
+            _config_params(ctx, stage.params, params_by_key, draws(stage.cells)),
             body,
             _named(stage.outputs),
             f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).",
@@ -457,12 +469,14 @@ def _call(
     inputs: tuple[str, ...],
     keys: tuple[tuple[str, str], ...],
     outputs: tuple[str, ...],
+    passed: tuple[str, ...] = (),
 ) -> cst.SimpleStatementLine:
     """``outputs = function(inputs, config=config, key=key)``: a step, called by its
-    stage with what it reads."""
+    stage with what it reads (and the ``passed`` parameters of its own)."""
     keywords = [k for g, k in keys if g != ctx.section]
     if len(keywords) < len(keys):
         keywords.insert(0, ctx.plan.config_argument)
+    keywords += passed
     no_space = cst.AssignEqual(
         whitespace_before=cst.SimpleWhitespace(""),
         whitespace_after=cst.SimpleWhitespace(""),
@@ -559,22 +573,40 @@ def _statements(
     by_cell: dict[int, ParsedCell],
     facts_by_cell: dict[int, CellFacts],
     order: list[tuple[int, int]],
+    figures: dict[int, list[FigurePlan]] | None = None,
     *,
     serving: bool = False,
 ) -> tuple[list[cst.BaseStatement], bool]:
     """The statements at ``order`` ((cell, index) in the cell's module), rewritten,
     each copy of a factored clone a call of its function; a label names the cell
     each run of statements came from (it also maps printed output back to the
-    cell). Those whose value the notebook displayed are printed."""
+    cell). Those whose value the notebook displayed are printed; ``figures`` by
+    cell, saved where the notebook showed them."""
     statements: list[cst.BaseStatement] = []
     used_partial = False
     current = None
-    for item in _with_clone_calls(ctx.plan.clones, order, serving):
-        if isinstance(item, _CloneCall):
-            number = item.use.statements[0][0]
-            rewritten: cst.SimpleStatementLine | cst.BaseCompoundStatement = (
-                _clone_call(ctx, item.clone, item.use)
+    saved_at = {(f.cell, f.show): f for fs in (figures or {}).values() for f in fs}
+
+    def end_of(cell: int | None) -> None:
+        # Jupyter shows, and closes, what a cell drew when the cell ends.
+        if cell is not None and (cell, None) in saved_at:
+            statements.append(
+                _save(
+                    ctx.plan,
+                    saved_at[(cell, None)],
+                    "shown at the end of the notebook cell",
+                )
             )
+
+    for item in _with_clone_calls(ctx.plan.clones, order, serving):
+        if isinstance(item, tuple) and item in saved_at:
+            number = item[0]
+            rewritten: cst.SimpleStatementLine | cst.BaseCompoundStatement = _save(
+                ctx.plan, saved_at[item], "the notebook's plt.show()"
+            )
+        elif isinstance(item, _CloneCall):
+            number = item.use.statements[0][0]
+            rewritten = _clone_call(ctx, item.clone, item.use)
         else:
             number, i = item
             pc = by_cell[number]
@@ -597,6 +629,7 @@ def _statements(
                     ),
                 )
         if number != current:
+            end_of(current)
             current = number
             section = ctx.sections.get(number, "")
             label = (
@@ -610,7 +643,28 @@ def _statements(
                 ]
             )
         statements.append(rewritten)
+    end_of(current)
     return statements, used_partial
+
+
+def _save(plan: Plan, figure: FigurePlan, where: str) -> cst.SimpleStatementLine:
+    """``save_figures(figures_dir, "NAME")``: the figures drawn so far, saved as
+    PNG files and closed, where the notebook showed them (said by ``where``)."""
+    call = cst.parse_expression(
+        f'{plan.figure_saver}({plan.figures_argument}, "{figure.name}")'
+    )
+    return cst.SimpleStatementLine(
+        [cst.Expr(call)],
+        trailing_whitespace=cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  "),
+            comment=cst.Comment(f"# {where}"),
+        ),
+    )
+
+
+def _saver_import(plan: Plan) -> str:
+    alias = "" if plan.figure_saver == "save_figures" else f" as {plan.figure_saver}"
+    return f"from .runtime import save_figures{alias}"
 
 
 def _with_clone_calls(
@@ -718,10 +772,11 @@ def _config_params(
     ctx: _Context,
     keys: tuple[tuple[str, str], ...],
     params_by_key: dict[tuple[str, str], Param],
+    passed: tuple[str, ...] = (),
 ) -> list[cst.Param]:
     """The config a function reads: its stage's section as one typed parameter,
     then each value of another group (a papermill parameter, a file another
-    stage writes) by its key."""
+    stage writes) by its key, then the ``passed`` folders (the figures')."""
     out = []
     if any(group == ctx.section for group, _ in keys):
         out.append(
@@ -734,6 +789,7 @@ def _config_params(
         if group != ctx.section:
             param = params_by_key.get((group, key))
             out.append(_param_node(key, param.kind if param else None))
+    out += [_param_node(name, "path") for name in passed]
     return out
 
 

@@ -7,8 +7,10 @@ an error, never an empty string.
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache, lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jinja2
@@ -110,3 +112,16 @@ def copied_files(package: str) -> dict[str, str]:
         path.format(package=package): _plain_text(template)
         for template, path in COPIED_FILES.items()
     }
+
+
+@cache
+def shipped_runtime() -> ModuleType:
+    """The runtime every project gets (``templates/project/src/runtime.py``), as a
+    module: where nbprod must decide as the project does (which values are its
+    metrics), it asks the one copy, never a second one of its own."""
+    path = templates_dir() / "project" / "src" / "runtime.py"
+    spec = importlib.util.spec_from_file_location("nbprod_shipped_runtime", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -11,11 +11,13 @@ import numbers
 from typing import Any
 
 from nbprod.convert.plan import Plan
+from nbprod.convert.render import shipped_runtime
 from nbprod.stages import Stage
 from nbprod.validate.compare import Comparison, is_model
 
-# A metric computed by these stages is the model's; preprocessing's describe the data.
-_AFTER_PREPROCESSING = frozenset({Stage.TRAINING, Stage.INFERENCE, Stage.EVALUATION})
+# A metric computed by these stages is the model's: preprocessing's describe the
+# data, inference's the rows it scored.
+_MODEL_STAGES = frozenset({Stage.TRAINING, Stage.EVALUATION})
 
 SPLIT_CALLS = (
     "train_test_split",
@@ -83,13 +85,21 @@ def card_facts(
         and hasattr(value, "predict")
         and final_stage.get(name) == Stage.TRAINING
     ]
-    metrics = [
-        {"name": name, "value": float(value), "stage": final_stage.get(name, "")}
+    # The numbers validation found equal, as the project's metrics.json holds
+    # them (runtime.scalar_metrics): a metric by its name, a number in a dict or a
+    # table of records by its path (titanic's ``results.1.f1``). Training's dicts
+    # and lists are its settings (a search's best_params_), not its metrics.
+    chosen = {
+        name: value
+        for stage in sorted(_MODEL_STAGES, key=lambda s: s.order)
         for name, value in values.items()
         if name in matched
-        and isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and final_stage.get(name) in _AFTER_PREPROCESSING
+        and final_stage.get(name) == stage
+        and (stage == Stage.EVALUATION or isinstance(value, numbers.Real))
+    }
+    metrics = [
+        {"name": key, "value": value, "stage": final_stage[key.split(".")[0]]}
+        for key, value in shipped_runtime().scalar_metrics(chosen).items()
     ]
     data = [
         {"key": f"{p.group}.{p.key}", "path": p.value}

@@ -146,6 +146,9 @@ def analyse_cell(
         kinds=sorting.classified,
         kept=kept,
         shown=sorting.shown,
+        shows=sorting.shows,
+        draws=sorting.draws,
+        figures=sorting.figures,
     )
     return facts, State(resolved.types, chance.seeding)
 

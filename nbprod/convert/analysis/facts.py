@@ -145,6 +145,10 @@ class CellFacts:
     kinds: tuple[str, ...] = ()
     kept: tuple[int, ...] = ()  # indices of the top-level statements kept
     shown: frozenset[int] = frozenset()  # kept last expressions the notebook displayed
+    shows: tuple[int, ...] = ()  # kept top-level ``plt.show()`` statements
+    draws: tuple[int, ...] = ()  # kept plot statements that draw (not a setting)
+    # names kept plot statements bind (``fig, ax = plt.subplots()``): figure objects
+    figures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

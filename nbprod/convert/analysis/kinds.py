@@ -1,9 +1,11 @@
 """What each top-level statement of a cell is (import, def, display, plot, print,
 shown, code...), and which of them the pipeline keeps.
 
-Display-only is a short list, not a guess: displays, plots never saved and no-ops
-leave the pipeline, unless kept code needs what they bind or they draw random
-numbers (dropping them would change every number drawn after).
+Display-only is a short list, not a guess: displays, no-ops, and the plots of a
+cell that computes nothing else leave the pipeline, unless kept code needs what
+they bind or they draw random numbers (dropping them would change every number
+drawn after). A cell that computes and draws keeps its plots: the pipeline saves
+the figures they draw (``reports/figures``), as the notebook showed them.
 """
 
 from __future__ import annotations
@@ -38,11 +40,20 @@ class Kinds:
     kept: tuple[int, ...]  # indices of the statements kept
     shown: frozenset[int]  # kept last expressions the notebook displayed
     dropped: tuple[Dropped, ...]
+    # kept top-level ``plt.show()`` calls: where the notebook showed (and Jupyter
+    # closed) the figures drawn so far
+    shows: tuple[int, ...] = ()
+    # kept plot statements that draw (not a style setting, a show or a close)
+    draws: tuple[int, ...] = ()
+    # names kept plot statements bind (``fig, ax = plt.subplots()``): figure
+    # objects, drawn and saved where they are made, never a stage's result
+    figures: tuple[str, ...] = ()
 
 
 def sort_statements(pc: ParsedCell, resolver: Resolver, keep: frozenset[str]) -> Kinds:
-    """Classify a cell's statements and keep all but displays, plots and no-ops,
-    unless kept code reads what they bind (``keep``: names later cells need)."""
+    """Classify a cell's statements and keep all but displays, no-ops and the
+    plots of a cell that computes nothing else, unless kept code reads what they
+    bind (``keep``: names later cells need)."""
     module = pc.module
     plot_names: set[str] = set()
     last = len(module.body) - 1
@@ -50,7 +61,16 @@ def sort_statements(pc: ParsedCell, resolver: Resolver, keep: frozenset[str]) ->
         _statement_kind(stmt, resolver, plot_names, i == last)
         for i, stmt in enumerate(module.body)
     )
-    keeps = _keep_or_drop(module, classified, keep, "savefig" in pc.cell.code, resolver)
+    # A cell that computes and draws is a pipeline step whose figures are saved; a
+    # cell that only draws (or saves a figure itself) is as before.
+    computes = any(k in {"code", "shown"} for k in classified) and not any(
+        q.split(".")[0] in apis.UNSAVED_PLOT_LIBRARIES
+        for n in name_nodes(module)
+        if (q := resolver.imports.get(n.value))
+    )
+    keeps = _keep_or_drop(
+        module, classified, keep, computes or "savefig" in pc.cell.code, resolver
+    )
     kinds = list(classified)
     dropped: list[Dropped] = []
     kept: list[int] = []
@@ -64,7 +84,40 @@ def sort_statements(pc: ParsedCell, resolver: Resolver, keep: frozenset[str]) ->
                 kinds[i] = "code"
             kept.append(i)
     shown = frozenset(i for i in kept if kinds[i] == "shown")
-    return Kinds(classified, tuple(kinds), tuple(kept), shown, tuple(dropped))
+    plots = [i for i in kept if classified[i] == "plot"]
+    calls = {i: _called(module.body[i], resolver) for i in plots}
+    shows = tuple(i for i in plots if calls[i] == "matplotlib.pyplot.show")
+    draws = tuple(
+        i
+        for i in plots
+        if not (calls[i] and apis.matches_any(calls[i], apis.PLOT_SETTINGS))
+    )
+    figures = tuple(
+        dict.fromkeys(n for i in plots for n in sorted(bound_names(module.body[i])))
+    )
+    return Kinds(
+        classified,
+        tuple(kinds),
+        tuple(kept),
+        shown,
+        tuple(dropped),
+        shows,
+        draws,
+        figures,
+    )
+
+
+def _called(stmt: cst.BaseStatement, resolver: Resolver) -> str:
+    """What a statement that is one call calls (``matplotlib.pyplot.show`` for
+    ``plt.show()``), as qualified through the imports; else ""."""
+    if (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, cst.Call)
+    ):
+        return resolver.qualify(stmt.body[0].value.func) or ""
+    return ""
 
 
 def _expr_kind(
@@ -243,14 +296,14 @@ def _keep_or_drop(
     module: cst.Module,
     kinds: tuple[str, ...],
     keep: frozenset[str],
-    saves_figure: bool,
+    keep_plots: bool,
     resolver: Resolver,
 ) -> list[bool]:
-    """Which statements stay: all but displays, plots and no-ops, unless kept code
-    needs them."""
+    """Which statements stay: all but displays, no-ops and (unless ``keep_plots``)
+    plots, unless kept code needs them."""
     keeps = [
         k not in {"display", "plot", "no-op"}
-        or (k == "plot" and saves_figure)
+        or (k == "plot" and keep_plots)
         or _draws_random(stmt, resolver)
         for stmt, k in zip(module.body, kinds, strict=True)
     ]

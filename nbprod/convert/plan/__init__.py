@@ -4,12 +4,14 @@ each stage's inputs, outputs and config values.
 Pure: facts in, a :class:`Plan` out. The rules are DESIGN.md's "Stage assignment":
 ``cells`` places cells and helpers, ``dataflow`` finds what each stage takes and
 returns, ``params`` lifts config values, ``serving`` finds how new rows are scored,
-and ``planner`` puts them together.
+``figures`` where the figures the notebook draws are saved, and ``planner`` puts
+them together.
 """
 
 from nbprod.convert.plan.model import (
     CellPlan,
     ClonePlan,
+    FigurePlan,
     HelperPlan,
     Param,
     Plan,
@@ -23,6 +25,7 @@ from nbprod.convert.plan.planner import build_plan
 __all__ = [
     "CellPlan",
     "ClonePlan",
+    "FigurePlan",
     "HelperPlan",
     "Param",
     "Plan",

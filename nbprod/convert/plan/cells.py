@@ -152,7 +152,10 @@ def helper_changes(
 
 
 def link_dependencies(work: list[WorkCell]) -> None:
-    """Flow, anti and output dependencies, linear in cells times names."""
+    """Flow, anti and output dependencies, linear in cells times names.
+
+    A new figure bound to a name (``fig, ax = plt.subplots()``) changes no other
+    cell's figure: binding it orders no cells, reading it does."""
     last_writer: dict[str, int] = {}
     readers: dict[str, list[int]] = {}
     for c in work:
@@ -160,7 +163,7 @@ def link_dependencies(work: list[WorkCell]) -> None:
         for name in sorted(c.reads):
             if name in last_writer:
                 c.preds.setdefault(last_writer[name], f"uses {name}")
-        for name in sorted(c.writes):
+        for name in sorted(c.writes - set(c.facts.figures)):
             for r in readers.get(name, ()):
                 if r != n:
                     c.preds.setdefault(r, f"changes {name} after it is used")
@@ -188,9 +191,11 @@ def _signal_stage(f: CellFacts) -> tuple[Stage, str] | None:
     return None
 
 
-def assign_stages(work: list[WorkCell]) -> None:
+def assign_stages(work: list[WorkCell], sections: dict[int, str] | None = None) -> None:
     """Give every cell its stage and the reason: an explicit mark, else its own
-    signal unless it depends on a later stage, else the stage of what it depends on."""
+    signal unless it depends on a later stage, else the stage of what it depends on;
+    then cells that only evaluate a fitted model under an evaluation heading
+    (``sections``: the heading above each cell) move to evaluation."""
     by_number = {c.facts.number: c for c in work}
     floating: list[WorkCell] = []
     for c in work:
@@ -225,6 +230,9 @@ def assign_stages(work: list[WorkCell]) -> None:
         else:
             c.stage, c.reason = Stage.PREPROCESSING, ""
             floating.append(c)
+    # Before the constants below are placed: they join the stage of their first
+    # user, which may be evaluation now.
+    move_to_evaluation(work, sections or {})
     # Cells with no signal and no dependencies (constants, set-up) join the earliest
     # stage that needs them; later cells have been placed already.
     for c in reversed(floating):
@@ -237,6 +245,107 @@ def assign_stages(work: list[WorkCell]) -> None:
             )
         else:
             c.reason = "no signal and nothing depends on it; runs with the first stage"
+
+
+# The words of a markdown heading that say the cells under it evaluate a model
+# ("## Evaluate", "## Metrics", "## Results", "## Feature importances"): the
+# stage's own name and command, and these. "score" is left out: a heading uses it
+# as a verb as often as a noun ("## Score new customers" predicts: inference);
+# "scores" is the noun.
+EVALUATION_WORDS = frozenset(
+    {
+        Stage.EVALUATION.value,
+        Stage.EVALUATION.command,
+        "evaluating",
+        "metric",
+        "metrics",
+        "result",
+        "results",
+        "performance",
+        "importance",
+        "importances",
+        "scores",
+        "report",
+        "reports",
+    }
+)
+
+
+def evaluation_heading(heading: str) -> bool:
+    """Whether a heading's words say its cells evaluate a model (EVALUATION_WORDS)."""
+    return not EVALUATION_WORDS.isdisjoint(re.findall(r"[a-z]+", heading.lower()))
+
+
+def fitted_names(work: list[WorkCell]) -> set[str]:
+    """Names that hold a fitted model or its predictions: what a cell calls
+    ``.predict``/``.predict_proba`` on, what a statement calling a training API
+    makes or fits (a model, a search, cross-validation scores), and what a
+    statement assigns from a prediction."""
+    found: set[str] = set()
+    for c in work:
+        found.update(c.facts.predictors)
+        training = [s.line for s in c.facts.signals if s.stage == Stage.TRAINING]
+        for st in c.facts.statements:
+            if st.predicts:
+                found.update(st.writes)
+            if any(st.line <= line <= st.end_line for line in training):
+                found.update(st.writes, st.mutates)
+    return found
+
+
+def _may_evaluate(c: WorkCell, heading: str, fitted: set[str]) -> bool:
+    """Whether cell ``c`` looks like evaluation code where the notebook put it: not
+    marked, not already placed later, under an evaluation heading, calling no
+    training API and changing no fitted model or prediction."""
+    return (
+        not c.explicit
+        and c.stage in (Stage.PREPROCESSING, Stage.TRAINING)
+        and evaluation_heading(heading)
+        and not any(s.stage == Stage.TRAINING for s in c.facts.signals)
+        and fitted.isdisjoint(c.facts.mutates)
+    )
+
+
+def move_to_evaluation(work: list[WorkCell], sections: dict[int, str]) -> None:
+    """Cells under an evaluation heading that only compute and report from a
+    fitted model (metrics, importances, plots) go to evaluation, where the
+    notebook's author put them, instead of the stage of what they read.
+
+    A cell moves only when that is safe: it reads a fitted model or predictions
+    (or what another cell that moves makes from them), and every cell that
+    depends on it is in evaluation or moves too; a cell of an earlier stage that
+    depends on it would run before it. The cells that may move are narrowed until
+    both hold for each, so a run of such cells moves together or not at all."""
+    fitted = fitted_names(work)
+    dependents: dict[int, list[WorkCell]] = {}
+    for c in work:
+        for p in c.preds:
+            dependents.setdefault(p, []).append(c)
+    moving = {
+        c.facts.number: c
+        for c in work
+        if _may_evaluate(c, sections.get(c.facts.number, ""), fitted)
+    }
+    read: dict[int, list[str]] = {}
+    changed = True
+    while changed:
+        changed = False
+        made = {w for c in moving.values() for w in c.writes}
+        for n, c in list(moving.items()):
+            read[n] = [r for r in c.facts.reads if r in fitted or r in made - c.writes]
+            blocked = any(
+                d.stage != Stage.EVALUATION and d.facts.number not in moving
+                for d in dependents.get(n, ())
+            )
+            if blocked or not read[n]:
+                del moving[n]
+                changed = True
+    for n, c in moving.items():
+        c.stage = Stage.EVALUATION
+        c.reason = (
+            f"under heading {sections[n]!r} and computes from a fitted model only "
+            f"({', '.join(read[n])}): {Stage.EVALUATION}"
+        )
 
 
 def printed_mode(c: WorkCell) -> str:

@@ -60,6 +60,9 @@ def stage_inputs_outputs(
     # Preprocessing's results are what later stages use, unless it is all there is.
     # Later stages also return what they assign at top level or change in place and
     # nobody uses after: their results (metrics, predictions, a grown log).
+    # A figure object (``fig, ax = plt.subplots()``) is none: it is drawn and
+    # saved as an image where it is made, never returned or pickled.
+    figures = {n for c in work for n in c.facts.figures}
     only_preprocessing = all(c.stage == Stage.PREPROCESSING for c in work)
     for c in ordered:
         if c.stage == Stage.PREPROCESSING and not only_preprocessing:
@@ -70,15 +73,23 @@ def stage_inputs_outputs(
             else ()
         )
         for name in (*c.facts.results, *(n for n in extra if not n.startswith("_"))):
-            if producer.get(name) == c.stage:
+            if producer.get(name) == c.stage and name not in figures:
                 outputs[c.stage][name] = None
     # A value a stage computes and nothing reads afterwards (a metric shown by a
     # dropped display, the weights of a loop) is its result too: as a local it
     # would be lost to the proof, and ruff's unused-variable fix would delete it.
     for stage, names in _unread(ordered, helper_params).items():
         for name in names:
-            if producer.get(name) == stage:
+            if producer.get(name) == stage and name not in figures:
                 outputs[stage][name] = None
+    for stage in STAGES:
+        for name in figures & outputs[stage].keys():
+            # Only a later stage that draws on it makes it one (rare: Jupyter
+            # closed the figure at the end of its cell, as the pipeline does).
+            warnings.append(
+                f"{stage} hands on the figure {name} to a later stage that draws "
+                "on it; draw it in one cell instead"
+            )
     first_seen: dict[str, tuple[int, int]] = {}
     for c in sorted(work, key=lambda c: c.facts.number):
         for i, name in enumerate((*c.facts.defines, *c.facts.mutates)):
@@ -93,13 +104,14 @@ def stage_inputs_outputs(
 def _unread(
     ordered: list[WorkCell], helper_params: dict[str, tuple[str, ...]]
 ) -> dict[str, list[str]]:
-    """Per stage, the names its cells surely bind that none of them reads."""
+    """Per stage, the names its cells surely bind that none of them reads, but to
+    draw them: what a figure shows is a result, compared as if it were not drawn."""
     read: dict[str, set[str]] = {}
     bound: dict[str, dict[str, None]] = {}
     for c in ordered:
         f = c.facts
         names = read.setdefault(c.stage, set())
-        names.update(f.names_used, f.string_reads, f.deletes)
+        names.update(set(f.names_used) - _drawn_only(f), f.string_reads, f.deletes)
         for call in f.name_calls:
             names.update(helper_params.get(call.name, ()))
         bound.setdefault(c.stage, {}).update(dict.fromkeys(f.assigned))
@@ -107,6 +119,15 @@ def _unread(
         stage: [n for n in names if n not in read[stage] and not n.startswith("_")]
         for stage, names in bound.items()
     }
+
+
+def _drawn_only(f: CellFacts) -> set[str]:
+    """Names the cell's plot statements read and its other statements do not."""
+    drawn: set[str] = set()
+    other: set[str] = set()
+    for st in f.statements:
+        (drawn if f.kinds[st.index] == "plot" else other).update(st.reads)
+    return drawn - other
 
 
 def ordered_statements(
@@ -178,7 +199,11 @@ def unreturned(
     for f in facts:
         if f.number in kept:
             for name in f.defines:
-                if name not in returned and name not in helpers:
+                if name in f.figures and name not in returned:
+                    found.setdefault(
+                        name, f"a figure, saved as an image (cell {f.number})"
+                    )
+                elif name not in returned and name not in helpers:
                     found.setdefault(
                         name, f"used only inside its stage (cell {f.number})"
                     )

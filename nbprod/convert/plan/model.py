@@ -116,6 +116,19 @@ class ClonePlan:
 
 
 @dataclass(frozen=True)
+class FigurePlan:
+    """A figure the notebook draws in a pipeline cell, saved by the step that
+    draws it as ``NAME.png`` in the project's figures folder (``NAME-2.png`` and
+    on for more figures open at once), and closed, where the notebook showed it:
+    at its ``plt.show()`` (which the save replaces) or at the end of the cell,
+    where Jupyter shows and closes what a cell drew."""
+
+    name: str  # what it shows: the value it draws, else the step that draws it
+    cell: int
+    show: int | None  # the top-level statement ``plt.show()`` it replaces, if any
+
+
+@dataclass(frozen=True)
 class Serving:
     """How ``predict`` scores new rows as the notebook scored its own.
 
@@ -189,6 +202,13 @@ class Plan:
     # notebook, and the plain form did not.
     steps_reverted: str = ""
     clones: tuple[ClonePlan, ...] = ()
+    # The figures the pipeline saves, in notebook order; the parameter through
+    # which a stage and its steps get the folder, and the runtime function that
+    # saves them, as the stage modules name them (the notebook's own names are
+    # never shadowed).
+    figures: tuple[FigurePlan, ...] = ()
+    figures_argument: str = "figures_dir"
+    figure_saver: str = "save_figures"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,6 +29,7 @@ from nbprod.convert.plan.dataflow import (
     stage_inputs_outputs,
     unreturned,
 )
+from nbprod.convert.plan.figures import drawing_helpers, plan_figures
 from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
 from nbprod.convert.plan.names import package_name
 from nbprod.convert.plan.params import config_class, lift_params, used_params
@@ -97,7 +98,7 @@ def build_plan(
         work.append(c)
 
     link_dependencies(work)
-    assign_stages(work)
+    assign_stages(work, sections)
     timings = clock_names(work)
     for c in work:
         plans[c.facts.number] = CellPlan(
@@ -196,6 +197,10 @@ def build_plan(
         | {PREPARE_FUNCTION, "functools", "os", config_argument}
         | {config_class(s) for s in STAGES}
     )
+    # The figures' folder parameter and the function that saves them, likewise.
+    figures_argument = _free("figures_dir", taken)
+    figure_saver = _free("save_figures", taken | {figures_argument})
+    taken = taken | {figures_argument, figure_saver}
     stages = [
         replace(
             sp,
@@ -223,6 +228,9 @@ def build_plan(
         imported=set(imports) | set(helper_facts),
         taken=taken | {step.name for sp in stages for step in sp.steps},
     )
+    figures = plan_figures(
+        work, stages, data_names, drawing_helpers(helper_facts, imports)
+    )
     return Plan(
         notebook=notebook_name,
         package=pkg,
@@ -244,4 +252,15 @@ def build_plan(
         unreturned=unreturned(facts, work, returned, set(helper_facts)),
         config_argument=config_argument,
         clones=factored,
+        figures=figures,
+        figures_argument=figures_argument,
+        figure_saver=figure_saver,
     )
+
+
+def _free(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``...: the first not in ``taken``."""
+    found, n = name, 2
+    while found in taken:
+        found, n = f"{name}_{n}", n + 1
+    return found

@@ -16,4 +16,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 def config(tmp_path: Path) -> Config:
     """The project's config.yaml, writing artifacts under ``tmp_path``."""
     loaded = load_config(PROJECT / "config.yaml")
-    return dataclasses.replace(loaded, artifacts_dir=str(tmp_path / "artifacts"))
+    return dataclasses.replace(
+        loaded,
+        artifacts_dir=str(tmp_path / "artifacts"),
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from house_prices_regression.config import Config
-from house_prices_regression.pipeline import INPUTS, OUTPUTS, STAGES, run
+from house_prices_regression.pipeline import INPUTS, METRICS_STAGE, OUTPUTS, STAGES, run
+from house_prices_regression.runtime import METRICS
 
 
 def test_whole_pipeline_runs_and_saves_every_output(config: Config) -> None:
@@ -24,6 +26,11 @@ def test_whole_pipeline_runs_and_saves_every_output(config: Config) -> None:
     assert saved <= produced
     needed = {name for stage in STAGES for name in INPUTS[stage]}
     assert needed <= saved, "values later stages need were not saved"
+    metrics = Path(config.artifacts_dir) / METRICS
+    assert metrics.is_file() == (METRICS_STAGE is not None)
+    if METRICS_STAGE is not None:
+        written = json.loads(metrics.read_text(encoding="utf-8"))
+        assert all(type(v) in (int, float) for v in written.values()), written
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -1,6 +1,7 @@
 """What every generated pipeline does the same way: save and load artifacts, carry
-the global random state from stage to stage, run the stages in order, and score a
-file of new rows.
+the global random state from stage to stage, run the stages in order, write the
+evaluation's metrics, save the figures the notebook draws, and score a file of
+new rows.
 
 nbprod copies this file unchanged into each project (``src/PACKAGE/runtime.py``);
 the project's ``pipeline.py`` holds its own stages and tables and calls it. It needs
@@ -10,9 +11,12 @@ black and mypy check it as it is shipped.
 
 from __future__ import annotations
 
+import json
+import math
+import numbers
 import random
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +28,17 @@ RANDOM_STATE = "_random_state"
 # The forms the notebook's rows took when it predicted: a file of new rows is read
 # into a frame and turned into the same (one column for a series, values for an array).
 ROWS_FORMS = ("frame", "series", "array")
+
+# The notebook's scalar metrics, as the evaluation stage computed them: one flat JSON
+# object, written beside the artifacts they were computed from. There, a run with
+# another artifacts folder (``--artifacts``, a scratch folder) never leaves a
+# metrics file that describes another run's model; DVC's ``metrics:`` can point at
+# it as at any other output of the stage.
+METRICS = "metrics.json"
+# A value that flattens to more numbers than this is data (a curve, a history),
+# not a metric; containers nest at most this deep.
+MAX_METRICS_PER_VALUE = 100
+MAX_METRICS_DEPTH = 3
 
 C = TypeVar("C")  # the project's Config
 
@@ -87,6 +102,80 @@ def restore_random_state(state: Mapping[str, Any]) -> None:
         numpy.random.set_state(state["numpy"])
 
 
+def scalar_metrics(
+    values: Mapping[str, Any], *, skip: Collection[str] = ()
+) -> dict[str, int | float]:
+    """The numbers among ``values`` (not bools, not NaN or infinite: JSON has no
+    such numbers), keyed by their names; numbers inside a dict (``scores.f1``)
+    or a list of records (``results.1.accuracy``) keyed by their path. Names in
+    ``skip`` (computed from the clock, different in every run) are left out."""
+    found: dict[str, int | float] = {}
+    for name, value in values.items():
+        if name in skip:
+            continue
+        flat = _flatten(name, value, MAX_METRICS_DEPTH)
+        if len(flat) <= MAX_METRICS_PER_VALUE:
+            for key, number in flat:
+                found.setdefault(key, number)
+    return found
+
+
+def _flatten(key: str, value: Any, depth: int) -> list[tuple[str, int | float]]:
+    if isinstance(value, bool):  # (numpy's bool is no number to ``numbers``)
+        return []
+    if isinstance(value, numbers.Integral):
+        return [(key, int(value))]
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return [(key, number)] if math.isfinite(number) else []
+    if depth == 0:
+        return []
+    if isinstance(value, Mapping):
+        return [
+            pair
+            for k, v in value.items()
+            if isinstance(k, str)
+            for pair in _flatten(f"{key}.{k}", v, depth - 1)
+        ]
+    # A list of records (a table of results, one dict per model); a list of bare
+    # numbers is a curve or a sample, not metrics.
+    if isinstance(value, (list, tuple)) and value:
+        if all(isinstance(item, Mapping) for item in value):
+            return [
+                pair
+                for i, item in enumerate(value)
+                for pair in _flatten(f"{key}.{i}", item, depth - 1)
+            ]
+    return []
+
+
+def write_metrics(path: Path, metrics: Mapping[str, int | float]) -> None:
+    """Write ``metrics`` to ``path`` as one flat JSON object, keys sorted, the same
+    bytes for the same numbers: nothing about the run (no date, no duration)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(dict(metrics), indent=2, sort_keys=True, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def save_figures(folder: str | Path, name: str) -> list[Path]:
+    """Save every open matplotlib figure in ``folder`` as ``NAME.png`` (more as
+    ``NAME-2.png``, ``NAME-3.png``: a figure's name has no hyphen, so these never
+    clash with another's), and close them: what Jupyter's inline backend shows
+    and closes, cropped as it crops them. Returns the files written."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:  # nothing drew: no need to import matplotlib
+        return []
+    written = []
+    for count, number in enumerate(pyplot.get_fignums(), start=1):
+        figure = pyplot.figure(number)
+        target = Path(folder) / (f"{name}.png" if count == 1 else f"{name}-{count}.png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(target, bbox_inches="tight")
+        pyplot.close(figure)
+        written.append(target)
+    return written
+
+
 def run_stages(
     config: C,
     stages: Iterable[str],
@@ -95,13 +184,16 @@ def run_stages(
     first: str,
     inputs: Mapping[str, Sequence[str]],
     runners: Mapping[str, Callable[[C, dict[str, Any]], dict[str, Any]]],
+    metrics: str | None = None,
+    not_metrics: Collection[str] = (),
 ) -> dict[str, Any]:
     """Run ``stages`` in order and return every value they produced.
 
     Each stage gets what the stages before it in this run returned, and loads the
     rest of its ``inputs`` from ``artifacts``, where its own outputs are saved. A
     run that starts after the pipeline's ``first`` stage draws random numbers from
-    the state the stage before it left.
+    the state the stage before it left. The ``metrics`` stage's numbers (but those
+    named in ``not_metrics``) are written to ``METRICS`` in ``artifacts``.
     """
     values: dict[str, Any] = {}
     saved_state = artifacts / f"{RANDOM_STATE}.joblib"
@@ -114,6 +206,10 @@ def run_stages(
             )
         outputs = runners[stage](config, values)
         save_artifacts(artifacts, {**outputs, RANDOM_STATE: random_state()})
+        if stage == metrics:
+            write_metrics(
+                artifacts / METRICS, scalar_metrics(outputs, skip=not_metrics)
+            )
         values.update(outputs)
     return values
 

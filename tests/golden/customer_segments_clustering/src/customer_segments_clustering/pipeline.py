@@ -56,6 +56,11 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
     "predict": ("new_customers",),
 }
+# The stage whose numbers are the notebook's metrics: written to runtime.METRICS in
+# the artifacts folder. Values computed from the clock change from run to run, and
+# are never metrics.
+METRICS_STAGE: str | None = None
+NOT_METRICS: tuple[str, ...] = ()
 
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +103,8 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         first=STAGES[0],
         inputs=INPUTS,
         runners=RUNNERS,
+        metrics=METRICS_STAGE,
+        not_metrics=NOT_METRICS,
     )
 
 

@@ -56,6 +56,7 @@ class Config:
     """The whole pipeline configuration."""
 
     artifacts_dir: str
+    figures_dir: str
     preprocessing: PreprocessingConfig
     training: TrainingConfig
     inference: InferenceConfig
@@ -141,7 +142,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     base = path.resolve().parent
-    _keys(data, {"artifacts_dir", *SCHEMA}, "config")
+    _keys(data, {"artifacts_dir", "figures_dir", *SCHEMA}, "config")
     groups = {}
     for name, kinds in SCHEMA.items():
         _keys(data[name], set(kinds), name)
@@ -151,4 +152,5 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         }
         groups[name] = GROUPS[name](**values)
     artifacts = _check(data["artifacts_dir"], "path", "artifacts_dir", base)
-    return Config(artifacts_dir=artifacts, **groups)
+    figures = _check(data["figures_dir"], "path", "figures_dir", base)
+    return Config(artifacts_dir=artifacts, figures_dir=figures, **groups)

@@ -40,6 +40,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     ),
     "evaluate": (
         "results",
+        "X",
         "X_val",
         "y_val",
         "baseline_acc",
@@ -76,7 +77,6 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "params_path",
         "params",
         "model",
-        "importances",
         "final_model",
         "test",
         "passenger_ids",
@@ -88,19 +88,26 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "evaluate": (
         "results",
         "val_pred",
+        "importances",
     ),
 }
+# The stage whose numbers are the notebook's metrics: written to runtime.METRICS in
+# the artifacts folder. Values computed from the clock change from run to run, and
+# are never metrics.
+METRICS_STAGE: str | None = "evaluate"
+NOT_METRICS: tuple[str, ...] = ()
 
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Preprocessing (notebook cells 3, 5, 8, 10, 11, 12, 13, 24)."""
     return preprocessing.preprocess(
         config=config.preprocessing,
+        figures_dir=config.figures_dir,
     )
 
 
 def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Training (notebook cells 15, 16, 17, 18, 21, 22, 25)."""
+    """Training (notebook cells 15, 16, 17, 18, 22, 25)."""
     return training.train_stage(
         values["FAMILY_OFFSET"],
         values["train"],
@@ -122,13 +129,15 @@ def run_predict(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Evaluation (notebook cell 20)."""
+    """Evaluation (notebook cells 20, 21)."""
     return evaluation.evaluate(
         values["results"],
+        values["X"],
         values["X_val"],
         values["y_val"],
         values["baseline_acc"],
         values["model"],
+        figures_dir=config.figures_dir,
     )
 
 
@@ -149,6 +158,8 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         first=STAGES[0],
         inputs=INPUTS,
         runners=RUNNERS,
+        metrics=METRICS_STAGE,
+        not_metrics=NOT_METRICS,
     )
 
 

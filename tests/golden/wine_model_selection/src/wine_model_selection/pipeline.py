@@ -30,6 +30,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
         "y_train",
     ),
     "evaluate": (
+        "wine",
         "X_test",
         "y_test",
         "search",
@@ -46,6 +47,7 @@ ROWS_FORM: str = "frame"
 PREDICT_REFUSED: str | None = None
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
+        "wine",
         "X_train",
         "X_test",
         "y_train",
@@ -64,6 +66,11 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "cm",
     ),
 }
+# The stage whose numbers are the notebook's metrics: written to runtime.METRICS in
+# the artifacts folder. Values computed from the clock change from run to run, and
+# are never metrics.
+METRICS_STAGE: str | None = "evaluate"
+NOT_METRICS: tuple[str, ...] = ()
 
 
 def run_preprocess(config: Config, values: dict[str, Any]) -> dict[str, Any]:
@@ -85,9 +92,11 @@ def run_train(config: Config, values: dict[str, Any]) -> dict[str, Any]:
 def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
     """Evaluation (notebook cells 11, 12)."""
     return evaluation.evaluate(
+        values["wine"],
         values["X_test"],
         values["y_test"],
         values["search"],
+        figures_dir=config.figures_dir,
     )
 
 
@@ -107,6 +116,8 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         first=STAGES[0],
         inputs=INPUTS,
         runners=RUNNERS,
+        metrics=METRICS_STAGE,
+        not_metrics=NOT_METRICS,
     )
 
 
