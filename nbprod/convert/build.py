@@ -26,7 +26,7 @@ from nbprod.convert.analysis import (
 from nbprod.convert.analysis.clones import find_clones
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
-from nbprod.convert.generate import generate_modules
+from nbprod.convert.generate import generate_modules, group_argument
 from nbprod.convert.normalise import normalise_cell
 from nbprod.convert.plan import Plan, build_plan
 from nbprod.convert.plan.params import config_class
@@ -226,7 +226,21 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
                 "section": (
                     s.stage.value if any(g == s.stage for g, _ in s.params) else ""
                 ),
-                "params": [{"group": g, "key": k} for g, k in s.params if g != s.stage],
+                # other values by key; or, for a stage that calls steps, each
+                # other group whole
+                "params": (
+                    []
+                    if s.steps
+                    else [{"group": g, "key": k} for g, k in s.params if g != s.stage]
+                ),
+                "groups": (
+                    [
+                        {"group": g, "argument": group_argument(g)}
+                        for g in dict.fromkeys(g for g, _ in s.params if g != s.stage)
+                    ]
+                    if s.steps
+                    else []
+                ),
                 "figures": any(f.cell in s.cells for f in plan.figures),
             }
         )

@@ -265,9 +265,12 @@ def generate_modules(
             for n in sorted(names)
             if n in helper_module and helper_module[n] != module_name
         ]
-        section_class = config_class(str(stage.stage))
-        if section_class in names:
-            local_helpers.insert(0, f"from .config import {section_class}")
+        classes = sorted(
+            {config_class(g) for g, _ in stage.params} & names
+            | {config_class(str(stage.stage))} & names
+        )
+        if classes:
+            local_helpers.insert(0, f"from .config import {', '.join(classes)}")
         if plan.figure_saver in names:
             local_helpers.append(_saver_import(plan))
         header = [
@@ -402,13 +405,18 @@ def _stage_functions(
                 )
             )
             body.append(_call(ctx, step.name, step.inputs, keys, step.outputs, folder))
+        entry_params = _group_params(ctx, stage, draws(stage.cells))
+        body[:0] = _unpacked(ctx, stage)
     else:
         body, used_partial = code(stage.cells)
+        entry_params = _config_params(
+            ctx, stage.params, params_by_key, draws(stage.cells)
+        )
     functions.append(
         _function(
             stage.function,
             stage.inputs,
-            _config_params(ctx, stage.params, params_by_key, draws(stage.cells)),
+            entry_params,
             body,
             _named(stage.outputs),
             f"Run the {stage.stage} stage (notebook {_cells_text(stage.cells)}).",
@@ -444,6 +452,47 @@ def _result_class(name: str, step: str, fields: tuple[str, ...]) -> cst.ClassDef
         ),
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
+
+
+def group_argument(group: str) -> str:
+    """The parameter through which a stage that calls steps gets another config
+    group whole (``parameters_config``): it hands the values on to its steps."""
+    return f"{group}_config"
+
+
+def _group_params(
+    ctx: _Context, stage: StagePlan, passed: tuple[str, ...]
+) -> list[cst.Param]:
+    """A stage that calls steps takes each config group it reads as one typed
+    object: its own section as ``config``, the others by :func:`group_argument`."""
+    groups = dict.fromkeys(g for g, _ in stage.params)
+    out = [
+        cst.Param(
+            cst.Name(
+                ctx.plan.config_argument if g == ctx.section else group_argument(g)
+            ),
+            annotation=cst.Annotation(cst.Name(config_class(g))),
+        )
+        for g in sorted(groups, key=lambda g: g != ctx.section)
+    ]
+    return out + [_param_node(name, "path") for name in passed]
+
+
+def _unpacked(ctx: _Context, stage: StagePlan) -> list[cst.BaseStatement]:
+    """``seed = parameters_config.seed``: the values of other groups, bound as the
+    names the steps take them by."""
+    return [
+        cst.SimpleStatementLine(
+            [
+                cst.Assign(
+                    [cst.AssignTarget(cst.Name(k))],
+                    cst.Attribute(cst.Name(group_argument(g)), cst.Name(k)),
+                )
+            ]
+        )
+        for g, k in stage.params
+        if g != ctx.section
+    ]
 
 
 def _named(names: tuple[str, ...]) -> cst.BaseExpression | None:

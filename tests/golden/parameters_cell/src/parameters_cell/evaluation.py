@@ -9,6 +9,8 @@ import os
 
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
+from .config import ParametersConfig
+
 
 def compute_metrics(
     X_train, X_test, y_train, y_test, clf, *, max_depth: int, n_samples: int, seed: int
@@ -51,21 +53,16 @@ def save(metrics, *, output_dir: str):
 
 
 def evaluate(
-    X_train,
-    X_test,
-    y_train,
-    y_test,
-    clf,
-    *,
-    max_depth: int,
-    n_samples: int,
-    output_dir: str,
-    seed: int,
+    X_train, X_test, y_train, y_test, clf, *, parameters_config: ParametersConfig
 ):
     """Run the evaluation stage (notebook cells 9, 11).
 
     Returns y_pred, metrics, metrics_path, by name.
     """
+    max_depth = parameters_config.max_depth
+    n_samples = parameters_config.n_samples
+    output_dir = parameters_config.output_dir
+    seed = parameters_config.seed
     y_pred, metrics = compute_metrics(
         X_train,
         X_test,

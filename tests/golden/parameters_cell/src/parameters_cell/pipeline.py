@@ -96,10 +96,7 @@ def run_evaluate(config: Config, values: dict[str, Any]) -> dict[str, Any]:
         values["y_train"],
         values["y_test"],
         values["clf"],
-        max_depth=config.parameters.max_depth,
-        n_samples=config.parameters.n_samples,
-        output_dir=config.parameters.output_dir,
-        seed=config.parameters.seed,
+        parameters_config=config.parameters,
     )
 
 
