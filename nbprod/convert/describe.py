@@ -5,6 +5,7 @@ stage's signature, the helpers, the figures saved, the config values and how
 from __future__ import annotations
 
 from nbprod.convert.plan import Plan
+from nbprod.convert.plan.names import cells_text
 
 
 def describe(plan: Plan) -> list[str]:
@@ -22,7 +23,7 @@ def describe(plan: Plan) -> list[str]:
             gives = ", ".join(step.outputs) or "nothing"
             lines.append(
                 f"  step {step.name}({takes}) -> {gives}  "
-                f"[{_cells(step.cells)}; name from {step.origin}]"
+                f"[{cells_text(step.cells)}; name from {step.origin}]"
             )
     for clone in plan.clones:
         takes = ", ".join((clone.frame, *clone.params))
@@ -61,7 +62,3 @@ def describe(plan: Plan) -> list[str]:
         )
     lines += [f"warning: {w}" for w in plan.warnings]
     return lines
-
-
-def _cells(numbers: tuple[int, ...]) -> str:
-    return ("cell " if len(numbers) == 1 else "cells ") + ", ".join(map(str, numbers))

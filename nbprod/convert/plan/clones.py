@@ -19,7 +19,7 @@ from nbprod.convert.analysis import CellFacts
 from nbprod.convert.analysis.clones import Clone, CloneUse, Where
 from nbprod.convert.plan.cells import HelperParams, WorkCell
 from nbprod.convert.plan.model import ClonePlan, Param, Serving, StagePlan
-from nbprod.convert.plan.names import safe_identifier
+from nbprod.convert.plan.names import cells_text, safe_identifier, unique_name
 from nbprod.redact import SecretLiteral
 from nbprod.stages import Stage
 
@@ -68,7 +68,7 @@ def plan_clones(
         reads -= {first.frame, second.frame} | set(imported) | set(dir(builtins))
         noun = _noun(first.frame, second.frame, by_cell)
         verb = _verb(sections.get(first.statements[0][0], ""))
-        name = _unique(safe_identifier(f"{verb}_{noun}", fallback="rows"), names)
+        name = unique_name(safe_identifier(f"{verb}_{noun}", fallback="rows"), names)
         names.add(name)
         frame = noun if noun not in reads | names | {name} else "frame"
         cells_first = sorted({cell for cell, _ in first.statements})
@@ -84,7 +84,7 @@ def plan_clones(
                 serving=serving is not None
                 and set(second.statements) <= set(serving.steps),
                 origin=(
-                    f"{_cells(cells_first)} and {_cells(cells_second)} {verb} "
+                    f"{cells_text(cells_first)} and {cells_text(cells_second)} {verb} "
                     f"{first.frame} and {second.frame} the same way"
                 ),
             )
@@ -185,16 +185,3 @@ def _common(a: str, b: str) -> str:
 def _verb(heading: str) -> str:
     words = re.findall(r"[a-z]+", heading.lower())
     return next((w for w in words if w in _VERBS), "prepare")
-
-
-def _cells(numbers: list[int]) -> str:
-    return ("cell " if len(numbers) == 1 else "cells ") + ", ".join(map(str, numbers))
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    if name not in taken:
-        return name
-    i = 2
-    while f"{name}_{i}" in taken:
-        i += 1
-    return f"{name}_{i}"

@@ -6,6 +6,7 @@ import keyword
 import re
 import sys
 import unicodedata
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 
@@ -32,3 +33,20 @@ def package_name(notebook_name: str, imported: set[str]) -> str:
 
 def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def unique_name(name: str, taken: AbstractSet[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... the first not in ``taken``."""
+    if name not in taken:
+        return name
+    i = 2
+    while f"{name}_{i}" in taken:
+        i += 1
+    return f"{name}_{i}"
+
+
+def cells_text(numbers: Sequence[int]) -> str:
+    """``cell 3`` or ``cells 3, 4, 7``; ``no cells``."""
+    if not numbers:
+        return "no cells"
+    return ("cell " if len(numbers) == 1 else "cells ") + ", ".join(map(str, numbers))

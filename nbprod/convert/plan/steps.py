@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.model import Param, StagePlan, StepPlan
-from nbprod.convert.plan.names import safe_identifier
+from nbprod.convert.plan.names import safe_identifier, unique_name
 
 # A run of cells under one heading longer than this (in notebook lines; the
 # generated code is longer: black wraps, config values are spelled out) becomes a
@@ -361,10 +361,4 @@ def _words(text: str) -> str:
 
 
 def _unique(name: str, taken: set[str]) -> str:
-    name = safe_identifier(name, fallback="step")
-    if name not in taken:
-        return name
-    i = 2
-    while f"{name}_{i}" in taken:
-        i += 1
-    return f"{name}_{i}"
+    return unique_name(safe_identifier(name, fallback="step"), taken)
