@@ -26,6 +26,10 @@ NOTHING_KEPT_FROM_FIRST_FIT = {
         "cell 13 fits clf in a loop only to plot its decision functions; cell 16 "
         "fits it again before anything is stored or printed"
     ),
+    "imblearn__plot_comparison_under_sampling": (
+        "cell 12 fits clf in a loop over samplers only to plot decision functions; "
+        "cell 14 fits it again before anything is stored or printed"
+    ),
     "statsmodels__stl_decomposition": (
         "cell 7's fit of STL on co2 is only plotted; cells 11 and 18 bind stl and "
         "res again before anything is stored or printed"
