@@ -521,13 +521,23 @@ def _call(
     if len(keywords) < len(keys):
         keywords.insert(0, ctx.plan.config_argument)
     keywords += passed
+    return _assigned_call(function, inputs, keywords, outputs)
+
+
+def _assigned_call(
+    function: str,
+    positional: Sequence[str],
+    keywords: Sequence[str],
+    outputs: tuple[str, ...],
+) -> cst.SimpleStatementLine:
+    """``a, b = function(x, y, k=k)``: each name passed as itself."""
     no_space = cst.AssignEqual(
         whitespace_before=cst.SimpleWhitespace(""),
         whitespace_after=cst.SimpleWhitespace(""),
     )
     call = cst.Call(
         cst.Name(function),
-        [cst.Arg(cst.Name(n)) for n in inputs]
+        [cst.Arg(cst.Name(n)) for n in positional]
         + [cst.Arg(cst.Name(k), keyword=cst.Name(k), equal=no_space) for k in keywords],
     )
     if not outputs:
@@ -650,7 +660,7 @@ def _statements(
             )
         elif isinstance(item, _CloneCall):
             number = item.use.statements[0][0]
-            rewritten = _clone_call(ctx, item.clone, item.use)
+            rewritten = _clone_call(item.clone, item.use)
         else:
             number, i = item
             pc = by_cell[number]
@@ -739,28 +749,9 @@ def _with_clone_calls(
     return items
 
 
-def _clone_call(
-    ctx: _Context, clone: ClonePlan, use: CloneUse
-) -> cst.SimpleStatementLine:
+def _clone_call(clone: ClonePlan, use: CloneUse) -> cst.SimpleStatementLine:
     """``frame = clean_rows(frame, name=name, ...)``."""
-    call = cst.Call(
-        cst.Name(clone.name),
-        [cst.Arg(cst.Name(use.frame))]
-        + [
-            cst.Arg(
-                cst.Name(n),
-                keyword=cst.Name(n),
-                equal=cst.AssignEqual(
-                    whitespace_before=cst.SimpleWhitespace(""),
-                    whitespace_after=cst.SimpleWhitespace(""),
-                ),
-            )
-            for n in clone.params
-        ],
-    )
-    return cst.SimpleStatementLine(
-        [cst.Assign([cst.AssignTarget(cst.Name(use.frame))], call)]
-    )
+    return _assigned_call(clone.name, (use.frame,), clone.params, (use.frame,))
 
 
 def _clone_function(

@@ -184,7 +184,13 @@ def _stream(parsed: Sequence[ParsedCell], facts: Sequence[CellFacts]) -> list[_E
             frame = _frame(node)
             if frame not in (*st.writes, *st.mutates):
                 frame = ""
-            key = ast.dump(_Rename(frame).visit(ast.parse(ast.unparse(node))))
+            # Only a statement that changes a frame is matched; the shape comes
+            # from a copy (the rename changes the tree it visits).
+            key = (
+                ast.dump(_Rename(frame).visit(ast.parse(ast.unparse(node))))
+                if frame
+                else ""
+            )
             stream.append(
                 _Entry((f.number, st.index), st, node, frame, key, _written(node))
             )
@@ -259,6 +265,6 @@ class _Rename(ast.NodeTransformer):
         self.name = name
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
-        if self.name and node.id == self.name:
+        if node.id == self.name:
             return ast.Name(id=_FRAME, ctx=node.ctx)
         return node

@@ -81,13 +81,22 @@ def plan_steps(
     ]
     while True:
         steps = _interfaces(stage, runs, keys, uses)
-        unsafe = next(
-            (i for i, (run, step) in enumerate(steps) if not _surely_bound(run, step)),
-            None,
-        )
-        if unsafe is None or unsafe == len(runs) - 1:
+        # A step that would hand on a name not surely bound is one with the next
+        # (the last step's names are the stage's results: nothing to merge with).
+        unsafe = {
+            i
+            for i, (run, step) in enumerate(steps[:-1])
+            if not _surely_bound(run, step)
+        }
+        if not unsafe:
             break
-        runs[unsafe : unsafe + 2] = [_Run(runs[unsafe].cells + runs[unsafe + 1].cells)]
+        merged: list[_Run] = []
+        for i, run in enumerate(runs):
+            if i - 1 in unsafe:
+                merged[-1] = _Run(merged[-1].cells + run.cells)
+            else:
+                merged.append(run)
+        runs = merged
     if len(runs) < 2:
         return ()
     dedicated = _dedicated_headings(runs, sections)
@@ -100,9 +109,8 @@ def plan_steps(
         result = ""
         if len(outputs) > MAX_OUTPUTS and not any(n.startswith("_") for n in outputs):
             # a named tuple's fields cannot start with "_": those stay a tuple
-            result, n = "".join(w.capitalize() for w in name.split("_")), 2
-            while result in names:
-                result, n = f"{result.rstrip('0123456789')}{n}", n + 1
+            camel = "".join(w.capitalize() for w in name.split("_"))
+            result = unique_name(camel, names)
             names.add(result)
         planned.append(
             StepPlan(name, origin, run.numbers, inputs, used_keys, outputs, result)
@@ -115,16 +123,16 @@ def _runs(members: Sequence[WorkCell], sections: dict[int, str]) -> list[_Run]:
     heading, a cell each."""
     runs: list[_Run] = []
     group: list[WorkCell] = []
+    current = ""
     for c in members:
         heading = sections.get(c.facts.number, "")
-        if group and heading != sections.get(group[0].facts.number, ""):
-            runs += _split_long(
-                _Run(tuple(group)), sections.get(group[0].facts.number, "")
-            )
+        if group and heading != current:
+            runs += _split_long(_Run(tuple(group)), current)
             group = []
+        current = heading
         group.append(c)
     if group:
-        runs += _split_long(_Run(tuple(group)), sections.get(group[0].facts.number, ""))
+        runs += _split_long(_Run(tuple(group)), current)
     return runs
 
 
