@@ -12,12 +12,16 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
 
-from nbprod.convert.build import analyse
+from nbprod.convert.analysis import collect_imports
+from nbprod.convert.build import Analysis, analyse
 from nbprod.convert.environment import Environment
+from nbprod.convert.format import format_sources
+from nbprod.convert.generate import generate_modules
 from nbprod.convert.plan import Plan
 from nbprod.notebook import parse_notebook
 
@@ -58,7 +62,10 @@ FIXED_ENVIRONMENT = Environment(
 
 
 def run_nbprod(
-    *args: str | Path, cwd: Path | None = None, timeout: float = 300
+    *args: str | Path,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run(
@@ -67,6 +74,7 @@ def run_nbprod(
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
         check=False,
     )
 
@@ -90,6 +98,21 @@ def make_notebook(
     tags: dict[int, list[str]] | None = None,
 ) -> Path:
     """Write a notebook whose code cells hold ``sources`` (markdown if a source starts with '#md ')."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(
+        new_notebook(*sources, kernel=kernel, language=language, tags=tags), str(path)
+    )
+    return path
+
+
+def new_notebook(
+    *sources: str,
+    kernel: str = "python3",
+    language: str = "python",
+    tags: dict[int, list[str]] | None = None,
+) -> nbformat.NotebookNode:
+    """A notebook of ``sources``: code cells, and markdown cells written
+    ``"#md TEXT"``; ``tags`` by cell index."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": kernel,
@@ -105,9 +128,7 @@ def make_notebook(
             if tags and i in tags:
                 cell.metadata["tags"] = tags[i]
             nb.cells.append(cell)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
+    return nb
 
 
 def run_with_kernels(
@@ -119,14 +140,7 @@ def run_with_kernels(
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "MPLBACKEND": "Agg",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "nbprod", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+    return run_nbprod(*args, timeout=timeout, env=env)
 
 
 def kernels_left(tmp_path: Path) -> list[str]:
@@ -147,15 +161,21 @@ def kernels_left(tmp_path: Path) -> list[str]:
 
 
 def plan_of(*sources: str, tags: dict[int, list[str]] | None = None) -> Plan:
-    """The plan of a notebook made of ``sources``: code cells, and markdown cells
-    written ``"#md TEXT"``; ``tags`` by cell index."""
-    nb = nbformat.v4.new_notebook()
-    for i, src in enumerate(sources):
-        if src.startswith("#md "):
-            nb.cells.append(nbformat.v4.new_markdown_cell(src[4:]))
-            continue
-        cell = nbformat.v4.new_code_cell(src)
-        if tags and i in tags:
-            cell.metadata["tags"] = tags[i]
-        nb.cells.append(cell)
-    return analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb")).plan
+    """The plan of a notebook made of ``sources`` (see :func:`new_notebook`)."""
+    return _analysed(sources, tags).plan
+
+
+def stage_modules(*sources: str) -> dict[str, str]:
+    """The stage modules generated from a notebook of ``sources``, formatted as
+    convert writes them, by module name."""
+    a = _analysed(sources, None)
+    generated, _ = generate_modules(
+        a.plan, a.parsed, a.facts, collect_imports(a.parsed)
+    )
+    files = format_sources({f"src/poc/{k}.py": v for k, v in generated.items()})
+    return {k.split("/")[-1][:-3]: v for k, v in files.items()}
+
+
+def _analysed(sources: Sequence[str], tags: dict[int, list[str]] | None) -> Analysis:
+    nb = new_notebook(*sources, tags=tags)
+    return analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb"))

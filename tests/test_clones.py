@@ -13,13 +13,9 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
-from helpers import copy_examples, plan_of, run_nbprod
+from helpers import copy_examples, plan_of, run_nbprod, stage_modules
 
-from nbprod.convert.analysis import collect_imports
-from nbprod.convert.build import analyse
-from nbprod.convert.generate import generate_modules
 from nbprod.convert.plan import Plan
-from nbprod.notebook import parse_notebook
 
 IMPORTS = "import pandas as pd"
 LOAD = 'train = pd.read_csv("rows_train.csv")\ntest = pd.read_csv("rows_test.csv")'
@@ -55,14 +51,13 @@ def test_the_same_statements_on_two_frames_become_one_function() -> None:
 
 
 def test_the_function_is_written_once_and_called_for_both_frames() -> None:
-    nb = "\n\n".join(("#", IMPORTS, LOAD, CLEAN_TRAIN, CLEAN_TEST))
-    modules = _modules(IMPORTS, LOAD, CLEAN_TRAIN, CLEAN_TEST)
+    modules = stage_modules(IMPORTS, LOAD, CLEAN_TRAIN, CLEAN_TEST)
     code = "\n".join(modules.values())
     assert code.count("def prepare_rows(rows, *, age_mean):") == 1
     assert code.count('rows["alone"] = (rows["family"] == 0).astype(int)') == 1
     assert code.count("prepare_rows(train, age_mean=age_mean)") == 1
     assert code.count("prepare_rows(test, age_mean=age_mean)") == 1
-    assert '"alone"' not in code.replace('rows["alone"]', ""), nb
+    assert '"alone"' not in code.replace('rows["alone"]', "")
     # the fit runs before the shared statements, where it moved
     module = modules["preprocessing"]
     assert module.index('age_mean = train["age"].mean()') < module.index(
@@ -157,18 +152,6 @@ def test_a_copy_split_across_two_steps_is_left_alone() -> None:
         CLEAN_TEST,
     )
     assert plan.clones == ()
-
-
-def _modules(*sources: str) -> dict[str, str]:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    a = analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb"))
-    generated, _ = generate_modules(
-        a.plan, a.parsed, a.facts, collect_imports(a.parsed)
-    )
-    return generated
 
 
 @pytest.mark.e2e

@@ -2,24 +2,7 @@
 
 from __future__ import annotations
 
-import nbformat
-
-from nbprod.convert.analysis import collect_imports
-from nbprod.convert.build import analyse
-from nbprod.convert.format import format_sources
-from nbprod.convert.generate import generate_modules
-from nbprod.notebook import parse_notebook
-
-
-def modules(*sources: str) -> dict[str, str]:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    a = analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb"))
-    generated, _ = generate_modules(
-        a.plan, a.parsed, a.facts, collect_imports(a.parsed)
-    )
-    files = format_sources({f"src/poc/{k}.py": v for k, v in generated.items()})
-    return {k.split("/")[-1][:-3]: v for k, v in files.items()}
+from helpers import stage_modules as modules
 
 
 def body(source: str) -> str:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import make_notebook, plan_of, run_nbprod
+from helpers import make_notebook, plan_of, run_nbprod, stage_modules
 
 from nbprod.convert.plan import Plan, StagePlan, StepPlan
 from nbprod.stages import Stage
@@ -325,30 +325,17 @@ def test_steps_validation_rejects_fall_back_to_one_function_per_stage(
 
 
 def test_a_step_handing_on_more_than_four_values_returns_a_named_tuple() -> None:
-    import nbformat
-
-    from nbprod.convert.analysis import collect_imports
-    from nbprod.convert.build import analyse
-    from nbprod.convert.generate import generate_modules
-    from nbprod.notebook import parse_notebook
-
     sources = (
         IMPORTS,
         LOAD + '\ny = df["y"]',
-        'X = df[["a", "b"]]\n' + SPLIT.replace("X, y", "X, y"),
+        'X = df[["a", "b"]]\n' + SPLIT,
         FIT,
         "print(model.score(X_test, y_test), X.shape)",
     )
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    a = analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb"))
-    split = next(
-        s for s in stage(a.plan, Stage.PREPROCESSING).steps if s.name == "split_data"
-    )
+    split = steps(plan_of(*sources), Stage.PREPROCESSING)["split_data"]
     assert split.outputs == ("X", "X_train", "X_test", "y_train", "y_test")
     assert split.result == "SplitData"
-    modules, _ = generate_modules(a.plan, a.parsed, a.facts, collect_imports(a.parsed))
-    code = modules["preprocessing"]
+    code = stage_modules(*sources)["preprocessing"]
     assert "class SplitData(NamedTuple):" in code
     assert "return SplitData(X, X_train, X_test, y_train, y_test)" in code
     # the caller unpacks it as it would a tuple
