@@ -165,10 +165,12 @@ def plan_of(*sources: str, tags: dict[int, list[str]] | None = None) -> Plan:
     return _analysed(sources, tags).plan
 
 
-def stage_modules(*sources: str) -> dict[str, str]:
+def stage_modules(
+    *sources: str, tags: dict[int, list[str]] | None = None
+) -> dict[str, str]:
     """The stage modules generated from a notebook of ``sources``, formatted as
     convert writes them, by module name."""
-    a = _analysed(sources, None)
+    a = _analysed(sources, tags)
     generated, _ = generate_modules(
         a.plan, a.parsed, a.facts, collect_imports(a.parsed)
     )

@@ -193,6 +193,18 @@ def test_deleted_names_are_not_outputs() -> None:
     )
 
 
+def test_a_name_bound_only_to_a_literal_is_code_not_a_result() -> None:
+    plan = plan_of(
+        IMPORTS,
+        'cols = ["a", "b"]\nextra = ["c"]\nextra.append("d")\n'
+        "model = LogisticRegression().fit(X[cols + extra], y)",
+    )
+    training = plan.stage("training")
+    assert training is not None
+    # cols is the code's own constant; extra is changed after, so computed
+    assert training.outputs == ("extra", "model")
+
+
 def test_papermill_parameters_become_config() -> None:
     plan = plan_of(
         IMPORTS,

@@ -357,3 +357,27 @@ def test_a_variable_named_like_its_config_value_is_handed_on_as_a_variable() -> 
     assert set_up.outputs == ("out_path", "values")
     assert save.inputs == ("out_path", "values")
     assert save.params == ()
+
+
+def test_a_step_reading_several_values_of_another_group_takes_the_group() -> None:
+    sources = (
+        IMPORTS + "\nimport os\nimport joblib",
+        "seed = 0\nC = 0.5\nout = 'results'",  # papermill parameters
+        "#md ## Load",
+        LOAD,
+        "#md ## Fit",
+        'X, y = df[["a"]], df["y"]\nmodel = LogisticRegression(C=C, random_state=seed)\n'
+        "model.fit(X, y)",
+        "#md ## Save",
+        "os.makedirs(out, exist_ok=True)\n"
+        'joblib.dump(model, os.path.join(out, "model.joblib"))',
+    )
+    code = stage_modules(*sources, tags={1: ["parameters"]})["training"]
+    # two values of the parameters group: the group, unpacked in the step
+    assert "def fit(df, *, parameters_config: ParametersConfig):" in code
+    assert "    C = parameters_config.C\n    seed = parameters_config.seed\n" in code
+    assert "X, y, model = fit(df, parameters_config=parameters_config)" in code
+    # one value: by its key, unpacked by the stage
+    assert "def save(model, *, out: str):" in code
+    assert "    out = parameters_config.out\n" in code
+    assert "save(model, out=out)" in code

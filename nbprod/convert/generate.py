@@ -13,6 +13,7 @@ import re
 import textwrap
 import tokenize
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import libcst as cst
@@ -372,6 +373,7 @@ def _stage_functions(
     used_partial = False
     if stage.steps:
         body: list[cst.BaseStatement] = []
+        by_keyword: set[tuple[str, str]] = set()
         for step in stage.steps:
             statements, used = code(step.cells)
             used_partial |= used
@@ -381,6 +383,8 @@ def _stage_functions(
                 else step.name.replace("_", " ").capitalize()
             )
             keys = tuple((group_of[k], k) for k in step.params)
+            whole = _whole_groups(ctx, keys)
+            statements[:0] = _unpacked(ctx, tuple(k for k in keys if k[0] in whole))
             folder = draws(step.cells)
             returned = _returned(step.outputs)
             if step.result:
@@ -392,16 +396,19 @@ def _stage_functions(
                 _function(
                     step.name,
                     step.inputs,
-                    _config_params(ctx, keys, params_by_key, folder),
+                    _config_params(ctx, keys, params_by_key, folder, whole),
                     statements,
                     returned,
                     f"{purpose} (notebook {cells_text(step.cells)}).",
                     f"Returns {', '.join(step.outputs) or 'nothing'}.",
                 )
             )
-            body.append(_call(ctx, step.name, step.inputs, keys, step.outputs, folder))
+            body.append(
+                _call(ctx, step.name, step.inputs, keys, step.outputs, folder, whole)
+            )
+            by_keyword.update(k for k in keys if k[0] not in whole)
         entry_params = _group_params(ctx, stage, draws(stage.cells))
-        body[:0] = _unpacked(ctx, stage)
+        body[:0] = _unpacked(ctx, tuple(k for k in stage.params if k in by_keyword))
     else:
         body, used_partial = code(stage.cells)
         entry_params = _config_params(
@@ -473,9 +480,21 @@ def _group_params(
     return out + [_param_node(name, "path") for name in passed]
 
 
-def _unpacked(ctx: _Context, stage: StagePlan) -> list[cst.BaseStatement]:
+def _whole_groups(ctx: _Context, keys: tuple[tuple[str, str], ...]) -> set[str]:
+    """The other config groups a step takes whole (``parameters_config``): those
+    it reads several values of; one value it takes by its key."""
+    count: dict[str, int] = {}
+    for group, _ in keys:
+        if group != ctx.section:
+            count[group] = count.get(group, 0) + 1
+    return {group for group, n in count.items() if n > 1}
+
+
+def _unpacked(
+    ctx: _Context, keys: tuple[tuple[str, str], ...]
+) -> list[cst.BaseStatement]:
     """``seed = parameters_config.seed``: the values of other groups, bound as the
-    names the steps take them by."""
+    names the code reads them by."""
     return [
         cst.SimpleStatementLine(
             [
@@ -485,7 +504,7 @@ def _unpacked(ctx: _Context, stage: StagePlan) -> list[cst.BaseStatement]:
                 )
             ]
         )
-        for g, k in stage.params
+        for g, k in keys
         if g != ctx.section
     ]
 
@@ -514,11 +533,13 @@ def _call(
     keys: tuple[tuple[str, str], ...],
     outputs: tuple[str, ...],
     passed: tuple[str, ...] = (),
+    whole: AbstractSet[str] = frozenset(),
 ) -> cst.SimpleStatementLine:
     """``outputs = function(inputs, config=config, key=key)``: a step, called by its
     stage with what it reads (and the ``passed`` parameters of its own)."""
-    keywords = [k for g, k in keys if g != ctx.section]
-    if len(keywords) < len(keys):
+    keywords = [group_argument(g) for g in sorted(whole)]
+    keywords += [k for g, k in keys if g != ctx.section and g not in whole]
+    if any(g == ctx.section for g, _ in keys):
         keywords.insert(0, ctx.plan.config_argument)
     keywords += passed
     return _assigned_call(function, inputs, keywords, outputs)
@@ -808,10 +829,12 @@ def _config_params(
     keys: tuple[tuple[str, str], ...],
     params_by_key: dict[tuple[str, str], Param],
     passed: tuple[str, ...] = (),
+    whole: AbstractSet[str] = frozenset(),
 ) -> list[cst.Param]:
     """The config a function reads: its stage's section as one typed parameter,
-    then each value of another group (a papermill parameter, a file another
-    stage writes) by its key, then the ``passed`` folders (the figures')."""
+    then the ``whole`` other groups as one each, then each value of another group
+    (a papermill parameter, a file another stage writes) by its key, then the
+    ``passed`` folders (the figures')."""
     out = []
     if any(group == ctx.section for group, _ in keys):
         out.append(
@@ -820,8 +843,15 @@ def _config_params(
                 annotation=cst.Annotation(cst.Name(config_class(str(ctx.section)))),
             )
         )
+    out += [
+        cst.Param(
+            cst.Name(group_argument(g)),
+            annotation=cst.Annotation(cst.Name(config_class(g))),
+        )
+        for g in sorted(whole)
+    ]
     for group, key in keys:
-        if group != ctx.section:
+        if group != ctx.section and group not in whole:
             param = params_by_key.get((group, key))
             out.append(_param_node(key, param.kind if param else None))
     out += [_param_node(name, "path") for name in passed]

@@ -106,6 +106,7 @@ class Statement:
     clock: bool = False  # it reads the clock (time.time(), datetime.now(), ...)
     predicts: tuple[Prediction, ...] = ()  # its ``model.predict(rows)`` calls
     name_calls: tuple[NameCall, ...] = ()  # calls of bare names (helpers)
+    constant: bool = False  # it binds names to a literal (``cols = ["a", "b"]``)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import libcst as cst
 from nbprod.convert.analysis.dataflow import DataFlow
 from nbprod.convert.analysis.effects import Effects
 from nbprod.convert.analysis.facts import ParsedCell, Statement
+from nbprod.convert.analysis.nodes import literal_value
 from nbprod.convert.analysis.predictors import Predictors
 from nbprod.convert.analysis.scope import ScopeFacts
 
@@ -35,4 +36,13 @@ def statement_facts(
         clock=index in effects.clock_at,
         predicts=tuple(dict.fromkeys(predictors.predicts_at.get(index, ()))),
         name_calls=flow.name_calls_at.get(index, ()),
+        constant=_binds_a_literal(node),
     )
+
+
+def _binds_a_literal(node: cst.BaseStatement) -> bool:
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return False
+    small = node.body[0]
+    value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
+    return value is not None and literal_value(value)[0]

@@ -72,6 +72,16 @@ def stage_inputs_outputs(
             if c.stage != Stage.PREPROCESSING
             else ()
         )
+        # A name the cell binds only to a literal (``numeric_cols = ["tenure"]``)
+        # is part of the code, not something it computed: no result.
+        computed = {
+            n
+            for st in c.facts.statements
+            if not st.constant
+            for n in (*st.writes, *st.mutates)
+        }
+        literal = {n for st in c.facts.statements if st.constant for n in st.writes}
+        extra = tuple(n for n in extra if n not in literal - computed)
         for name in (*c.facts.results, *(n for n in extra if not n.startswith("_"))):
             if producer.get(name) == c.stage and name not in figures:
                 outputs[c.stage][name] = None

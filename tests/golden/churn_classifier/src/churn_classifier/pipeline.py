@@ -54,8 +54,6 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "y_test",
     ),
     "train": (
-        "numeric_cols",
-        "categorical_cols",
         "preprocess",
         "model",
     ),

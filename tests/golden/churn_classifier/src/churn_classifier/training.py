@@ -14,7 +14,7 @@ from .config import TrainingConfig
 def train(X_train, y_train, *, config: TrainingConfig):
     """Run the training stage (notebook cell 14).
 
-    Returns numeric_cols, categorical_cols, preprocess, model, by name.
+    Returns preprocess, model, by name.
     """
 
     # Notebook cell 14: Train.
@@ -48,9 +48,4 @@ def train(X_train, y_train, *, config: TrainingConfig):
     model.fit(X_train, y_train)
     print("train accuracy:", round(model.score(X_train, y_train), 3))
 
-    return {
-        "numeric_cols": numeric_cols,
-        "categorical_cols": categorical_cols,
-        "preprocess": preprocess,
-        "model": model,
-    }
+    return {"preprocess": preprocess, "model": model}

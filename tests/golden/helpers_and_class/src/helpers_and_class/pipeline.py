@@ -63,7 +63,6 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "y_test",
     ),
     "train": (
-        "base_columns",
         "builder",
         "X_train",
         "X_test",

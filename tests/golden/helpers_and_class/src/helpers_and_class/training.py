@@ -53,7 +53,7 @@ class FeatureBuilder:
 def features(train_df, test_df):
     """Features (notebook cell 12).
 
-    Returns base_columns, builder, X_train, X_test.
+    Returns builder, X_train, X_test.
     """
 
     # Notebook cell 12: Features.
@@ -75,7 +75,7 @@ def features(train_df, test_df):
     X_test = builder.transform(test_df)
     X_train.shape, builder.feature_names()[-3:]
 
-    return base_columns, builder, X_train, X_test
+    return builder, X_train, X_test
 
 
 def fit_logreg(y_train, y_test, X_train, X_test, *, config: TrainingConfig):
@@ -116,14 +116,13 @@ def fit_gb(y_train, y_test, X_train, X_test, *, config: TrainingConfig):
 def train(train_df, test_df, y_train, y_test, *, config: TrainingConfig):
     """Run the training stage (notebook cells 12, 14, 15).
 
-    Returns base_columns, builder, X_train, X_test, logreg, gb, by name.
+    Returns builder, X_train, X_test, logreg, gb, by name.
     """
-    base_columns, builder, X_train, X_test = features(train_df, test_df)
+    builder, X_train, X_test = features(train_df, test_df)
     logreg = fit_logreg(y_train, y_test, X_train, X_test, config=config)
     gb = fit_gb(y_train, y_test, X_train, X_test, config=config)
 
     return {
-        "base_columns": base_columns,
         "builder": builder,
         "X_train": X_train,
         "X_test": X_test,

@@ -13,12 +13,15 @@ from .config import ParametersConfig
 
 
 def compute_metrics(
-    X_train, X_test, y_train, y_test, clf, *, max_depth: int, n_samples: int, seed: int
+    X_train, X_test, y_train, y_test, clf, *, parameters_config: ParametersConfig
 ):
     """Compute metrics (notebook cell 9).
 
     Returns y_pred, metrics.
     """
+    max_depth = parameters_config.max_depth
+    n_samples = parameters_config.n_samples
+    seed = parameters_config.seed
 
     # Notebook cell 9: Evaluate.
     y_pred = clf.predict(X_test)
@@ -59,19 +62,9 @@ def evaluate(
 
     Returns y_pred, metrics, metrics_path, by name.
     """
-    max_depth = parameters_config.max_depth
-    n_samples = parameters_config.n_samples
     output_dir = parameters_config.output_dir
-    seed = parameters_config.seed
     y_pred, metrics = compute_metrics(
-        X_train,
-        X_test,
-        y_train,
-        y_test,
-        clf,
-        max_depth=max_depth,
-        n_samples=n_samples,
-        seed=seed,
+        X_train, X_test, y_train, y_test, clf, parameters_config=parameters_config
     )
     metrics_path = save(metrics, output_dir=output_dir)
 

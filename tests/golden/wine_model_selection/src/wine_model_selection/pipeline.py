@@ -55,7 +55,6 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
     "train": (
         "pipe",
-        "param_grid",
         "search",
         "cv_results",
         "cols",
