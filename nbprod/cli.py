@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from nbprod import __version__
+from nbprod.convert.data import DATA_MODES, DEFAULT_LIMIT, DataMode
 from nbprod.errors import NbprodError
 
 NOTEBOOK = click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
@@ -53,6 +54,16 @@ def cli(debug: bool) -> None:
     is_flag=True,
     help="Skip running the notebook and the pipeline to compare them.",
 )
+@click.option(
+    "--data",
+    "data",
+    type=click.Choice(DATA_MODES),
+    default="copy",
+    show_default=True,
+    help="Copy the input files the notebook reads into the project's data/ "
+    f"(when they total at most {DEFAULT_LIMIT // 1024 // 1024} MB), or reference "
+    "them where they are.",
+)
 @TIMEOUT
 def convert(
     notebook: Path,
@@ -60,6 +71,7 @@ def convert(
     name: str | None,
     force: bool,
     no_validate: bool,
+    data: DataMode,
     timeout: float,
 ) -> None:
     """Convert NOTEBOOK into a tested Python project, and prove it equivalent."""
@@ -84,6 +96,7 @@ def convert(
         force=force,
         validate=not no_validate,
         timeout=timeout,
+        data=data,
     )
     plan = a.plan
     kept = sum(1 for c in plan.cells if c.stage)
@@ -97,6 +110,15 @@ def convert(
     if steps:
         click.echo(
             f"  {steps} named steps in the stage modules (nbprod plan lists them)"
+        )
+    copied = [d for d in plan.data if d.copied]
+    if copied:
+        size = sum(d.size for d in copied) / 1024 / 1024
+        click.echo(f"  {len(copied)} input files copied into data/ ({size:.1f} MB)")
+    elif plan.data:
+        click.echo(
+            f"  {len(plan.data)} input files referenced, not copied "
+            f"({plan.data_referenced}): README.md says where they must be"
         )
     if plan.steps_reverted:
         click.echo(f"  one function per stage: {plan.steps_reverted}")

@@ -24,6 +24,7 @@ from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules
 from nbprod.convert.plan import Plan
 from nbprod.notebook import parse_notebook
+from nbprod.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -181,3 +182,13 @@ def stage_modules(
 def _analysed(sources: Sequence[str], tags: dict[int, list[str]] | None) -> Analysis:
     nb = new_notebook(*sources, tags=tags)
     return analyse(parse_notebook(nbformat.writes(nb), "poc.ipynb"))
+
+
+def saved_artifact(artifacts: Path, name: str) -> Path:
+    """The file a generated pipeline saved ``name`` to last: in the folder of the
+    last stage (in pipeline order) that made it."""
+    for stage in reversed(STAGES):
+        path = artifacts / stage.command / f"{name}.joblib"
+        if path.is_file():
+            return path
+    raise AssertionError(f"no stage in {artifacts} saved {name}")

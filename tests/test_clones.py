@@ -13,7 +13,13 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
-from helpers import copy_examples, plan_of, run_nbprod, stage_modules
+from helpers import (
+    copy_examples,
+    plan_of,
+    run_nbprod,
+    saved_artifact,
+    stage_modules,
+)
 
 from nbprod.convert.plan import Plan
 
@@ -207,7 +213,7 @@ def test_titanic_trains_and_predicts_through_one_cleaning_function(
                 timeout=600,
             )
             assert done.returncode == 0, done.stderr[-2000:]
-        return joblib.load(artifacts / "train.joblib"), pd.read_csv(
+        return joblib.load(saved_artifact(artifacts, "train")), pd.read_csv(
             tmp_path / f"{tag}.csv"
         )
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod
+from helpers import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod, saved_artifact
 
 pytestmark = pytest.mark.e2e
 
@@ -136,7 +136,9 @@ def test_example_project_installs_runs_and_passes_its_tests(
         env=env,
     )
     assert pipeline.returncode == 0, pipeline.stderr[-3000:]
-    assert list((out / "artifacts").glob("*.joblib")), "the pipeline saved no artifacts"
+    assert list(
+        (out / "artifacts").glob("*/*.joblib")
+    ), "the pipeline saved no artifacts"
 
     # One stage alone, from the artifacts the run left.
     stages = [
@@ -193,7 +195,7 @@ def test_example_project_installs_runs_and_passes_its_tests(
             ),
             None,
         )
-        saved = out / "artifacts" / f"{serving['rows']}.joblib"
+        saved = saved_artifact(out / "artifacts", serving["rows"])
         if reader is not None:
             source = (out / reader["value"]).resolve()
             rows = pd.read_csv(source)
@@ -325,7 +327,7 @@ def test_generated_readme_commands_work(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
     for command in commands:
         if " predict --input" in command:
-            rows = joblib.load(out / "artifacts" / "X_test.joblib")
+            rows = joblib.load(saved_artifact(out / "artifacts", "X_test"))
             rows.to_csv(out / "new_rows.csv", index=False)
         args = command.split()
         if args[0] == "python":

@@ -13,7 +13,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_notebook, run_nbprod
+from helpers import make_notebook, run_nbprod, saved_artifact
 from sklearn.base import BaseEstimator
 
 pytestmark = pytest.mark.e2e
@@ -106,10 +106,13 @@ def test_pipeline_outputs_equal_the_notebooks_values(tmp_path: Path) -> None:
     )
     x_test = joblib.load(reference / "X_test.joblib")
     for name in names:
-        ours = joblib.load(out / "artifacts" / f"{name}.joblib")
+        ours = joblib.load(saved_artifact(out / "artifacts", name))
         theirs = joblib.load(reference / f"{name}.joblib")
         assert_same(ours, theirs, x_test, name)
-    assert joblib.load(out / "artifacts" / "log.joblib")[:2] == ["clean", "trained"]
+    assert joblib.load(saved_artifact(out / "artifacts", "log"))[:2] == [
+        "clean",
+        "trained",
+    ]
 
 
 def test_a_stage_run_alone_draws_what_the_whole_pipeline_draws(tmp_path: Path) -> None:
@@ -140,6 +143,6 @@ def test_a_stage_run_alone_draws_what_the_whole_pipeline_draws(tmp_path: Path) -
         )
         assert alone.returncode == 0, alone.stderr
     np.testing.assert_array_equal(
-        joblib.load(out / "whole" / "noise.joblib"),
-        joblib.load(out / "alone" / "noise.joblib"),
+        joblib.load(saved_artifact(out / "whole", "noise")),
+        joblib.load(saved_artifact(out / "alone", "noise")),
     )

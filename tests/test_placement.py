@@ -252,17 +252,17 @@ def test_an_evaluation_cell_with_a_metric_and_a_figure_end_to_end(
     env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
     ran = run_in([sys.executable, "-m", package, "run"], cwd=out, env=env)
     assert ran.returncode == 0, ran.stderr[-3000:]
-    metrics = json.loads((out / "artifacts" / "metrics.json").read_text("utf-8"))
+    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
     assert metrics == {"accuracy": accuracy["value"]}
     figure = out / "reports" / "figures" / "weights.png"
     assert figure.read_bytes().startswith(b"\x89PNG")
-    saved = {p.stem for p in (out / "artifacts").glob("*.joblib")}
+    saved = {p.stem for p in (out / "artifacts").glob("*/*.joblib")}
     assert {"accuracy", "weights", "model"} <= saved
     assert not {"fig", "ax"} & saved
     # Alone, from the artifacts, evaluation writes the same metrics again.
     alone = run_in([sys.executable, "-m", package, "evaluate"], cwd=out, env=env)
     assert alone.returncode == 0, alone.stderr[-3000:]
-    again = json.loads((out / "artifacts" / "metrics.json").read_text("utf-8"))
+    again = json.loads((out / "metrics.json").read_text("utf-8"))
     assert again == metrics
 
 

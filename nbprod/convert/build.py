@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,13 @@ from nbprod.convert.analysis import (
     collect_imports,
 )
 from nbprod.convert.analysis.clones import find_clones
+from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules, group_argument
 from nbprod.convert.normalise import normalise_cell
 from nbprod.convert.plan import Plan, build_plan
-from nbprod.convert.plan.params import config_class
+from nbprod.convert.plan.params import config_class, written_paths
 from nbprod.convert.plan.serving import PREPARE_FUNCTION
 from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
@@ -70,6 +71,8 @@ class Analysis:
     # Environment variable -> the secret the notebook's code held: kept in memory
     # to run the pipeline during validation, never written.
     secret_values: dict[str, str] = field(default_factory=dict, repr=False)
+    # The input files copied into the project, by their path in it.
+    data: dict[str, bytes] = field(default_factory=dict, repr=False)
 
 
 def sections(nb: Notebook) -> dict[int, str]:
@@ -107,9 +110,16 @@ def _naming_the_notebook(nb: Notebook) -> Iterator[None]:
 
 
 def analyse(
-    nb: Notebook, project_dir: Path | None = None, package: str | None = None
+    nb: Notebook,
+    project_dir: Path | None = None,
+    package: str | None = None,
+    *,
+    data: DataMode = "copy",
+    data_limit: int = DEFAULT_LIMIT,
 ) -> Analysis:
-    """Normalise, analyse and plan ``nb`` as if converted into ``project_dir``."""
+    """Normalise, analyse and plan ``nb`` as if converted into ``project_dir``,
+    its input files copied into the project or referenced (``data``, see
+    :mod:`nbprod.convert.data`)."""
     with _naming_the_notebook(nb):
         cells = [normalise_cell(c) for c in nb.code_cells]
         # What CPython skips as whitespace: a cell of U+00A0 or U+000B is a syntax error.
@@ -135,6 +145,22 @@ def analyse(
         if project_dir is None
         else Path(os.path.relpath(nb_dir, project_dir.resolve())).as_posix()
     )
+    written = written_paths(facts)
+    inputs = input_data(
+        nb_dir,
+        (
+            lit.value
+            for f in facts
+            for lit in f.literals
+            if lit.direction == "read"
+            and isinstance(lit.value, str)
+            and lit.value in existing
+            and posixpath.normpath(lit.value) not in written
+        ),
+        mode=data,
+        limit=data_limit,
+        relative_dir=rel,
+    )
     if secrets:
         facts = _without_secret_literals(facts, secrets, secret_values)
     with _naming_the_notebook(nb):
@@ -145,6 +171,7 @@ def analyse(
             sections(nb),
             existing_paths=existing,
             notebook_dir=rel,
+            data_paths=inputs.targets,
             package=package,
             title=title(nb),
             clones=find_clones(parsed, facts),
@@ -156,8 +183,10 @@ def analyse(
             "(only imports, displays, plots and magics)",
             where=nb.path,
         )
-    plan = replace(plan, secrets=secrets)
-    return Analysis(nb, plan, facts, parsed, secret_values)
+    plan = replace(
+        plan, secrets=secrets, data=inputs.files, data_referenced=inputs.referenced
+    )
+    return Analysis(nb, plan, facts, parsed, secret_values, inputs.contents)
 
 
 def _without_secret_literals(
@@ -182,7 +211,9 @@ def _without_secret_literals(
     ]
 
 
-def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, Any]:
+def _render_facts(
+    a: Analysis, modules: dict[str, str], roots: set[str], env: Environment
+) -> dict[str, Any]:
     """What the templates are rendered with: the plan's facts and ``env``'s."""
     plan = a.plan
     groups = []
@@ -285,6 +316,11 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
         "predictor": plan.predictor,
         "predictor_reason": plan.predictor_reason,
         # Evaluation writes the metrics; a pipeline without it writes none.
+        "data": [asdict(d) for d in plan.data],
+        "data_referenced": plan.data_referenced,
+        "data_keys": data_keys(plan),
+        "dvc_stages": dvc_stages(plan, modules),
+        "data_key_of": plan.data_keys(),
         "metrics_stage": (
             Stage.EVALUATION.command if plan.stage(Stage.EVALUATION) else None
         ),
@@ -293,6 +329,51 @@ def _render_facts(a: Analysis, roots: set[str], env: Environment) -> dict[str, A
         "figures_argument": plan.figures_argument,
         "figures": [{"file": f"{f.name}.png", "cell": f.cell} for f in plan.figures],
         **serving_facts(plan),
+    }
+
+
+def dvc_stages(plan: Plan, modules: dict[str, str]) -> list[dict[str, Any]]:
+    """What ``dvc.yaml`` says of each stage: what it depends on (its module and
+    the modules it imports from the package, its input files inside the project,
+    the folders of the stages whose outputs it loads) and the config sections it
+    reads. Evaluation writes the metrics."""
+    package_dir = posixpath.join("src", plan.package)
+    keys = plan.data_keys()
+    made_by: dict[str, str] = {}
+    out = []
+    for s in plan.stages:
+        imported = re.findall(r"^from \.(\w+) import", modules[s.stage.module], re.M)
+        code = [s.stage.module, *sorted(set(imported) - {s.stage.module, "config"})]
+        read = {f"{g}.{k}" for g, k in s.params}
+        data = [
+            d.path
+            for d in plan.data
+            if keys.get(d.path) in read and not d.path.startswith("..")
+        ]
+        upstream = dict.fromkeys(made_by[n] for n in s.inputs if n in made_by)
+        out.append(
+            {
+                "command": s.stage.command,
+                "deps": [
+                    *(posixpath.join(package_dir, f"{m}.py") for m in code),
+                    *data,
+                    *(f"{ARTIFACTS_DIR}/{u}" for u in upstream),
+                ],
+                "params": list(dict.fromkeys(g for g, _ in s.params)),
+                "metrics": s.stage == Stage.EVALUATION,
+            }
+        )
+        made_by.update(dict.fromkeys(s.outputs, s.stage.command))
+    return out
+
+
+def data_keys(plan: Plan) -> dict[str, list[str]]:
+    """Per stage command, the config keys of the input files it reads."""
+    keys = set(plan.data_keys().values())
+    return {
+        s.stage.command: [f"{g}.{k}" for g, k in s.params if f"{g}.{k}" in keys]
+        for s in plan.stages
+        if any(f"{g}.{k}" in keys for g, k in s.params)
     }
 
 
@@ -357,7 +438,7 @@ def build_files(
     :func:`import_roots`."""
     imports = collect_imports(a.parsed)
     modules, roots = generate_modules(a.plan, a.parsed, a.facts, imports)
-    facts = _render_facts(a, roots, env)
+    facts = _render_facts(a, modules, roots, env)
     files = render_project(facts)
     pkg = a.plan.package
     for name, source in modules.items():
@@ -384,6 +465,8 @@ def convert(
     timeout: float = DEFAULT_TIMEOUT,
     extra_files: dict[str, str] | None = None,
     environment: Environment | None = None,
+    data: DataMode = "copy",
+    data_limit: int = DEFAULT_LIMIT,
 ) -> tuple[Analysis, Validation | None]:
     """Convert ``notebook`` into a project at ``output``; the notebook is only read.
 
@@ -394,10 +477,10 @@ def convert(
     """
     nb = read_notebook(notebook)
     check_target(output, force=force, inputs=[notebook])
-    a = analyse(nb, output, package)
+    a = analyse(nb, output, package, data=data, data_limit=data_limit)
     env = environment if environment is not None else gather(import_roots(a))
     built, facts = build_files(a, NOT_VALIDATED, env)
-    files: dict[str, str | bytes] = {**built, **(extra_files or {})}
+    files: dict[str, str | bytes] = {**a.data, **built, **(extra_files or {})}
     validation = None
     if validate:
         validation = _validate(a, notebook, output, files, facts, env, timeout)
@@ -421,7 +504,11 @@ def convert(
                 ),
             )
             built, plain_facts = build_files(plain, NOT_VALIDATED, env)
-            plain_files: dict[str, str | bytes] = {**built, **(extra_files or {})}
+            plain_files: dict[str, str | bytes] = {
+                **a.data,
+                **built,
+                **(extra_files or {}),
+            }
             again = _validate(
                 plain, notebook, output, plain_files, plain_facts, env, timeout
             )

@@ -76,6 +76,7 @@ PROJECT_FILES = {
     "project/github/ci.yml.j2": ".github/workflows/ci.yml",
     "project/pre-commit-config.yaml.j2": ".pre-commit-config.yaml",
     "project/config.yaml.j2": "config.yaml",
+    "project/dvc.yaml.j2": "dvc.yaml",
     "project/src/__init__.py.j2": "src/{package}/__init__.py",
     "project/src/__main__.py.j2": "src/{package}/__main__.py",
     "project/src/config.py.j2": "src/{package}/config.py",

@@ -101,10 +101,15 @@ def card_facts(
         {"name": key, "value": value, "stage": final_stage[key.split(".")[0]]}
         for key, value in shipped_runtime().scalar_metrics(chosen).items()
     ]
+    keys = plan.data_keys()
     data = [
-        {"key": f"{p.group}.{p.key}", "path": p.value}
-        for p in plan.params
-        if p.kind == "path" and isinstance(p.value, str) and p.value.startswith("..")
+        {
+            "key": keys.get(d.path, ""),
+            "path": d.path,
+            "size": d.size,
+            "sha256": d.sha256,
+        }
+        for d in plan.data
     ]
     split = [
         {"key": f"{p.group}.{p.key}", "value": p.value, "source": p.source}

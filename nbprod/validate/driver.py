@@ -75,6 +75,19 @@ def _project(spec: dict[str, Any]) -> tuple[Any, Any]:
     return pipeline, dataclasses.replace(config, artifacts_dir=spec["artifacts"])
 
 
+def _flatten(artifacts: Path, outputs: dict[str, tuple[str, ...]]) -> None:
+    """Each value the run left, by name at the top of ``artifacts`` (linked from
+    the folder of the last stage that made it): the values at the end of the run,
+    where validation compares them with the notebook's."""
+    for stage, names in outputs.items():
+        for name in names:
+            source = artifacts / stage / f"{name}.joblib"
+            target = artifacts / f"{name}.joblib"
+            if source.is_file():
+                target.unlink(missing_ok=True)
+                os.link(source, target)
+
+
 def main(argv: list[str]) -> int:
     """Run the pipeline ``argv[0]`` (JSON) describes, write what its cells printed,
     then score the rows of one request read from standard input (none: just end)."""
@@ -89,6 +102,7 @@ def main(argv: list[str]) -> int:
         pipeline.run(config)
     finally:
         sys.stdout = real
+    _flatten(Path(spec["artifacts"]), pipeline.OUTPUTS)
     printed = {cell: "".join(parts) for cell, parts in out.printed.items()}
     # Written whole, then renamed: the file appearing says the run is done.
     target = Path(spec["printed"])

@@ -11,6 +11,7 @@ them together.
 from nbprod.convert.plan.model import (
     CellPlan,
     ClonePlan,
+    DataFile,
     FigurePlan,
     HelperPlan,
     Param,
@@ -25,6 +26,7 @@ from nbprod.convert.plan.planner import build_plan
 __all__ = [
     "CellPlan",
     "ClonePlan",
+    "DataFile",
     "FigurePlan",
     "HelperPlan",
     "Param",

@@ -34,6 +34,18 @@ class Param:
 
 
 @dataclass(frozen=True)
+class DataFile:
+    """An input file the notebook reads (and no cell writes): copied into the
+    project's ``data/`` folder, or, when not copied, found where it is."""
+
+    source: str  # as the notebook names it, relative to the notebook's folder
+    path: str  # where config.yaml points, relative to the project
+    size: int  # bytes
+    sha256: str
+    copied: bool
+
+
+@dataclass(frozen=True)
 class CellPlan:
     """Where one code cell went and why."""
 
@@ -209,6 +221,9 @@ class Plan:
     figures: tuple[FigurePlan, ...] = ()
     figures_argument: str = "figures_dir"
     figure_saver: str = "save_figures"
+    # The input files and, when they are not copied into the project, why.
+    data: tuple[DataFile, ...] = ()
+    data_referenced: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,6 +236,18 @@ class Plan:
         """
         plan: Plan = _from_fields(cls, data, "plan")
         return plan
+
+    def data_keys(self) -> dict[str, str]:
+        """Each input file's config key (``group.key``), by its path in the
+        project: the path value that is the file, or the folder holding it."""
+        found = {}
+        for d in self.data:
+            for p in self.params:
+                if isinstance(p.value, str) and p.kind == "path":
+                    if d.path == p.value or d.path.startswith(p.value + "/"):
+                        found[d.path] = f"{p.group}.{p.key}"
+                        break
+        return found
 
     def stage(self, name: str) -> StagePlan | None:
         return next((s for s in self.stages if s.stage == name), None)

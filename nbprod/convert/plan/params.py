@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import keyword
 import posixpath
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from nbprod.convert.analysis import Literal
+from nbprod.convert.analysis import CellFacts, Literal
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.dataflow import StageIO
 from nbprod.convert.plan.model import HelperPlan, Param
@@ -28,25 +29,17 @@ def lift_params(
     notebook_dir: str,
     stage_io: StageIO,
     helpers: list[HelperPlan],
+    data_paths: Mapping[str, str],
 ) -> list[Param]:
     params: list[Param] = []
-
-    # Files the notebook writes are the pipeline's own, inside the project, even
-    # where a later cell reads them back (and whether or not an earlier run of the
-    # notebook left them beside it): they are dataflow, not inputs.
-    written_names = {n for c in work for n in c.facts.written}
-    written = {
-        posixpath.normpath(lit.value)
-        for c in work
-        for lit in c.facts.literals
-        if lit.kind in {"path", "parameter"}
-        and isinstance(lit.value, str)
-        and (lit.direction == "write" or lit.name in written_names)
-    }
+    written = written_paths([c.facts for c in work])
 
     def rebased(lit: Literal, is_path: bool) -> object:
-        # Inputs found beside the notebook are found from the project too.
+        # Inputs copied into the project are read there; others found beside the
+        # notebook are found from the project too.
         value = lit.value
+        if is_path and isinstance(value, str) and value in data_paths:
+            return data_paths[value]
         if (
             is_path
             and isinstance(value, str)
@@ -155,6 +148,21 @@ def lift_params(
                     )
                 )
     return params
+
+
+def written_paths(facts: Sequence[CellFacts]) -> set[str]:
+    """The paths the notebook writes (normalised). They are the pipeline's own,
+    inside the project, even where a later cell reads them back (and whether or
+    not an earlier run of the notebook left them beside it): dataflow, not inputs."""
+    written_names = {n for f in facts for n in f.written}
+    return {
+        posixpath.normpath(lit.value)
+        for f in facts
+        for lit in f.literals
+        if lit.kind in {"path", "parameter"}
+        and isinstance(lit.value, str)
+        and (lit.direction == "write" or lit.name in written_names)
+    }
 
 
 def used_params(

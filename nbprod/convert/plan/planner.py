@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from nbprod.convert.analysis import CellFacts
@@ -47,6 +47,7 @@ def build_plan(
     *,
     existing_paths: frozenset[str] = frozenset(),
     notebook_dir: str = ".",
+    data_paths: Mapping[str, str] | None = None,
     package: str | None = None,
     title: str = "",
     clones: Sequence[Clone] = (),
@@ -56,7 +57,8 @@ def build_plan(
 
     ``existing_paths`` are the relative path literals that exist beside the notebook
     (inputs); ``notebook_dir`` is the notebook's folder relative to the project, so
-    those inputs keep working from the generated project; ``title`` is the
+    those inputs keep working from the generated project, unless ``data_paths``
+    maps them (as the notebook names them) to their copies in the project; ``title`` is the
     notebook's title heading, which names no step; ``clones`` the copies of
     statements the analysis found, factored where they may be; ``secrets`` the
     literals the code will read from the environment instead.
@@ -122,7 +124,13 @@ def build_plan(
         work, parameter_names, helper_params, warnings
     )
     params = lift_params(
-        work, parameter_literals, existing_paths, notebook_dir, stage_io, helpers
+        work,
+        parameter_literals,
+        existing_paths,
+        notebook_dir,
+        stage_io,
+        helpers,
+        data_paths or {},
     )
 
     notebook_names = (

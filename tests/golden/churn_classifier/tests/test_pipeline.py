@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from churn_classifier.config import Config
-from churn_classifier.pipeline import INPUTS, METRICS_STAGE, OUTPUTS, STAGES, run
-from churn_classifier.runtime import METRICS
+from churn_classifier.pipeline import INPUTS, OUTPUTS, STAGES, run
 
 
 def test_whole_pipeline_runs_and_saves_every_output(config: Config) -> None:
@@ -19,18 +18,15 @@ def test_whole_pipeline_runs_and_saves_every_output(config: Config) -> None:
             assert name in values, f"{stage} did not produce {name}"
     saved = {
         p.stem
-        for p in Path(config.artifacts_dir).glob("*.joblib")
+        for p in Path(config.artifacts_dir).glob("*/*.joblib")
         if not p.stem.startswith("_")
     }
     produced = {name for stage in STAGES for name in OUTPUTS[stage]}
     assert saved <= produced
     needed = {name for stage in STAGES for name in INPUTS[stage]}
     assert needed <= saved, "values later stages need were not saved"
-    metrics = Path(config.artifacts_dir) / METRICS
-    assert metrics.is_file() == (METRICS_STAGE is not None)
-    if METRICS_STAGE is not None:
-        written = json.loads(metrics.read_text(encoding="utf-8"))
-        assert all(type(v) in (int, float) for v in written.values()), written
+    written = json.loads(Path(config.metrics_file).read_text(encoding="utf-8"))
+    assert all(type(v) in (int, float) for v in written.values()), written
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -14,7 +14,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    """The project's config.yaml, writing artifacts under ``tmp_path``."""
+    """The project's config.yaml, writing what it writes under ``tmp_path``."""
     loaded = load_config(PROJECT / "config.yaml")
     return dataclasses.replace(
         loaded,

@@ -14,9 +14,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    """The project's config.yaml, writing artifacts under ``tmp_path``."""
+    """The project's config.yaml, writing what it writes under ``tmp_path``."""
     loaded = load_config(PROJECT / "config.yaml")
     return dataclasses.replace(
         loaded,
         artifacts_dir=str(tmp_path / "artifacts"),
+        metrics_file=str(tmp_path / "metrics.json"),
     )

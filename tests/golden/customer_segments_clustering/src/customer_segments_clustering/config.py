@@ -48,6 +48,8 @@ class Config:
     training: TrainingConfig
 
 
+# The top-level paths: where the pipeline writes.
+PATHS: tuple[str, ...] = ("artifacts_dir",)
 # The kind of every value: int, float, str, bool, path, list, tuple or dict.
 SCHEMA: dict[str, dict[str, str]] = {
     "preprocessing": {
@@ -119,7 +121,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     base = path.resolve().parent
-    _keys(data, {"artifacts_dir", *SCHEMA}, "config")
+    _keys(data, {*PATHS, *SCHEMA}, "config")
     groups = {}
     for name, kinds in SCHEMA.items():
         _keys(data[name], set(kinds), name)
@@ -128,5 +130,5 @@ def load_config(path: str | Path = "config.yaml") -> Config:
             for key, kind in kinds.items()
         }
         groups[name] = GROUPS[name](**values)
-    artifacts = _check(data["artifacts_dir"], "path", "artifacts_dir", base)
-    return Config(artifacts_dir=artifacts, **groups)
+    paths = {key: _check(data[key], "path", key, base) for key in PATHS}
+    return Config(**paths, **groups)

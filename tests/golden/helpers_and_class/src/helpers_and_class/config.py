@@ -52,11 +52,14 @@ class Config:
     """The whole pipeline configuration."""
 
     artifacts_dir: str
+    metrics_file: str
     preprocessing: PreprocessingConfig
     training: TrainingConfig
     inference: InferenceConfig
 
 
+# The top-level paths: where the pipeline writes.
+PATHS: tuple[str, ...] = ("artifacts_dir", "metrics_file")
 # The kind of every value: int, float, str, bool, path, list, tuple or dict.
 SCHEMA: dict[str, dict[str, str]] = {
     "preprocessing": {
@@ -133,7 +136,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     base = path.resolve().parent
-    _keys(data, {"artifacts_dir", *SCHEMA}, "config")
+    _keys(data, {*PATHS, *SCHEMA}, "config")
     groups = {}
     for name, kinds in SCHEMA.items():
         _keys(data[name], set(kinds), name)
@@ -142,5 +145,5 @@ def load_config(path: str | Path = "config.yaml") -> Config:
             for key, kind in kinds.items()
         }
         groups[name] = GROUPS[name](**values)
-    artifacts = _check(data["artifacts_dir"], "path", "artifacts_dir", base)
-    return Config(artifacts_dir=artifacts, **groups)
+    paths = {key: _check(data[key], "path", key, base) for key in PATHS}
+    return Config(**paths, **groups)

@@ -1,8 +1,9 @@
 """Run the helpers_and_class pipeline: every stage in one process, or one stage alone.
 
-Each stage saves its outputs to the artifacts folder (joblib) and loads the inputs
-it did not get in memory from there, so stages can also run one by one, in separate
-processes or under any orchestrator. This module holds the notebook's own stages and
+Each stage saves its outputs to its own folder in the artifacts folder (joblib)
+and loads the inputs it did not get in memory from the folders of the stages that
+made them, so stages can also run one by one, in separate processes or under any
+orchestrator. This module holds the notebook's own stages and
 how it predicts; ``runtime`` is what every pipeline nbprod makes does the same way.
 """
 
@@ -80,9 +81,11 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "labels",
     ),
 }
-# The stage whose numbers are the notebook's metrics: written to runtime.METRICS in
-# the artifacts folder. Values computed from the clock change from run to run, and
-# are never metrics.
+# The input files each stage reads, by their config keys: checked before it runs.
+DATA: dict[str, tuple[str, ...]] = {}
+# The stage whose numbers are the notebook's metrics: written to the config's
+# metrics_file. Values computed from the clock change from run to run, and are
+# never metrics.
 METRICS_STAGE: str | None = "evaluate"
 NOT_METRICS: tuple[str, ...] = ()
 
@@ -141,11 +144,13 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         config,
         stages,
         artifacts=Path(config.artifacts_dir),
-        first=STAGES[0],
         inputs=INPUTS,
+        outputs=OUTPUTS,
         runners=RUNNERS,
         metrics=METRICS_STAGE,
+        metrics_file=Path(config.metrics_file),
         not_metrics=NOT_METRICS,
+        data=DATA,
     )
 
 

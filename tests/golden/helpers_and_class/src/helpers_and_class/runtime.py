@@ -29,12 +29,6 @@ RANDOM_STATE = "_random_state"
 # into a frame and turned into the same (one column for a series, values for an array).
 ROWS_FORMS = ("frame", "series", "array")
 
-# The notebook's scalar metrics, as the evaluation stage computed them: one flat JSON
-# object, written beside the artifacts they were computed from. There, a run with
-# another artifacts folder (``--artifacts``, a scratch folder) never leaves a
-# metrics file that describes another run's model; DVC's ``metrics:`` can point at
-# it as at any other output of the stage.
-METRICS = "metrics.json"
 # A value that flattens to more numbers than this is data (a curve, a history),
 # not a metric; containers nest at most this deep.
 MAX_METRICS_PER_VALUE = 100
@@ -45,6 +39,23 @@ C = TypeVar("C")  # the project's Config
 
 class PredictError(RuntimeError):
     """New rows cannot be scored as asked."""
+
+
+class MissingInput(FileNotFoundError):
+    """An input file a stage reads is not where config.yaml says."""
+
+
+def check_inputs(config: Any, stage: str, keys: Iterable[str]) -> None:
+    """Stop before ``stage`` runs when an input file it reads (config ``keys``,
+    written ``group.key``) is missing, naming the key and where it was looked for."""
+    for key in keys:
+        group, name = key.split(".", 1)
+        path = Path(getattr(getattr(config, group), name))
+        if not path.exists():
+            raise MissingInput(
+                f"the {stage} stage reads {key} = {path}, which does not exist: "
+                f"put the file there (see README.md) or change {key} in config.yaml"
+            )
 
 
 def refusal(reason: str | None) -> PredictError:
@@ -68,14 +79,34 @@ def save_artifacts(directory: Path, values: Mapping[str, Any]) -> None:
             )
 
 
-def load_artifacts(directory: Path, names: Iterable[str]) -> dict[str, Any]:
-    """Load the named values saved by earlier stages."""
+def stage_folder(artifacts: Path, stage: str) -> Path:
+    """Where ``stage`` saves its outputs: a folder of its own, so that no two
+    stages write the same file (a stage that rebinds a name an earlier stage made
+    leaves the earlier one's file alone, and DVC can own each folder)."""
+    return artifacts / stage
+
+
+def load_artifacts(
+    artifacts: Path,
+    names: Iterable[str],
+    *,
+    outputs: Mapping[str, Sequence[str]],
+    before: str | None = None,
+) -> dict[str, Any]:
+    """Load the named values, each from the folder of the last stage that makes it
+    (among those that run before ``before``, when given); ``outputs`` is each
+    stage's outputs, the stages in the order they run."""
+    order = list(outputs)
+    earlier = order[: order.index(before)] if before is not None else order
     values = {}
     for name in names:
-        source = directory / f"{name}.joblib"
+        producers = [stage for stage in earlier if name in outputs[stage]]
+        if not producers:
+            raise KeyError(f"no stage before {before!r} makes {name!r}")
+        source = stage_folder(artifacts, producers[-1]) / f"{name}.joblib"
         if not source.is_file():
             raise FileNotFoundError(
-                f"{source} not found: run the stage that produces {name!r} first "
+                f"{source} not found: run the {producers[-1]!r} stage first "
                 "(or the whole pipeline with the 'run' command)"
             )
         values[name] = joblib.load(source)
@@ -181,36 +212,45 @@ def run_stages(
     stages: Iterable[str],
     *,
     artifacts: Path,
-    first: str,
     inputs: Mapping[str, Sequence[str]],
+    outputs: Mapping[str, Sequence[str]],
     runners: Mapping[str, Callable[[C, dict[str, Any]], dict[str, Any]]],
     metrics: str | None = None,
+    metrics_file: Path | None = None,
     not_metrics: Collection[str] = (),
+    data: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Run ``stages`` in order and return every value they produced.
 
     Each stage gets what the stages before it in this run returned, and loads the
-    rest of its ``inputs`` from ``artifacts``, where its own outputs are saved. A
-    run that starts after the pipeline's ``first`` stage draws random numbers from
-    the state the stage before it left. The ``metrics`` stage's numbers (but those
-    named in ``not_metrics``) are written to ``METRICS`` in ``artifacts``.
+    rest of its ``inputs`` from the folders (:func:`stage_folder`) of the stages
+    that made them; its own outputs go to its folder. A run that starts after the
+    pipeline's first stage draws random numbers from the state the stage before
+    it left. The ``metrics`` stage's numbers (but those named in ``not_metrics``)
+    are written to ``metrics_file``. A stage whose input files (``data``: the
+    config keys of each stage's) are missing is not run: :class:`MissingInput`.
     """
+    order = list(outputs)
     values: dict[str, Any] = {}
-    saved_state = artifacts / f"{RANDOM_STATE}.joblib"
     for position, stage in enumerate(stages):
+        check_inputs(config, stage, (data or {}).get(stage, ()))
         missing = [name for name in inputs[stage] if name not in values]
-        values.update(load_artifacts(artifacts, missing))
-        if position == 0 and stage != first and saved_state.is_file():
-            restore_random_state(
-                load_artifacts(artifacts, [RANDOM_STATE])[RANDOM_STATE]
-            )
-        outputs = runners[stage](config, values)
-        save_artifacts(artifacts, {**outputs, RANDOM_STATE: random_state()})
-        if stage == metrics:
-            write_metrics(
-                artifacts / METRICS, scalar_metrics(outputs, skip=not_metrics)
-            )
-        values.update(outputs)
+        values.update(load_artifacts(artifacts, missing, outputs=outputs, before=stage))
+        previous = order[: order.index(stage)]
+        saved_state = (
+            stage_folder(artifacts, previous[-1]) / f"{RANDOM_STATE}.joblib"
+            if previous
+            else None
+        )
+        if position == 0 and saved_state is not None and saved_state.is_file():
+            restore_random_state(joblib.load(saved_state))
+        made = runners[stage](config, values)
+        save_artifacts(
+            stage_folder(artifacts, stage), {**made, RANDOM_STATE: random_state()}
+        )
+        if stage == metrics and metrics_file is not None:
+            write_metrics(metrics_file, scalar_metrics(made, skip=not_metrics))
+        values.update(made)
     return values
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 from .pipeline import ALL_STAGES, OUTPUTS, STAGES, predict_new, run
-from .runtime import PredictError
+from .runtime import MissingInput, PredictError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,10 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"predict: scored {count} rows of {args.input}; wrote {args.output}")
         return 0
     stages = STAGES if args.command == "run" else (args.command,)
-    run(config, stages)
+    try:
+        run(config, stages)
+    except MissingInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for stage in stages:
         saved = ", ".join(OUTPUTS[stage]) or "nothing"
-        print(f"{stage}: done; saved {saved} to {config.artifacts_dir}")
+        print(f"{stage}: done; saved {saved} to {Path(config.artifacts_dir) / stage}")
     return 0
 
 

@@ -42,10 +42,13 @@ class Config:
 
     artifacts_dir: str
     figures_dir: str
+    metrics_file: str
     preprocessing: PreprocessingConfig
     training: TrainingConfig
 
 
+# The top-level paths: where the pipeline writes.
+PATHS: tuple[str, ...] = ("artifacts_dir", "figures_dir", "metrics_file")
 # The kind of every value: int, float, str, bool, path, list, tuple or dict.
 SCHEMA: dict[str, dict[str, str]] = {
     "preprocessing": {
@@ -114,7 +117,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     base = path.resolve().parent
-    _keys(data, {"artifacts_dir", "figures_dir", *SCHEMA}, "config")
+    _keys(data, {*PATHS, *SCHEMA}, "config")
     groups = {}
     for name, kinds in SCHEMA.items():
         _keys(data[name], set(kinds), name)
@@ -123,6 +126,5 @@ def load_config(path: str | Path = "config.yaml") -> Config:
             for key, kind in kinds.items()
         }
         groups[name] = GROUPS[name](**values)
-    artifacts = _check(data["artifacts_dir"], "path", "artifacts_dir", base)
-    figures = _check(data["figures_dir"], "path", "figures_dir", base)
-    return Config(artifacts_dir=artifacts, figures_dir=figures, **groups)
+    paths = {key: _check(data[key], "path", key, base) for key in PATHS}
+    return Config(**paths, **groups)
