@@ -77,8 +77,13 @@ def test_titanic_data_travels_with_the_project(tmp_path: Path) -> None:
         in (card)
     )
 
-    # Moved away from the notebook, it runs and passes its own tests.
+    # Moved away from the notebook, its repository keeping the copies, it runs and
+    # passes its own tests.
     alone = _alone(out, tmp_path / "elsewhere" / "titanic")
+    tracked = subprocess.run(
+        ["git", "ls-files", "data"], cwd=alone, capture_output=True, text=True
+    ).stdout.split()
+    assert tracked == ["data/passengers_test.csv", "data/passengers_train.csv"]
     shutil.rmtree(notebooks)
     env = _env(alone)
     _run([sys.executable, "-m", TITANIC, "run"], alone, env)

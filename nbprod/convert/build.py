@@ -282,11 +282,16 @@ def _render_facts(
             "12345" if first.kind in {"str", "path"} else repr("not a " + first.kind)
         )
         first_param = {"group": first.group, "key": first.key, "wrong": wrong}
+    # What the pipeline writes inside the project; the input files copied into it
+    # are the project's own, kept in its repository.
+    inputs = set(plan.data_keys().values())
     written = sorted(
         {
             str(p.value).split("/", 1)[0] + ("/" if "/" in str(p.value) else "")
             for p in plan.params
-            if p.kind == "path" and not str(p.value).startswith((".", "/"))
+            if p.kind == "path"
+            and not str(p.value).startswith((".", "/"))
+            and f"{p.group}.{p.key}" not in inputs
         }
     )
     return {
