@@ -207,13 +207,32 @@ def phase(steps: list[str], finished: bool) -> str:
     return "writing staging"
 
 
+def _wait_for_step(run: Run, proc: subprocess.Popen, step: str) -> None:
+    """Return once the slowed run logs ``step`` (it then pauses inside it), or ends."""
+    while proc.poll() is None:
+        if any(line.startswith(step + " ") for line in run.steps()):
+            return
+        time.sleep(0.002)
+
+
 def kill_and_check(
-    run: Run, slow: bool, delay: float, counts: Counter, notes: list[str]
+    run: Run,
+    slow: bool,
+    delay: float,
+    counts: Counter,
+    notes: list[str],
+    at_step: str | None = None,
 ) -> None:
+    """Kill a run ``delay`` seconds after its start, or (slowed runs) as soon as it
+    logs ``at_step``; then check what it left."""
     run.reset(run.tree_a)
     nb_hash = sha256(run.new_nb)
     proc = run.start(slow)
     try:
+        if at_step is not None:
+            _wait_for_step(run, proc, at_step)
+            if proc.poll() is None:
+                raise subprocess.TimeoutExpired(proc.args, 0)
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -224,7 +243,8 @@ def kill_and_check(
         assert proc.returncode == -signal.SIGKILL, (proc.returncode, err.decode())
 
     where = phase(run.steps(), finished) if slow else ("finished" if finished else "-")
-    label = f"{'slowed' if slow else 'plain'} run killed at {delay:.3f}s ({where})"
+    when = f"at its first {at_step!r}" if at_step else f"at {delay:.3f}s"
+    label = f"{'slowed' if slow else 'plain'} run killed {when} ({where})"
     assert sha256(run.new_nb) == nb_hash, f"{label}: the notebook changed"
 
     # Nothing but the target and nbprod's own hidden temporary folders.
@@ -284,6 +304,11 @@ def test_killed_convert_leaves_previous_or_new_project_or_none(tmp_path: Path):
     for slow, total, n in ((False, plain, 10), (True, slowed, 30)):
         for i in range(n):
             kill_and_check(run, slow, 1.1 * total * i / (n - 1), counts, notes)
+    # The swap takes a fraction of a second, and where it falls in the run moves
+    # with the machine's load: kills at the steps themselves land in each phase
+    # whatever the timing.
+    for step in ("write", "replace", "rmtree"):
+        kill_and_check(run, True, slowed, counts, notes, at_step=step)
 
     assert folder_hash(run.notebooks) == all_notebooks, "the notebooks changed"
     print(f"\nfault injection: plain run {plain:.2f}s, slowed run {slowed:.2f}s")
