@@ -55,3 +55,63 @@ def test_pre_commit_config_is_valid(project: Path) -> None:
         cwd=project,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _summary_step(project: Path) -> str:
+    import yaml
+
+    workflow = yaml.safe_load(
+        (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    )
+    (step,) = [
+        s
+        for s in workflow["jobs"]["pipeline"]["steps"]
+        if s.get("name") == "Metrics to the job summary"
+    ]
+    return str(step["run"])
+
+
+def test_the_job_summary_shows_the_metrics_and_a_pull_requests_change(
+    tmp_path: Path,
+) -> None:
+    script = _summary_step(ROOT / "tests" / "golden" / "titanic_mlops_poc")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
+    (repo / "metrics.json").write_text('{"acc": 0.75, "gone": 1}\n', "utf-8")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "a"]):
+        subprocess.run([*git, *args], cwd=repo, check=True)
+    # what actions/checkout with fetch-depth 0 leaves: the base as origin/main
+    subprocess.run([*git, "update-ref", "refs/remotes/origin/main", "main"], cwd=repo)
+    (repo / "metrics.json").write_text('{"acc": 0.8, "new": 2}\n', "utf-8")
+
+    def summary(env: dict[str, str]) -> list[str]:
+        target = tmp_path / "summary.md"
+        target.write_text("", "utf-8")
+        done = subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=repo,
+            env={
+                **env,
+                "PATH": f"{BIN}:/usr/bin:/bin",
+                "GITHUB_STEP_SUMMARY": str(target),
+            },
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        return target.read_text("utf-8").splitlines()
+
+    assert summary({}) == [
+        "| metric | value |",
+        "| --- | ---: |",
+        "| `acc` | 0.8 |",
+        "| `new` | 2 |",
+    ]
+    assert summary({"GITHUB_BASE_REF": "main"}) == [
+        "| metric | main | this change | change |",
+        "| --- | ---: | ---: | ---: |",
+        "| `acc` | 0.75 | 0.8 | +0.05 |",
+        "| `gone` | 1 |  |  |",
+        "| `new` |  | 2 |  |",
+    ]

@@ -474,9 +474,8 @@ def test_every_project_gets_the_runtime_byte_for_byte() -> None:
     package = a.plan.package
     assert files[f"src/{package}/runtime.py"] == RUNTIME.read_text(encoding="utf-8")
     pipeline = files[f"src/{package}/pipeline.py"]
-    assert "from .runtime import load_artifacts, predict_file, refusal, run_stages" in (
-        pipeline
-    )
+    imported = pipeline.split("from .runtime import (", 1)[1].split(")", 1)[0].split()
+    assert {"load_artifacts,", "run_stages,", "track_run,"} <= set(imported)
     # What the runtime does is not rendered into the pipeline again.
     for defined in ("def save_artifacts", "def load_artifacts", "random.getstate"):
         assert defined not in pipeline
@@ -524,3 +523,51 @@ def _tool(*args: str) -> subprocess.CompletedProcess:
 def test_the_runtime_is_clean(command: tuple[str, ...]) -> None:
     result = _tool(*command)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Tracking --------------------------------------------------------------------
+
+
+def test_config_values_become_params_by_group_and_key() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Training:
+        n_estimators: int
+        grid: dict
+
+    @dataclass(frozen=True)
+    class Tracking:
+        mlflow: bool
+        experiment: str
+
+    @dataclass(frozen=True)
+    class Config:
+        artifacts_dir: str
+        training: Training
+        tracking: Tracking
+
+    config = Config(
+        "artifacts", Training(100, {"depth": [3, None]}), Tracking(True, "x")
+    )
+    assert runtime.config_params(config) == {
+        "training.n_estimators": "100",
+        "training.grid": "{'depth': [3, None]}",
+    }
+
+
+def test_tracking_is_on_by_the_switch_or_mlflows_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(runtime.TRACKING_URI, raising=False)
+    assert not runtime.tracking_on(False) and runtime.tracking_on(True)
+    monkeypatch.setenv(runtime.TRACKING_URI, "sqlite:///x.db")
+    assert runtime.tracking_on(False)
+
+
+def test_tracking_without_mlflow_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow raises ImportError
+    with pytest.raises(runtime.TrackingError, match=r'pip install -e "\.\[mlflow\]"'):
+        runtime.require_mlflow()

@@ -8,10 +8,19 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
+import joblib
+import pytest
 import yaml
-from helpers import EXAMPLES, copy_examples, make_notebook, run_nbprod
+from helpers import (
+    EXAMPLE_NOTEBOOKS,
+    EXAMPLES,
+    copy_examples,
+    make_notebook,
+    run_nbprod,
+)
 
 TITANIC = "titanic_mlops_poc"
 
@@ -184,3 +193,128 @@ def test_data_over_the_limit_is_referenced_and_a_missing_file_is_one_line(
         "which does not exist: put the file there (see README.md) "
         "or change preprocessing.big_path in config.yaml"
     )
+
+
+# The MLflow side, run in the project: the run it logged, as MLflow reads it back.
+READ_BACK = """
+import json, sys
+import joblib, mlflow
+from pathlib import Path
+
+(run,) = mlflow.search_runs(experiment_names=["titanic_mlops_poc"], output_format="list")
+model = mlflow.sklearn.load_model(sys.argv[1])
+rows = joblib.load(Path("artifacts/train/test.joblib"))
+print(json.dumps({
+    "params": run.data.params,
+    "metrics": run.data.metrics,
+    "predictions": model.predict(rows).tolist(),
+}))
+"""
+
+
+def test_mlflow_tracks_the_config_the_metrics_and_a_loadable_model(
+    tmp_path: Path,
+) -> None:
+    notebooks = copy_examples(tmp_path)
+    out = tmp_path / "titanic"
+    converted = run_nbprod(
+        "convert", notebooks / f"{TITANIC}.ipynb", "-o", out, "--no-validate"
+    )
+    assert converted.returncode == 0, converted.stderr
+    config = out / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "  mlflow: false\n" in text
+    config.write_text(text.replace("  mlflow: false\n", "  mlflow: true\n"), "utf-8")
+    env = _env(out)
+    env.pop("MLFLOW_TRACKING_URI", None)  # MLflow's own default store, here
+
+    # Tracking on, MLflow missing: one line saying which extra to install.
+    hidden = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import runpy, sys; sys.modules['mlflow'] = None; "
+            f"sys.argv = ['{TITANIC}', 'run']; "
+            f"runpy.run_module('{TITANIC}', run_name='__main__')",
+        ],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert hidden.returncode == 2 and "Traceback" not in hidden.stderr
+    assert hidden.stderr.strip().splitlines() == [
+        "error: tracking is on (tracking.mlflow in config.yaml, or MLFLOW_TRACKING_URI)"
+        ' but MLflow is not installed: pip install -e ".[mlflow]"'
+    ]
+    assert not (out / "artifacts").exists(), "a stage ran before the check"
+
+    ran = _run([sys.executable, "-m", TITANIC, "run"], out, env)
+    logged = [line for line in ran.splitlines() if line.startswith("MLflow run ")]
+    assert len(logged) == 1, ran
+    uri = logged[0].rsplit(" model ", 1)[1]
+    back = json.loads(
+        _run([sys.executable, "-c", READ_BACK, uri], out, env).strip().splitlines()[-1]
+    )
+    assert back["params"]["training.n_estimators"] == "100"
+    assert back["params"]["preprocessing.passengers_train_path"].endswith(
+        "data/passengers_train.csv"
+    )
+    assert back["metrics"] == json.loads((out / "metrics.json").read_text("utf-8"))
+    predicted = joblib.load(out / "artifacts" / "predict" / "test_pred.joblib")
+    assert back["predictions"] == predicted.tolist()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_example_runs_alone_in_its_own_repository_and_environment(
+    tmp_path: Path, notebook: Path
+) -> None:
+    notebooks = copy_examples(tmp_path)
+    out = tmp_path / "converted"
+    converted = run_nbprod(
+        "convert", notebooks / notebook.name, "-o", out, "--no-validate"
+    )
+    assert converted.returncode == 0, converted.stderr
+    package = next((out / "src").iterdir()).name
+    alone = _alone(out, tmp_path / "alone" / package)
+    shutil.rmtree(notebooks)
+    shutil.rmtree(out)
+
+    # A fresh environment; what the project needs is already on this machine,
+    # so it installs with no index, as `pip install -e ".[dev]"` does.
+    venv = tmp_path / "venv"
+    # It sees the packages of this one (a .pth file), pip and setuptools included:
+    # what the project depends on is found installed, never downloaded.
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True
+    )
+    (purelib,) = (venv / "lib").glob("python*/site-packages")
+    (purelib / "here.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    python = str(venv / "bin" / "python")
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(venv / "bin"), os.environ.get("PATH", "")]),
+        "MPLBACKEND": "Agg",
+        "PIP_NO_INDEX": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    env.pop("PYTHONPATH", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    install = [python, "-m", "pip", "install", "-q", "--no-build-isolation"]
+    _run([*install, "-e", ".[dev]"], alone, env)
+    _run([python, "-m", package, "run"], alone, env)
+    _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], alone, env)
+    _run([python, "-m", "dvc", "init", "-q"], alone, env)
+    repro = _run([python, "-m", "dvc", "repro"], alone, env)
+    assert "Running stage" in repro
+    tracked = _run(
+        [python, "-m", package, "train"],
+        alone,
+        {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"},
+    )
+    assert f"in experiment '{package}'" in tracked
+    # Nothing in the project points outside it.
+    config = yaml.safe_load((alone / "config.yaml").read_text(encoding="utf-8"))
+    values = [v for g in config.values() if isinstance(g, dict) for v in g.values()]
+    assert not [v for v in values if isinstance(v, str) and v.startswith("..")]

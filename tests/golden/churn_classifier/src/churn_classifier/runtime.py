@@ -11,9 +11,13 @@ black and mypy check it as it is shipped.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import inspect
 import json
 import math
 import numbers
+import os
 import random
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -33,6 +37,21 @@ ROWS_FORMS = ("frame", "series", "array")
 # not a metric; containers nest at most this deep.
 MAX_METRICS_PER_VALUE = 100
 MAX_METRICS_DEPTH = 3
+
+# Set, it switches MLflow tracking on (and says where to), as MLflow reads it.
+TRACKING_URI = "MLFLOW_TRACKING_URI"
+# MLflow's flavour for a model of each library (the top-level module of its class);
+# a model of another library is logged as its joblib file.
+MLFLOW_FLAVOURS = {
+    "sklearn": "sklearn",
+    "imblearn": "sklearn",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "catboost": "catboost",
+    "statsmodels": "statsmodels",
+}
+# MLflow refuses longer parameter values.
+MAX_PARAM_LENGTH = 6000
 
 C = TypeVar("C")  # the project's Config
 
@@ -56,6 +75,83 @@ def check_inputs(config: Any, stage: str, keys: Iterable[str]) -> None:
                 f"the {stage} stage reads {key} = {path}, which does not exist: "
                 f"put the file there (see README.md) or change {key} in config.yaml"
             )
+
+
+class TrackingError(RuntimeError):
+    """Tracking is switched on but cannot be done."""
+
+
+def tracking_on(switch: bool) -> bool:
+    """Whether runs are tracked: the config's switch, or MLflow's own variable."""
+    return switch or bool(os.environ.get(TRACKING_URI))
+
+
+def require_mlflow() -> None:
+    """Stop, before any stage runs, when tracking is on and MLflow is missing."""
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        raise TrackingError(
+            "tracking is on (tracking.mlflow in config.yaml, or "
+            f"{TRACKING_URI}) but MLflow is not installed: "
+            'pip install -e ".[mlflow]"'
+        ) from None
+
+
+def config_params(config: Any) -> dict[str, str]:
+    """The config's values as MLflow params: ``group.key`` -> text."""
+    found = {}
+    for group, values in dataclasses.asdict(config).items():
+        if isinstance(values, dict) and group != "tracking":
+            for key, value in values.items():
+                found[f"{group}.{key}"] = str(value)[:MAX_PARAM_LENGTH]
+    return found
+
+
+def track_run(
+    *,
+    experiment: str,
+    params: Mapping[str, str],
+    metrics: Mapping[str, int | float],
+    model: Any = None,
+    model_name: str = "model",
+    model_file: Path | None = None,
+) -> tuple[str, str | None]:
+    """Log one MLflow run (MLflow's default store, or ``MLFLOW_TRACKING_URI``):
+    ``params``, ``metrics`` and the fitted ``model`` with its library's flavour
+    (else its joblib ``model_file`` as an artifact). Returns the run's id and the
+    logged model's URI (None when it was logged as a file, or not at all)."""
+    require_mlflow()
+    import mlflow
+
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as active:
+        mlflow.log_params(dict(params))
+        if metrics:
+            mlflow.log_metrics(dict(metrics))
+        uri = None
+        if model is not None:
+            library = type(model).__module__.split(".")[0]
+            flavour = MLFLOW_FLAVOURS.get(library)
+            if flavour is not None:
+                module = importlib.import_module(f"mlflow.{flavour}")
+                options = _own_types(module, model)
+                uri = module.log_model(model, name=model_name, **options).model_uri
+            elif model_file is not None:
+                mlflow.log_artifact(str(model_file))
+        return active.info.run_id, uri
+
+
+def _own_types(flavour: Any, model: Any) -> dict[str, Any]:
+    """Newer MLflow saves scikit-learn models with skops, which loads only the
+    types it is told to trust: those of the project's own model, fitted here."""
+    if "skops_trusted_types" not in inspect.signature(flavour.log_model).parameters:
+        return {}
+    import skops.io
+
+    return {
+        "skops_trusted_types": skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    }
 
 
 def refusal(reason: str | None) -> PredictError:

@@ -9,13 +9,21 @@ how it predicts; ``runtime`` is what every pipeline nbprod makes does the same w
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from . import evaluation, inference, preprocessing, training
 from .config import Config
-from .runtime import predict_file, refusal, run_stages
+from .runtime import (
+    config_params,
+    predict_file,
+    refusal,
+    run_stages,
+    stage_folder,
+    track_run,
+)
 
 ALL_STAGES = ("preprocess", "train", "predict", "evaluate")
 # The stages this notebook has, in the order they run.
@@ -152,6 +160,34 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         not_metrics=NOT_METRICS,
         data=DATA,
     )
+
+
+def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
+    """Log what a run of ``stages`` made to MLflow: the config values, the metrics
+    (when evaluation ran) and the fitted model. Returns what was logged, in words."""
+    metrics: dict[str, Any] = {}
+    if METRICS_STAGE in stages:
+        metrics = json.loads(Path(config.metrics_file).read_text(encoding="utf-8"))
+    model = values.get(PREDICTOR) if PREDICTOR is not None else None
+    model_file = None
+    if PREDICTOR is not None and model is not None:
+        maker = [s for s in STAGES if PREDICTOR in OUTPUTS[s]][-1]
+        model_file = (
+            stage_folder(Path(config.artifacts_dir), maker) / f"{PREDICTOR}.joblib"
+        )
+    run_id, uri = track_run(
+        experiment=config.tracking.experiment,
+        params=config_params(config),
+        metrics=metrics,
+        model=model,
+        model_name=PREDICTOR or "model",
+        model_file=model_file,
+    )
+    logged = f"{len(metrics)} metrics, " if metrics else ""
+    what = (
+        f"model {uri}" if uri else (f"{PREDICTOR}.joblib" if model_file else "no model")
+    )
+    return f"MLflow run {run_id} in experiment {config.tracking.experiment!r}: config, {logged}{what}"
 
 
 def predict_rows(config: Config, rows: Any) -> Any:

@@ -8,8 +8,14 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, load_config
-from .pipeline import ALL_STAGES, OUTPUTS, STAGES, predict_new, run
-from .runtime import MissingInput, PredictError
+from .pipeline import ALL_STAGES, OUTPUTS, STAGES, predict_new, run, track
+from .runtime import (
+    MissingInput,
+    PredictError,
+    TrackingError,
+    require_mlflow,
+    tracking_on,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,14 +64,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"predict: scored {count} rows of {args.input}; wrote {args.output}")
         return 0
     stages = STAGES if args.command == "run" else (args.command,)
+    # Runs that fit the model are tracked, when tracking is on.
+    tracked = args.command in ("run", "train") and tracking_on(config.tracking.mlflow)
     try:
-        run(config, stages)
-    except MissingInput as exc:
+        if tracked:
+            require_mlflow()
+        values = run(config, stages)
+    except (MissingInput, TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for stage in stages:
         saved = ", ".join(OUTPUTS[stage]) or "nothing"
         print(f"{stage}: done; saved {saved} to {Path(config.artifacts_dir) / stage}")
+    if tracked:
+        print(track(config, stages, values))
     return 0
 
 

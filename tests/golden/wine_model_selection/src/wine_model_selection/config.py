@@ -20,6 +20,14 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """Whether ``run`` and ``train`` log to MLflow, and under which experiment."""
+
+    mlflow: bool
+    experiment: str
+
+
+@dataclass(frozen=True)
 class PreprocessingConfig:
     """Values of the preprocessing group."""
 
@@ -45,6 +53,7 @@ class Config:
     metrics_file: str
     preprocessing: PreprocessingConfig
     training: TrainingConfig
+    tracking: TrackingConfig
 
 
 # The top-level paths: where the pipeline writes.
@@ -117,7 +126,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     base = path.resolve().parent
-    _keys(data, {*PATHS, *SCHEMA}, "config")
+    _keys(data, {*PATHS, *SCHEMA, "tracking"}, "config")
     groups = {}
     for name, kinds in SCHEMA.items():
         _keys(data[name], set(kinds), name)
@@ -127,4 +136,11 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         }
         groups[name] = GROUPS[name](**values)
     paths = {key: _check(data[key], "path", key, base) for key in PATHS}
-    return Config(**paths, **groups)
+    _keys(data["tracking"], {"mlflow", "experiment"}, "tracking")
+    tracking = TrackingConfig(
+        mlflow=_check(data["tracking"]["mlflow"], "bool", "tracking.mlflow", base),
+        experiment=_check(
+            data["tracking"]["experiment"], "str", "tracking.experiment", base
+        ),
+    )
+    return Config(**paths, **groups, tracking=tracking)
