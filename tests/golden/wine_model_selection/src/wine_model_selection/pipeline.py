@@ -155,11 +155,11 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
         model_name=PREDICTOR or "model",
         model_file=model_file,
     )
-    logged = f"{len(metrics)} metrics, " if metrics else ""
-    what = (
-        f"model {uri}" if uri else (f"{PREDICTOR}.joblib" if model_file else "no model")
+    model_logged = (
+        f"model {uri}" if uri else f"{PREDICTOR}.joblib" if model_file else "no model"
     )
-    return f"MLflow run {run_id} in experiment {config.tracking.experiment!r}: config, {logged}{what}"
+    where = f"MLflow run {run_id} in experiment {config.tracking.experiment!r}"
+    return f"{where}: config, {len(metrics)} metrics, {model_logged}"
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
