@@ -320,12 +320,12 @@ def _render_facts(
         "card": card_facts(plan),
         "predictor": plan.predictor,
         "predictor_reason": plan.predictor_reason,
-        # Evaluation writes the metrics; a pipeline without it writes none.
         "data": [asdict(d) for d in plan.data],
         "data_referenced": plan.data_referenced,
-        "data_keys": data_keys(plan),
-        "dvc_stages": dvc_stages(plan, modules),
+        "data_keys": stage_data_keys(plan),
         "data_key_of": plan.data_keys(),
+        "dvc_stages": dvc_stages(plan, modules),
+        # Evaluation writes the metrics; a pipeline without it writes none.
         "metrics_stage": (
             Stage.EVALUATION.command if plan.stage(Stage.EVALUATION) else None
         ),
@@ -372,7 +372,7 @@ def dvc_stages(plan: Plan, modules: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
-def data_keys(plan: Plan) -> dict[str, list[str]]:
+def stage_data_keys(plan: Plan) -> dict[str, list[str]]:
     """Per stage command, the config keys of the input files it reads."""
     keys = set(plan.data_keys().values())
     return {
