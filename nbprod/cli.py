@@ -11,6 +11,7 @@ import click
 from nbprod import __version__
 from nbprod.convert.data import DATA_MODES, DEFAULT_LIMIT, DataMode
 from nbprod.errors import NbprodError
+from nbprod.export import ORCHESTRATORS, Orchestrator
 
 NOTEBOOK = click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
 TIMEOUT = click.option(
@@ -64,6 +65,14 @@ def cli(debug: bool) -> None:
     f"(when they total at most {DEFAULT_LIMIT // 1024 // 1024} MB), or reference "
     "them where they are.",
 )
+@click.option(
+    "--orchestrator",
+    "orchestrators",
+    type=click.Choice(ORCHESTRATORS),
+    multiple=True,
+    help="Also write what runs the stages under this engine (orchestration/); "
+    "repeatable. `nbprod export` adds it to a project later.",
+)
 @TIMEOUT
 def convert(
     notebook: Path,
@@ -72,6 +81,7 @@ def convert(
     force: bool,
     no_validate: bool,
     data: DataMode,
+    orchestrators: tuple[Orchestrator, ...],
     timeout: float,
 ) -> None:
     """Convert NOTEBOOK into a tested Python project, and prove it equivalent."""
@@ -97,6 +107,7 @@ def convert(
         validate=not no_validate,
         timeout=timeout,
         data=data,
+        orchestrators=orchestrators,
     )
     plan = a.plan
     kept = sum(1 for c in plan.cells if c.stage)
@@ -283,6 +294,20 @@ def _printable(text: str) -> str:
         ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
         for ch in text
     )
+
+
+@cli.command()
+@click.argument("orchestrator", type=click.Choice(ORCHESTRATORS))
+@click.argument(
+    "project", type=click.Path(path_type=Path, file_okay=False, exists=True)
+)
+@click.option("--force", is_flag=True, help="Replace orchestration files that exist.")
+def export(orchestrator: Orchestrator, project: Path, force: bool) -> None:
+    """Add what runs PROJECT's stages under ORCHESTRATOR (no regeneration)."""
+    from nbprod.export.write import export as run_export
+
+    for path in run_export(project, [orchestrator], force=force):
+        click.echo(f"wrote {project / path}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import posixpath
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -35,6 +35,8 @@ from nbprod.convert.plan.serving import PREPARE_FUNCTION
 from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
+from nbprod.export import Orchestrator
+from nbprod.export.files import orchestration_files
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.redact import SecretLiteral, contains, find_secret_literals, redact
 from nbprod.stages import STAGES, Stage
@@ -472,6 +474,7 @@ def convert(
     environment: Environment | None = None,
     data: DataMode = "copy",
     data_limit: int = DEFAULT_LIMIT,
+    orchestrators: Sequence[Orchestrator] = (),
 ) -> tuple[Analysis, Validation | None]:
     """Convert ``notebook`` into a project at ``output``; the notebook is only read.
 
@@ -485,7 +488,11 @@ def convert(
     a = analyse(nb, output, package, data=data, data_limit=data_limit)
     env = environment if environment is not None else gather(import_roots(a))
     built, facts = build_files(a, NOT_VALIDATED, env)
-    files: dict[str, str | bytes] = {**a.data, **built, **(extra_files or {})}
+    extra_files = {
+        **orchestration_files(a.plan, orchestrators, env.python),
+        **(extra_files or {}),
+    }
+    files: dict[str, str | bytes] = {**a.data, **built, **extra_files}
     validation = None
     if validate:
         validation = _validate(a, notebook, output, files, facts, env, timeout)
@@ -512,6 +519,7 @@ def convert(
             plain_files: dict[str, str | bytes] = {
                 **a.data,
                 **built,
+                **orchestration_files(plain.plan, orchestrators, env.python),
                 **(extra_files or {}),
             }
             again = _validate(

@@ -1,0 +1,68 @@
+"""The orchestration files of a project, rendered from its plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from nbprod.convert.format import format_sources
+from nbprod.convert.plan import Plan
+from nbprod.convert.render import render
+from nbprod.export import Orchestrator
+
+# Where each orchestrator's files go in the project, by template.
+TEMPLATES: dict[Orchestrator, dict[str, str]] = {
+    "airflow": {
+        "orchestration/airflow_dag.py.j2": "orchestration/airflow/{package}_dag.py",
+        "orchestration/airflow_README.md.j2": "orchestration/airflow/README.md",
+    },
+    "kubeflow": {
+        "orchestration/kubeflow_pipeline.py.j2": "orchestration/kubeflow/pipeline.py",
+        "orchestration/kubeflow_README.md.j2": "orchestration/kubeflow/README.md",
+        "orchestration/Dockerfile.j2": "Dockerfile",
+        "orchestration/dockerignore.j2": ".dockerignore",
+    },
+}
+
+
+def stage_facts(plan: Plan) -> list[dict[str, Any]]:
+    """Each stage in the order it runs: its command, and the stages whose folders
+    it reads (those that made its inputs, and the one before it, whose random
+    state it starts from)."""
+    made_by: dict[str, str] = {}
+    out = []
+    previous = None
+    for s in plan.stages:
+        reads = dict.fromkeys(made_by[n] for n in s.inputs if n in made_by)
+        if previous is not None:
+            reads[previous] = None
+        out.append(
+            {
+                "command": s.stage.command,
+                "title": str(s.stage).capitalize(),
+                "reads": [
+                    c for c in (t.stage.command for t in plan.stages) if c in reads
+                ],
+            }
+        )
+        made_by.update(dict.fromkeys(s.outputs, s.stage.command))
+        previous = s.stage.command
+    return out
+
+
+def orchestration_files(
+    plan: Plan, orchestrators: Iterable[Orchestrator], python_minor: str
+) -> dict[str, str]:
+    """The files that run ``plan``'s project under each of ``orchestrators``,
+    formatted as the project's own code is."""
+    facts = {
+        "package": plan.package,
+        "stages": stage_facts(plan),
+        "python_minor": python_minor,
+    }
+    files = {
+        path.format(package=plan.package): render(template, facts)
+        for orchestrator in dict.fromkeys(orchestrators)
+        for template, path in TEMPLATES[orchestrator].items()
+    }
+    return format_sources(files)

@@ -1,0 +1,272 @@
+"""The generated project's stages under Airflow and Kubeflow Pipelines: the real
+engines' own loaders and compilers, and the stage commands they run, really run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import pytest
+import yaml
+from helpers import copy_examples, run_nbprod
+
+from nbprod.validate.compare import Verdict, compare
+
+pytestmark = pytest.mark.e2e
+
+PACKAGE = "titanic_mlops_poc"
+STAGES = ["preprocess", "train", "predict", "evaluate"]
+BIN = Path(sys.executable).parent
+# Airflow lives in an environment of its own (its pins are not the project's),
+# kept between runs.
+AIRFLOW_VENV = (
+    Path(os.environ.get("NBPROD_TEST_CACHE", Path.home() / ".cache" / "nbprod-tests"))
+    / f"airflow-py{sys.version_info.major}{sys.version_info.minor}"
+)
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    return done.stdout + done.stderr
+
+
+def _files(folder: Path) -> list[str]:
+    return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """titanic converted with both orchestrators, and the artifacts and metrics of
+    its own ``python -m PKG run`` in ``reference/``."""
+    base = tmp_path_factory.mktemp("orchestrated")
+    notebooks = copy_examples(base)
+    out = base / "project"
+    converted = run_nbprod(
+        "convert",
+        notebooks / f"{PACKAGE}.ipynb",
+        "-o",
+        out,
+        "--no-validate",
+        "--orchestrator",
+        "airflow",
+        "--orchestrator",
+        "kubeflow",
+    )
+    assert converted.returncode == 0, converted.stderr
+    env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
+    reference = base / "reference"
+    _run(
+        [sys.executable, "-m", PACKAGE, "run", "--artifacts", str(reference)], out, env
+    )
+    shutil.copy(out / "metrics.json", base / "reference-metrics.json")
+    return out
+
+
+def _same_as_reference(project: Path, artifacts: Path) -> None:
+    """Every value the stages saved equals what ``python -m PKG run`` saved, as
+    validation compares values (pickles of equal values may differ in bytes);
+    and the metrics file is the same, byte for byte."""
+    reference = project.parent / "reference"
+    assert sorted(p.name for p in artifacts.iterdir()) == sorted(STAGES)
+    saved = sorted(_files(artifacts))
+    assert saved == sorted(_files(reference))
+    for name in saved:
+        if Path(name).stem == "_random_state":  # the first stage's start is unseeded
+            continue
+        ours, theirs = joblib.load(artifacts / name), joblib.load(reference / name)
+        verdict = compare(name, ours, theirs, [])
+        assert verdict.status in {Verdict.EQUAL, Verdict.CLOSE}, verdict
+    assert (project / "metrics.json").read_bytes() == (
+        project.parent / "reference-metrics.json"
+    ).read_bytes()
+
+
+def test_the_orchestration_files_are_clean_and_need_no_nbprod(project: Path) -> None:
+    files = [
+        project / "orchestration" / "airflow" / f"{PACKAGE}_dag.py",
+        project / "orchestration" / "kubeflow" / "pipeline.py",
+    ]
+    for tool in (["ruff", "check"], ["black", "--check", "--quiet"]):
+        _run([str(BIN / tool[0]), *tool[1:], *map(str, files)], project)
+    for path in [*files, project / "Dockerfile"]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import|from) nbprod|install.*nbprod", text, re.M)
+    # The image's recipe, as a Dockerfile linter reads it.
+    _run([str(BIN / "hadolint"), "Dockerfile"], project)
+
+
+def _airflow() -> Path:
+    python = AIRFLOW_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(AIRFLOW_VENV)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        subprocess.run([*pip, "apache-airflow"], check=True, timeout=1500)
+    return AIRFLOW_VENV / "bin"
+
+
+def test_the_airflow_dag_loads_and_runs_every_stage(
+    project: Path, tmp_path: Path
+) -> None:
+    airflow = _airflow()
+    home = tmp_path / "airflow"
+    dags = home / "dags"
+    dags.mkdir(parents=True)
+    shutil.copy(project / "orchestration" / "airflow" / f"{PACKAGE}_dag.py", dags)
+    artifacts = tmp_path / "artifacts"
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        f"{PACKAGE.upper()}_PROJECT_DIR": str(project),
+        # the tasks run the stages with this interpreter, the project importable
+        "PYTHONPATH": str(project / "src"),
+        "MPLBACKEND": "Agg",
+    }
+    loaded = _run(
+        [
+            str(airflow / "python"),
+            "-c",
+            "try:\n from airflow.dag_processing.dagbag import DagBag\n"
+            "except ImportError:\n from airflow.models.dagbag import DagBag\n"
+            "import json\n"
+            f"bag = DagBag(dag_folder={str(dags)!r})\n"
+            f"dag = bag.dags[{PACKAGE!r}]\n"
+            "print(json.dumps({'errors': {str(k): str(v) for k, v in "
+            "bag.import_errors.items()}, 'tasks': [[t.task_id, "
+            "sorted(t.downstream_task_ids)] for t in dag.tasks], "
+            "'schedule': str(dag.schedule) if hasattr(dag, 'schedule') else None}))",
+        ],
+        tmp_path,
+        env,
+    )
+    found = json.loads(loaded.strip().splitlines()[-1])
+    assert found["errors"] == {}
+    assert found["tasks"] == [
+        [stage, [after] if after else []]
+        for stage, after in zip(STAGES, [*STAGES[1:], None], strict=True)
+    ]
+    _run([str(airflow / "airflow"), "db", "migrate"], tmp_path, env)
+    conf = json.dumps({"python": sys.executable, "artifacts": str(artifacts)})
+    (project / "metrics.json").unlink()
+    ran = _run(
+        [str(airflow / "airflow"), "dags", "test", PACKAGE, "-c", conf], tmp_path, env
+    )
+    assert "DagRun Finished" in ran and "state=success" in ran, ran[-3000:]
+    _same_as_reference(project, artifacts)
+
+
+def _substituted(argv: list[str], paths: dict[str, str]) -> list[str]:
+    pattern = re.compile(r"\{\{\$\.(inputs|outputs)\.artifacts\['([^']+)'\]\.path\}\}")
+    return [pattern.sub(lambda m: paths[f"{m.group(1)}.{m.group(2)}"], a) for a in argv]
+
+
+def test_the_kubeflow_pipeline_compiles_and_its_steps_hand_on_the_artifacts(
+    project: Path, tmp_path: Path
+) -> None:
+    compiled = project / "orchestration" / "kubeflow" / "pipeline.yaml"
+    compiled.unlink(missing_ok=True)
+    _run([sys.executable, "orchestration/kubeflow/pipeline.py"], project)
+    spec = yaml.safe_load(compiled.read_text(encoding="utf-8"))
+    tasks = spec["root"]["dag"]["tasks"]
+    assert sorted(tasks) == sorted(STAGES)
+    executors = spec["deploymentSpec"]["executors"]
+    for before, stage in zip([None, *STAGES[:-1]], STAGES, strict=True):
+        task = tasks[stage]
+        container = executors[f"exec-{stage}"]["container"]
+        assert container["image"] == "titanic-mlops-poc:latest"
+        assert container["command"][:2] == ["sh", "-c"]
+        assert container["command"][2].startswith(f"STAGE={stage};")
+        assert f'python -m {PACKAGE} "$STAGE" --config config.yaml' in (
+            container["command"][2]
+        )
+        inputs = task.get("inputs", {}).get("artifacts", {})
+        producers = {v["taskOutputArtifact"]["producerTask"] for v in inputs.values()}
+        if before is not None:
+            assert before in producers and before in task["dependentTasks"]
+        assert producers <= set(STAGES[: STAGES.index(stage)])
+
+    # Each step's command, as the compiled spec gives it to the container (the
+    # project's folder as the image's working folder), in the pipeline's order:
+    # each output artifact is handed to the steps that take it.
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
+        "PYTHONPATH": str(project / "src"),
+        "MPLBACKEND": "Agg",
+    }
+    (project / "metrics.json").unlink()
+    made: dict[str, str] = {}
+    for stage in STAGES:
+        task = tasks[stage]
+        paths = {"outputs.artifacts": str(tmp_path / "kfp" / stage)}
+        for name, source in task.get("inputs", {}).get("artifacts", {}).items():
+            paths[f"inputs.{name}"] = made[source["taskOutputArtifact"]["producerTask"]]
+        container = executors[f"exec-{stage}"]["container"]
+        _run(
+            _substituted(container["command"] + container["args"], paths), project, env
+        )
+        made[stage] = paths["outputs.artifacts"]
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    for stage, folder in made.items():
+        shutil.copytree(folder, artifacts / stage)
+    _same_as_reference(project, artifacts)
+
+
+def test_export_adds_the_files_to_a_converted_project(tmp_path: Path) -> None:
+    notebooks = copy_examples(tmp_path)
+    out = tmp_path / "project"
+    converted = run_nbprod(
+        "convert", notebooks / f"{PACKAGE}.ipynb", "-o", out, "--no-validate"
+    )
+    assert converted.returncode == 0, converted.stderr
+    assert not (out / "orchestration").exists()
+    first = run_nbprod("export", "kubeflow", out)
+    assert first.returncode == 0, first.stderr
+    assert (out / "orchestration" / "kubeflow" / "pipeline.py").is_file()
+    assert (out / "Dockerfile").is_file()
+    again = run_nbprod("export", "kubeflow", out)
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines() == [
+        f"nbprod: error: {out}: .dockerignore exists already; use --force to replace it"
+    ]
+    assert run_nbprod("export", "kubeflow", out, "--force").returncode == 0
+    assert run_nbprod("export", "airflow", out).returncode == 0
+    assert (out / "orchestration" / "airflow" / f"{PACKAGE}_dag.py").is_file()
+    nothing = run_nbprod("export", "airflow", tmp_path / "notebooks")
+    assert (
+        nothing.returncode == 2 and "not a project nbprod converted" in nothing.stderr
+    )
+
+
+def test_a_stage_reads_the_folders_of_what_it_loads_and_of_the_stage_before() -> None:
+    from helpers import plan_of
+
+    from nbprod.export.files import stage_facts
+
+    plan = plan_of(
+        "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.metrics import accuracy_score",
+        'df = pd.read_csv("d.csv")\nX, y = df[["a"]], df["y"]',
+        "model = LogisticRegression().fit(X, y)",
+        "pred = model.predict(X)",
+        "print(accuracy_score(y, pred))",
+    )
+    facts = {s["command"]: s["reads"] for s in stage_facts(plan)}
+    assert facts == {
+        "preprocess": [],
+        "train": ["preprocess"],
+        "predict": ["preprocess", "train"],  # X, and the model
+        "evaluate": ["preprocess", "predict"],
+    }
