@@ -23,12 +23,12 @@ pytestmark = pytest.mark.e2e
 PACKAGE = "titanic_mlops_poc"
 STAGES = ["preprocess", "train", "predict", "evaluate"]
 BIN = Path(sys.executable).parent
-# Airflow lives in an environment of its own (its pins are not the project's),
-# kept between runs.
-AIRFLOW_VENV = (
-    Path(os.environ.get("NBPROD_TEST_CACHE", Path.home() / ".cache" / "nbprod-tests"))
-    / f"airflow-py{sys.version_info.major}{sys.version_info.minor}"
+# Airflow lives in environments of its own (its pins are not the project's), one
+# per major version the DAG is written for, kept between runs.
+CACHE = Path(
+    os.environ.get("NBPROD_TEST_CACHE", Path.home() / ".cache" / "nbprod-tests")
 )
+AIRFLOWS = {"2": "apache-airflow>=2.9,<3", "3": "apache-airflow>=3,<4"}
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -104,20 +104,26 @@ def test_the_orchestration_files_are_clean_and_need_no_nbprod(project: Path) -> 
     _run([str(BIN / "hadolint"), "Dockerfile"], project)
 
 
-def _airflow() -> Path:
-    python = AIRFLOW_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(AIRFLOW_VENV)], check=True)
-        pip = [str(python), "-m", "pip", "install", "--quiet"]
+def _airflow(major: str) -> Path:
+    """The bin folder of an environment holding Airflow ``major``."""
+    python_version = f"py{sys.version_info.major}{sys.version_info.minor}"
+    venv = CACHE / f"airflow{major}-{python_version}"
+    ready = venv / "installed"
+    if not ready.exists():
+        shutil.rmtree(venv, ignore_errors=True)  # a run that stopped halfway
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
         subprocess.run([*pip, "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, "apache-airflow"], check=True, timeout=1500)
-    return AIRFLOW_VENV / "bin"
+        subprocess.run([*pip, AIRFLOWS[major]], check=True, timeout=1500)
+        ready.write_text(AIRFLOWS[major], encoding="utf-8")
+    return venv / "bin"
 
 
+@pytest.mark.parametrize("major", sorted(AIRFLOWS))
 def test_the_airflow_dag_loads_and_runs_every_stage(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, major: str
 ) -> None:
-    airflow = _airflow()
+    airflow = _airflow(major)
     home = tmp_path / "airflow"
     dags = home / "dags"
     dags.mkdir(parents=True)
@@ -142,7 +148,7 @@ def test_the_airflow_dag_loads_and_runs_every_stage(
             "import json\n"
             f"bag = DagBag(dag_folder={str(dags)!r})\n"
             f"dag = bag.dags[{PACKAGE!r}]\n"
-            "print(json.dumps({'errors': {str(k): str(v) for k, v in "
+            "print('DAGBAG', json.dumps({'errors': {str(k): str(v) for k, v in "
             "bag.import_errors.items()}, 'tasks': [[t.task_id, "
             "sorted(t.downstream_task_ids)] for t in dag.tasks], "
             "'schedule': str(dag.schedule) if hasattr(dag, 'schedule') else None}))",
@@ -150,7 +156,8 @@ def test_the_airflow_dag_loads_and_runs_every_stage(
         tmp_path,
         env,
     )
-    found = json.loads(loaded.strip().splitlines()[-1])
+    (line,) = [x for x in loaded.splitlines() if x.startswith("DAGBAG ")]
+    found = json.loads(line.removeprefix("DAGBAG "))
     assert found["errors"] == {}
     assert found["tasks"] == [
         [stage, [after] if after else []]
