@@ -1,0 +1,67 @@
+"""The documentation site builds with no warning (links and anchors checked), and
+its command-line reference lists every command and option the CLI has."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from helpers import ROOT
+
+from nbprod.cli import cli
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": str(Path(sys.executable).parent)},
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    return out
+
+
+def test_every_command_and_option_is_in_the_reference(site: Path) -> None:
+    page = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
+    assert "Sentinel" not in page  # a default the renderer could not show
+    assert isinstance(cli, click.Group)
+    for name, command in sorted(cli.commands.items()):
+        start = page.index(f'id="nbprod-{name}"')
+        following = [
+            page.index(f'id="nbprod-{other}"')
+            for other in cli.commands
+            if page.index(f'id="nbprod-{other}"') > start
+        ]
+        section = _text_of(page[start : min(following, default=len(page))])
+        assert f"nbprod {name}" in section
+        for param in command.params:
+            for opt in param.opts if isinstance(param, click.Option) else ():
+                assert re.search(rf"(^|[\s,]){re.escape(opt)}\b", section), (name, opt)
+            if isinstance(param, click.Argument):
+                assert param.human_readable_name in section, (name, param.name)
+
+
+def _text_of(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def test_the_pages_link_only_to_pages_that_exist(site: Path) -> None:
+    # (mkdocs --strict already refuses a broken link in the Markdown; this checks
+    # the site it wrote, every relative href)
+    for page in site.rglob("*.html"):
+        for href in re.findall(
+            r'href="([^"#:?]+)(?:#[^"]*)?"', page.read_text("utf-8")
+        ):
+            if href.startswith("/") or href.endswith((".css", ".js")):
+                continue
+            target = (page.parent / href).resolve()
+            assert target.exists() or (target / "index.html").exists(), (page, href)
