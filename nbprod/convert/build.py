@@ -346,7 +346,7 @@ def dvc_stages(plan: Plan, modules: dict[str, str]) -> list[dict[str, Any]]:
     reads. Evaluation writes the metrics."""
     package_dir = posixpath.join("src", plan.package)
     keys = plan.data_keys()
-    made_by: dict[str, str] = {}
+    loads_from = plan.loads_from()
     out = []
     for s in plan.stages:
         imported = re.findall(r"^from \.(\w+) import", modules[s.stage.module], re.M)
@@ -357,20 +357,18 @@ def dvc_stages(plan: Plan, modules: dict[str, str]) -> list[dict[str, Any]]:
             for d in plan.data
             if keys.get(d.path) in read and not d.path.startswith("..")
         ]
-        upstream = dict.fromkeys(made_by[n] for n in s.inputs if n in made_by)
         out.append(
             {
                 "command": s.stage.command,
                 "deps": [
                     *(posixpath.join(package_dir, f"{m}.py") for m in code),
                     *data,
-                    *(f"{ARTIFACTS_DIR}/{u}" for u in upstream),
+                    *(f"{ARTIFACTS_DIR}/{u.command}" for u in loads_from[s.stage]),
                 ],
                 "params": list(dict.fromkeys(g for g, _ in s.params)),
                 "metrics": s.stage == Stage.EVALUATION,
             }
         )
-        made_by.update(dict.fromkeys(s.outputs, s.stage.command))
     return out
 
 

@@ -29,24 +29,18 @@ def stage_facts(plan: Plan) -> list[dict[str, Any]]:
     """Each stage in the order it runs: its command, and the stages whose folders
     it reads (those that made its inputs, and the one before it, whose random
     state it starts from)."""
-    made_by: dict[str, str] = {}
+    loads_from = plan.loads_from()
+    order = [s.stage for s in plan.stages]
     out = []
-    previous = None
-    for s in plan.stages:
-        reads = dict.fromkeys(made_by[n] for n in s.inputs if n in made_by)
-        if previous is not None:
-            reads[previous] = None
+    for i, stage in enumerate(order):
+        reads = {*loads_from[stage], *order[i - 1 : i]}
         out.append(
             {
-                "command": s.stage.command,
-                "title": str(s.stage).capitalize(),
-                "reads": [
-                    c for c in (t.stage.command for t in plan.stages) if c in reads
-                ],
+                "command": stage.command,
+                "title": str(stage).capitalize(),
+                "reads": [t.command for t in order if t in reads],
             }
         )
-        made_by.update(dict.fromkeys(s.outputs, s.stage.command))
-        previous = s.stage.command
     return out
 
 

@@ -237,6 +237,18 @@ class Plan:
         plan: Plan = _from_fields(cls, data, "plan")
         return plan
 
+    def loads_from(self) -> dict[Stage, tuple[Stage, ...]]:
+        """Per stage, the earlier stages whose outputs it loads: for each of its
+        inputs, the last stage before it that makes it (as the generated runtime
+        loads them), in the pipeline's order."""
+        made_by: dict[str, Stage] = {}
+        found = {}
+        for s in self.stages:
+            makers = {made_by[n] for n in s.inputs if n in made_by}
+            found[s.stage] = tuple(t.stage for t in self.stages if t.stage in makers)
+            made_by.update(dict.fromkeys(s.outputs, s.stage))
+        return found
+
     def data_keys(self) -> dict[str, str]:
         """Each input file's config key (``group.key``), by its path in the
         project: the path value that is the file, or the folder holding it."""

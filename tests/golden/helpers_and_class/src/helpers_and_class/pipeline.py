@@ -17,11 +17,11 @@ from typing import Any
 from . import evaluation, inference, preprocessing, training
 from .config import Config
 from .runtime import (
+    artifact_path,
     config_params,
     predict_file,
     refusal,
     run_stages,
-    stage_folder,
     track_run,
 )
 
@@ -171,9 +171,8 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
     model = values.get(PREDICTOR) if PREDICTOR is not None else None
     model_file = None
     if PREDICTOR is not None and model is not None:
-        maker = [s for s in STAGES if PREDICTOR in OUTPUTS[s]][-1]
-        model_file = (
-            stage_folder(Path(config.artifacts_dir), maker) / f"{PREDICTOR}.joblib"
+        _, model_file = artifact_path(
+            Path(config.artifacts_dir), PREDICTOR, outputs=OUTPUTS
         )
     run_id, uri = track_run(
         experiment=config.tracking.experiment,

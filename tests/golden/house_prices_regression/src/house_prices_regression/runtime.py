@@ -182,6 +182,24 @@ def stage_folder(artifacts: Path, stage: str) -> Path:
     return artifacts / stage
 
 
+def artifact_path(
+    artifacts: Path,
+    name: str,
+    *,
+    outputs: Mapping[str, Sequence[str]],
+    before: str | None = None,
+) -> tuple[str, Path]:
+    """The stage that saved ``name`` last (among those that run before ``before``,
+    when given), and the file it saved it to; ``outputs`` is each stage's outputs,
+    the stages in the order they run."""
+    order = list(outputs)
+    earlier = order[: order.index(before)] if before is not None else order
+    producers = [stage for stage in earlier if name in outputs[stage]]
+    if not producers:
+        raise KeyError(f"no stage before {before!r} makes {name!r}")
+    return producers[-1], stage_folder(artifacts, producers[-1]) / f"{name}.joblib"
+
+
 def load_artifacts(
     artifacts: Path,
     names: Iterable[str],
@@ -189,20 +207,13 @@ def load_artifacts(
     outputs: Mapping[str, Sequence[str]],
     before: str | None = None,
 ) -> dict[str, Any]:
-    """Load the named values, each from the folder of the last stage that makes it
-    (among those that run before ``before``, when given); ``outputs`` is each
-    stage's outputs, the stages in the order they run."""
-    order = list(outputs)
-    earlier = order[: order.index(before)] if before is not None else order
+    """Load the named values, each from :func:`artifact_path`."""
     values = {}
     for name in names:
-        producers = [stage for stage in earlier if name in outputs[stage]]
-        if not producers:
-            raise KeyError(f"no stage before {before!r} makes {name!r}")
-        source = stage_folder(artifacts, producers[-1]) / f"{name}.joblib"
+        stage, source = artifact_path(artifacts, name, outputs=outputs, before=before)
         if not source.is_file():
             raise FileNotFoundError(
-                f"{source} not found: run the {producers[-1]!r} stage first "
+                f"{source} not found: run the {stage!r} stage first "
                 "(or the whole pipeline with the 'run' command)"
             )
         values[name] = joblib.load(source)
@@ -333,13 +344,12 @@ def run_stages(
         missing = [name for name in inputs[stage] if name not in values]
         values.update(load_artifacts(artifacts, missing, outputs=outputs, before=stage))
         previous = order[: order.index(stage)]
-        saved_state = (
-            stage_folder(artifacts, previous[-1]) / f"{RANDOM_STATE}.joblib"
-            if previous
-            else None
-        )
-        if position == 0 and saved_state is not None and saved_state.is_file():
-            restore_random_state(joblib.load(saved_state))
+        if position == 0 and previous:
+            saved_state = (
+                stage_folder(artifacts, previous[-1]) / f"{RANDOM_STATE}.joblib"
+            )
+            if saved_state.is_file():
+                restore_random_state(joblib.load(saved_state))
         made = runners[stage](config, values)
         save_artifacts(
             stage_folder(artifacts, stage), {**made, RANDOM_STATE: random_state()}
