@@ -1,0 +1,156 @@
+"""Every shell session the documentation shows is run, and prints what the page
+says it prints: a lesson can never describe output the tool no longer gives.
+
+The rules for writing them are in ``tests/docs_commands.py``. Each page runs in a
+scratch folder holding a copy of ``examples/``, with a virtual environment of its
+own that sees this one's packages, so ``pip install -e ".[dev]"`` on a page
+installs the generated project there, offline, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from docs_commands import blocks, commands, matches
+from helpers import ROOT
+
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.rglob("*.md"))
+RUNNABLE = [p for p in PAGES if any(b.language == "console" for b in blocks(p))]
+# Commands a page runs through the page's own interpreter, so that what
+# `pip install` put in its environment is what they see.
+MODULE_COMMANDS = ("pip", "pytest", "dvc", "pre-commit", "ruff", "black")
+
+
+def _page_id(page: Path) -> str:
+    return page.relative_to(DOCS).as_posix()
+
+
+def test_every_shell_block_is_run_or_says_why_not() -> None:
+    shown = [b for p in PAGES for b in blocks(p) if b.language != "console"]
+    unexplained = [f"{b.page}:{b.line}" for b in shown if not b.not_run]
+    assert not unexplained, "shell blocks neither `console` nor <!-- not run: -->"
+    assert RUNNABLE, "no page runs anything"
+    for page in RUNNABLE:
+        for block in blocks(page):
+            if block.language == "console":
+                assert commands(block), f"{page}:{block.line}: an empty console block"
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "result"),
+    [
+        (("a", "b"), ["a", "b", ""], True),
+        (("a", "...", "d"), ["a", "b", "c", "d"], True),
+        (("a", "...", "d"), ["a", "d"], True),
+        (("took ... s",), ["took 1.5 s"], True),
+        (("a", "b"), ["a", "c"], False),
+        (("a",), ["a", "b"], False),
+        (("...", "z"), ["a", "b"], False),
+    ],
+)
+def test_shown_output_is_matched_line_for_line_with_elisions(
+    expected: tuple[str, ...], actual: list[str], result: bool
+) -> None:
+    assert matches(expected, actual) is result
+
+
+def test_a_console_block_splits_into_commands_exit_codes_and_output(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- not run: shown only -->\n```bash\nrm -rf /\n```\n\n"
+        "```console\n$ echo a \\\n> b\na b\n$ false  # exits 1\n```\n",
+        encoding="utf-8",
+    )
+    shown, run = blocks(page)
+    assert shown.not_run == "shown only"
+    first, second = commands(run)
+    assert (first.text, first.expected, first.exit_code) == ("echo a \nb", ("a b",), 0)
+    assert (second.expected, second.exit_code) == ((), 1)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("page", RUNNABLE, ids=_page_id)
+def test_the_commands_of_a_page_print_what_it_shows(
+    tmp_path: Path, page: Path
+) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(
+        ROOT / "examples",
+        work / "examples",
+        ignore=shutil.ignore_patterns("cache", "results", "__pycache__"),
+    )
+    env = _environment(tmp_path / "venv")
+    cwd = work
+    for block in blocks(page):
+        if block.language != "console":
+            continue
+        for command in commands(block):
+            where = f"{page.relative_to(ROOT)}:{command.line}: $ {command.text}"
+            if command.text.startswith("cd ") and "&&" not in command.text:
+                cwd = (cwd / command.text[3:].strip()).resolve()
+                assert cwd.is_dir() and cwd.is_relative_to(work), where
+                continue
+            done = subprocess.run(
+                ["bash", "-o", "pipefail", "-c", command.text],
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=900,
+            )
+            printed = done.stdout.splitlines()
+            assert done.returncode == command.exit_code, (
+                f"{where}\nexit {done.returncode}\n{done.stdout[-3000:]}"
+            )
+            if command.expected:
+                assert matches(command.expected, printed), (
+                    f"{where}\nthe page shows:\n"
+                    + "\n".join(command.expected)
+                    + "\nit printed:\n"
+                    + done.stdout
+                )
+
+
+def _environment(venv: Path) -> dict[str, str]:
+    """A virtual environment of the page's own that sees this one's packages
+    (a .pth file), with pip and the tools on its PATH; nothing is downloaded."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (purelib,) = (venv / "lib").glob("python*/site-packages")
+    (purelib / "here.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    for name in MODULE_COMMANDS:
+        module = name.replace("-", "_")
+        script = venv / "bin" / name
+        script.write_text(f'#!/bin/sh\nexec "{venv}/bin/python" -m {module} "$@"\n')
+        script.chmod(0o755)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTHONPATH", "MLFLOW_TRACKING_URI", "VIRTUAL_ENV"}
+    }
+    return {
+        **env,
+        "PATH": os.pathsep.join(
+            [str(venv / "bin"), str(Path(sys.executable).parent), env["PATH"]]
+        ),
+        "VIRTUAL_ENV": str(venv),
+        "MPLBACKEND": "Agg",
+        "PIP_NO_INDEX": "1",
+        "PIP_NO_BUILD_ISOLATION": "0",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_QUIET": "1",
+        "NO_COLOR": "1",
+        "GIT_AUTHOR_NAME": "Student",
+        "GIT_AUTHOR_EMAIL": "student@example.com",
+        "GIT_COMMITTER_NAME": "Student",
+        "GIT_COMMITTER_EMAIL": "student@example.com",
+    }
