@@ -29,6 +29,7 @@ from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gat
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules, group_argument
 from nbprod.convert.normalise import normalise_cell
+from nbprod.convert.picture import mermaid
 from nbprod.convert.plan import Plan, build_plan
 from nbprod.convert.plan.params import config_class, written_paths
 from nbprod.convert.plan.serving import PREPARE_FUNCTION
@@ -311,6 +312,7 @@ def _render_facts(
         "written_paths": written,
         "groups": groups,
         "stages": stages,
+        "pipeline_diagram": mermaid(plan),
         "config_argument": plan.config_argument,
         "secrets": [
             {"env": s.env, "cell": s.cell, "line": s.line, "kind": s.kind}

@@ -43,7 +43,7 @@ from nbprod.validate.printed import compare_printed
 REPORT = "nbprod-report.json"
 # The shape of nbprod-report.json and of the plan in it: bump it when either changes,
 # so a report another nbprod made is refused rather than misread.
-REPORT_SCHEMA = 3
+REPORT_SCHEMA = 4
 
 
 class Outcome(Word):

@@ -30,6 +30,7 @@ class WorkCell:
     reads: set[str] = field(default_factory=set)
     writes: set[str] = field(default_factory=set)
     preds: dict[int, str] = field(default_factory=dict)  # cell -> why
+    flows: dict[int, set[str]] = field(default_factory=dict)  # cell -> names read
     # assign_stages places every cell, in notebook order; what a cell depends on
     # is placed before it.
     stage: Stage = Stage.PREPROCESSING
@@ -163,6 +164,7 @@ def link_dependencies(work: list[WorkCell]) -> None:
         for name in sorted(c.reads):
             if name in last_writer:
                 c.preds.setdefault(last_writer[name], f"uses {name}")
+                c.flows.setdefault(last_writer[name], set()).add(name)
         for name in sorted(c.writes - set(c.facts.figures)):
             for r in readers.get(name, ()):
                 if r != n:

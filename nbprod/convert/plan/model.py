@@ -56,6 +56,9 @@ class CellPlan:
     section: str = ""
     dropped: tuple[str, ...] = ()
     depends_on: tuple[int, ...] = ()
+    # The names it reads from each cell it depends on (a cell it must only run
+    # after, because it changes what that one read, is in depends_on alone).
+    reads_from: tuple[tuple[int, tuple[str, ...]], ...] = ()
     # How validation compares what the cell prints: "all" (every statement is in
     # the pipeline: line for line), "kept" (displays were left out, and they may
     # print: the pipeline's lines must be among the notebook's), or "" (not at all:

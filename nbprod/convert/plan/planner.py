@@ -113,6 +113,9 @@ def build_plan(
                 f"line {d.line}: {d.text} ({d.kind})" for d in c.facts.dropped
             ),
             depends_on=tuple(sorted(c.preds)),
+            reads_from=tuple(
+                (cell, tuple(sorted(names))) for cell, names in sorted(c.flows.items())
+            ),
             printed=printed_mode(c),
             timing=any(
                 st.clock or set(st.reads) & set(timings) for st in c.facts.statements
