@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,7 +15,17 @@ from nbprod.convert.data import DATA_MODES, DEFAULT_LIMIT, DataMode
 from nbprod.errors import NbprodError
 from nbprod.export import ORCHESTRATORS, Orchestrator
 
+if TYPE_CHECKING:
+    from nbprod.validate.progress import Progress
+
 NOTEBOOK = click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+QUIET = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress line while validation runs (there is none when standard "
+    "error is not a terminal).",
+)
 TIMEOUT = click.option(
     "--timeout",
     type=click.FloatRange(min=1),
@@ -74,6 +86,7 @@ def cli(debug: bool) -> None:
     "repeatable. `nbprod export` adds it to a project later.",
 )
 @TIMEOUT
+@QUIET
 def convert(
     notebook: Path,
     output: Path | None,
@@ -83,6 +96,7 @@ def convert(
     data: DataMode,
     orchestrators: tuple[Orchestrator, ...],
     timeout: float,
+    quiet: bool,
 ) -> None:
     """Convert NOTEBOOK into a tested Python project, and prove it equivalent."""
     from nbprod.convert.build import convert as run_convert
@@ -108,6 +122,7 @@ def convert(
         timeout=timeout,
         data=data,
         orchestrators=orchestrators,
+        progress=_progress(quiet),
     )
     plan = a.plan
     kept = sum(1 for c in plan.cells if c.stage)
@@ -154,8 +169,13 @@ def convert(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the result as JSON to this file.",
 )
+@QUIET
 def validate(
-    notebook: Path, project: Path, timeout: float, report_path: Path | None
+    notebook: Path,
+    project: Path,
+    timeout: float,
+    report_path: Path | None,
+    quiet: bool,
 ) -> None:
     """Run NOTEBOOK and the PROJECT made from it; compare what both computed."""
     from nbprod.convert.build import analyse, unseeded_calls
@@ -182,6 +202,7 @@ def validate(
         environment=secrets,
         # Analysed only if values differ, to name the random draws without a seed.
         unseeded=lambda: unseeded_calls(analyse(nb, project)),
+        progress=_progress(quiet),
     )
     click.echo(redact(format_table(validation), secrets))
     update_report(project, validation, secrets)
@@ -292,6 +313,17 @@ def lint(
         click.echo(text)
     if result.exit_code:
         sys.exit(result.exit_code)
+
+
+def _progress(quiet: bool) -> Progress | None:
+    """A progress line on standard error, when a person is watching it."""
+    from nbprod.validate.progress import Progress
+
+    if quiet or not sys.stderr.isatty():
+        return None
+    # A copy of the terminal's descriptor: while the notebook runs, descriptor 2
+    # goes to the kernel's log (its start-up warnings), and the line must not.
+    return Progress(os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8"))
 
 
 def _printable(text: str) -> str:

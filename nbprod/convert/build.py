@@ -45,6 +45,7 @@ from nbprod.validate.card import card_facts
 from nbprod.validate.characterize import characterization_files, dump_value
 from nbprod.validate.compare import Verdict
 from nbprod.validate.execute import DEFAULT_TIMEOUT
+from nbprod.validate.progress import Progress
 from nbprod.validate.proof import (
     REPORT_SCHEMA,
     ROWS,
@@ -475,13 +476,14 @@ def convert(
     data: DataMode = "copy",
     data_limit: int = DEFAULT_LIMIT,
     orchestrators: Sequence[Orchestrator] = (),
+    progress: Progress | None = None,
 ) -> tuple[Analysis, Validation | None]:
     """Convert ``notebook`` into a project at ``output``; the notebook is only read.
 
     With ``validate``, the project is first run and compared with the notebook in a
     scratch copy; the result and characterization tests go into what is written.
     ``environment``: the versions and date to generate with (default: this
-    machine's, gathered once here).
+    machine's, gathered once here). ``progress`` shows validation running.
     """
     nb = read_notebook(notebook)
     check_target(output, force=force, inputs=[notebook])
@@ -495,7 +497,9 @@ def convert(
     files: dict[str, str | bytes] = {**a.data, **built, **extra_files}
     validation = None
     if validate:
-        validation = _validate(a, notebook, output, files, facts, env, timeout)
+        validation = _validate(
+            a, notebook, output, files, facts, env, timeout, progress
+        )
         restructured = a.plan.clones or any(s.steps for s in a.plan.stages)
         if validation.blames_the_code and restructured:
             # Never wrong to look nicer: steps and shared functions are
@@ -523,7 +527,14 @@ def convert(
                 **(extra_files or {}),
             }
             again = _validate(
-                plain, notebook, output, plain_files, plain_facts, env, timeout
+                plain,
+                notebook,
+                output,
+                plain_files,
+                plain_facts,
+                env,
+                timeout,
+                progress,
             )
             if not again.blames_the_code:
                 a, files, validation = plain, plain_files, again
@@ -563,6 +574,7 @@ def _validate(
     facts: dict[str, Any],
     env: Environment,
     timeout: float,
+    progress: Progress | None,
 ) -> Validation:
     """Run the project ``files`` make beside ``notebook`` in a scratch copy and
     compare; the report, model card and characterization tests in ``files``
@@ -578,6 +590,7 @@ def _validate(
                 unseeded=lambda: unseeded_calls(a),
                 environment=a.secret_values,
                 exclude=(output,),
+                progress=progress,
             )
             validation = _settle_predict(a, validation, Path(values), facts, files)
             files["nbprod-report.json"] = redact(

@@ -88,6 +88,21 @@ def _flatten(artifacts: Path, outputs: dict[str, tuple[str, ...]]) -> None:
                 os.link(source, target)
 
 
+def _announce_stages(runners: dict[str, Any], target: Path) -> None:
+    """Each stage writes its name to ``target`` as it starts: validation's
+    progress line reads it."""
+
+    def announced(stage: str, runner: Any) -> Any:
+        def run(config: Any, values: dict[str, Any]) -> Any:
+            target.write_text(stage, encoding="utf-8")
+            return runner(config, values)
+
+        return run
+
+    for stage, runner in list(runners.items()):
+        runners[stage] = announced(stage, runner)
+
+
 def main(argv: list[str]) -> int:
     """Run the pipeline ``argv[0]`` (JSON) describes, write what its cells printed,
     then score the rows of one request read from standard input (none: just end)."""
@@ -96,6 +111,7 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     _seed(spec["seed"])
     pipeline, config = _project(spec)
+    _announce_stages(pipeline.RUNNERS, Path(spec["stage"]))
     out, real = _ByCell(spec["lines"]), sys.stdout
     sys.stdout = out
     try:

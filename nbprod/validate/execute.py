@@ -23,8 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO
 
@@ -285,9 +286,12 @@ def run_notebook(
     probes: tuple[Probe, ...] = (),
     reads: Iterable[str] = (),
     exclude: Iterable[Path] = (),
+    on_cell: Callable[[int, int], None] | None = None,
 ) -> Capture:
     """Execute a copy of ``notebook`` in a sandbox copy of its folder; capture
-    ``names`` at its end and ``probes`` where they are computed into ``folder``."""
+    ``names`` at its end and ``probes`` where they are computed into ``folder``.
+    ``on_cell`` is told the number of each of the notebook's cells as it starts,
+    and how many cells it has."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -338,6 +342,8 @@ def run_notebook(
                 papermill.execute_notebook(
                     str(source),
                     str(executed),
+                    engine_name=_reporting_engine(),
+                    on_cell=_cells_of(roles, on_cell),
                     parameters=parameters if has_parameters else None,
                     kernel_name=kernel,
                     cwd=str(here),
@@ -367,6 +373,51 @@ def run_notebook(
         for p in sorted(folder.glob("*.failed"))
     )
     return Capture(folder, missing, failed, seconds, printed)
+
+
+def _cells_of(
+    roles: list[dict[str, object]], on_cell: Callable[[int, int], None] | None
+) -> Callable[[int], None] | None:
+    """``on_cell`` told notebook cell numbers, not indexes in the run's copy
+    (which has cells of its own: set-up, parameters, capture)."""
+    if on_cell is None:
+        return None
+    report = on_cell
+    total = sum(1 for role in roles if "cell" in role)
+
+    def started(index: int) -> None:
+        number = roles[index].get("cell") if 0 <= index < len(roles) else None
+        if isinstance(number, int):
+            report(number, total)
+
+    return started
+
+
+@cache
+def _reporting_engine() -> str:
+    """papermill's nbclient engine, which also says when each cell starts: an
+    engine is papermill's own way to change how cells run. Registered once, by
+    name, as papermill's engines are."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class Reporting(NBClientEngine):  # type: ignore[misc]
+        @classmethod
+        def execute_managed_notebook(  # type: ignore[no-untyped-def]
+            cls, nb_man, kernel_name, **kwargs
+        ):
+            on_cell = kwargs.pop("on_cell", None)
+            if on_cell is not None:
+                start = nb_man.cell_start
+
+                def cell_start(cell, cell_index=None, **more):  # type: ignore[no-untyped-def]
+                    on_cell(cell_index)
+                    return start(cell, cell_index, **more)
+
+                nb_man.cell_start = cell_start
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register("nbprod", Reporting)
+    return "nbprod"
 
 
 def _where(roles: list[dict[str, object]], index: int) -> str:
@@ -463,20 +514,38 @@ class PipelineRun:
         folder: Path,
         environment: dict[str, str] | None = None,
         lines: dict[str, dict[int, int]] | None = None,
+        stages: tuple[str, ...] = (),
     ) -> None:
         project = project.resolve()
         self.project, self.folder = project, folder
         self.start = time.monotonic()
         self.log = tempfile.TemporaryFile()
+        self.stage_file = folder.parent / f"{folder.name}-stage"
+        self.finished = False
+        self.stages = stages
         spec = {
             "project": str(project),
             "package": package,
             "artifacts": str(folder),
+            "stage": str(self.stage_file),
             "seed": SEED,
             "lines": lines or {},
             "printed": str(folder / PRINTED),
         }
         self.process = _driver(spec, project, environment, stderr=self.log)
+
+    def stage(self) -> str:
+        """The stage running now, for the progress line (``stages``: all of them,
+        in order); "done" once the run is over."""
+        if self.finished or self.process.poll() is not None:
+            return "done"
+        try:
+            stage = self.stage_file.read_text(encoding="utf-8")
+        except OSError:
+            return "starting"
+        if stage in self.stages:
+            return f"{stage} ({self.stages.index(stage) + 1} of {len(self.stages)})"
+        return stage
 
     def stop(self) -> None:
         """End it (the notebook side failed, or nothing more is asked of it)."""
@@ -514,6 +583,7 @@ class PipelineRun:
             for k, v in json.loads(printed_file.read_text(encoding="utf-8")).items()
         }
         printed_file.unlink()
+        self.finished = True
         return Capture(
             self.folder, seconds=time.monotonic() - self.start, printed=printed
         )

@@ -39,6 +39,7 @@ from nbprod.validate.execute import (
     run_notebook,
 )
 from nbprod.validate.printed import compare_printed
+from nbprod.validate.progress import Progress
 
 REPORT = "nbprod-report.json"
 # The shape of nbprod-report.json and of the plan in it: bump it when either changes,
@@ -334,6 +335,7 @@ def validate_project(
     unseeded: Callable[[], tuple[str, ...]] = tuple,
     environment: dict[str, str] | None = None,
     exclude: tuple[Path, ...] = (),
+    progress: Progress | None = None,
 ) -> Validation:
     """Run both sides and compare them. ``keep_values`` receives the notebook's
     values; ``environment`` is added to the pipeline's (the secrets it reads);
@@ -347,6 +349,7 @@ def validate_project(
             "(validation would change that file); make the path relative",
         )
     names = observed_names(plan)
+    progress = progress or Progress(None)
     with tempfile.TemporaryDirectory(prefix="nbprod-validate-") as tmp:
         nb_folder = keep_values or Path(tmp) / "notebook"
         pipe_folder = Path(tmp) / "pipeline"
@@ -361,19 +364,23 @@ def validate_project(
             pipe_folder,
             environment,
             printed_lines(project, plan.package),
+            stages=tuple(s.stage.command for s in plan.stages),
         )
         try:
-            theirs = run_notebook(
-                notebook,
-                names,
-                nb_folder,
-                parameters=notebook_parameters(project, plan),
-                timeout=timeout,
-                probes=_probes(plan),
-                reads=(*plan.paths_read, *plan.paths_written),
-                exclude=(project, *exclude),
-            )
-            ours = pipeline.wait(timeout - (time.monotonic() - started))
+            with progress.running("validating", pipeline.stage):
+                theirs = run_notebook(
+                    notebook,
+                    names,
+                    nb_folder,
+                    parameters=notebook_parameters(project, plan),
+                    timeout=timeout,
+                    probes=_probes(plan),
+                    reads=(*plan.paths_read, *plan.paths_written),
+                    exclude=(project, *exclude),
+                    on_cell=progress.notebook_cell,
+                )
+                progress.notebook_done()
+                ours = pipeline.wait(timeout - (time.monotonic() - started))
             with project_classes(project, plan):
                 comparisons = tuple(compare_captures(names, ours, theirs, plan))
                 predict = check_predict(
