@@ -101,3 +101,19 @@ def test_a_stage_name_clash_with_a_helper_is_avoided() -> None:
     assert "def evaluate_stage(model):" in evaluation
     assert "acc = evaluate(model, [[0], [1]], [0, 1])" in evaluation
     assert "return acc" in evaluation
+
+
+def test_the_comments_a_cell_opens_with_stay_above_its_first_statement() -> None:
+    # libcst keeps them in the cell module's header, not on the statement
+    generated = modules(
+        "import pandas as pd",
+        "# load the raw rows\n# (they come from the shop)\n"
+        "df = pd.read_csv('data/shop.csv')",
+        "# nbprod: training\n# the mean is the whole model\nmean = df['x'].mean()",
+    )
+    assert (
+        "    # load the raw rows\n    # (they come from the shop)\n"
+        "    df = pd.read_csv(" in generated["preprocessing"]
+    )
+    assert "    # the mean is the whole model\n    mean = " in generated["training"]
+    assert "nbprod: training" not in generated["training"]

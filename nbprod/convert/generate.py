@@ -20,6 +20,7 @@ import libcst as cst
 
 from nbprod.convert.analysis import CellFacts, Import, ParsedCell, name_nodes
 from nbprod.convert.analysis.clones import CloneUse
+from nbprod.convert.normalise import EXPLICIT_COMMENT
 from nbprod.convert.plan import ClonePlan, FigurePlan, Param, Plan, Serving, StagePlan
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
@@ -703,6 +704,14 @@ def _statements(
                         comment=cst.Comment(SHOWN),
                     ),
                 )
+        first = item.use.statements[0] if isinstance(item, _CloneCall) else item
+        if first == (number, 0):
+            rewritten = rewritten.with_changes(
+                leading_lines=[
+                    *_cell_comments(by_cell[number]),
+                    *rewritten.leading_lines,
+                ]
+            )
         if number != current:
             end_of(current)
             current = number
@@ -720,6 +729,17 @@ def _statements(
         statements.append(rewritten)
     end_of(current)
     return statements, used_partial
+
+
+def _cell_comments(cell: ParsedCell) -> list[cst.EmptyLine]:
+    """The comments a cell opens with, which libcst keeps in the module's header,
+    not on the first statement: the notebook's own words, kept above that
+    statement wherever it goes, but the ``# nbprod: STAGE`` mark (for nbprod)."""
+    return [
+        line
+        for line in cell.module.header
+        if line.comment is not None and not EXPLICIT_COMMENT.match(line.comment.value)
+    ]
 
 
 def _save(plan: Plan, figure: FigurePlan, where: str) -> cst.SimpleStatementLine:

@@ -65,7 +65,7 @@ DISPLAY_CELL_MAGICS = frozenset(
     {"html", "javascript", "js", "markdown", "latex", "svg"}
 )
 
-_EXPLICIT_COMMENT = re.compile(r"^\s*#\s*nbprod\s*:\s*([a-z]+)\s*$")
+EXPLICIT_COMMENT = re.compile(r"^\s*#\s*nbprod\s*:\s*([a-z]+)\s*$")
 _MAGIC_CALL = re.compile(
     r"^(?:[\w\s,]+=\s*)?get_ipython\(\)\.(run_line_magic|run_cell_magic|system|getoutput)\((.*)\)$",
     re.S,
@@ -109,7 +109,7 @@ def _explicit(cell: Cell) -> tuple[Stage | Literal["skip"] | None, str | None]:
                 )
             return _marked(stage), f"tag {tag}"
     first = cell.source.lstrip("\n").split("\n", 1)[0]
-    match = _EXPLICIT_COMMENT.match(first)
+    match = EXPLICIT_COMMENT.match(first)
     if match:
         stage = match.group(1)
         if stage not in EXPLICIT:

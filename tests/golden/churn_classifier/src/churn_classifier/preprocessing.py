@@ -32,6 +32,7 @@ def clean(df):
     df["total_charges"] = pd.to_numeric(df["total_charges"], errors="coerce")
 
     # Notebook cell 9: Clean.
+    # no charges yet -> 0
     df["total_charges"] = df["total_charges"].fillna(0)
     df["churn"] = df["churn"].map({"Yes": 1, "No": 0})
     df = df.drop(columns=["customer_id"])

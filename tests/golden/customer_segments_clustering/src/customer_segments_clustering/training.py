@@ -39,6 +39,7 @@ def fit_the_final_model(customers, X, *, config: TrainingConfig):
     """
 
     # Notebook cell 11: Fit the final model.
+    # elbow + best silhouette at k=4
     kmeans = KMeans(
         n_clusters=config.n_clusters,
         n_init=config.n_init,

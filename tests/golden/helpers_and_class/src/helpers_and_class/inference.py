@@ -22,6 +22,7 @@ def helpers(*, config: InferenceConfig):
     """
 
     # Notebook cell 6: Helpers.
+    # decision threshold for calling a tumour malignant
     THRESHOLD = config.threshold
 
     return THRESHOLD

@@ -39,6 +39,7 @@ def prepare_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode):
     """
 
     # Notebook cell 25: Predict.
+    # same cleaning as for train
     test = clean_passengers(
         test,
         FAMILY_OFFSET=FAMILY_OFFSET,

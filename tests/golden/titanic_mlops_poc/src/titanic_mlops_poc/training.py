@@ -24,6 +24,7 @@ def fit_baseline(train, *, config: TrainingConfig):
     """
 
     # Notebook cell 15: Train.
+    # quick baseline: numeric columns only
     X = train[["Pclass", "Age", "Fare", "FamilySize"]]
     y = train["Survived"]
     X_train, X_val, y_train, y_val = train_test_split(
@@ -58,6 +59,7 @@ def split_data(train, y, *, config: TrainingConfig):
     """
 
     # Notebook cell 16: Train.
+    # now with all the features
     X = train.drop(columns=["Survived"])
     X_train, X_val, y_train, y_val = train_test_split(
         X, y, test_size=config.test_size, random_state=config.random_state, stratify=y
@@ -73,6 +75,7 @@ def tune_hyperparameters(X_train, y_train, *, config: TrainingConfig):
     """
 
     # Notebook cell 17: Train.
+    # grid search is slow-ish, cache the result
     params_path = Path(config.params_path)
     if not params_path.exists():
         grid = GridSearchCV(
@@ -121,6 +124,7 @@ def fit_final_model(y, X, params, *, config: TrainingConfig):
     """
 
     # Notebook cell 22: Evaluate.
+    # final model on all the training data
     final_model = RandomForestClassifier(
         **params,
         n_estimators=config.random_forest_classifier_n_estimators,
@@ -139,6 +143,7 @@ def same_cleaning_as_for_train(FAMILY_OFFSET, age_mean, embarked_mode, test, X):
     """
 
     # Notebook cell 25: Predict.
+    # same cleaning as for train
     test = clean_passengers(
         test,
         FAMILY_OFFSET=FAMILY_OFFSET,
