@@ -10,10 +10,14 @@ import sys
 from pathlib import Path
 
 import click
+import nbformat
 import pytest
 from helpers import ROOT
 
 from nbprod.cli import cli
+from nbprod.convert.build import analyse
+from nbprod.convert.picture import mermaid
+from nbprod.notebook import read_notebook
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +69,36 @@ def test_the_pages_link_only_to_pages_that_exist(site: Path) -> None:
                 continue
             target = (page.parent / href).resolve()
             assert target.exists() or (target / "index.html").exists(), (page, href)
+
+
+def _marked_blocks(page: Path) -> list[tuple[str, str, str]]:
+    """(mark, language, text) of each fenced block a ``<!-- mark -->`` comment
+    announces on the line before it."""
+    return re.findall(
+        r"^<!-- (.+?) -->\n```(\w+)\n(.*?)^```$",
+        page.read_text(encoding="utf-8"),
+        flags=re.MULTILINE | re.DOTALL,
+    )
+
+
+def test_before_and_after_shows_the_notebook_and_the_project_as_they_are() -> None:
+    page = ROOT / "docs" / "before-after.md"
+    notebook = ROOT / "examples" / "notebooks" / "titanic_mlops_poc.ipynb"
+    cells = nbformat.read(notebook, as_version=4).cells
+    golden = ROOT / "tests" / "golden" / "titanic_mlops_poc"
+    blocks = _marked_blocks(page)
+    assert len(blocks) >= 8
+    for mark, language, text in blocks:
+        assert language == "python", mark
+        if mark.startswith("notebook cell "):
+            number = int(mark.removeprefix("notebook cell "))
+            assert text == cells[number - 1].source + "\n", mark
+        else:
+            path = golden / mark.removeprefix("generated: ")
+            assert text in path.read_text(encoding="utf-8"), mark
+    (diagram,) = re.findall(
+        r"^```mermaid\n(.*?)^```$",
+        page.read_text(encoding="utf-8"),
+        flags=re.MULTILINE | re.DOTALL,
+    )
+    assert diagram == mermaid(analyse(read_notebook(notebook)).plan)

@@ -79,9 +79,7 @@ def test_a_console_block_splits_into_commands_exit_codes_and_output(
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("page", RUNNABLE, ids=_page_id)
-def test_the_commands_of_a_page_print_what_it_shows(
-    tmp_path: Path, page: Path
-) -> None:
+def test_the_commands_of_a_page_print_what_it_shows(tmp_path: Path, page: Path) -> None:
     work = tmp_path / "work"
     shutil.copytree(
         ROOT / "examples",
@@ -109,9 +107,9 @@ def test_the_commands_of_a_page_print_what_it_shows(
                 timeout=900,
             )
             printed = done.stdout.splitlines()
-            assert done.returncode == command.exit_code, (
-                f"{where}\nexit {done.returncode}\n{done.stdout[-3000:]}"
-            )
+            assert (
+                done.returncode == command.exit_code
+            ), f"{where}\nexit {done.returncode}\n{done.stdout[-3000:]}"
             if command.expected:
                 assert matches(command.expected, printed), (
                     f"{where}\nthe page shows:\n"
@@ -124,7 +122,9 @@ def test_the_commands_of_a_page_print_what_it_shows(
 def _environment(venv: Path) -> dict[str, str]:
     """A virtual environment of the page's own that sees this one's packages
     (a .pth file), with pip and the tools on its PATH; nothing is downloaded."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True
+    )
     (purelib,) = (venv / "lib").glob("python*/site-packages")
     (purelib / "here.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     for name in MODULE_COMMANDS:
