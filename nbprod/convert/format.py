@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import black
+from ruff.__main__ import find_ruff_bin
 
 from nbprod.errors import InternalError, NbprodError
 
@@ -20,6 +21,8 @@ RUFF_FIXES = "I,F401,F541,F841,E711,E712,E713,E714,E731"
 def format_sources(files: dict[str, str]) -> dict[str, str]:
     """Apply ruff's fixes, then black, to every ``.py`` file of ``files``."""
     python = {path: text for path, text in files.items() if path.endswith(".py")}
+    if not python:
+        return dict(files)
     fixed = _ruff_fix(python, files.get("pyproject.toml", ""))
     out = dict(files)
     for path, text in fixed.items():
@@ -46,9 +49,9 @@ def _ruff_fix(files: dict[str, str], pyproject: str) -> dict[str, str]:
             path.write_text(text, encoding="utf-8")
         result = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "ruff",
+                # the binary itself: `python -m ruff` would start an interpreter
+                # only to find it
+                os.fsdecode(find_ruff_bin()),
                 "check",
                 "--fix-only",
                 "--unsafe-fixes",

@@ -97,9 +97,11 @@ def card_facts(
         and final_stage.get(name) == stage
         and (stage == Stage.EVALUATION or isinstance(value, numbers.Real))
     }
+    # (the runtime imports joblib: loaded only when there are values to read)
+    scalars = shipped_runtime().scalar_metrics(chosen) if chosen else {}
     metrics = [
         {"name": key, "value": value, "stage": final_stage[key.split(".")[0]]}
-        for key, value in shipped_runtime().scalar_metrics(chosen).items()
+        for key, value in scalars.items()
     ]
     keys = plan.data_keys()
     data = [
