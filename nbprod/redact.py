@@ -61,10 +61,15 @@ class _Finder(cst.CSTVisitor):
     def _string(self, node: cst.SimpleString | cst.ConcatenatedString) -> bool:
         value = node.evaluated_value
         if isinstance(value, str):
-            secrets = find_secrets(value)
+            name = self.hints.get(id(node))
+            # As lint sees it in the cell: quoted (the high-entropy check looks
+            # for quoted strings), after the name it is given to (the keyword
+            # check: ``db_password = "..."``).
+            quoted = f'"{value}"' if '"' not in value and "\n" not in value else value
+            secrets = find_secrets(f"{name} = {quoted}" if name else quoted)
             if secrets:
                 pos = self.pc.positions[node].start
-                hint = self.hints.get(id(node)) or secrets[0].kind
+                hint = name or secrets[0].kind
                 self.found.append((pos.line, pos.column, secrets[0].kind, hint, value))
         return False
 

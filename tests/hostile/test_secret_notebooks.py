@@ -17,19 +17,20 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key
 DB_URL = "postgresql://ana:Tr0ub4dor-3@db.example.com/sales"
 TOKEN = "ghp_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm" * 2
-SECRETS = (AWS_KEY, "Tr0ub4dor-3", TOKEN)
+PASSWORD = "s3cr3t-Passw0rd!"  # no known format: found by the name it is given to
+SECRETS = (AWS_KEY, "Tr0ub4dor-3", TOKEN, PASSWORD)
 
 
 def _notebook(path: Path) -> Path:
     cells = [
         new_code_cell(
             f"import pandas as pd\nAPI_KEY = '{AWS_KEY}'  # key: {AWS_KEY}\n"
-            f"DB_URL = '{DB_URL}'",
+            f"DB_URL = '{DB_URL}'\ndb_password = '{PASSWORD}'",
             outputs=[new_output("stream", name="stdout", text=f"using {TOKEN}\n")],
         ),
         new_code_cell(
             "df = pd.DataFrame({'a': [1.0, 2.0, 3.0]})\n"
-            "key_len = len(API_KEY) + len(DB_URL)\n"
+            "key_len = len(API_KEY) + len(DB_URL) + len(db_password)\n"
             f"client = dict(token='{TOKEN}', retries=3)"
         ),
         new_code_cell(
@@ -72,12 +73,14 @@ def test_secrets_move_to_the_environment_and_are_written_nowhere(
     code = (out / "src" / "client" / "preprocessing.py").read_text()
     assert 'API_KEY = os.environ["API_KEY"]' in code
     assert 'DB_URL = os.environ["DB_URL"]' in code
+    assert 'db_password = os.environ["DB_PASSWORD"]' in code
     assert 'token=os.environ["TOKEN"]' in code
     assert "# (<secret removed by nbprod>)" in code
     report = json.loads((out / "nbprod-report.json").read_text())
     assert [s["env"] for s in report["plan"]["secrets"]] == [
         "API_KEY",
         "DB_URL",
+        "DB_PASSWORD",
         "TOKEN",
     ]
     assert report["validation"]["status"] == "equal"
@@ -86,12 +89,15 @@ def test_secrets_move_to_the_environment_and_are_written_nowhere(
 
     # The project's own tests ask for the variables, then pass with them.
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
-    for name in ("API_KEY", "DB_URL", "TOKEN"):
+    for name in ("API_KEY", "DB_URL", "DB_PASSWORD", "TOKEN"):
         env.pop(name, None)
     pytest_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     bare = subprocess.run(pytest_cmd, cwd=out, env=env, capture_output=True, text=True)
-    assert bare.returncode != 0 and "set API_KEY, DB_URL, TOKEN first" in bare.stderr
-    env.update(API_KEY=AWS_KEY, DB_URL=DB_URL, TOKEN=TOKEN)
+    assert (
+        bare.returncode != 0
+        and "set API_KEY, DB_URL, DB_PASSWORD, TOKEN first" in bare.stderr
+    )
+    env.update(API_KEY=AWS_KEY, DB_URL=DB_URL, DB_PASSWORD=PASSWORD, TOKEN=TOKEN)
     given = subprocess.run(pytest_cmd, cwd=out, env=env, capture_output=True, text=True)
     assert given.returncode == 0, given.stdout[-2000:]
 
@@ -116,6 +122,7 @@ def test_lint_flags_every_place_and_prints_no_value(tmp_path: Path) -> None:
         "cell 1:2:12",
         "cell 1:2:42",  # a comment
         "cell 1:3:11",
+        "cell 1:4:1",  # by the name it is given to
         "cell 2:3:22",
     ]
     assert not any(s in r.stdout + r.stderr for s in SECRETS)
