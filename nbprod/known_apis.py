@@ -556,8 +556,14 @@ def needs_random_state(qualname: str) -> bool:
     )
 
 
+# Readers whose first argument is a query or a table, not a file.
+NOT_PATH_READERS = ("pandas.read_sql*", "pandas.read_gbq", "pandas.read_clipboard")
+
+
 def path_argument(qualname: str) -> tuple[int, str] | None:
     """The position and direction of a path argument for a known reader or writer."""
+    if matches_any(qualname, NOT_PATH_READERS):
+        return None
     for pattern, spec in PATH_FUNCTIONS.items():
         if fnmatchcase(qualname, pattern):
             return spec
