@@ -5,7 +5,9 @@ Small values are stored whole (joblib); large ones as the summary
 ``nbprod.validate.compare.summary`` keeps (shape, dtypes, statistics; a model's class,
 parameters and predictions), so the fixtures stay small. The tests compare with
 ``nbprod/validate/compare.py`` itself, shipped into the project as ``tests/equivalence.py``:
-they pass exactly when validation would.
+a value stored whole is compared as validation compared it; one stored as a
+summary only as far as the summary goes (a forest's simple fitted attributes and
+its predictions, not its trees).
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    """The project's config.yaml, writing what it writes under ``tmp_path``."""
+    """The project's config.yaml, with the artifacts, figures and metrics the
+    pipeline saves under ``tmp_path`` (files the notebook's own code writes, such
+    as its results, go where config.yaml says)."""
     loaded = load_config(PROJECT / "config.yaml")
     return dataclasses.replace(
         loaded,
