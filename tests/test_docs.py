@@ -96,9 +96,20 @@ def test_before_and_after_shows_the_notebook_and_the_project_as_they_are() -> No
         else:
             path = golden / mark.removeprefix("generated: ")
             assert text in path.read_text(encoding="utf-8"), mark
-    (diagram,) = re.findall(
-        r"^```mermaid\n(.*?)^```$",
-        page.read_text(encoding="utf-8"),
-        flags=re.MULTILINE | re.DOTALL,
-    )
-    assert diagram == mermaid(analyse(read_notebook(notebook)).plan)
+
+
+def test_every_plan_picture_in_the_docs_is_titanics_as_nbprod_draws_it() -> None:
+    notebook = ROOT / "examples" / "notebooks" / "titanic_mlops_poc.ipynb"
+    drawn = mermaid(analyse(read_notebook(notebook)).plan)
+    pictures = {
+        page.relative_to(ROOT).as_posix(): diagram
+        for page in sorted((ROOT / "docs").rglob("*.md"))
+        for diagram in re.findall(
+            r"^```mermaid\n(.*?)^```$",
+            page.read_text(encoding="utf-8"),
+            flags=re.MULTILINE | re.DOTALL,
+        )
+    }
+    assert "docs/before-after.md" in pictures
+    for page, diagram in pictures.items():
+        assert diagram == drawn, page
