@@ -215,3 +215,34 @@ def test_a_kernel_that_dies_is_reported_as_such(tmp_path: Path) -> None:
     assert result.stderr.strip().endswith("the notebook's kernel died while running it")
     assert (out / "nbprod-report.json").is_file(), "the project is still written"
     assert kernels_left(tmp_path) == []
+
+
+def test_a_predict_convert_made_refuse_stays_refused_and_is_no_difference(
+    tmp_path: Path,
+) -> None:
+    nb, out, result = convert(
+        tmp_path,
+        "import pandas as pd\nfrom sklearn.linear_model import LinearRegression",
+        "train = pd.DataFrame({'x': [1.0, 2.0, 3.0, 4.0], 'y': [2.0, 4.1, 5.9, 8.0]})",
+        "model = LinearRegression().fit(train[['x']], train['y'])",
+        "new = pd.DataFrame({'x': [5.0, 6.0]})\npred = model.predict(new)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "predict: proven on 2 rows" in result.stdout
+    # What convert writes when predict did not reproduce the notebook's
+    # predictions: it refuses new rows, and the conversion is still proven.
+    pipeline = out / "src" / "poc" / "pipeline.py"
+    code = pipeline.read_text(encoding="utf-8")
+    assert "PREDICT_REFUSED: str | None = None" in code
+    pipeline.write_text(
+        code.replace(
+            "PREDICT_REFUSED: str | None = None",
+            'PREDICT_REFUSED: str | None = "validation ran it on the rows: differed"',
+        ),
+        encoding="utf-8",
+    )
+    again = run_with_kernels(tmp_path, "validate", nb, out)
+    assert again.returncode == 0, again.stdout + again.stderr
+    (line,) = [x for x in again.stdout.splitlines() if x.startswith("predict:")]
+    assert "refuses to score new rows (validation ran it on the rows: differed)" in line
+    assert kernels_left(tmp_path) == []

@@ -103,6 +103,10 @@ def _announce_stages(runners: dict[str, Any], target: Path) -> None:
         runners[stage] = announced(stage, runner)
 
 
+# The exit status of a run whose project's predict refuses to score new rows.
+REFUSED_EXIT = 4
+
+
 def main(argv: list[str]) -> int:
     """Run the pipeline ``argv[0]`` (JSON) describes, write what its cells printed,
     then score the rows of one request read from standard input (none: just end)."""
@@ -126,6 +130,11 @@ def main(argv: list[str]) -> int:
     partial.write_text(json.dumps(printed), encoding="utf-8")
     os.replace(partial, target)
     line = sys.stdin.readline().strip()
+    refused = getattr(pipeline, "PREDICT_REFUSED", None)
+    if line and refused is not None:
+        # A conversion made predict refuse new rows: the refusal is the answer.
+        print(refused, file=sys.stderr)
+        return REFUSED_EXIT
     if line:
         request = json.loads(line)
         rows = joblib.load(request["rows"])

@@ -32,6 +32,7 @@ from typing import IO
 import nbformat
 
 from nbprod.errors import NbprodError
+from nbprod.validate.driver import REFUSED_EXIT
 
 DEFAULT_TIMEOUT = 600.0
 MANIFEST = "manifest.json"
@@ -522,6 +523,7 @@ class PipelineRun:
         self.log = tempfile.TemporaryFile()
         self.stage_file = folder.parent / f"{folder.name}-stage"
         self.finished = False
+        self.refused: str | None = None  # why predict refuses, when it does
         self.stages = stages
         spec = {
             "project": str(project),
@@ -591,7 +593,9 @@ class PipelineRun:
     def predict(self, rows: Path, target: Path, timeout: float) -> str | None:
         """Run the generated ``predict`` on the rows saved in ``rows``, with the
         artifacts the run left; the predictions go to ``target``. Returns the
-        error, if it failed. The process ends either way."""
+        error, if it failed; when the project's predict refuses by design
+        (``PREDICT_REFUSED``), None, and ``refused`` says why. The process ends
+        either way."""
         assert self.process.stdin is not None
         request = json.dumps({"rows": str(rows), "target": str(target)})
         try:
@@ -605,6 +609,9 @@ class PipelineRun:
         finally:
             error = self._error()
             self.stop()
+        if code == REFUSED_EXIT:
+            self.refused = error
+            return None
         return None if code == 0 else error
 
 

@@ -550,6 +550,13 @@ def check_predict(
     target = tmp / "predictions.joblib"
     error = pipeline.predict(theirs.folder / f"{ROWS}.joblib", target, timeout)
     count = len(rows) if hasattr(rows, "__len__") else 0
+    if pipeline.refused is not None:
+        # as convert left it: not proven, and saying so is no difference
+        return PredictCheck(
+            REFUSED,
+            count,
+            f"the generated predict refuses to score new rows ({pipeline.refused})",
+        )
     if error is not None:
         return PredictCheck(
             Verdict.DIFFERENT, count, f"the generated predict failed: {error}"
