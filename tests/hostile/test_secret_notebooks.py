@@ -145,3 +145,40 @@ def test_a_secret_inside_an_f_string_is_refused_by_place(tmp_path: Path) -> None
         "to a variable of its own first)"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_project_run_without_its_secrets_says_which_to_set(tmp_path: Path) -> None:
+    nb = _notebook(tmp_path / "nb" / "client.ipynb")
+    out = tmp_path / "project"
+    r = run_nbprod("convert", nb, "-o", out, "--no-validate")
+    assert r.returncode == 0, r.stderr
+    env = {**os.environ, "PYTHONPATH": str(out / "src")}
+    for name in ("API_KEY", "DB_URL", "DB_PASSWORD", "TOKEN"):
+        env.pop(name, None)
+    env["TOKEN"] = TOKEN
+    run = subprocess.run(
+        [sys.executable, "-m", "client", "run"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        "error: set API_KEY, DB_URL, DB_PASSWORD first: the pipeline reads these "
+        "secrets from the environment (README.md says which is which)"
+    ]
+    assert not (out / "artifacts").exists()
+    # CI gives the tests and the pipeline the repository's secrets of those names.
+    ci = (out / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert ci.count("      DB_PASSWORD: ${{ secrets.DB_PASSWORD }}\n") == 2
+    bin_dir = Path(sys.executable).parent
+    audit = subprocess.run(
+        [bin_dir / "zizmor", "--offline", "--persona", "pedantic", "--no-progress"]
+        + [out / ".github" / "workflows" / "ci.yml"],
+        capture_output=True,
+        text=True,
+    )
+    assert audit.returncode == 0 and "No findings to report" in audit.stdout, (
+        audit.stdout + audit.stderr
+    )
