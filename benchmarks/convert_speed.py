@@ -1,44 +1,79 @@
-"""How fast ``nbprod convert`` is, and how its cost grows with the notebook's size.
+"""How fast ``nbprod convert`` is next to jupytext and nbconvert, on real notebooks and
+on synthetic ones, and how its cost grows with the notebook's size.
 
 What it measures
 ----------------
-1. The whole command ``python -m nbprod convert NB -o OUT --no-validate --force``
-   as a subprocess (interpreter start-up and imports included), over every notebook
-   in ``examples/notebooks/*.ipynb`` and over synthetic notebooks of 100, 1,000 and
-   5,000 code cells that look like proof-of-concept code (pandas, numpy and
-   scikit-learn cells, helpers, markdown headings between blocks). The synthetic
-   notebooks are deterministic and built with nbformat in a temporary folder.
-2. ``jupyter nbconvert --to script NB --output-dir TMP`` on the same notebooks, with
-   the same repeats, as a reference for "a tool that only reads a notebook".
-3. The pure core in-process, without the start-up of a new interpreter:
-   ``read_notebook`` + ``analyse`` + ``build_files`` from ``nbprod.convert.build``, timed
-   with ``time.perf_counter`` for each synthetic size. ``build_files`` still runs
-   ruff as a subprocess over the generated files (``nbprod.convert.format``), so that cost
-   stays in.
+Three commands, each run as a whole process (interpreter start-up and imports
+included) by the running interpreter (``sys.executable``):
 
-It prints a table (median and min-max seconds, ratio nbprod/nbconvert), the
-scaling figures time(1000)/time(100) and time(5000)/time(1000) against the ratio of
-cell counts, and PASS/FAIL for two targets:
+1. ``python -m nbprod convert NB -o TMP/project --no-validate --force``;
+2. ``python -m jupytext --to py NB -o TMP/x.py``: the reference for "a tool that
+   turns a notebook into a script";
+3. ``python -m nbconvert --to script NB --output-dir TMP`` (``jupyter nbconvert``).
 
-* "100-cell notebook converts in under 1 s" (the whole command);
+Each run is timed twice: wall clock (``time.perf_counter``) and CPU, the user + system
+seconds of the child and of the processes it waited for (the difference of
+``resource.getrusage(RUSAGE_CHILDREN)`` before and after the run; runs are one at a
+time, so that is the run's own). CPU time includes ruff, which nbprod runs over the
+files it generates, and moves less than wall time when other work loads the machine.
+On each notebook the three commands take turns (nbprod, jupytext, nbconvert, then
+again), ``--repeat`` times, so a change in the machine's load hits the three alike;
+one untimed run of each comes first, to fill the file cache. Every figure is a
+median of the repeats.
+
+They run on two kinds of notebook:
+
+* Real notebooks: every ``*.ipynb`` in each ``--notebooks`` folder (or file), by
+  default ``examples/notebooks``. The targets also name the dev corpus, the 12
+  notebooks ``bash ../shared/corpus/build_dev_corpus.sh`` writes to
+  ``.dev-corpus/notebooks``. ``--no-validate`` never runs a notebook, so the packages
+  it imports need not be installed; but the dependency pins nbprod writes are read
+  from the distributions installed beside the interpreter, which the report names.
+  A notebook nbprod refuses (exit 2: a non-Python kernel, a magic it cannot convert)
+  is listed as refused with nbprod's message, and left out of the ratios.
+* Synthetic notebooks of 100, 500, 1,000 and 5,000 code cells that look like
+  proof-of-concept code (pandas, numpy and scikit-learn cells, helpers, markdown
+  headings between blocks), deterministic, built with nbformat in a temporary folder.
+
+Then the pure core in-process, without the start-up of a new interpreter:
+``read_notebook`` + ``analyse`` + ``build_files`` from ``nbprod.convert.build``, timed
+with ``time.perf_counter`` for each synthetic size. ``build_files`` still runs ruff as
+a subprocess over the generated files (``nbprod.convert.format``), so that cost stays in.
+
+What it prints
+--------------
+A table per folder of real notebooks and one of the synthetic notebooks (cells;
+nbprod wall median and min-max, CPU median; jupytext CPU; nbconvert wall and CPU; the
+ratios nbprod/jupytext and nbprod/nbconvert of the CPU medians), the in-process core,
+the scaling figures, and PASS/FAIL for the targets:
+
+* real notebooks: the median, over the notebooks, of the per-notebook ratio
+  nbprod CPU / jupytext CPU is at most 1.5x (the goal is 1.0x or less), for each
+  folder and for all of them together;
+* "100-cell notebook converts in under 1 s" (synthetic, wall, the whole command);
+* 5,000 cells cost at most 10x the time of 500 cells (linear), by CPU and by wall;
+* 5,000 cells cost at most 5x what nbconvert takes on them, by CPU and by wall;
 * "10x cells costs at most 12x time", that is a scaling exponent
   log(t2/t1)/log(n2/n1) of at most log10(12) ~ 1.08, checked for every pair of
   consecutive sizes, for the whole command and for the in-process core.
 
-A benchmark only reports: it never fails or exits non-zero on a missed target.
+All the figures come from the same run. A benchmark only reports: it never fails or
+exits non-zero on a missed target.
 
 How to run it
 -------------
-From the repository root, with the project's environment::
+From the repository root, with the project's environment and the ``bench`` extra
+(``pip install -e '.[bench]'``: jupytext and nbconvert)::
 
-    python benchmarks/convert_speed.py                 # sizes 100,1000,5000, 5 repeats
-    python benchmarks/convert_speed.py --repeat 3
-    python benchmarks/convert_speed.py --sizes 100,1000
-    python benchmarks/convert_speed.py --quick         # smoke run: sizes 100,300, 2 repeats
+    python benchmarks/convert_speed.py                 # examples; sizes 100,500,1000,5000; 5 repeats
+    python benchmarks/convert_speed.py --notebooks examples/notebooks --notebooks .dev-corpus/notebooks
+    python benchmarks/convert_speed.py --notebooks .dev-corpus/notebooks --no-synthetic
+    python benchmarks/convert_speed.py --repeat 3 --sizes 100,500
+    python benchmarks/convert_speed.py --quick         # smoke run: examples, sizes 100,300, 2 repeats
     python benchmarks/convert_speed.py --profile 1000  # also cProfile the core on 1,000 cells
 
-It needs only the standard library and nbformat, plus nbprod and nbconvert installed
-in the running interpreter's environment.
+It needs a POSIX system (``resource``), the standard library and nbformat, plus nbprod,
+jupytext and nbconvert installed in the running interpreter's environment.
 """
 
 from __future__ import annotations
@@ -50,6 +85,7 @@ import itertools
 import math
 import os
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,6 +94,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
@@ -67,12 +104,23 @@ from _report import fmt_table, last_line, load_average, progress, verdict  # noq
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "notebooks"
-DEFAULT_SIZES = (100, 1000, 5000)
+DEV_CORPUS = REPO / ".dev-corpus" / "notebooks"
+DEFAULT_SIZES = (100, 500, 1000, 5000)
 QUICK_SIZES = (100, 300)
 # "10x cells costs at most 12x time", as a power law: t ~ n**k with k <= log10(12).
 MAX_EXPONENT = math.log(12) / math.log(10)
 FAST_TARGET_CELLS = 100
 FAST_TARGET_SECONDS = 1.0
+# Real notebooks: median over notebooks of nbprod CPU / jupytext CPU.
+JUPYTEXT_TARGET = 1.5
+JUPYTEXT_GOAL = 1.0
+# Synthetic: time(5000) <= 10 x time(500), and 5000 cells <= 5 x nbconvert.
+LINEAR_CELLS = (500, 5000)
+LINEAR_TARGET = 10.0
+NBCONVERT_CELLS = 5000
+NBCONVERT_TARGET = 5.0
+# nbprod's exit status when it refuses a notebook (kernel, unconvertible magic, ...).
+REFUSED = 2
 
 IMPORTS = """\
 import pandas as pd
@@ -100,35 +148,93 @@ BLOCK = (
 
 @dataclass
 class Timing:
-    """Wall-clock seconds of repeated runs of one command on one notebook."""
+    """Wall-clock and CPU seconds of repeated runs of one command on one notebook."""
 
     runs: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     error: str | None = None
+    refused: str | None = None
 
     @property
     def median(self) -> float | None:
+        """Median wall-clock seconds."""
         return statistics.median(self.runs) if self.runs else None
 
+    @property
+    def cpu_median(self) -> float | None:
+        """Median CPU seconds (user + system, the child and what it waited for)."""
+        return statistics.median(self.cpu) if self.cpu else None
+
+    @property
+    def stopped(self) -> bool:
+        """A run failed or was refused: the command is not run again."""
+        return self.error is not None or self.refused is not None
+
     def span(self) -> str:
-        """``median (min-max)``, or the error."""
+        """Wall ``median (min-max)``, or why there is none."""
+        if self.refused is not None:
+            return "refused"
         if self.error is not None:
-            return f"FAILED: {self.error}"
+            return "FAILED"
         if not self.runs:
             return "-"
         return f"{self.median:.3f} ({min(self.runs):.3f}-{max(self.runs):.3f})"
 
+    def wall_text(self) -> str:
+        """Wall median, or why there is none."""
+        if self.refused is not None:
+            return "refused"
+        if self.error is not None:
+            return "FAILED"
+        return "-" if self.median is None else f"{self.median:.3f}"
+
+    def cpu_text(self) -> str:
+        """CPU median, or why there is none."""
+        if self.refused is not None:
+            return "refused"
+        if self.error is not None:
+            return "FAILED"
+        return "-" if self.cpu_median is None else f"{self.cpu_median:.3f}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is missing."""
+    return a / b if a is not None and b else None
+
+
+def plural(count: int, word: str) -> str:
+    """``1 notebook``, ``2 notebooks``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def times(value: float | None) -> str:
+    """``2.34x`` or ``-``."""
+    return "-" if value is None else f"{value:.2f}x"
+
 
 @dataclass
 class Case:
-    """One notebook to convert, with its timings."""
+    """One notebook to convert, with the timings of the three commands."""
 
     label: str
     path: Path
     code_cells: int
     all_cells: int
+    group: str = "synthetic"
     synthetic_size: int | None = None
     nbprod: Timing = field(default_factory=Timing)
+    jupytext: Timing = field(default_factory=Timing)
     nbconvert: Timing = field(default_factory=Timing)
+
+    @property
+    def vs_jupytext(self) -> float | None:
+        """nbprod CPU / jupytext CPU, medians."""
+        return ratio(self.nbprod.cpu_median, self.jupytext.cpu_median)
+
+    @property
+    def vs_nbconvert(self) -> float | None:
+        """nbprod CPU / nbconvert CPU, medians."""
+        return ratio(self.nbprod.cpu_median, self.nbconvert.cpu_median)
 
 
 @dataclass
@@ -184,6 +290,48 @@ def count_cells(path: Path) -> tuple[int, int]:
     return sum(1 for c in nb.cells if c.cell_type == "code"), len(nb.cells)
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside, else as it is."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def real_notebooks(sources: Sequence[Path]) -> tuple[list[Case], list[str]]:
+    """A case per ``*.ipynb`` of each folder (or notebook file) in ``sources``, and
+    notes on what was left out."""
+    cases: list[Case] = []
+    notes: list[str] = []
+    for source in sources:
+        group = shown(source)
+        if source.is_dir():
+            paths = sorted(source.glob("*.ipynb"))
+        else:
+            paths = [source] if source.is_file() else []
+        if not paths:
+            hint = ""
+            if source.resolve() == DEV_CORPUS:
+                hint = (
+                    " (built by bash ../shared/corpus/build_dev_corpus.sh;"
+                    " it may still be building)"
+                )
+            notes.append(f"no notebooks in {group}{hint}")
+        for path in paths:
+            try:
+                code, total = count_cells(path)
+            except (
+                Exception
+            ) as exc:  # noqa: BLE001 - a benchmark reports, it does not stop
+                notes.append(
+                    f"left out {shown(path)}: nbformat cannot read it"
+                    f" ({exc.__class__.__name__}: {last_line(str(exc))})"
+                )
+                continue
+            cases.append(Case(path.stem, path, code, total, group=group))
+    return cases, notes
+
+
 def nbprod_command(notebook: Path, out: Path) -> list[str]:
     """The whole ``nbprod convert`` command, on this interpreter."""
     return [
@@ -199,37 +347,111 @@ def nbprod_command(notebook: Path, out: Path) -> list[str]:
     ]
 
 
+def jupytext_command(notebook: Path, script: Path) -> list[str]:
+    """``jupytext --to py``, on this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "jupytext",
+        "--to",
+        "py",
+        str(notebook),
+        "-o",
+        str(script),
+    ]
+
+
 def nbconvert_command(notebook: Path, out_dir: Path) -> list[str]:
-    """``jupyter nbconvert --to script``, from this interpreter's environment."""
-    jupyter = Path(sys.executable).parent / "jupyter"
-    prefix = (
-        [str(jupyter), "nbconvert"]
-        if jupyter.exists()
-        else [sys.executable, "-m", "nbconvert"]
-    )
-    return [*prefix, "--to", "script", str(notebook), "--output-dir", str(out_dir)]
+    """``jupyter nbconvert --to script``, on this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "nbconvert",
+        "--to",
+        "script",
+        str(notebook),
+        "--output-dir",
+        str(out_dir),
+    ]
 
 
-def time_command(command: list[str], repeat: int, timeout: float) -> Timing:
-    """Run ``command`` ``repeat`` times; stop at the first failure or timeout."""
-    timing = Timing()
-    for _ in range(repeat):
-        start = time.perf_counter()
-        try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired:
-            timing.error = f"timed out after {timeout:.0f} s"
-            return timing
-        elapsed = time.perf_counter() - start
-        if result.returncode != 0:
-            timing.error = (
-                f"exit {result.returncode}: {last_line(result.stderr or result.stdout)}"
-            )
-            return timing
-        timing.runs.append(elapsed)
-    return timing
+# name -> the command on a notebook, given a scratch folder of its own.
+COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
+    "nbprod": lambda nb, out: nbprod_command(nb, out / "project"),
+    "jupytext": lambda nb, out: jupytext_command(nb, out / "x.py"),
+    "nbconvert": nbconvert_command,
+}
+
+
+def children_cpu() -> float:
+    """User + system seconds of the children this process has waited for, so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_once(
+    timing: Timing, command: list[str], timeout: float, may_refuse: bool
+) -> None:
+    """Run ``command`` once, adding its wall and CPU seconds to ``timing``, or
+    recording why it failed. With ``may_refuse``, exit 2 is a refusal (nbprod's)."""
+    cpu_before = children_cpu()
+    start = time.perf_counter()
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        timing.error = f"timed out after {timeout:.0f} s"
+        return
+    wall = time.perf_counter() - start
+    cpu = children_cpu() - cpu_before
+    if result.returncode == 0:
+        timing.runs.append(wall)
+        timing.cpu.append(cpu)
+        return
+    message = last_line(result.stderr or result.stdout)
+    if may_refuse and result.returncode == REFUSED:
+        timing.refused = message
+    else:
+        timing.error = f"exit {result.returncode}: {message}"
+
+
+def warm_up(notebook: Path, timeout: float, scratch: Path) -> None:
+    """One untimed run of each command: file cache, bytecode, first imports."""
+    for name, make in COMMANDS.items():
+        out = scratch / f"warm-{name}"
+        out.mkdir(parents=True, exist_ok=True)
+        time_once(Timing(), make(notebook, out), timeout, may_refuse=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def run_cases(
+    cases: Sequence[Case], repeat: int, timeout: float, scratch: Path
+) -> None:
+    """Time the three commands on every case, taking turns, filling in the timings.
+    Once nbprod refuses a notebook, nothing more runs on it."""
+    for number, case in enumerate(cases, start=1):
+        progress(
+            f"  [{number}/{len(cases)}] {case.group}/{case.label}"
+            f" ({case.code_cells} code cells) x{repeat} ..."
+        )
+        outs = {name: scratch / f"{number:03d}-{name}" for name in COMMANDS}
+        for out in outs.values():
+            out.mkdir(parents=True, exist_ok=True)
+        for _ in range(repeat):
+            for name, make in COMMANDS.items():
+                timing: Timing = getattr(case, name)
+                if case.nbprod.refused is not None or timing.stopped:
+                    continue
+                command = make(case.path, outs[name])
+                time_once(timing, command, timeout, may_refuse=name == "nbprod")
+        for out in outs.values():
+            shutil.rmtree(out, ignore_errors=True)
 
 
 def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
@@ -282,31 +504,50 @@ def exponent(t1: float, t2: float, n1: int, n2: int) -> float:
 
 
 def case_rows(cases: Sequence[Case]) -> list[list[str]]:
-    """The main table's rows."""
+    """A table's rows: seconds are medians of the repeats."""
     rows = [
         [
             "notebook",
-            "code cells",
-            "all cells",
-            "nbprod median s (min-max)",
-            "nbconvert median s (min-max)",
-            "nbprod/nbconvert",
+            "code/all cells",
+            "nbprod wall s (min-max)",
+            "nbprod CPU s",
+            "jupytext CPU s",
+            "nbconvert wall s",
+            "nbconvert CPU s",
+            "nbprod/jupytext CPU",
+            "nbprod/nbconvert CPU",
         ]
     ]
     for case in cases:
-        a, b = case.nbprod.median, case.nbconvert.median
-        ratio = f"{a / b:.1f}x" if a is not None and b else "-"
         rows.append(
             [
                 case.label,
-                str(case.code_cells),
-                str(case.all_cells),
+                f"{case.code_cells}/{case.all_cells}",
                 case.nbprod.span(),
-                case.nbconvert.span(),
-                ratio,
+                case.nbprod.cpu_text(),
+                case.jupytext.cpu_text(),
+                case.nbconvert.wall_text(),
+                case.nbconvert.cpu_text(),
+                times(case.vs_jupytext),
+                times(case.vs_nbconvert),
             ]
         )
     return rows
+
+
+def problem_lines(cases: Sequence[Case]) -> list[str]:
+    """What was refused or failed, one line each, with the tool's own message."""
+    lines = []
+    for case in cases:
+        if case.nbprod.refused is not None:
+            lines.append(
+                f"  {case.label}: refused by nbprod (exit {REFUSED}): {case.nbprod.refused}"
+            )
+        for name in COMMANDS:
+            error = getattr(case, name).error
+            if error is not None:
+                lines.append(f"  {case.label}: {name} FAILED: {error}")
+    return lines
 
 
 def core_rows(cores: Sequence[CoreTiming]) -> list[list[str]]:
@@ -375,6 +616,110 @@ def scaling_target(label: str, points: Sequence[tuple[int, float | None]]) -> st
     )
 
 
+def jupytext_target(label: str, cases: Sequence[Case]) -> list[str]:
+    """Median over notebooks of nbprod CPU / jupytext CPU against 1.5x (goal 1.0x),
+    with what was left out and the wall times of nbprod beside it."""
+    refused = [c for c in cases if c.nbprod.refused is not None]
+    ratios = [c.vs_jupytext for c in cases if c.vs_jupytext is not None]
+    failed = len(cases) - len(refused) - len(ratios)
+    left_out = (
+        f"{len(refused)} refused by nbprod and {failed} with a failed run left out"
+    )
+    name = (
+        f"median nbprod/jupytext CPU <= {JUPYTEXT_TARGET}x"
+        f" (goal <= {JUPYTEXT_GOAL}x), {label}"
+    )
+    if not ratios:
+        return [f"  {name}: not measured ({len(cases)} notebooks; {left_out})"]
+    median = statistics.median(ratios)
+    goal = "goal met" if median <= JUPYTEXT_GOAL else "goal not met"
+    lines = [
+        f"  {name}: {median:.2f}x over {plural(len(ratios), 'notebook')}"
+        f" (per notebook {min(ratios):.2f}x-{max(ratios):.2f}x; {left_out}):"
+        f" {verdict(median <= JUPYTEXT_TARGET)}, {goal}"
+    ]
+    vs_nbconvert = [c.vs_nbconvert for c in cases if c.vs_nbconvert is not None]
+    walls = [(c.nbprod.median, c) for c in cases if c.nbprod.median is not None]
+    if vs_nbconvert and walls:
+        slowest, case = max(walls, key=lambda pair: pair[0])
+        lines.append(
+            f"    for reference: median nbprod/nbconvert CPU {statistics.median(vs_nbconvert):.2f}x;"
+            f" nbprod wall median {statistics.median(w for w, _ in walls):.3f} s,"
+            f" slowest {slowest:.3f} s ({case.label}, {case.code_cells} code cells)"
+        )
+    return lines
+
+
+def synthetic_targets(synthetic: Sequence[Case]) -> list[str]:
+    """time(5000)/time(500) <= 10x and nbprod/nbconvert at 5000 cells <= 5x, each
+    by CPU and by wall."""
+    by_size = {c.synthetic_size: c for c in synthetic}
+    small_n, big_n = LINEAR_CELLS
+    lines = []
+    linear = (
+        f"{big_n} cells at most {LINEAR_TARGET:.0f}x the time of {small_n} (linear)"
+    )
+    small, big = by_size.get(small_n), by_size.get(big_n)
+    if small is None or big is None:
+        lines.append(f"  {linear}: not measured (needs sizes {small_n} and {big_n})")
+    else:
+        lines += _ratio_lines(
+            linear,
+            [
+                ("CPU", big.nbprod.cpu_median, small.nbprod.cpu_median),
+                ("wall", big.nbprod.median, small.nbprod.median),
+            ],
+            LINEAR_TARGET,
+            f"{small_n} cells",
+            f"{big_n} cells",
+        )
+    versus = f"{NBCONVERT_CELLS} cells at most {NBCONVERT_TARGET:.0f}x nbconvert"
+    case = by_size.get(NBCONVERT_CELLS)
+    if case is None:
+        lines.append(f"  {versus}: not measured (needs size {NBCONVERT_CELLS})")
+        return lines
+    return lines + _ratio_lines(
+        versus,
+        [
+            ("CPU", case.nbprod.cpu_median, case.nbconvert.cpu_median),
+            ("wall", case.nbprod.median, case.nbconvert.median),
+        ],
+        NBCONVERT_TARGET,
+        "nbconvert",
+        "nbprod",
+    )
+
+
+def _ratio_lines(
+    label: str,
+    pairs: Sequence[tuple[str, float | None, float | None]],
+    target: float,
+    below: str,
+    above: str,
+) -> list[str]:
+    """One target line per (kind, numerator, denominator): the ratio, the two
+    medians it comes from, and PASS or FAIL against ``target``."""
+    lines = []
+    for kind, top, bottom in pairs:
+        r = ratio(top, bottom)
+        if r is None or top is None or bottom is None:
+            lines.append(f"  {label}, {kind}: not measured (a run failed)")
+        else:
+            lines.append(
+                f"  {label}, {kind}: {r:.2f}x ({above} {top:.3f} s, {below} "
+                f"{bottom:.3f} s): {verdict(r <= target)}"
+            )
+    return lines
+
+
+def version(distribution: str) -> str:
+    """The installed version of ``distribution``, or "not installed"."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def parse_sizes(text: str) -> tuple[int, ...]:
     """``"100,1000"`` -> ``(100, 1000)``, sorted and de-duplicated."""
     sizes = sorted({int(part) for part in text.split(",") if part.strip()})
@@ -392,13 +737,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--repeat", type=int, default=None, help="runs per measurement (default 5)"
     )
     parser.add_argument(
+        "--notebooks",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        default=None,
+        help=(
+            "a folder of real notebooks (its *.ipynb) or one notebook; repeatable"
+            " (default: examples/notebooks), e.g. .dev-corpus/notebooks"
+        ),
+    )
+    parser.add_argument(
         "--sizes",
         type=parse_sizes,
         default=None,
-        help="synthetic code-cell counts (100,1000,5000)",
+        help="synthetic code-cell counts (100,500,1000,5000)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: sizes 100,300, repeat 2"
+        "--quick",
+        action="store_true",
+        help="smoke run: sizes 100,300, repeat 2",
     )
     parser.add_argument(
         "--timeout",
@@ -414,33 +772,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also print a cProfile of the in-process core on a synthetic notebook of CELLS cells",
     )
     parser.add_argument(
-        "--no-examples", action="store_true", help="skip examples/notebooks"
+        "--no-examples",
+        action="store_true",
+        help="without --notebooks: no real notebooks, only the synthetic ones",
+    )
+    parser.add_argument(
+        "--no-synthetic",
+        action="store_true",
+        help="only the real notebooks: no synthetic sizes, no in-process core",
     )
     args = parser.parse_args(argv)
+    if args.notebooks is None:
+        args.notebooks = [] if args.no_examples else [EXAMPLES]
     if args.sizes is None:
         args.sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
+    if args.no_synthetic:
+        args.sizes = ()
     if args.repeat is None:
         args.repeat = 2 if args.quick else 5
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
-
-
-def run_cases(
-    cases: Sequence[Case], repeat: int, timeout: float, scratch: Path
-) -> None:
-    """Time nbprod and nbconvert on every case, filling in their timings."""
-    steps: list[tuple[str, Callable[[Case, Path], list[str]], str]] = [
-        ("nbprod", lambda c, out: nbprod_command(c.path, out / "project"), "nbprod"),
-        ("nbconvert", lambda c, out: nbconvert_command(c.path, out), "nbconvert"),
-    ]
-    for case in cases:
-        for name, make, attr in steps:
-            out = scratch / f"{name}-{case.label}"
-            out.mkdir(parents=True, exist_ok=True)
-            progress(f"  {name:<9} {case.label} x{repeat} ...")
-            setattr(case, attr, time_command(make(case, out), repeat, timeout))
-            shutil.rmtree(out, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -453,30 +805,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         notebooks = root / "notebooks"
         notebooks.mkdir()
         scratch = root / "out"
-        cases: list[Case] = []
-        if not args.no_examples:
-            for path in sorted(EXAMPLES.glob("*.ipynb")):
-                code, total = count_cells(path)
-                cases.append(Case(path.stem, path, code, total))
+        real, notes = real_notebooks(args.notebooks)
         synthetic: list[Case] = []
         for size in args.sizes:
             path = notebooks / f"synthetic_{size}.ipynb"
             nbformat.write(synthetic_notebook(size), path)
             code, total = count_cells(path)
             synthetic.append(Case(path.stem, path, code, total, synthetic_size=size))
-        cases.extend(synthetic)
+        cases = [*real, *synthetic]
 
+        if cases:
+            progress("Warming up (one untimed run of each command) ...")
+            warm_up(cases[0].path, args.timeout, scratch)
         progress(f"Timing {len(cases)} notebooks, {args.repeat} runs each ...")
         run_cases(cases, args.repeat, args.timeout, scratch)
 
-        progress("Timing the in-process core ...")
-        from nbprod.convert.build import analyse, read_notebook
-
-        analyse(read_notebook(synthetic[0].path))  # warm imports before timing
         cores = []
-        for case in synthetic:
-            progress(f"  core      {case.label} x{args.repeat} ...")
-            cores.append(time_core(case.path, case.code_cells, args.repeat))
+        if synthetic:
+            progress("Timing the in-process core ...")
+            from nbprod.convert.build import analyse, read_notebook
+
+            analyse(read_notebook(synthetic[0].path))  # warm imports before timing
+            for case in synthetic:
+                progress(f"  core      {case.label} x{args.repeat} ...")
+                cores.append(time_core(case.path, case.code_cells, args.repeat))
 
         profile_text = None
         if args.profile is not None:
@@ -487,66 +839,110 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile_text = profile_core(path)
     elapsed = time.perf_counter() - started
 
-    import nbprod
-
     print(
-        f"nbprod {nbprod.__version__}, nbformat {nbformat.__version__}, "
-        f"Python {sys.version.split()[0]} on {sys.platform}; repeat {args.repeat}; "
-        f"sizes {','.join(map(str, args.sizes))}"
+        f"nbprod {version('nbprod')}, jupytext {version('jupytext')},"
+        f" nbconvert {version('nbconvert')}, nbformat {nbformat.__version__},"
+        f" Python {sys.version.split()[0]} on {sys.platform}; repeat {args.repeat};"
+        f" sizes {','.join(map(str, args.sizes)) or 'none'}"
+    )
+    print(
+        f"Interpreter {sys.executable} (nbprod pins the dependencies it writes from the"
+        " distributions installed here; --no-validate runs no notebook)"
     )
     print(
         f"{os.cpu_count()} CPUs; load average {load_before} at start, {load_average()} at end"
-        " (other work on the machine makes the timings noisier)"
+        " (other work on the machine makes the timings noisier; CPU time less so)"
     )
-    print()
-    print("Whole command, wall-clock seconds (subprocess, start-up included):")
-    print(fmt_table(case_rows(cases)))
-    print()
-    print("In-process core (read_notebook + analyse + build_files), median seconds:")
-    print(fmt_table(core_rows(cores)))
-    print()
-    for line in scaling_lines(
-        "whole command (nbprod convert)",
-        [(c.code_cells, c.nbprod.runs) for c in synthetic],
-    ):
-        print(line)
-    for line in scaling_lines(
-        "in-process core",
-        [(c.size, c.totals) for c in cores],
-    ):
-        print(line)
-    for line in scaling_lines(
-        "reference (jupyter nbconvert --to script)",
-        [(c.code_cells, c.nbconvert.runs) for c in synthetic],
-    ):
-        print(line)
+    for note in notes:
+        print(f"Note: {note}")
+    groups = list(dict.fromkeys(case.group for case in real))
+    for group in groups:
+        members = [c for c in real if c.group == group]
+        print()
+        print(
+            f"Real notebooks in {group}: whole commands, median seconds of {plural(args.repeat, 'run')}"
+            " (CPU = user + system of the process and its children):"
+        )
+        print(fmt_table(case_rows(members)))
+        problems = problem_lines(members)
+        if problems:
+            print(f"Refused or failed ({len(problems)}), left out of the ratios:")
+            for line in problems:
+                print(line)
+    if synthetic:
+        print()
+        print(
+            f"Synthetic notebooks: whole commands, median seconds of {plural(args.repeat, 'run')}:"
+        )
+        print(fmt_table(case_rows(synthetic)))
+        for line in problem_lines(synthetic):
+            print(line)
+        print()
+        print(
+            "In-process core (read_notebook + analyse + build_files), median seconds:"
+        )
+        print(fmt_table(core_rows(cores)))
+        print()
+        for label, points in (
+            (
+                "whole command, wall (nbprod convert)",
+                [(c.code_cells, c.nbprod.runs) for c in synthetic],
+            ),
+            (
+                "whole command, CPU (nbprod convert)",
+                [(c.code_cells, c.nbprod.cpu) for c in synthetic],
+            ),
+            ("in-process core", [(c.size, c.totals) for c in cores]),
+            (
+                "reference, wall (jupyter nbconvert --to script)",
+                [(c.code_cells, c.nbconvert.runs) for c in synthetic],
+            ),
+        ):
+            for line in scaling_lines(label, points):
+                print(line)
     print()
     print("Targets:")
-    small = [c for c in synthetic if c.code_cells == FAST_TARGET_CELLS]
-    if small and small[0].nbprod.median is not None:
-        t = small[0].nbprod.median
-        print(
-            f"  {FAST_TARGET_CELLS}-cell notebook converts in under {FAST_TARGET_SECONDS:.0f} s: "
-            f"{verdict(t < FAST_TARGET_SECONDS)} ({t:.3f} s median, whole command)"
-        )
+    if real:
+        for group in groups:
+            members = [c for c in real if c.group == group]
+            for line in jupytext_target(group, members):
+                print(line)
+        if len(groups) > 1:
+            for line in jupytext_target("all real notebooks", real):
+                print(line)
     else:
+        print("  median nbprod/jupytext CPU on real notebooks: not measured (none)")
+    if synthetic:
+        small = [c for c in synthetic if c.code_cells == FAST_TARGET_CELLS]
+        if small and small[0].nbprod.median is not None:
+            t = small[0].nbprod.median
+            print(
+                f"  {FAST_TARGET_CELLS}-cell notebook converts in under"
+                f" {FAST_TARGET_SECONDS:.0f} s: {verdict(t < FAST_TARGET_SECONDS)}"
+                f" ({t:.3f} s median wall, whole command)"
+            )
+        else:
+            print(
+                f"  {FAST_TARGET_CELLS}-cell notebook converts in under"
+                f" {FAST_TARGET_SECONDS:.0f} s: not measured"
+            )
+        for line in synthetic_targets(synthetic):
+            print(line)
         print(
-            f"  {FAST_TARGET_CELLS}-cell notebook converts in under 1 s: not measured"
+            scaling_target(
+                "whole command, wall",
+                [(c.code_cells, c.nbprod.median) for c in synthetic],
+            )
         )
-    print(
-        scaling_target(
-            "whole command", [(c.code_cells, c.nbprod.median) for c in synthetic]
+        print(
+            scaling_target(
+                "in-process core",
+                [
+                    (c.size, statistics.median(c.totals) if c.totals else None)
+                    for c in cores
+                ],
+            )
         )
-    )
-    print(
-        scaling_target(
-            "in-process core",
-            [
-                (c.size, statistics.median(c.totals) if c.totals else None)
-                for c in cores
-            ],
-        )
-    )
     if profile_text is not None:
         print()
         print(
