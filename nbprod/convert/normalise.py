@@ -14,8 +14,6 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
-from IPython.core.inputtransformer2 import TransformerManager
-
 from nbprod.errors import CellError
 from nbprod.notebook import Cell
 from nbprod.stages import STAGES, Stage
@@ -172,6 +170,10 @@ def normalise_cell(cell: Cell) -> NormalCell:
         return NormalCell(cell.number, "", explicit, explicit_source, is_parameters)
     if "%" not in source and "!" not in source and "?" not in source:
         return NormalCell(cell.number, source, explicit, explicit_source, is_parameters)
+    # Imported here: most cells have no IPython syntax, and IPython costs a
+    # tenth of a second to import.
+    from IPython.core.inputtransformer2 import TransformerManager
+
     try:
         code = TransformerManager().transform_cell(source)
     except Exception as exc:  # IPython raises SyntaxError and friends on odd input
