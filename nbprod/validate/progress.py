@@ -5,6 +5,9 @@ The notebook and the pipeline run at the same time (the notebook in a kernel,
 the pipeline in a subprocess), so the line shows both. Where output is not a
 terminal, or with ``--quiet``, nothing is drawn (``Progress(None)``): logs and
 pipes get the result only.
+
+Drawn by hand, not with click's progress bar: that bar counts the steps of one
+loop, and this line follows two runs in two processes, one of them polled.
 """
 
 from __future__ import annotations
