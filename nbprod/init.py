@@ -15,7 +15,7 @@ from nbprod.errors import NbprodError
 CELLS = (
     (
         "markdown",
-        "# {name}\n\nA starting point made by `nbprod init`: replace the data and the model with yours,\nthen run `nbprod convert notebooks/{name}.ipynb -o . --force` again.",
+        "# {name}\n\nA starting point made by `nbprod init`: replace the data and the model with yours,\nthen convert it into a new folder (convert never writes over the folder that holds\nthe notebook): `nbprod convert notebooks/{name}.ipynb -o ../{name}_v2`.",
     ),
     (
         "code",

@@ -87,8 +87,8 @@ def commands(block: Block) -> list[Command]:
         start = i
         text = body[i][2:]
         while text.endswith("\\") and i + 1 < len(body):
-            i += 1
-            text = text[:-1] + "\n" + body[i].removeprefix("> ")
+            i += 1  # the backslash stays: bash joins the lines
+            text += "\n" + body[i].removeprefix("> ")
         i += 1
         expected: list[str] = []
         while i < len(body) and not body[i].startswith("$ "):

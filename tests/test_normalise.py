@@ -76,6 +76,22 @@ def test_explicit_stage_from_tag_and_comment() -> None:
     assert skipped.explicit == "skip" and skipped.code == ""
 
 
+@pytest.mark.parametrize(
+    ("first_line", "explicit"),
+    [
+        ("# nbprod: Training", "training"),
+        ("# nbprod: evaluation  # the metrics", "evaluation"),
+        ("# nbprod: noqa", None),  # lint's, for the whole cell
+        ("# nbprod: noqa NBP003", None),
+        ("# nbprod: noqa: NBP003", None),
+    ],
+)
+def test_a_mark_in_any_case_with_a_comment_and_lints_noqa_is_no_mark(
+    first_line: str, explicit: str | None
+) -> None:
+    assert norm(f"{first_line}\nx = 1").explicit == explicit
+
+
 def test_unknown_explicit_stage_is_an_error() -> None:
     with pytest.raises(CellError, match="unknown stage 'trainig'"):
         norm("# nbprod: trainig\nx = 1")

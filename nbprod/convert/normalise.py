@@ -63,7 +63,10 @@ DISPLAY_CELL_MAGICS = frozenset(
     {"html", "javascript", "js", "markdown", "latex", "svg"}
 )
 
-EXPLICIT_COMMENT = re.compile(r"^\s*#\s*nbprod\s*:\s*([a-z]+)\s*$")
+# ``# nbprod: training``, in any case, a comment after it allowed; ``# nbprod:
+# noqa`` is lint's, not a stage mark.
+EXPLICIT_COMMENT = re.compile(r"^\s*#\s*nbprod\s*:\s*([A-Za-z]+)\s*(?:#.*)?$")
+NOQA = "noqa"
 _MAGIC_CALL = re.compile(
     r"^(?:[\w\s,]+=\s*)?get_ipython\(\)\.(run_line_magic|run_cell_magic|system|getoutput)\((.*)\)$",
     re.S,
@@ -108,8 +111,8 @@ def _explicit(cell: Cell) -> tuple[Stage | Literal["skip"] | None, str | None]:
             return _marked(stage), f"tag {tag}"
     first = cell.source.lstrip("\n").split("\n", 1)[0]
     match = EXPLICIT_COMMENT.match(first)
-    if match:
-        stage = match.group(1)
+    if match and match.group(1).lower() != NOQA:
+        stage = match.group(1).lower()
         if stage not in EXPLICIT:
             raise CellError(
                 f"unknown stage {stage!r} in '# nbprod:' comment",

@@ -51,7 +51,10 @@ def serving_path(
         if any(p.model == predictor for p in st.predicts)
     ]
     if not calls:
-        return None, f"{predictor}.predict is never given a named frame or array"
+        return None, (
+            f"the notebook never calls {predictor}.predict on a named frame or "
+            "array (predict_proba and other methods are not traced)"
+        )
 
     def changed_after(i: int, names: set[str]) -> tuple[str, int] | None:
         for c, st in flat[i + 1 :]:

@@ -57,13 +57,15 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 20 predicts with logreg, saved by training).
 PREDICTOR: str | None = "logreg"
-# How new rows are scored: logreg.predict is never given a named frame or array.
+# How new rows are scored: the notebook never calls logreg.predict on a named frame or array (predict_proba and other methods are not traced).
 ROWS: str = ""
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
 ROWS_FORM: str = "frame"
 # Why predict refuses to score new rows, when it cannot score them as the notebook did.
-PREDICT_REFUSED: str | None = "logreg.predict is never given a named frame or array"
+PREDICT_REFUSED: str | None = (
+    "the notebook never calls logreg.predict on a named frame or array (predict_proba and other methods are not traced)"
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "train_df",
