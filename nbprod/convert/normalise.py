@@ -63,8 +63,8 @@ DISPLAY_CELL_MAGICS = frozenset(
     {"html", "javascript", "js", "markdown", "latex", "svg"}
 )
 
-# ``# nbprod: training``, in any case, a comment after it allowed; ``# nbprod:
-# noqa`` is lint's, not a stage mark.
+# ``# nbprod: training``, in any case, a comment after it allowed; lint's
+# ``nbprod: noqa`` comment is no stage mark.
 EXPLICIT_COMMENT = re.compile(r"^\s*#\s*nbprod\s*:\s*([A-Za-z]+)\s*(?:#.*)?$")
 NOQA = "noqa"
 _MAGIC_CALL = re.compile(

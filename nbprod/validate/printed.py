@@ -22,11 +22,12 @@ _VOLATILE = (
         r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}\b"
     ),  # dates as statsmodels' summaries print them
     re.compile(r"\b\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\b"),  # clock times, elapsed m:ss
-    # durations: a number with a unit of time ("0.53s", "12 ms", "3ms/step")
+    # durations: a number with a unit of time ("0.53s", "12 ms", "3ms/step"),
+    # written as timings are, in lower case; a one-letter unit only right after
+    # the number, so a value and a word ("27.5 S", a port's code) stay evidence
     re.compile(
-        r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?\s*(ns|us|µs|ms|s|sec|secs|seconds|min|mins|"
-        r"minutes|h|hours)\b",
-        re.IGNORECASE,
+        r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?(\s*(ns|us|µs|ms|sec|secs|seconds|min|mins|"
+        r"minutes|hours)\b|[sh]\b)"
     ),
 )
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf")
