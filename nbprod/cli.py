@@ -183,6 +183,7 @@ def validate(
     from nbprod.redact import redact
     from nbprod.validate.proof import (
         format_table,
+        fresh_copy,
         read_plan,
         update_report,
         validate_project,
@@ -195,15 +196,18 @@ def validate(
     plan = read_plan(project)
     # The secrets the generated code reads from the environment, from the notebook.
     secrets = analyse(nb, project).secret_values if plan.secrets else {}
-    validation = validate_project(
-        notebook,
-        project,
-        timeout=timeout,
-        environment=secrets,
-        # Analysed only if values differ, to name the random draws without a seed.
-        unseeded=lambda: unseeded_calls(analyse(nb, project)),
-        progress=_progress(quiet),
-    )
+    # The pipeline runs in a copy: the project gets its report, and nothing else.
+    with fresh_copy(project, plan) as scratch:
+        validation = validate_project(
+            notebook,
+            scratch,
+            timeout=timeout,
+            environment=secrets,
+            # Analysed only if values differ, to name the random draws without a seed.
+            unseeded=lambda: unseeded_calls(analyse(nb, project)),
+            exclude=(project,),
+            progress=_progress(quiet),
+        )
     click.echo(redact(format_table(validation), secrets))
     update_report(project, validation, secrets)
     if report_path is not None:

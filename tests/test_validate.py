@@ -246,3 +246,35 @@ def test_a_predict_convert_made_refuse_stays_refused_and_is_no_difference(
     (line,) = [x for x in again.stdout.splitlines() if x.startswith("predict:")]
     assert "refuses to score new rows (validation ran it on the rows: differed)" in line
     assert kernels_left(tmp_path) == []
+
+
+def test_validate_writes_only_the_report_and_ignores_what_runs_left(
+    tmp_path: Path,
+) -> None:
+    nb, out, result = convert(
+        tmp_path,
+        *POC[:3],
+        "acc = accuracy_score(y, model.predict(X))\n"
+        "import json, os\nos.makedirs('results', exist_ok=True)\n"
+        "json.dump({'acc': acc}, open('results/acc.json', 'w'))",
+    )
+    assert result.returncode == 0, result.stderr
+    # What runs of the project leave, stale: validation must not read it
+    (out / "results").mkdir()
+    (out / "results" / "acc.json").write_text('{"acc": -1}', encoding="utf-8")
+    (out / "artifacts" / "evaluate").mkdir(parents=True)
+    (out / "artifacts" / "evaluate" / "acc.joblib").write_bytes(b"stale")
+
+    def tree() -> dict[str, bytes]:
+        return {
+            p.relative_to(out).as_posix(): p.read_bytes()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != "nbprod-report.json"
+        }
+
+    before = tree()
+    again = run_with_kernels(tmp_path, "validate", nb, out)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert tree() == before
+    assert [p.name for p in out.parent.iterdir() if "nbprod-check" in p.name] == []
+    assert kernels_left(tmp_path) == []

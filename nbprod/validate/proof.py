@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -409,6 +410,52 @@ def validate_project(
         pipeline_seconds=ours.seconds,
         notebook_values=keep_values,
     )
+
+
+# What a project folder gathers by being used, never part of what it computes from.
+_NOT_THE_PROJECT = (
+    ".git",
+    ".dvc",
+    ".venv",
+    "venv",
+    "mlruns",
+    "mlflow.db",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    "*.egg-info",
+)
+
+
+@contextlib.contextmanager
+def fresh_copy(project: Path, plan: Plan) -> Iterator[Path]:
+    """``project`` as a run starts from it, in a scratch folder beside it (so that
+    relative paths in its config resolve as they do from the project), removed
+    after: without what its runs left (artifacts, metrics, the files the
+    notebook's code writes, such as a cache a later run would read instead of
+    computing), and so that validating writes nothing into the project."""
+    config = yaml.safe_load((project / "config.yaml").read_text(encoding="utf-8"))
+    left = {
+        str(config.get(key, "")) if isinstance(config, dict) else ""
+        for key in ("artifacts_dir", "metrics_file", "figures_dir")
+    }
+    left |= {p for p in plan.paths_written if not _outside(p)}
+    left = {Path(p).as_posix().strip("/") for p in left if p and ".." not in p}
+
+    def ignored(folder: str, names: list[str]) -> set[str]:
+        here = Path(folder).relative_to(project).as_posix()
+        relative = {n: n if here == "." else f"{here}/{n}" for n in names}
+        run_left = {n for n, rel in relative.items() if rel in left}
+        return run_left | shutil.ignore_patterns(*_NOT_THE_PROJECT)(folder, names)
+
+    scratch = Path(
+        tempfile.mkdtemp(prefix=f".{project.name}.nbprod-check-", dir=project.parent)
+    )
+    try:
+        shutil.copytree(project, scratch, ignore=ignored, dirs_exist_ok=True)
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _outside(path: str) -> bool:
