@@ -303,6 +303,19 @@ def test_every_example_runs_alone_in_its_own_repository_and_environment(
     env.pop("MLFLOW_TRACKING_URI", None)
     install = [python, "-m", "pip", "install", "-q", "--no-build-isolation"]
     _run([*install, "-e", ".[dev]"], alone, env)
+    # A later stage first: what it loads is missing, and it says so in one line.
+    stages = list(yaml.safe_load((alone / "dvc.yaml").read_text("utf-8"))["stages"])
+    if len(stages) > 1:
+        early = subprocess.run(
+            [python, "-m", package, stages[-1]],
+            cwd=alone,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert early.returncode == 2, early.stderr[-2000:]
+        (line,) = early.stderr.splitlines()
+        assert line.startswith("error: ") and "stage first" in line
     _run([python, "-m", package, "run"], alone, env)
     _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], alone, env)
     _run([python, "-m", "dvc", "init", "-q"], alone, env)

@@ -61,7 +61,8 @@ class PredictError(RuntimeError):
 
 
 class MissingInput(FileNotFoundError):
-    """An input file a stage reads is not where config.yaml says."""
+    """An input a stage reads is missing: a file config.yaml names, or a value an
+    earlier stage saves (that stage has not run)."""
 
 
 def check_inputs(config: Any, stage: str, keys: Iterable[str]) -> None:
@@ -212,7 +213,7 @@ def load_artifacts(
     for name in names:
         stage, source = artifact_path(artifacts, name, outputs=outputs, before=before)
         if not source.is_file():
-            raise FileNotFoundError(
+            raise MissingInput(
                 f"{source} not found: run the {stage!r} stage first "
                 "(or the whole pipeline with the 'run' command)"
             )
