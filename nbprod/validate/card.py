@@ -104,12 +104,23 @@ def card_facts(
         for key, value in scalars.items()
     ]
     keys = plan.data_keys()
+    # The file the rows the notebook predicted on were read from: scored, not
+    # learnt from.
+    scored = {
+        f"{p.group}.{p.key}"
+        for p in plan.params
+        if plan.serving is not None
+        and plan.serving.made_by == "reader"
+        and p.kind == "path"
+        and p.cell == plan.serving.source[0]
+    }
     data = [
         {
             "key": keys.get(d.path, ""),
             "path": d.path,
             "size": d.size,
             "sha256": d.sha256,
+            "scored": keys.get(d.path, "") in scored,
         }
         for d in plan.data
     ]
