@@ -4,6 +4,7 @@ its command-line reference lists every command and option the CLI has."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
 import sys
@@ -113,3 +114,22 @@ def test_every_plan_picture_in_the_docs_is_titanics_as_nbprod_draws_it() -> None
     assert "docs/before-after.md" in pictures
     for page, diagram in pictures.items():
         assert diagram == drawn, page
+
+
+def _keys(value: object) -> set[str]:
+    """The field names in a report (not inside a lifted value, which is data)."""
+    if isinstance(value, dict):
+        return set(value) | {
+            k for name, v in value.items() if name != "value" for k in _keys(v)
+        }
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def test_the_report_reference_names_every_field_a_report_has() -> None:
+    page = (ROOT / "docs" / "reference" / "report.md").read_text(encoding="utf-8")
+    reports = sorted((ROOT / "tests" / "golden").glob("*/nbprod-report.json"))
+    assert reports
+    found = set().union(*(_keys(json.loads(r.read_text("utf-8"))) for r in reports))
+    assert sorted(k for k in found if f"`{k}`" not in page) == []
