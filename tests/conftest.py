@@ -37,9 +37,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    # The longest tests first: spread over the workers (pytest-xdist hands out
-    # tests in order), none is left to run alone at the end.
-    items.sort(key=lambda item: not _long(item))
     # The corpus tests need notebooks built outside the repo: they run only when asked
     # for with --corpus, and are deselected (not skipped) otherwise.
     if config.getoption("--corpus"):
@@ -48,18 +45,3 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("corpus")]
-
-
-# Modules whose tests take tens of seconds each (a whole conversion, an install, a
-# pipeline run, an orchestrator).
-_LONG_MODULES = (
-    "test_docs_commands.py",
-    "test_orchestration.py",
-    "test_standalone.py",
-    "test_examples_e2e.py",
-    "test_fault_injection.py",
-)
-
-
-def _long(item: pytest.Item) -> bool:
-    return item.path.name in _LONG_MODULES
