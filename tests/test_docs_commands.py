@@ -137,11 +137,10 @@ def _environment(venv: Path) -> dict[str, str]:
         script = venv / "bin" / name
         script.write_text(f'#!/bin/sh\nexec "{venv}/bin/python" -m {module} "$@"\n')
         script.chmod(0o755)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"PYTHONPATH", "MLFLOW_TRACKING_URI", "VIRTUAL_ENV"}
-    }
+    # As at a terminal of 80 columns, not on CI (where pytest, for one, prints
+    # its short summary untruncated): the pages show what a user sees.
+    unset = {"PYTHONPATH", "MLFLOW_TRACKING_URI", "VIRTUAL_ENV", "CI", "BUILD_NUMBER"}
+    env = {key: value for key, value in os.environ.items() if key not in unset}
     return {
         **env,
         "PATH": os.pathsep.join(
@@ -154,6 +153,7 @@ def _environment(venv: Path) -> dict[str, str]:
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PIP_QUIET": "1",
         "NO_COLOR": "1",
+        "COLUMNS": "80",
         "GIT_AUTHOR_NAME": "Student",
         "GIT_AUTHOR_EMAIL": "student@example.com",
         "GIT_COMMITTER_NAME": "Student",
