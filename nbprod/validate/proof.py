@@ -32,6 +32,7 @@ from nbprod.validate.compare import (
 )
 from nbprod.validate.execute import (
     DEFAULT_TIMEOUT,
+    NOT_INPUTS,
     Capture,
     ExecutionError,
     PipelineError,
@@ -412,19 +413,10 @@ def validate_project(
     )
 
 
-# What a project folder gathers by being used, never part of what it computes from.
-_NOT_THE_PROJECT = (
-    ".git",
-    ".dvc",
-    ".venv",
-    "venv",
-    "mlruns",
-    "mlflow.db",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-    "*.egg-info",
-)
+# What a project folder gathers by being used, never part of what it computes
+# from: the folders that are no notebook's inputs either, and DVC's, MLflow's and
+# pip's own.
+_NOT_THE_PROJECT = (*NOT_INPUTS, ".dvc", "mlruns", "mlflow.db", "*.egg-info")
 
 
 @contextlib.contextmanager
