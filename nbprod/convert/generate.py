@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from nbprod.convert.analysis import CellFacts, Import, ParsedCell, name_nodes
+from nbprod.convert.analysis import (
+    CellFacts,
+    Import,
+    ParsedCell,
+    descendants,
+    names_in,
+)
 from nbprod.convert.analysis.clones import CloneUse
 from nbprod.convert.normalise import EXPLICIT_COMMENT
 from nbprod.convert.plan import ClonePlan, FigurePlan, Param, Plan, Serving, StagePlan
@@ -294,7 +300,7 @@ def _rewrite(
     ctx: _Context, pc: ParsedCell, node: cst.CSTNode
 ) -> tuple[cst.CSTNode, bool]:
     rewriter = _Rewrite(ctx, pc)
-    rewriter.loads = {id(n) for n in name_nodes(node, targets=False)}
+    rewriter.loads = {id(n) for n in names_in(node, targets=False)}
     result = node.visit(rewriter)
     # Only a ``global`` is ever removed and nothing is flattened; the node rewritten
     # here is a statement, a def or an expression, never a ``global``.
@@ -917,14 +923,7 @@ def _function(
 
 
 def _names_in(tree: cst.Module) -> set[str]:
-    names: set[str] = set()
-
-    class V(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-    tree.visit(V())
-    return names
+    return {n.value for n in descendants(tree) if isinstance(n, cst.Name)}
 
 
 def _imports_for(

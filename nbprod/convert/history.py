@@ -27,7 +27,7 @@ from nbprod.convert.analysis import (
     ParsedCell,
     Reference,
     global_references,
-    name_nodes,
+    names_in,
 )
 from nbprod.convert.edits import Edit
 from nbprod.convert.normalise import SKIP
@@ -47,7 +47,7 @@ def history_edits(
     every = {n for f in facts for n in _binds(f)}
     edits: dict[int, list[Edit]] = {}
     names: dict[int, str] = {}  # cell index -> the name given to its last value
-    taken = {n.value for pc in parsed for n in name_nodes(pc.module)}
+    taken = {n.value for pc in parsed for n in names_in(pc.module)}
     for k, (pc, f) in enumerate(zip(parsed, facts, strict=True)):
         helper_reads = {
             n for h in f.helpers for n in h.free_names if HISTORY_NAME.fullmatch(n)

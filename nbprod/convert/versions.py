@@ -29,7 +29,7 @@ from nbprod.convert.analysis import (
     ParsedCell,
     Reference,
     global_references,
-    name_nodes,
+    names_in,
 )
 from nbprod.convert.edits import Edit
 from nbprod.errors import CellError
@@ -65,7 +65,7 @@ def versioned_definitions(
     if not repeated:
         return {}, {}
 
-    taken = {n.value for pc in parsed for n in name_nodes(pc.module)}
+    taken = {n.value for pc in parsed for n in names_in(pc.module)}
     originals: dict[str, str] = {}
     edits: dict[int, list[Edit]] = defaultdict(list)
     for name in sorted(repeated):

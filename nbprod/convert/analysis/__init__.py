@@ -22,7 +22,12 @@ from nbprod.convert.analysis.facts import (
     Statement,
 )
 from nbprod.convert.analysis.imports import collect_imports
-from nbprod.convert.analysis.nodes import name_nodes, statement_index
+from nbprod.convert.analysis.nodes import (
+    descendants,
+    name_nodes,
+    names_in,
+    statement_index,
+)
 from nbprod.convert.analysis.notebook import analyse_notebook
 from nbprod.convert.analysis.parse import check_syntax, parse_cell
 from nbprod.convert.analysis.scope import global_references
@@ -42,8 +47,10 @@ __all__ = [
     "analyse_notebook",
     "check_syntax",
     "collect_imports",
+    "descendants",
     "global_references",
     "name_nodes",
+    "names_in",
     "parse_cell",
     "statement_index",
 ]

@@ -22,7 +22,7 @@ from nbprod.convert.analysis.helpers import helper_facts
 from nbprod.convert.analysis.imports import implied_imports, imports_of
 from nbprod.convert.analysis.kinds import sort_statements
 from nbprod.convert.analysis.literals import LiteralsPart
-from nbprod.convert.analysis.nodes import bound_names, line_of, name_nodes
+from nbprod.convert.analysis.nodes import bound_names, line_of, names_in
 from nbprod.convert.analysis.predictors import PredictorsPart
 from nbprod.convert.analysis.randomness import RandomnessPart, Seeding
 from nbprod.convert.analysis.refuse import dynamic_definitions
@@ -163,5 +163,5 @@ def _names_seen(module: cst.Module, kinds: tuple[str, ...]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for stmt, kind in zip(module.body, kinds, strict=True):
         if kind != "import":
-            seen.update(dict.fromkeys(n.value for n in name_nodes(stmt)))
+            seen.update(dict.fromkeys(n.value for n in names_in(stmt)))
     return tuple(seen)

@@ -22,7 +22,7 @@ from nbprod.convert.analysis.nodes import (
     dotted,
     is_import,
     line_of,
-    name_nodes,
+    names_in,
     root_name,
     target_names,
 )
@@ -65,7 +65,7 @@ def sort_statements(pc: ParsedCell, resolver: Resolver, keep: frozenset[str]) ->
     # cell that only draws (or saves a figure itself) is as before.
     computes = any(k in {"code", "shown"} for k in classified) and not any(
         q.split(".")[0] in apis.UNSAVED_PLOT_LIBRARIES
-        for n in name_nodes(module)
+        for n in names_in(module)
         if (q := resolver.imports.get(n.value))
     )
     keeps = _keep_or_drop(
@@ -309,7 +309,7 @@ def _keep_or_drop(
     ]
     if all(keeps):
         return keeps
-    names = [{n.value for n in name_nodes(stmt)} for stmt in module.body]
+    names = [{n.value for n in names_in(stmt)} for stmt in module.body]
     bound = [bound_names(stmt) for stmt in module.body]
     changed = True
     while changed:

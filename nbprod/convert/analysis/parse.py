@@ -94,9 +94,7 @@ class Scopes(_ListedOnce, ScopeProvider):
     """libcst's ScopeProvider, its visitors listed once, reading the contexts of
     :class:`Contexts` where it asks for ExpressionContextProvider's."""
 
-    METADATA_DEPENDENCIES = tuple(
-        _contexts(ScopeProvider.METADATA_DEPENDENCIES)
-    )
+    METADATA_DEPENDENCIES = tuple(_contexts(ScopeProvider.METADATA_DEPENDENCIES))
 
     @classmethod
     def get_inherited_dependencies(cls) -> Collection[Any]:
