@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,8 +140,6 @@ def _check_v4_schema(data: dict[str, Any], path: str) -> None:
     """Check the raw JSON against nbformat's schema, before nbformat reads it:
     nbformat.reads and nbformat.validate crash (TypeError) on some invalid
     notebooks, and only log others."""
-    from nbformat.validator import get_validator
-
     minor = _schema_minor(data)
     cells = data.get("cells")
     if minor >= 5 and isinstance(cells, list):
@@ -147,10 +147,35 @@ def _check_v4_schema(data: dict[str, Any], path: str) -> None:
         for i, cell in enumerate(cells):
             if isinstance(cell, dict) and "id" not in cell:
                 cell["id"] = f"nbprod-{i + 1}"
+    validate = _v4_validator(minor)
     try:
-        get_validator(version=4, version_minor=minor).validate(data)
+        if validate is None:
+            from nbformat.validator import get_validator
+
+            get_validator(version=4, version_minor=minor).validate(data)
+        else:
+            validate(data)
     except Exception:  # noqa: BLE001 - the jsonschema pass below says what is wrong
         raise _schema_error(data, minor, path) from None
+
+
+@cache
+def _v4_validator(minor: int) -> Callable[[Any], Any] | None:
+    """nbformat's own v4.``minor`` schema compiled with fastjsonschema, as
+    nbformat's default validator does, but without importing nbformat: its import
+    (jsonschema, traitlets) was a third of linting one notebook. None when the
+    schema file is not where nbformat keeps it, and nbformat's validator is used."""
+    spec = importlib.util.find_spec("nbformat")
+    folders = spec.submodule_search_locations if spec else None
+    if not folders:
+        return None
+    schema = Path(folders[0]) / "v4" / f"nbformat.v4.{minor}.schema.json"
+    try:
+        import fastjsonschema
+
+        return fastjsonschema.compile(json.loads(schema.read_bytes()))
+    except (ImportError, OSError, ValueError):
+        return None
 
 
 def _schema_error(data: dict[str, Any], minor: int, path: str) -> NotebookError:
@@ -252,8 +277,6 @@ def notebook_json(text: str, path: str) -> dict[str, Any]:
     included, or NotebookError. Lighter than :func:`parse_notebook`: v4 notebooks
     are checked against the schema once and not copied; older ones are upgraded
     by nbformat."""
-    import nbformat
-
     data = _json(text, path)
     del text  # a notebook of hundreds of MB is held once, as data, not twice
     try:
@@ -262,6 +285,8 @@ def notebook_json(text: str, path: str) -> dict[str, Any]:
             if data.get("nbformat") == 4:
                 _check_v4_schema(data, path)
             else:
+                import nbformat
+
                 nb = nbformat.reads(json.dumps(data), as_version=4)
                 nbformat.validate(nb)
                 data = json.loads(nbformat.writes(nb))

@@ -27,12 +27,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO
-
-import nbformat
+from typing import IO, TYPE_CHECKING
 
 from nbprod.errors import NbprodError
 from nbprod.validate.driver import REFUSED_EXIT
+
+if TYPE_CHECKING:
+    import nbformat
 
 DEFAULT_TIMEOUT = 600.0
 MANIFEST = "manifest.json"
@@ -293,6 +294,8 @@ def run_notebook(
     ``names`` at its end and ``probes`` where they are computed into ``folder``.
     ``on_cell`` is told the number of each of the notebook's cells as it starts,
     and how many cells it has."""
+    # Imported here: convert imports this module, and needs neither unless it validates.
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
