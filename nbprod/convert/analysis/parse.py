@@ -4,18 +4,20 @@ the notebook's cell and line and libcst never sees code CPython would reject."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
 import libcst as cst
 from libcst import BatchableCSTVisitor
 from libcst.metadata import (
+    ExpressionContext,
     ExpressionContextProvider,
     MetadataWrapper,
     PositionProvider,
     ScopeProvider,
 )
 
+from nbprod.convert.analysis.contexts import expression_contexts
 from nbprod.convert.analysis.facts import ParsedCell
 from nbprod.convert.analysis.nodes import statement_index
 from nbprod.convert.normalise import NormalCell
@@ -82,28 +84,36 @@ class _ListedOnce(BatchableCSTVisitor):
         return {name: getattr(self, name) for name in names}
 
 
-class Contexts(_ListedOnce, ExpressionContextProvider):
-    """libcst's ExpressionContextProvider, its visitors listed once."""
-
-
-def _contexts(providers: Iterable[Any]) -> Iterator[Any]:
-    return (Contexts if p is ExpressionContextProvider else p for p in providers)
-
-
 class Scopes(_ListedOnce, ScopeProvider):
-    """libcst's ScopeProvider, its visitors listed once, reading the contexts of
-    :class:`Contexts` where it asks for ExpressionContextProvider's."""
+    """libcst's ScopeProvider, its visitors listed once, told each name's context by
+    :func:`~nbprod.convert.analysis.contexts.expression_contexts` instead of
+    libcst's ExpressionContextProvider: the same answers, without another visit."""
 
-    METADATA_DEPENDENCIES = tuple(_contexts(ScopeProvider.METADATA_DEPENDENCIES))
+    METADATA_DEPENDENCIES = tuple(  # type: ignore[assignment]
+        d
+        for d in ScopeProvider.METADATA_DEPENDENCIES
+        if d is not ExpressionContextProvider
+    )
+    _contexts: Mapping[cst.CSTNode, ExpressionContext] = {}
 
     @classmethod
     def get_inherited_dependencies(cls) -> Collection[Any]:
-        # LibCST resolves what every class of the MRO declares, ScopeProvider too.
-        return frozenset(_contexts(super().get_inherited_dependencies()))
+        # LibCST resolves what every class of the MRO declares, ScopeProvider's too.
+        return frozenset(
+            d
+            for d in super().get_inherited_dependencies()
+            if d is not ExpressionContextProvider
+        )
+
+    def visit_Module(self, node: cst.Module) -> bool | None:
+        self._contexts = expression_contexts(node)
+        return super().visit_Module(node)
 
     def get_metadata(self, key: Any, node: cst.CSTNode, *default: Any) -> Any:
         if key is ExpressionContextProvider:
-            key = Contexts
+            if node in self._contexts or not default:
+                return self._contexts[node]
+            return default[0]
         return super().get_metadata(key, node, *default)
 
 
