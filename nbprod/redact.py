@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from nbprod.convert.analysis import ParsedCell
+from nbprod.convert.analysis.nodes import walk
 from nbprod.errors import CellError
 from nbprod.secrets import find_secrets
 
@@ -97,7 +98,7 @@ def find_secret_literals(
     by_value: dict[str, str] = {}
     for pc in parsed:
         finder = _Finder(pc)
-        pc.module.visit(finder)
+        walk(pc.module, finder)
         for line, column, kind, hint, value in finder.found:
             env = by_value.get(value)
             if env is None:

@@ -26,6 +26,7 @@ from nbprod.convert.analysis import (
     names_in,
 )
 from nbprod.convert.analysis.clones import CloneUse
+from nbprod.convert.analysis.nodes import walk
 from nbprod.convert.normalise import EXPLICIT_COMMENT
 from nbprod.convert.plan import ClonePlan, FigurePlan, Param, Plan, Serving, StagePlan
 from nbprod.convert.plan.names import cells_text
@@ -626,7 +627,7 @@ def _predict_argument(statement: cst.CSTNode, model: str) -> cst.BaseExpression:
             ):
                 found.append(node.args[0].value)
 
-    statement.visit(V())
+    walk(statement, V())
     return found[0]
 
 

@@ -22,7 +22,7 @@ from nbprod.convert.analysis.helpers import helper_facts
 from nbprod.convert.analysis.imports import implied_imports, imports_of
 from nbprod.convert.analysis.kinds import sort_statements
 from nbprod.convert.analysis.literals import LiteralsPart
-from nbprod.convert.analysis.nodes import bound_names, line_of, names_in
+from nbprod.convert.analysis.nodes import bound_names, line_of, names_in, walk
 from nbprod.convert.analysis.predictors import PredictorsPart
 from nbprod.convert.analysis.randomness import RandomnessPart, Seeding
 from nbprod.convert.analysis.refuse import dynamic_definitions
@@ -80,7 +80,7 @@ def analyse_cell(
             # Decorators (and, for randomness, default values and class bodies)
             # run where the definition is written.
             for deco in stmt.decorators:
-                deco.visit(batch)
+                walk(deco, batch)
             randomness.definition(stmt)
         elif kinds[i] != "import":
             batch.run(i, stmt)

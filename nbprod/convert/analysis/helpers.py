@@ -9,7 +9,7 @@ import libcst as cst
 
 from nbprod.convert.analysis.dataflow import DataFlowPart
 from nbprod.convert.analysis.facts import Helper, ParsedCell
-from nbprod.convert.analysis.nodes import line_of
+from nbprod.convert.analysis.nodes import line_of, walk
 from nbprod.convert.analysis.resolve import Resolution, Resolver
 from nbprod.convert.analysis.walk import Batch
 
@@ -54,7 +54,7 @@ def body_mutations(
     flow = DataFlowPart(pc, resolver.imports, resolution.calls)
     batch = Batch([resolution, flow])
     for inner in stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []:
-        inner.visit(batch)
+        walk(inner, batch)
     return flow.result().mutates
 
 

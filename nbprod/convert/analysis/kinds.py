@@ -25,6 +25,7 @@ from nbprod.convert.analysis.nodes import (
     names_in,
     root_name,
     target_names,
+    walk,
 )
 from nbprod.convert.analysis.randomness import verdict
 from nbprod.convert.analysis.resolve import Resolver
@@ -288,7 +289,7 @@ def _draws_random(stmt: cst.CSTNode, resolver: Resolver) -> bool:
             call = verdict(node, resolver)
             found |= call is not None and call.draw is not apis.Draw.SEEDS
 
-    stmt.visit(V())
+    walk(stmt, V())
     return found
 
 

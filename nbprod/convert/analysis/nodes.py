@@ -144,12 +144,12 @@ def _is_node(cls: type) -> bool:
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The nodes directly under ``node``, read from its fields.
+    """The nodes directly under ``node``, read from its fields, in no particular
+    order: for questions whose answer is a set or a mapping.
 
-    Not in source order, unlike libcst's ``children`` and ``visit``: those rebuild
-    every node they pass (libcst has no read-only traversal), which made
-    traversals a third of converting a notebook. For questions whose answer is a
-    set or a mapping, where order does not matter."""
+    libcst's ``children`` and ``visit`` rebuild every node they pass (libcst has no
+    read-only traversal), which made traversals a third of converting a notebook;
+    :func:`walk` visits in libcst's order without rebuilding."""
     found: list[cst.CSTNode] = []
     for name in _fields(type(node)):
         value = getattr(node, name)
@@ -161,8 +161,81 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
+# (node type, its fields that hold nodes) -> those fields in libcst's order
+_ORDER: dict[tuple[type, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def ordered_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes directly under ``node`` in libcst's order (source order), without
+    rebuilding it: which fields come first is asked of libcst's ``children`` once
+    for each type of node and set of filled fields, so the order is libcst's own,
+    fields libcst does not visit left out."""
+    present: list[tuple[str, list[cst.CSTNode]]] = []
+    for name in _fields(type(node)):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            items = [item for item in value if _is_node(type(item))]
+            if items:
+                present.append((name, items))
+        elif _is_node(kind):
+            present.append((name, [value]))
+    key = (type(node), tuple(name for name, _ in present))
+    order = _ORDER.get(key)
+    if order is None:
+        order = _libcst_order(node, present)
+        if order is None:  # one node in two fields: no order of fields says it
+            return list(node.children)
+        _ORDER[key] = order
+    by_name = dict(present)
+    return [item for name in order for item in by_name[name]]
+
+
+def _libcst_order(
+    node: cst.CSTNode, present: list[tuple[str, list[cst.CSTNode]]]
+) -> tuple[str, ...] | None:
+    owner: dict[int, str] = {}
+    for name, items in present:
+        for item in items:
+            if owner.setdefault(id(item), name) != name:
+                return None
+    return tuple(dict.fromkeys(owner[id(c)] for c in node.children if id(c) in owner))
+
+
+def _attribute_hooks(cls: type) -> list[str]:
+    """The ``visit_Node_attribute`` methods ``cls`` and its bases define, libcst's
+    own classes (all stubs) aside; read from the classes' own namespaces, since
+    ``dir()`` of a visitor lists 1,600 names."""
+    return [
+        attr
+        for klass in cls.__mro__
+        if not klass.__module__.startswith("libcst")
+        for attr in vars(klass)
+        if attr.startswith(("visit_", "leave_"))
+        and len(parts := attr.split("_", 2)) == 3
+        and parts[1][:1].isupper()
+    ]
+
+
+def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """``node.visit(visitor)`` for a visitor that only reads: the same ``on_visit``
+    and ``on_leave`` calls in the same order, without rebuilding the tree. Not for
+    visitors with per-attribute hooks (``visit_Call_func``), which it does not call."""
+    hooks = _attribute_hooks(type(visitor))
+    if hooks:
+        raise TypeError(f"walk() does not call attribute hooks: {', '.join(hooks)}")
+    _walk(node, visitor)
+
+
+def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    if visitor.on_visit(node):
+        for child in ordered_children(node):
+            _walk(child, visitor)
+    visitor.on_leave(node)
+
+
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """``node`` and every node under it, in no particular order (see :func:`children`)."""
+    """``node`` and every node under it, in no particular order."""
     stack = [node]
     while stack:
         current = stack.pop()
@@ -204,11 +277,11 @@ def name_nodes(node: cst.CSTNode, *, targets: bool = True) -> list[cst.Name]:
 
     class V(cst.CSTVisitor):
         def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
+            walk(n.value, self)
             return False
 
         def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
+            walk(n.value, self)
             return False
 
         def visit_AssignTarget(self, n: cst.AssignTarget) -> bool:
@@ -223,11 +296,11 @@ def name_nodes(node: cst.CSTNode, *, targets: bool = True) -> list[cst.Name]:
         def _definition(self, n: cst.FunctionDef | cst.ClassDef) -> bool:
             if targets:
                 return True
-            n.body.visit(self)
+            walk(n.body, self)
             return False
 
         def visit_Name(self, n: cst.Name) -> None:
             found.append(n)
 
-    node.visit(V())
+    walk(node, V())
     return found

@@ -18,7 +18,7 @@ import libcst as cst
 
 from nbprod import known_apis as apis
 from nbprod.convert.analysis.facts import ParsedCell
-from nbprod.convert.analysis.nodes import is_none, line_of
+from nbprod.convert.analysis.nodes import is_none, line_of, walk
 from nbprod.convert.analysis.resolve import Resolver
 from nbprod.convert.analysis.walk import Batch, Part
 
@@ -120,7 +120,7 @@ class RandomnessPart(Part):
         alone = Batch([self])
         if isinstance(stmt, cst.FunctionDef):
             for default in _defaults(stmt):
-                default.visit(alone)
+                walk(default, alone)
             seeds = self._seeds_in(stmt.body)
             if seeds:
                 self.helpers[stmt.name.value] = seeds
@@ -128,20 +128,20 @@ class RandomnessPart(Part):
                 self.helpers.pop(stmt.name.value, None)
             return
         for arg in (*stmt.bases, *stmt.keywords):
-            arg.visit(alone)
+            walk(arg, alone)
         body = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
         for inner in body:
             if isinstance(inner, cst.ClassDef):
                 for deco in inner.decorators:
-                    deco.visit(alone)
+                    walk(deco, alone)
                 self.definition(inner)
             elif isinstance(inner, cst.FunctionDef):  # a method: not a helper
                 for deco in inner.decorators:
-                    deco.visit(alone)
+                    walk(deco, alone)
                 for default in _defaults(inner):
-                    default.visit(alone)
+                    walk(default, alone)
             else:
-                inner.visit(alone)
+                walk(inner, alone)
 
     def _seeds_in(self, body: cst.CSTNode) -> frozenset[str]:
         """The global generators a helper's body seeds (directly or by calling a
@@ -157,7 +157,7 @@ class RandomnessPart(Part):
                 if call is not None and call.draw is apis.Draw.SEEDS:
                     seeds.add(call.generator)
 
-        body.visit(Calls())
+        walk(body, Calls())
         return frozenset(seeds)
 
 

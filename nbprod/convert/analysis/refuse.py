@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from nbprod.convert.analysis.facts import CellFacts, ParsedCell
-from nbprod.convert.analysis.nodes import line_of
+from nbprod.convert.analysis.nodes import line_of, walk
 from nbprod.convert.analysis.scope import global_references
 from nbprod.errors import CellError
 
@@ -55,7 +55,7 @@ def dynamic_definitions(pc: ParsedCell) -> tuple[str, ...]:
     function is at a module's level and the notebook's globals are a stage
     function's locals, so what it assigns would never reach the code that reads it."""
     scan = _Scan(pc)
-    pc.module.visit(scan)
+    walk(pc.module, scan)
     if scan.globals:
         first = scan.globals[0]
         names = ", ".join(n.name.value for n in first.names)

@@ -17,7 +17,7 @@ from libcst.metadata import (
 )
 
 from nbprod.convert.analysis.facts import ParsedCell, Reference
-from nbprod.convert.analysis.nodes import dotted
+from nbprod.convert.analysis.nodes import dotted, walk
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def global_references(pc: ParsedCell) -> list[Reference]:
         def visit_Call(self, node: cst.Call) -> None:
             callees.add(id(node.func))
 
-    module.visit(Callees())
+    walk(module, Callees())
     found: list[Reference] = []
     scopes = {id(s): s for s in pc.scopes.values() if s is not None}
     for scope in scopes.values():

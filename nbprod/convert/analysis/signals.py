@@ -10,7 +10,7 @@ import libcst as cst
 
 from nbprod import known_apis as apis
 from nbprod.convert.analysis.facts import ParsedCell, Signal
-from nbprod.convert.analysis.nodes import line_of, name_nodes, root_name
+from nbprod.convert.analysis.nodes import line_of, name_nodes, root_name, walk
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.walk import InAssignment
 from nbprod.stages import Stage
@@ -133,7 +133,7 @@ def fitting_loop(stmt: cst.BaseStatement) -> tuple[str, ...]:
             }:
                 found[name] = None
 
-    stmt.body.visit(V())
+    walk(stmt.body, V())
     return tuple(found)
 
 
@@ -146,5 +146,5 @@ def _has_product(node: cst.CSTNode) -> bool:
             nonlocal found
             found |= isinstance(n.operator, products)
 
-    node.visit(V())
+    walk(node, V())
     return found

@@ -14,7 +14,7 @@ from functools import cache
 
 import libcst as cst
 
-from nbprod.convert.analysis.nodes import root_name, target_names
+from nbprod.convert.analysis.nodes import root_name, target_names, walk
 
 _Method = Callable[[cst.CSTNode], object]
 
@@ -98,7 +98,7 @@ class Batch(cst.CSTVisitor):
     def run(self, index: int, stmt: cst.BaseStatement) -> None:
         """Visit the top-level statement ``stmt``, at ``index`` in its cell."""
         self.begin(index, isinstance(stmt, cst.SimpleStatementLine))
-        stmt.visit(self)
+        walk(stmt, self)
         self.end(stmt)
 
     def on_visit(self, node: cst.CSTNode) -> bool:

@@ -1,8 +1,9 @@
-"""nbprod's expression contexts and scopes are libcst's, node for node.
+"""What nbprod does in libcst's place gives libcst's answers, node for node.
 
-``expression_contexts`` stands in for libcst's ExpressionContextProvider, and
-``Scopes`` is libcst's ScopeProvider told those contexts: both are compared with
-libcst's own providers on the same nodes, over every code cell of the examples,
+``expression_contexts`` stands in for libcst's ExpressionContextProvider,
+``Scopes`` is libcst's ScopeProvider told those contexts, and ``walk`` is a
+visit that does not rebuild the tree: each is compared with libcst's own on the
+same nodes, over every code cell of the examples,
 every golden project's modules, nbprod's analysis and a file of the constructs
 each rule is about.
 """
@@ -21,6 +22,7 @@ from libcst.metadata import (
 )
 
 from nbprod.convert.analysis.contexts import expression_contexts
+from nbprod.convert.analysis.nodes import children, ordered_children, walk
 from nbprod.convert.analysis.parse import Scopes
 from nbprod.convert.normalise import normalise_cell
 from nbprod.notebook import read_notebook
@@ -117,6 +119,52 @@ def test_contexts_and_scopes_are_libcsts(label: str, source: str) -> None:
     assert _summary(module, ours.resolve(Scopes)) == _summary(
         module, theirs.resolve(ScopeProvider)
     ), label
+
+
+@pytest.mark.parametrize("label,source", SOURCES, ids=[s[0] for s in SOURCES])
+def test_walk_visits_as_libcst_does(label: str, source: str) -> None:
+    module = cst.parse_module(source)
+    theirs, ours = _Recorder(), _Recorder()
+    module.visit(theirs)
+    walk(module, ours)
+    assert ours.events == theirs.events, label
+    assert len(theirs.events) > 2
+
+
+def test_children_are_libcsts() -> None:
+    module = cst.parse_module(CONSTRUCTS)
+    recorder = _Recorder()
+    module.visit(recorder)
+    for node in recorder.nodes.values():
+        theirs = [id(c) for c in node.children]
+        assert [id(c) for c in ordered_children(node)] == theirs
+        assert sorted(id(c) for c in children(node)) == sorted(theirs)
+
+
+def test_walk_refuses_attribute_hooks() -> None:
+    class Hooked(cst.CSTVisitor):
+        def visit_Call_func(self, node: cst.Call) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="visit_Call_func"):
+        walk(cst.parse_module("f(x)"), Hooked())
+
+
+class _Recorder(cst.CSTVisitor):
+    """Every visit and leave, in order; skips the bodies of functions, as the
+    analysis does, so that a visit returning False is compared too."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+        self.nodes: dict[int, cst.CSTNode] = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.events.append(("visit", id(node)))
+        self.nodes[id(node)] = node
+        return not isinstance(node, cst.FunctionDef)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.events.append(("leave", id(original_node)))
 
 
 def _summary(module: cst.Module, scopes: object) -> list[object]:
