@@ -54,7 +54,14 @@ def test_gather_scans_for_a_module_named_unlike_its_distribution() -> None:
     assert env.versions["python-dateutil"] == metadata.version("python-dateutil")
 
 
-def test_a_module_not_installed_is_not_pinned() -> None:
+def test_a_module_not_installed_is_not_pinned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nothing installed provides a module that cannot be found: no scan for one.
+    def scan() -> None:
+        raise AssertionError("scanned every installed distribution")
+
+    monkeypatch.setattr(environment, "_all_providers", scan)
     env = gather({"nbprod_test_not_installed"})
     assert "nbprod_test_not_installed" not in env.distributions
     assert "nbprod_test_not_installed" in dependencies(

@@ -9,6 +9,7 @@ the same project on every machine.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -141,8 +142,9 @@ def _provider(root: str) -> tuple[str, str] | None:
     """(name, version) of the installed distribution providing ``root``, or None.
 
     The distribution named like the module (or as KNOWN_DISTRIBUTIONS says) is
-    looked up directly; only when neither provides it are all installed
-    distributions scanned (0.1 to 0.2 s for 113 of them, against about 2 ms a lookup).
+    looked up directly; only when neither provides an importable ``root`` are all
+    installed distributions scanned (0.1 to 0.8 s, against about 2 ms a lookup).
+    A module not importable here is provided by nothing installed: no scan.
     """
     for candidate in dict.fromkeys((root, KNOWN_DISTRIBUTIONS.get(root, root))):
         try:
@@ -151,12 +153,22 @@ def _provider(root: str) -> tuple[str, str] | None:
             continue
         if _provides(dist, root):
             return dist.metadata["Name"], dist.version
+    if not _importable(root):
+        return None
     names = _all_providers().get(root)
     if not names:
         return None
     # Several for a namespace package (``google``): the first by name, as before.
     dist = metadata.distribution(sorted(names)[0])
     return dist.metadata["Name"], dist.version
+
+
+def _importable(root: str) -> bool:
+    # find_spec of a top-level name looks for it without importing it.
+    try:
+        return importlib.util.find_spec(root) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _provides(dist: metadata.Distribution, root: str) -> bool:
