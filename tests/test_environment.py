@@ -34,15 +34,20 @@ def test_gather_reads_this_machines_versions() -> None:
     assert env.versions["pytest"] == metadata.version("pytest")
 
 
-def test_gather_looks_up_only_the_distributions_it_needs(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Scanning every installed distribution costs 40 to 100 direct lookups: the
-    # example notebooks' modules (sklearn and yaml included) never need it.
+@pytest.fixture
+def no_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scanning every installed distribution fails the test."""
+
     def scan() -> None:
         raise AssertionError("scanned every installed distribution")
 
     monkeypatch.setattr(environment, "_all_providers", scan)
+
+
+@pytest.mark.usefixtures("no_scan")
+def test_gather_looks_up_only_the_distributions_it_needs() -> None:
+    # Scanning every installed distribution costs 40 to 100 direct lookups: the
+    # example notebooks' modules (sklearn and yaml included) never need it.
     env = gather({"pandas", "numpy", "sklearn", "matplotlib"})
     assert env.distributions["sklearn"] == "scikit-learn"
 
@@ -54,14 +59,9 @@ def test_gather_scans_for_a_module_named_unlike_its_distribution() -> None:
     assert env.versions["python-dateutil"] == metadata.version("python-dateutil")
 
 
-def test_a_module_not_installed_is_not_pinned(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("no_scan")
+def test_a_module_not_installed_is_not_pinned() -> None:
     # Nothing installed provides a module that cannot be found: no scan for one.
-    def scan() -> None:
-        raise AssertionError("scanned every installed distribution")
-
-    monkeypatch.setattr(environment, "_all_providers", scan)
     env = gather({"nbprod_test_not_installed"})
     assert "nbprod_test_not_installed" not in env.distributions
     assert "nbprod_test_not_installed" in dependencies(
