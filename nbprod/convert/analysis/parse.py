@@ -8,7 +8,6 @@ from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst import BatchableCSTVisitor
 from libcst.metadata import (
     ExpressionContext,
     ExpressionContextProvider,
@@ -66,29 +65,17 @@ def _compiles_with_top_level_await(code: str) -> bool:
     return True
 
 
-class _ListedOnce(BatchableCSTVisitor):
-    """A batchable visitor whose visit and leave methods are listed once per class.
+class Scopes(ScopeProvider):
+    """libcst's ScopeProvider, with two costs of libcst's taken out.
 
-    LibCST lists them anew for every instance, with ``inspect.getmembers`` over
-    the 1,600 attributes a visitor has: about 2 ms a cell, a third of converting a
-    notebook of small cells. Which methods a class defines depends on the class
-    alone, so the names are kept per class and bound to each instance."""
-
-    _names: ClassVar[dict[type, tuple[str, ...]]] = {}
-
-    def get_visitors(self) -> Mapping[str, Any]:
-        names = _ListedOnce._names.get(type(self))
-        if names is None:
-            names = tuple(super().get_visitors())
-            _ListedOnce._names[type(self)] = names
-        return {name: getattr(self, name) for name in names}
-
-
-class Scopes(_ListedOnce, ScopeProvider):
-    """libcst's ScopeProvider, its visitors listed once, told each name's context by
+    It is told each name's context by
     :func:`~nbprod.convert.analysis.contexts.expression_contexts` instead of
-    libcst's ExpressionContextProvider: the same answers, without another visit."""
+    libcst's ExpressionContextProvider: the same answers, without another visit.
+    Its visit and leave methods are listed once: libcst lists them anew for every
+    instance, with ``inspect.getmembers`` over the 1,600 attributes a visitor has,
+    about 2 ms a cell (a third of converting a notebook of small cells)."""
 
+    _visitor_names: ClassVar[tuple[str, ...] | None] = None
     METADATA_DEPENDENCIES = tuple(  # type: ignore[assignment]
         d
         for d in ScopeProvider.METADATA_DEPENDENCIES
@@ -104,6 +91,12 @@ class Scopes(_ListedOnce, ScopeProvider):
             for d in super().get_inherited_dependencies()
             if d is not ExpressionContextProvider
         )
+
+    def get_visitors(self) -> Mapping[str, Any]:
+        names = Scopes._visitor_names
+        if names is None:
+            names = Scopes._visitor_names = tuple(super().get_visitors())
+        return {name: getattr(self, name) for name in names}
 
     def visit_Module(self, node: cst.Module) -> bool | None:
         self._contexts = expression_contexts(node)
