@@ -16,7 +16,9 @@ from nbprod.errors import NbprodError
 from nbprod.export import ORCHESTRATORS, Orchestrator
 
 if TYPE_CHECKING:
+    from nbprod.convert.plan import Plan
     from nbprod.validate.progress import Progress
+    from nbprod.validate.proof import Validation
 
 NOTEBOOK = click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
 QUIET = click.option(
@@ -128,6 +130,7 @@ def convert(
     kept = sum(1 for c in plan.cells if c.stage)
     click.echo(f"{notebook} -> {target}")
     click.echo(f"  package {plan.package}: {', '.join(s.stage for s in plan.stages)}")
+    click.echo(f"  {_predict_summary(plan, validation)}")
     click.echo(
         f"  {kept} of {len(plan.cells)} code cells in the pipeline; "
         f"{len(plan.params)} values in config.yaml"
@@ -157,6 +160,21 @@ def convert(
     )
     if validation is not None and not validation.passed:
         raise ValidationFailed(validation.reason)
+
+
+def _predict_summary(plan: Plan, validation: Validation | None) -> str:
+    """What the project's ``predict`` does with new rows, in one line: said up
+    front, since a predict that cannot be proven refuses them."""
+    refuses = "the project's predict refuses new rows"
+    if plan.serving is None:
+        return f"predict: not proven ({plan.serving_reason}); {refuses}"
+    if validation is None:
+        return f"predict: serves {plan.serving.what}; not validated (--no-validate)"
+    check = validation.predict
+    if check is not None and check.proven:
+        return f"{check.line()}; served: {plan.serving.what}"
+    why = check.detail if check is not None else validation.reason
+    return f"predict: not proven ({why.removesuffix('; the generated predict refuses to score new rows')}); {refuses}"
 
 
 @cli.command()

@@ -12,8 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from nbprod.stages import Stage
+
+if TYPE_CHECKING:
+    from nbprod.convert.analysis.facts import RowChangeKind
 
 # Short names keep the table below one row per line.
 PRE, TRAIN, INFER, EVAL = (
@@ -102,6 +106,15 @@ CALLS: tuple[tuple[str, Stage | None, str], ...] = (
     ("numpy.load", PRE, "data reader"),
     ("numpy.loadtxt", PRE, "data reader"),
     ("numpy.genfromtxt", PRE, "data reader"),
+    ("numpy.fromfile", PRE, "data reader"),
+    ("polars.read_*", PRE, "data reader"),
+    ("polars.scan_*", PRE, "data reader"),
+    ("pyarrow.csv.read_csv", PRE, "data reader"),
+    ("pyarrow.parquet.read_table", PRE, "data reader"),
+    ("pyarrow.feather.read_table", PRE, "data reader"),
+    ("pyarrow.feather.read_feather", PRE, "data reader"),
+    ("pyarrow.json.read_json", PRE, "data reader"),
+    ("pyarrow.dataset.dataset", PRE, "data reader"),
     ("joblib.load", PRE, "artifact reader"),
     ("torch.nn.*", TRAIN, "neural network"),
     ("torch.optim.*", TRAIN, "optimizer"),
@@ -404,6 +417,15 @@ PATH_FUNCTIONS: dict[str, tuple[int, str]] = {
     "numpy.load": (0, "read"),
     "numpy.loadtxt": (0, "read"),
     "numpy.genfromtxt": (0, "read"),
+    "numpy.fromfile": (0, "read"),
+    "polars.read_*": (0, "read"),
+    "polars.scan_*": (0, "read"),
+    "pyarrow.csv.read_csv": (0, "read"),
+    "pyarrow.parquet.read_table": (0, "read"),
+    "pyarrow.feather.read_table": (0, "read"),
+    "pyarrow.feather.read_feather": (0, "read"),
+    "pyarrow.json.read_json": (0, "read"),
+    "pyarrow.dataset.dataset": (0, "read"),
     "numpy.save": (0, "write"),
     "numpy.savetxt": (0, "write"),
     "numpy.savez*": (0, "write"),
@@ -417,6 +439,7 @@ PATH_FUNCTIONS: dict[str, tuple[int, str]] = {
     "os.path.exists": (0, "path"),
     "os.listdir": (0, "read"),
     "glob.glob": (0, "read"),
+    "glob.iglob": (0, "read"),
     "matplotlib.pyplot.savefig": (0, "write"),
 }
 PATH_METHODS: dict[str, tuple[int, str]] = {
@@ -429,6 +452,15 @@ PATH_METHODS: dict[str, tuple[int, str]] = {
     "savefig": (0, "write"),
     "save": (0, "write"),
 }
+# Calls that find files by a pattern (``glob.glob("data/*.csv")``): the files it
+# matches are the inputs, copied with the folders they are in, and the pattern is
+# the config value.
+GLOB_FUNCTIONS = frozenset({"glob.glob", "glob.iglob"})
+# Methods of a path that match a pattern under it (``Path("data").glob("*.csv")``),
+# and what they put before the pattern: rglob matches at any depth. The folder is
+# the config value.
+GLOB_METHODS: dict[str, str] = {"glob": "", "rglob": "**/"}
+GLOB_RECEIVERS = frozenset({"pathlib.Path"})
 
 # Calls that draw random numbers unless given ``random_state`` (or seeded globally).
 RANDOM_STATE_PATTERNS = (
@@ -493,11 +525,181 @@ SEED_KEYWORDS = frozenset({"random_state", "seed", "random_seed"})
 
 # Calls whose result is rows of data: new rows for ``predict`` arrive in the form
 # one of these gave (a file read into a frame, the held-out part of a split).
-ROW_READERS = ("pandas.read_*", "numpy.load", "numpy.loadtxt", "numpy.genfromtxt")
+ROW_READERS = (
+    "pandas.read_*",
+    "numpy.load",
+    "numpy.loadtxt",
+    "numpy.genfromtxt",
+    "numpy.fromfile",
+    "polars.read_*",
+    "polars.scan_*",
+    "pyarrow.csv.read_csv",
+    "pyarrow.parquet.read_table",
+    "pyarrow.feather.read_table",
+    "pyarrow.feather.read_feather",
+    "pyarrow.json.read_json",
+    "pyarrow.dataset.dataset",
+)
 ROW_SPLITS = frozenset({"sklearn.model_selection.train_test_split"})
 # Constructors of rows from values written in the code (``pd.DataFrame({...})``):
 # rows only where they read no other data.
 ROW_MAKERS = frozenset({"pandas.DataFrame", "numpy.array", "numpy.asarray"})
+
+# How rows move through code (nbprod.convert.analysis.rows): what a model makes
+# of each row it is given, what a fitted object applies row by row, what fits.
+MODEL_OUTPUTS = frozenset(
+    {"predict", "predict_proba", "predict_log_proba", "decision_function"}
+)
+FITTED_METHODS = frozenset({"transform", "inverse_transform", "score_samples"})
+FIT_METHODS = frozenset({"fit", "partial_fit"})
+# Fit and apply at once: on new rows, the fitted object is applied instead.
+FIT_THEN_APPLY = {"fit_transform": "transform", "fit_predict": "predict"}
+# Libraries whose functions give one value per row of their first argument
+# (``np.expm1(pred)``, ``pd.get_dummies(df)``), but for the reducers below.
+ROW_LIBRARIES = ("numpy.", "pandas.", "scipy.special.")
+# Of those, the ones whose every argument carries the same rows.
+ROW_ELEMENTWISE_ALL = frozenset(
+    {
+        "numpy.where",
+        "numpy.maximum",
+        "numpy.minimum",
+        "numpy.select",
+        "numpy.add",
+        "numpy.multiply",
+        "numpy.subtract",
+        "numpy.divide",
+        "numpy.average",
+    }
+)
+# Values side by side (``np.c_[a, b]``), frames and series built from values.
+ROW_STACKERS = frozenset({"numpy.c_"})
+ROW_PACKERS = frozenset({"pandas.DataFrame", "pandas.Series"})
+ROW_JOINERS = frozenset(
+    {
+        "pandas.concat",
+        "numpy.hstack",
+        "numpy.column_stack",
+        "numpy.vstack",
+        "numpy.concatenate",
+    }
+)
+ROW_MERGES = frozenset({"pandas.merge", "pandas.merge_asof", "pandas.merge_ordered"})
+# Methods and functions that make one value of many rows (unless given axis=1).
+ROW_REDUCERS = frozenset(
+    {
+        "mean",
+        "sum",
+        "std",
+        "var",
+        "min",
+        "max",
+        "median",
+        "quantile",
+        "percentile",
+        "nanmean",
+        "nansum",
+        "nanmedian",
+        "nanstd",
+        "nanmax",
+        "nanmin",
+        "count",
+        "nunique",
+        "unique",
+        "value_counts",
+        "describe",
+        "corr",
+        "cov",
+        "all",
+        "any",
+        "prod",
+        "mode",
+        "argmax",
+        "argmin",
+        "idxmax",
+        "idxmin",
+        "item",
+        "info",
+        "to_string",
+        "agg",
+        "aggregate",
+        "sem",
+        "skew",
+        "kurt",
+        "kurtosis",
+        "size",
+        "bincount",
+        "histogram",
+        "allclose",
+        "array_equal",
+        "isclose",
+    }
+)
+# Attributes that are not rows (``df.columns``, ``X.shape``).
+NOT_ROWS_ATTRIBUTES = frozenset(
+    {
+        "columns",
+        "shape",
+        "dtypes",
+        "dtype",
+        "index",
+        "ndim",
+        "size",
+        "empty",
+        "classes_",
+        "feature_names_in_",
+        "coef_",
+        "intercept_",
+        "name",
+        "str_",
+    }
+)
+# ``groupby`` and ``resample`` make one value per group, unless the method gives
+# one per row; windows give one per row.
+ROW_GROUPERS = frozenset({"groupby", "resample"})
+ROW_WINDOWS = frozenset({"rolling", "expanding", "ewm"})
+GROUPBY_PER_ROW = frozenset(
+    {
+        "transform",
+        "shift",
+        "diff",
+        "cumsum",
+        "cumcount",
+        "cumprod",
+        "cummax",
+        "cummin",
+        "rank",
+        "pct_change",
+        "fillna",
+        "ffill",
+        "bfill",
+    }
+)
+# Methods of frames that change their rows: (what they do, whether each row
+# keeps its index label).
+ROW_CHANGES: dict[str, tuple[RowChangeKind, bool]] = {
+    "sort_values": ("reorder", True),
+    "sort_index": ("reorder", True),
+    "sample": ("reorder", True),
+    "dropna": ("filter", True),
+    "drop_duplicates": ("filter", True),
+    "query": ("filter", True),
+    "head": ("filter", True),
+    "tail": ("filter", True),
+    "nlargest": ("filter", True),
+    "nsmallest": ("filter", True),
+    "drop": ("filter", True),
+    "explode": ("duplicate", True),
+    "merge": ("combine", False),
+    "join": ("combine", True),
+    "reset_index": ("reindex", False),
+    "set_index": ("reindex", False),
+    "pivot": ("aggregate", False),
+    "pivot_table": ("aggregate", False),
+    "melt": ("aggregate", False),
+    "stack": ("aggregate", False),
+    "unstack": ("aggregate", False),
+    "transpose": ("aggregate", False),
+}
 
 # Calls that read the clock: what is computed from them (durations) differs on
 # every run, so it is never evidence that two runs differ.
@@ -557,7 +759,14 @@ def needs_random_state(qualname: str) -> bool:
 
 
 # Readers whose first argument is a query or a table, not a file.
-NOT_PATH_READERS = ("pandas.read_sql*", "pandas.read_gbq", "pandas.read_clipboard")
+NOT_PATH_READERS = (
+    "pandas.read_sql*",
+    "pandas.read_gbq",
+    "pandas.read_clipboard",
+    "polars.read_database*",
+    "polars.read_clipboard",
+    "polars.scan_pyarrow_dataset",
+)
 
 
 def path_argument(qualname: str) -> tuple[int, str] | None:

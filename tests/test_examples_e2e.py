@@ -9,8 +9,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -18,6 +19,8 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod, saved_artifact
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.e2e
 
@@ -281,6 +284,145 @@ def test_characterization_tests_pass_twice_in_clean_folders(
         assert tests.returncode == 0, f"{attempt} run: {tests.stdout[-3000:]}"
         summary = tests.stdout.strip().splitlines()[-1]
         assert summary.startswith(f"{len(names)} passed"), summary
+
+
+def _take(rows: Any, positions: Sequence[int]) -> Any:
+    """The rows at ``positions``, in that order, in the form ``rows`` has."""
+    if hasattr(rows, "iloc"):
+        return rows.iloc[list(positions)]
+    if isinstance(rows, np.ndarray):
+        return rows[np.asarray(positions, dtype=int)]
+    return type(rows)(rows[i] for i in positions)
+
+
+@pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
+def test_predict_rows_scores_each_row_as_it_scores_it_alone(
+    tmp_path: Path,
+    notebook: Path,
+    converted: Callable[[Path], Converted],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Property: what ``predict_rows`` serves for a row does not depend on the rows
+    scored with it. For random orders and random subsets of new rows, each row gets
+    the value it gets when scored alone. A pipeline whose predict was not proven by
+    validation must refuse instead."""
+    base, result = converted(notebook)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(
+        (base / "pristine" / "nbprod-report.json").read_text(encoding="utf-8")
+    )
+    plan, serving = report["plan"], report["plan"]["serving"]
+    predict = (report.get("validation") or {}).get("predict") or {}
+    proven = serving is not None and predict.get("status") in {"equal", "close"}
+
+    # A scratch copy beside the notebooks' copy (as the notebook's paths expect).
+    copy_examples(tmp_path)
+    project = tmp_path / "project"
+    shutil.copytree(base / "pristine", project)
+    (package,) = [p.name for p in (project / "src").iterdir() if p.is_dir()]
+    if proven:
+        ran = run(
+            [sys.executable, "-m", package, "run"],
+            cwd=project,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(project / "src"),
+                "MPLBACKEND": "Agg",
+            },
+        )
+        assert ran.returncode == 0, ran.stderr[-3000:]
+
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project / "src"))
+
+    def forget() -> None:
+        for name in [m for m in sys.modules if m.split(".")[0] == package]:
+            del sys.modules[name]
+
+    forget()
+    try:
+        pipeline = importlib.import_module(f"{package}.pipeline")
+        runtime = importlib.import_module(f"{package}.runtime")
+        config = importlib.import_module(f"{package}.config").load_config("config.yaml")
+        if not proven:
+            # No proven served value: predict_rows refuses, saying why.
+            assert pipeline.PREDICT_REFUSED is not None, predict
+            if serving is None:
+                assert pipeline.PREDICT_REFUSED == plan["serving_reason"]
+            with pytest.raises(runtime.PredictError) as refused:
+                pipeline.predict_rows(config, pd.DataFrame({"x": [1.0]}))
+            assert str(refused.value) == (
+                f"this pipeline does not score new rows: {pipeline.PREDICT_REFUSED}"
+            )
+            return
+        assert pipeline.PREDICT_REFUSED is None
+
+        # New rows in the form predict takes: the file the notebook read them from,
+        # or the held-out rows the pipeline saved when it split them off.
+        if serving["made_by"] == "reader":
+            (reader,) = [
+                p
+                for p in plan["params"]
+                if p["cell"] == serving["source"][0] and p["kind"] == "path"
+            ]
+            source = Path(getattr(getattr(config, reader["group"]), reader["key"]))
+            assert source.is_file(), source
+            assert any(
+                (project / d["path"]).resolve() == source.resolve()
+                for d in plan["data"]
+            ), f"{source} is not among the project's data files"
+            read = (
+                pd.read_parquet(source)
+                if source.suffix == ".parquet"
+                else pd.read_csv(source)
+            )
+            rows = {
+                "array": lambda: read.to_numpy(),
+                "series": lambda: read.iloc[:, 0].copy(),
+                "frame": lambda: read,
+            }[pipeline.ROWS_FORM]()
+        else:
+            rows = joblib.load(saved_artifact(project / "artifacts", serving["rows"]))
+        rows = _take(rows, range(min(40, len(rows))))
+        count = len(rows)
+        assert count >= 2, f"only {count} new rows"
+
+        def served(positions: Sequence[int]) -> np.ndarray:
+            value = np.asarray(pipeline.predict_rows(config, _take(rows, positions)))
+            assert value.ndim >= 1 and value.shape[0] == len(
+                positions
+            ), f"{len(positions)} rows scored into shape {value.shape}"
+            return value
+
+        alone = [served([i])[0] for i in range(count)]
+
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+        )
+        @given(
+            st.one_of(
+                st.permutations(range(count)),
+                st.lists(st.sampled_from(range(count)), unique=True, min_size=1),
+            )
+        )
+        def each_row_as_alone(positions: list[int]) -> None:
+            got = served(positions)
+            expected = np.asarray([alone[i] for i in positions])
+            message = (
+                f"{notebook.stem}: rows at positions {positions} scored together "
+                f"gave {got.tolist()}, scored alone {expected.tolist()}"
+            )
+            if got.dtype.kind in "fc" and expected.dtype.kind in "fc":
+                np.testing.assert_allclose(got, expected, rtol=1e-9, err_msg=message)
+            else:
+                np.testing.assert_array_equal(got, expected, err_msg=message)
+
+        each_row_as_alone()
+    finally:
+        forget()
 
 
 def test_config_errors_are_reported_by_the_generated_cli(tmp_path: Path) -> None:

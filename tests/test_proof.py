@@ -111,7 +111,7 @@ def test_a_scaler_outside_the_model_is_saved_applied_and_proven(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "predict: proven on 50 rows" in result.stdout
     assert report(out)["validation"]["predict"]["status"] == "equal"
-    assert report(out)["plan"]["serving"]["inputs"] == ["scaler"]
+    assert report(out)["plan"]["serving"]["inputs"] == ["model", "scaler"]
 
     # New rows through the generated CLI, against the notebook's own code (its
     # fitted scaler and model, in its own kernel) on the same rows.

@@ -383,15 +383,16 @@ def test_new_rows_reach_predict_in_the_notebooks_form(
     assert scored["prediction"].tolist() == [10.0, 20.0, 30.0]
 
 
-def test_when_the_steps_drop_rows_only_the_predictions_are_written(
+def test_values_that_do_not_match_the_rows_one_to_one_are_refused(
     rows_file: Path, tmp_path: Path
 ) -> None:
+    # Which value belongs to which row is not known: nothing is written.
     target = tmp_path / "scored.csv"
-    count = runtime.predict_file(
-        rows_file, target, lambda rows: [1, 0], form="frame", rows="X"
-    )
-    assert count == 2
-    assert pd.read_csv(target).columns.tolist() == ["prediction"]
+    with pytest.raises(runtime.PredictError, match="made 2 values of 3 rows"):
+        runtime.predict_file(
+            rows_file, target, lambda rows: [1, 0], form="frame", rows="X"
+        )
+    assert not target.exists()
 
 
 def test_parquet_is_read_and_written_by_suffix(

@@ -32,7 +32,7 @@ from nbprod.convert.normalise import normalise_cell
 from nbprod.convert.picture import mermaid
 from nbprod.convert.plan import Plan, build_plan
 from nbprod.convert.plan.params import config_class, written_paths
-from nbprod.convert.plan.serving import PREPARE_FUNCTION
+from nbprod.convert.plan.serving import SERVE_FUNCTION
 from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
@@ -157,8 +157,18 @@ def analyse(
             for f in facts
             for lit in f.literals
             if lit.direction == "read"
+            and not lit.glob
             and isinstance(lit.value, str)
             and lit.value in existing
+            and posixpath.normpath(lit.value) not in written
+        ),
+        patterns=(
+            (lit.value, lit.glob)
+            for f in facts
+            for lit in f.literals
+            if lit.glob
+            and isinstance(lit.value, str)
+            and not os.path.isabs(lit.glob)
             and posixpath.normpath(lit.value) not in written
         ),
         mode=data,
@@ -402,9 +412,10 @@ def serving_facts(
     return {
         "serving": {
             "module": serving.stage.module,
-            "function": PREPARE_FUNCTION,
+            "function": SERVE_FUNCTION,
             "rows": serving.rows,
-            "transforms": serving.transforms,
+            "models": list(serving.models),
+            "what": serving.what,
             "inputs": list(serving.inputs),
             "params": [{"group": g, "key": k} for g, k in serving.params],
         },
@@ -640,8 +651,12 @@ def _settle_predict(
     if a.plan.serving is None or check is None:
         return validation
     refused = None
-    if not check.proven and check.status != Verdict.NOT_COMPARABLE:
-        refused = f"validation ran it on the notebook's own rows: {check.detail}"
+    if not check.proven:
+        refused = (
+            f"validation ran it on the notebook's own rows: {check.detail}"
+            if check.status != Verdict.NOT_COMPARABLE
+            else f"validation could not check it: {check.detail}"
+        )
         validation = refuse_predict(validation, a.plan)
     rows = load_values(values, [ROWS]).get(ROWS)
     form = {"ndarray": "array", "Series": "series"}.get(type(rows).__name__, "frame")

@@ -1,16 +1,18 @@
 """Which input files travel with the project, and where they go in it.
 
 The notebook's inputs (files it reads that exist beside it and that no cell
-writes) are copied into the project's ``data/`` folder when they total at most
-the limit, so the project runs in its own repository; otherwise, or when asked,
-config.yaml points at them where they are, relative to the project. This module
-reads the files (sizes, sha256, bytes): the I/O at the edge of the pure plan.
+writes, and the files a glob pattern it reads by matches) are copied into the
+project's ``data/`` folder when they total at most the limit, so the project runs
+in its own repository; otherwise, or when asked, config.yaml points at them where
+they are, relative to the project. This module reads the files (sizes, sha256,
+bytes): the I/O at the edge of the pure plan.
 """
 
 from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,8 @@ DATA_MODES: tuple[DataMode, ...] = ("copy", "reference")
 # Above this, copying the inputs would make the project a data store: reference.
 DEFAULT_LIMIT = 50 * 1024 * 1024
 DATA_FOLDER = "data"
+# What makes a part of a path a glob pattern (as ``glob`` decides it).
+_MAGIC = re.compile(r"[*?[]")
 
 
 @dataclass(frozen=True)
@@ -41,14 +45,18 @@ def input_data(
     notebook_dir: Path,
     sources: Iterable[str],
     *,
+    patterns: Iterable[tuple[str, str]] = (),
     mode: DataMode,
     limit: int,
     relative_dir: str,
 ) -> InputData:
     """The files ``sources`` names (relative to ``notebook_dir``, each a file or a
-    folder of files), copied when ``mode`` is "copy" and they total at most
-    ``limit`` bytes; else referenced through ``relative_dir`` (the notebook's
-    folder, relative to the project)."""
+    folder of files) and those the glob patterns of ``patterns`` match, copied
+    when ``mode`` is "copy" and they total at most ``limit`` bytes; else
+    referenced through ``relative_dir`` (the notebook's folder, relative to the
+    project). ``patterns`` holds (path, pattern): the path the notebook names is
+    the pattern itself (``glob.glob("data/*.csv")``) or the folder it starts with
+    (``Path("data").glob("*.csv")``); config.yaml gets its target either way."""
     from nbprod.convert.plan import DataFile
 
     found: list[tuple[str, str, bytes]] = []  # (source, file under it, bytes)
@@ -60,7 +68,13 @@ def input_data(
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
                 name = posixpath.join(source, file.relative_to(path).as_posix())
                 found.append((source, name, file.read_bytes()))
+    globs = [
+        g
+        for source, pattern in sorted(set(patterns))
+        if (g := _glob(notebook_dir, source, pattern))
+    ]
     total = sum(len(data) for _, _, data in found)
+    total += sum(len(data) for g in globs for _, data in g.files)
     referenced = ""
     if mode == "reference":
         referenced = "--data reference"
@@ -79,15 +93,116 @@ def input_data(
             taken.add(targets[source])
     files = []
     contents: dict[str, bytes] = {}
+    placed: list[tuple[str, str]] = []  # (file, where it goes)
     for source, name, data in found:
         target = posixpath.normpath(
             posixpath.join(targets[source], posixpath.relpath(name, source))
         )
         sha256 = hashlib.sha256(data).hexdigest()
         files.append(DataFile(name, target, len(data), sha256, not referenced))
+        placed.append((name, target))
         if not referenced:
             contents[target] = data
+    # Folders whose files the pipeline lists or matches: nothing else goes in them.
+    folders = [(s, targets[s]) for s in targets if (notebook_dir / s).is_dir()]
+    for g in globs:
+        if g.source in targets and g.rest:
+            continue  # a file whose name looks like a pattern, read as a file too
+        if referenced:
+            folder = posixpath.normpath(posixpath.join(relative_dir, g.folder))
+        elif g.source in targets:
+            folder = targets[g.source]  # a folder the notebook also reads whole
+        else:
+            folder = _fitting_folder(g, placed, folders)
+            folders.append((g.folder, folder))
+        targets[g.source] = posixpath.join(folder, g.rest) if g.rest else folder
+        for name, data in g.files:
+            target = _placed(name, g.folder, folder)
+            if (name, target) in placed:
+                continue
+            sha256 = hashlib.sha256(data).hexdigest()
+            files.append(DataFile(name, target, len(data), sha256, not referenced))
+            placed.append((name, target))
+            if not referenced:
+                contents[target] = data
     return InputData(tuple(files), targets, contents, referenced)
+
+
+def split_pattern(pattern: str) -> tuple[str, str]:
+    """The folder a glob pattern matches in (its parts before the first with a
+    wildcard; "." for none) and the pattern under it: ("data/parts", "*.csv")."""
+    parts = posixpath.normpath(pattern).split("/")
+    first = next((i for i, p in enumerate(parts) if _MAGIC.search(p)), len(parts) - 1)
+    return posixpath.join(*parts[:first]) if first else ".", "/".join(parts[first:])
+
+
+@dataclass(frozen=True)
+class _Glob:
+    """The files a pattern matches, placed from ``folder`` (under which ``rest``
+    matches them) as the notebook finds them from there."""
+
+    source: str
+    folder: str
+    rest: str  # "" when ``source`` is the folder
+    files: tuple[tuple[str, bytes], ...]
+
+
+def _glob(notebook_dir: Path, source: str, pattern: str) -> _Glob | None:
+    folder, rest = split_pattern(pattern)
+    root = notebook_dir / folder
+    if not root.is_dir():
+        return None
+    # pathlib's matching is a superset of glob.glob's, recursive or not (``**``
+    # always recurses, ``*`` matches hidden files): the files the notebook's call
+    # matches are among these, and the same call matches the same ones in the copy.
+    wanted = f"{rest}/*" if rest.rsplit("/", 1)[-1] == "**" else rest
+    try:
+        matched = sorted(p for p in root.glob(wanted) if p.is_file())
+    except (ValueError, NotImplementedError):  # a pattern pathlib refuses
+        return None
+    names = [
+        posixpath.normpath(posixpath.join(folder, p.relative_to(root).as_posix()))
+        for p in matched
+    ]
+    files = tuple((name, (notebook_dir / name).read_bytes()) for name in names)
+    if not files:
+        return None
+    if source == pattern:
+        return _Glob(source, folder, rest, files)
+    return _Glob(source, source, "", files)
+
+
+def _placed(name: str, folder: str, target: str) -> str:
+    return posixpath.normpath(posixpath.join(target, posixpath.relpath(name, folder)))
+
+
+def _fitting_folder(
+    g: _Glob, placed: list[tuple[str, str]], folders: list[tuple[str, str]]
+) -> str:
+    """Where ``g``'s folder goes: as its files would go one by one, unless that
+    folder would then hold a file from elsewhere (``x.csv`` and ``data/*.csv``
+    both land in ``data/``) or one of ``g``'s files would land in another listed
+    folder: then beside it, ``data/parts-2``."""
+    first = posixpath.dirname(_in_data(posixpath.join(g.folder, "file")))
+    candidate, n = first, 2
+    while not _fits(g, candidate, placed, folders):
+        candidate, n = f"{first}-{n}", n + 1
+    return candidate
+
+
+def _fits(
+    g: _Glob, target: str, placed: list[tuple[str, str]], folders: list[tuple[str, str]]
+) -> bool:
+    def agrees(folder: str, folder_target: str, name: str, where: str) -> bool:
+        inside = where == folder_target or where.startswith(folder_target + "/")
+        return not inside or _placed(
+            where, folder_target, folder
+        ) == posixpath.normpath(name)
+
+    new = [(name, _placed(name, g.folder, target)) for name, _ in g.files]
+    return all(agrees(g.folder, target, n, w) for n, w in placed) and all(
+        agrees(f, t, n, w) for f, t in folders for n, w in new
+    )
 
 
 def _in_data(source: str) -> str:

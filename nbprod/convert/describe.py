@@ -57,8 +57,8 @@ def describe(plan: Plan) -> list[str]:
         steps = ", ".join(f"cell {c}" for c in serving.cells) or "none"
         state = ", ".join(serving.inputs) or "nothing"
         lines.append(
-            f"predict: {serving.model}.predict({serving.argument}) on new rows of "
-            f"{serving.rows}; steps: {steps}; saved state: {state}"
+            f"predict: serves {serving.what} on new rows of {serving.rows}; "
+            f"steps: {steps}; saved state: {state}"
         )
     lines += [f"warning: {w}" for w in plan.warnings]
     return lines

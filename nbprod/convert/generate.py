@@ -26,12 +26,12 @@ from nbprod.convert.analysis import (
     names_in,
 )
 from nbprod.convert.analysis.clones import CloneUse
-from nbprod.convert.analysis.nodes import walk
 from nbprod.convert.normalise import EXPLICIT_COMMENT
 from nbprod.convert.plan import ClonePlan, FigurePlan, Param, Plan, Serving, StagePlan
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
-from nbprod.convert.plan.serving import PREPARE_FUNCTION
+from nbprod.convert.plan.serving import SERVE_FUNCTION
+from nbprod.known_apis import FIT_THEN_APPLY
 from nbprod.redact import REDACTED
 from nbprod.secrets import find_secrets
 
@@ -246,9 +246,9 @@ def generate_modules(
             for n in stage.cells:
                 string_names |= set(facts_by_cell[n].string_reads)
         serving = plan.serving
-        if serving is not None and serving.transforms and serving.stage == stage.stage:
-            # The notebook's own steps from the rows it predicts on to the model's
-            # input, for new rows: what ``predict`` runs.
+        if serving is not None and serving.stage == stage.stage:
+            # The notebook's own steps from the rows it predicts on to what it
+            # serves, for new rows: what ``predict`` runs.
             function, used = _serving_function(
                 base, serving, by_cell, facts_by_cell, params_by_key
             )
@@ -586,49 +586,53 @@ def _serving_function(
     facts_by_cell: dict[int, CellFacts],
     params_by_key: dict[tuple[str, str], Param],
 ) -> tuple[cst.FunctionDef, bool]:
-    """``prepare_new_rows``: the notebook's own steps from the rows it predicted on
-    to what the model took, statement by statement."""
+    """``predict_new_rows``: the notebook's own steps from the rows it predicted
+    on to the value it served, statement by statement; an object it fitted and
+    applied at once (``fit_transform``) is applied, as fitted."""
     statements, used_partial = _statements(
-        ctx, by_cell, facts_by_cell, list(serving.steps), serving=True
+        ctx,
+        by_cell,
+        facts_by_cell,
+        list(serving.steps),
+        serving=True,
+        applied={
+            (c, i): {o for c2, i2, o in serving.applied if (c2, i2) == (c, i)}
+            for c, i, _ in serving.applied
+        },
     )
-    call_cell, call_line = serving.call
-    pc = by_cell[call_cell]
-    statement = next(s for s in pc.module.body if _start_line(pc, s) == call_line)
-    argument = _predict_argument(statement, serving.model)
-    rewritten, used = _rewrite(ctx, pc, argument)
-    assert isinstance(rewritten, cst.BaseExpression)
-    used_partial |= used
+    call_cell, _ = serving.call
     function = _function(
-        PREPARE_FUNCTION,
+        SERVE_FUNCTION,
         (serving.rows, *serving.inputs),
         _config_params(ctx, serving.params, params_by_key),
         statements,
-        rewritten,
-        f"New rows, in the form of {serving.rows} after notebook cell "
-        f"{serving.source[0]}, as {serving.model} takes them "
-        f"(notebook {cells_text(serving.cells or (call_cell,))}).",
-        f"Returns {serving.argument}, what cell {call_cell} predicts on.",
+        cst.parse_expression(serving.served),
+        f"What the notebook serves for new rows, given in the form of {serving.rows} "
+        f"after notebook cell {serving.source[0]}: {serving.what}, by the steps of "
+        f"notebook {cells_text(serving.cells or (call_cell,))}.",
+        f"Returns {serving.served}.",
     )
     return function, used_partial
 
 
-def _predict_argument(statement: cst.CSTNode, model: str) -> cst.BaseExpression:
-    found: list[cst.BaseExpression] = []
+class _Applied(cst.CSTTransformer):
+    """``obj.fit_transform(x)`` -> ``obj.transform(x)``: on new rows, an object
+    the notebook fitted and applied at once is applied as it was fitted."""
 
-    class V(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value == "predict"
-                and isinstance(func.value, cst.Name)
-                and func.value.value == model
-                and node.args
-            ):
-                found.append(node.args[0].value)
+    def __init__(self, objects: AbstractSet[str]) -> None:
+        self.objects = objects
 
-    walk(statement, V())
-    return found[0]
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        method = original_node.attr.value
+        if (
+            method in FIT_THEN_APPLY
+            and isinstance(original_node.value, cst.Name)
+            and original_node.value.value in self.objects
+        ):
+            return updated_node.with_changes(attr=cst.Name(FIT_THEN_APPLY[method]))
+        return updated_node
 
 
 def _definition_or_import(stmt: cst.BaseStatement) -> bool:
@@ -641,6 +645,49 @@ def _definition_or_import(stmt: cst.BaseStatement) -> bool:
 def _start_line(pc: ParsedCell, node: cst.CSTNode) -> int:
     pos = pc.positions.get(node)
     return pos.start.line if pos is not None else 0
+
+
+@dataclass(frozen=True)
+class _ServeCall:
+    """Where the notebook made the value it serves: now a call of the serving
+    function, so that the serving path exists once."""
+
+    serving: Serving
+
+
+def _with_serving_call(
+    serving: Serving | None, items: list[tuple[int, int] | _CloneCall]
+) -> list[tuple[int, int] | _CloneCall | _ServeCall]:
+    """``items`` with the serving steps replaced by one call of the serving
+    function, when they are all here, one after the other, and the stage calls it
+    (``Serving.called_by_stage``)."""
+    if serving is None or not serving.called_by_stage:
+        return list(items)
+    steps = set(serving.steps)
+    at = [
+        k
+        for k, item in enumerate(items)
+        if (isinstance(item, tuple) and item in steps)
+        or (isinstance(item, _CloneCall) and set(item.use.statements) <= steps)
+    ]
+    covered: set[tuple[int, int]] = set()
+    for k in at:
+        item = items[k]
+        covered |= set(item.use.statements) if isinstance(item, _CloneCall) else {item}
+    if not at or covered != steps or at != list(range(at[0], at[-1] + 1)):
+        return list(items)
+    return [*items[: at[0]], _ServeCall(serving), *items[at[-1] + 1 :]]
+
+
+def _serve_call(ctx: _Context, serving: Serving) -> cst.SimpleStatementLine:
+    """``served = predict_new_rows(rows, model, ..., config=config)``."""
+    return _call(
+        ctx,
+        SERVE_FUNCTION,
+        (serving.rows, *serving.inputs),
+        serving.params,
+        (serving.served,),
+    )
 
 
 @dataclass(frozen=True)
@@ -659,6 +706,7 @@ def _statements(
     figures: dict[int, list[FigurePlan]] | None = None,
     *,
     serving: bool = False,
+    applied: dict[tuple[int, int], set[str]] | None = None,
 ) -> tuple[list[cst.BaseStatement], bool]:
     """The statements at ``order`` ((cell, index) in the cell's module), rewritten,
     each copy of a factored clone a call of its function; a label names the cell
@@ -681,12 +729,18 @@ def _statements(
                 )
             )
 
-    for item in _with_clone_calls(ctx.plan.clones, order, serving):
-        if isinstance(item, tuple) and item in saved_at:
+    items = _with_serving_call(
+        None if serving else ctx.plan.serving,
+        _with_clone_calls(ctx.plan.clones, order, serving),
+    )
+    for item in items:
+        rewritten: cst.SimpleStatementLine | cst.BaseCompoundStatement
+        if isinstance(item, _ServeCall):
+            number = item.serving.steps[0][0]
+            rewritten = _serve_call(ctx, item.serving)
+        elif isinstance(item, tuple) and item in saved_at:
             number = item[0]
-            rewritten: cst.SimpleStatementLine | cst.BaseCompoundStatement = _save(
-                ctx.plan, saved_at[item], "the notebook's plt.show()"
-            )
+            rewritten = _save(ctx.plan, saved_at[item], "the notebook's plt.show()")
         elif isinstance(item, _CloneCall):
             number = item.use.statements[0][0]
             rewritten = _clone_call(item.clone, item.use)
@@ -695,6 +749,10 @@ def _statements(
             pc = by_cell[number]
             node, used = _rewrite(ctx, pc, pc.module.body[i])
             used_partial |= used
+            if applied and (number, i) in applied:
+                applied_node = node.visit(_Applied(applied[(number, i)]))
+                assert isinstance(applied_node, cst.CSTNode)
+                node = applied_node
             assert isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement)
             rewritten = node
             if i in facts_by_cell[number].shown and isinstance(
@@ -711,7 +769,11 @@ def _statements(
                         comment=cst.Comment(SHOWN),
                     ),
                 )
-        first = item.use.statements[0] if isinstance(item, _CloneCall) else item
+        first = (
+            item.use.statements[0]
+            if isinstance(item, _CloneCall)
+            else item.serving.steps[0] if isinstance(item, _ServeCall) else item
+        )
         if first == (number, 0):
             rewritten = rewritten.with_changes(
                 leading_lines=[

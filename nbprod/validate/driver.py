@@ -109,7 +109,8 @@ REFUSED_EXIT = 4
 
 def main(argv: list[str]) -> int:
     """Run the pipeline ``argv[0]`` (JSON) describes, write what its cells printed,
-    then score the rows of one request read from standard input (none: just end)."""
+    then score the rows of one request read from standard input (none: just end):
+    each file of rows it names, into its target."""
     import joblib
 
     spec = json.loads(argv[0])
@@ -136,9 +137,8 @@ def main(argv: list[str]) -> int:
         print(refused, file=sys.stderr)
         return REFUSED_EXIT
     if line:
-        request = json.loads(line)
-        rows = joblib.load(request["rows"])
-        joblib.dump(pipeline.predict_rows(config, rows), request["target"])
+        for rows, target in json.loads(line)["runs"]:
+            joblib.dump(pipeline.predict_rows(config, joblib.load(rows)), target)
     return 0
 
 

@@ -593,14 +593,14 @@ class PipelineRun:
             self.folder, seconds=time.monotonic() - self.start, printed=printed
         )
 
-    def predict(self, rows: Path, target: Path, timeout: float) -> str | None:
-        """Run the generated ``predict`` on the rows saved in ``rows``, with the
-        artifacts the run left; the predictions go to ``target``. Returns the
-        error, if it failed; when the project's predict refuses by design
-        (``PREDICT_REFUSED``), None, and ``refused`` says why. The process ends
-        either way."""
+    def predict(self, runs: list[tuple[Path, Path]], timeout: float) -> str | None:
+        """Run the generated ``predict`` on the rows saved in each file of
+        ``runs``, with the artifacts the run left; what it serves goes to the
+        run's target. Returns the error, if one failed; when the project's
+        predict refuses by design (``PREDICT_REFUSED``), None, and ``refused``
+        says why. The process ends either way."""
         assert self.process.stdin is not None
-        request = json.dumps({"rows": str(rows), "target": str(target)})
+        request = json.dumps({"runs": [[str(r), str(t)] for r, t in runs]})
         try:
             self.process.stdin.write(request.encode() + b"\n")
             self.process.stdin.close()

@@ -46,7 +46,7 @@ from nbprod.validate.progress import Progress
 REPORT = "nbprod-report.json"
 # The shape of nbprod-report.json and of the plan in it: bump it when either changes,
 # so a report another nbprod made is refused rather than misread.
-REPORT_SCHEMA = 4
+REPORT_SCHEMA = 5
 
 
 class Outcome(Word):
@@ -308,13 +308,7 @@ def _probes(plan: Plan) -> tuple[Probe, ...]:
     (rows_cell, rows_line), (call_cell, call_line) = serving.source, serving.call
     return (
         Probe(ROWS, rows_cell, rows_line, True, serving.rows),
-        Probe(
-            PREDICTIONS,
-            call_cell,
-            call_line,
-            False,
-            f"{serving.model}.predict({serving.argument})",
-        ),
+        Probe(PREDICTIONS, call_cell, call_line, True, serving.served),
     )
 
 
@@ -586,9 +580,24 @@ def check_predict(
             detail=f"the notebook's run did not keep {what} "
             f"({failed.get(missing, 'never reached')})",
         )
-    target = tmp / "predictions.joblib"
-    error = pipeline.predict(theirs.folder / f"{ROWS}.joblib", target, timeout)
-    count = len(rows) if hasattr(rows, "__len__") else 0
+    count = _length(expected)
+    given = _length(rows)
+    if count is None or given is None or count != given:
+        # Rows dropped, repeated or taken from elsewhere on the way: which
+        # prediction belongs to which input row is not known.
+        return PredictCheck(
+            Verdict.NOT_COMPARABLE,
+            detail=f"the notebook served {_count(count)} for {_count(given, 'row')} "
+            f"of {where.rows}: they are not one value per input row",
+        )
+    import joblib
+
+    backwards = tmp / "rows-reversed.joblib"
+    joblib.dump(_reversed(rows), backwards)
+    target, target_back = tmp / "predictions.joblib", tmp / "reversed.joblib"
+    error = pipeline.predict(
+        [(theirs.folder / f"{ROWS}.joblib", target), (backwards, target_back)], timeout
+    )
     if pipeline.refused is not None:
         # as convert left it: not proven, and saying so is no difference
         return PredictCheck(
@@ -601,18 +610,49 @@ def check_predict(
             Verdict.DIFFERENT, count, f"the generated predict failed: {error}"
         )
     ok, got = _load(tmp, "predictions")
-    if not ok:
+    ok_back, got_back = _load(tmp, "reversed")
+    if not (ok and ok_back):
         return PredictCheck(
             Verdict.DIFFERENT, count, "the generated predict saved nothing"
         )
-    verdict = compare("predict", got, expected)
     detail = (
         f"the rows of {where.rows} as cell {where.source[0]} made them, "
-        f"against cell {where.call[0]}'s predictions"
+        f"against what cell {where.call[0]} served: {where.what}"
     )
-    if verdict.matches:
-        return PredictCheck(verdict.status, count, detail)
-    return PredictCheck(verdict.status, count, f"{verdict.detail}; {detail}")
+    verdict = compare("predict", got, expected)
+    if not verdict.matches:
+        return PredictCheck(verdict.status, count, f"{verdict.detail}; {detail}")
+    # The same rows in reverse order must get the same values in reverse order:
+    # otherwise the order of the rows, or rows saved with the model, decide them.
+    again = compare("predict", _reversed(got_back), got)
+    if not again.matches:
+        return PredictCheck(
+            Verdict.DIFFERENT,
+            count,
+            f"given in reverse order, the rows got other values ({again.detail}): "
+            f"their order, or rows saved by the stages, decide what is served; {detail}",
+        )
+    return PredictCheck(verdict.status, count, detail)
+
+
+def _length(value: Any) -> int | None:
+    try:
+        return len(value)
+    except TypeError:
+        return None
+
+
+def _count(n: int | None, noun: str = "value") -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}" if n is not None else f"no {noun}s"
+
+
+def _reversed(value: Any) -> Any:
+    """``value``'s rows in reverse order (a frame's or series' keep their labels)."""
+    if hasattr(value, "iloc"):
+        return value.iloc[::-1]
+    if isinstance(value, list):
+        return value[::-1]
+    return value[::-1]
 
 
 def format_table(validation: Validation) -> str:

@@ -66,7 +66,7 @@ figure weights.png: drawn by cell 9 (evaluation), saved at the end of the cell
 config preprocessing.data_path = 'data.csv'  [cell 3, line 1: path 'data.csv']
 config preprocessing.random_state = 0  [cell 4, line 2: train_test_split(random_state=...)]
 config training.C = 0.5  [cell 6, line 1: LogisticRegression(C=...)]
-predict: model.predict(X_test) on new rows of X_test; steps: none; saved state: nothing
+predict: serves `y_pred` (cell 8, line 1) on new rows of X_test; steps: cell 8; saved state: model
 
 # %% [module preprocessing]
 """Preprocessing stage of evaluation_placement: notebook cells 3, 4.
@@ -209,7 +209,7 @@ def evaluate(X, X_test, y_test, model, *, figures_dir: str):
     """
 
     # Notebook cell 8: Evaluate.
-    y_pred = model.predict(X_test)
+    y_pred = predict_new_rows(X_test, model)
     scores = {
         "accuracy": accuracy_score(y_test, y_pred),
         "f1": f1_score(y_test, y_pred),
@@ -223,3 +223,16 @@ def evaluate(X, X_test, y_test, model, *, figures_dir: str):
     save_figures(figures_dir, "weights")  # shown at the end of the notebook cell
 
     return {"y_pred": y_pred, "scores": scores, "weights": weights}
+
+
+def predict_new_rows(X_test, model):
+    """What the notebook serves for new rows, given in the form of X_test after
+    notebook cell 4: `y_pred` (cell 8, line 1), by the steps of notebook cell 8.
+
+    Returns y_pred.
+    """
+
+    # Notebook cell 8: Evaluate.
+    y_pred = model.predict(X_test)
+
+    return y_pred

@@ -22,7 +22,7 @@ training: train(data_path) -> counts, top
   step load_counts(data_path) -> counts  [cell 2; name from reads counts from a file]
   step compute_top(counts) -> top  [cell 4; name from makes top]
 config training.data_path = 'data.csv'  [cell 2, line 2: path 'data.csv']
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module training]
 """Training stage of explicit_marks: notebook cells 2, 4.

@@ -21,7 +21,7 @@ preprocessing: preprocess(raw_path, clean_path) -> nothing
 training: train(clean_path) -> clean, model
 config preprocessing.raw_path = 'raw.csv'  [cell 2, line 1: path 'raw.csv']
 config preprocessing.clean_path = 'clean.csv'  [cell 2, line 2: path 'clean.csv']
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module preprocessing]
 """Preprocessing stage of file_round_trip: notebook cell 2.

@@ -27,7 +27,7 @@ preprocessing: preprocess(offset, train_path) -> train
 helper add_size (cell 3) -> preprocessing (notebook globals become parameters: OFFSET)
 config preprocessing.offset = 1  [cell 2, line 1: OFFSET = ...]
 config preprocessing.train_path = 'train.csv'  [cell 4, line 1: path 'train.csv']
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module preprocessing]
 """Preprocessing stage of helper_reads_global: notebook cells 2, 4.

@@ -21,7 +21,7 @@ preprocessing: preprocess(data_path) -> df
   step load_df(data_path) -> df  [cell 2; name from reads df from a file]
   step clean(df) -> df  [cell 4; name from heading 'Clean']
 config preprocessing.data_path = 'data.csv'  [cell 2, line 2: path 'data.csv']
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module preprocessing]
 """Preprocessing stage of markdown_sections: notebook cells 2, 4.

@@ -19,7 +19,7 @@ model = Ridge(alpha=alpha).fit(df[["x"]], df["y"])
 training: train(alpha, data_path) -> df, model
 config parameters.data_path = 'data.csv'  [parameters cell: data_path = 'data.csv']
 config parameters.alpha = 0.5  [parameters cell: alpha = 0.5]
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module training]
 """Training stage of parameters_cell: notebook cell 3.

@@ -50,7 +50,7 @@ config preprocessing.data_path = 'data.csv'  [cell 2, line 1: path 'data.csv']
 config preprocessing.test_size = 0.3  [cell 4, line 2: train_test_split(test_size=...)]
 config preprocessing.random_state = 7  [cell 4, line 2: train_test_split(random_state=...)]
 config training.C = 0.5  [cell 5, line 1: LogisticRegression(C=...)]
-predict: model.predict(X_test) on new rows of X_test; steps: cell 4; saved state: scaler
+predict: serves `y_pred` (cell 6, line 1) on new rows of X_test; steps: cell 4, cell 6; saved state: model, scaler
 
 # %% [module preprocessing]
 """Preprocessing stage of poc_stages: notebook cells 2, 4.
@@ -165,17 +165,20 @@ def predict(X_test, model):
     return {"y_pred": y_pred}
 
 
-def prepare_new_rows(X_test, scaler):
-    """New rows, in the form of X_test after notebook cell 4, as model takes them
-    (notebook cell 4).
+def predict_new_rows(X_test, model, scaler):
+    """What the notebook serves for new rows, given in the form of X_test after
+    notebook cell 4: `y_pred` (cell 6, line 1), by the steps of notebook cells 4, 6.
 
-    Returns X_test, what cell 6 predicts on.
+    Returns y_pred.
     """
 
     # Notebook cell 4.
     X_test = scaler.transform(X_test)
 
-    return X_test
+    # Notebook cell 6.
+    y_pred = model.predict(X_test)
+
+    return y_pred
 
 # %% [module evaluation]
 """Evaluation stage of poc_stages: notebook cell 7.

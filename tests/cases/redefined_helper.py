@@ -32,7 +32,7 @@ training: train(data_path) -> df, model, wide
 helper featurize (cell 2) -> training
 helper featurize_2 (cell 4, a later definition of featurize) -> training
 config training.data_path = 'data.csv'  [cell 3, line 1: path 'data.csv']
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module training]
 """Training stage of redefined_helper: notebook cells 3, 5.

@@ -25,7 +25,7 @@ preprocessing: preprocess(data_path) -> df, total
   step load_df(data_path) -> df, runlog  [cell 2; name from reads df from a file]
   step compute_total(runlog) -> total  [cell 4; name from makes total]
 config preprocessing.data_path = 'data.csv'  [cell 2, line 2: path 'data.csv']
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module preprocessing]
 """Preprocessing stage of side_effect_last_line: notebook cells 2, 4.

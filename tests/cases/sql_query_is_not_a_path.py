@@ -15,7 +15,7 @@ regions = pd.read_sql_query("SELECT region FROM sales", connection)
   cell   1  -             imports hoisted to the modules that use them
   cell   2  preprocessing calls pandas.read_sql (data reader)
 preprocessing: preprocess() -> sales, regions
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module preprocessing]
 """Preprocessing stage of sql_query_is_not_a_path: notebook cell 2.

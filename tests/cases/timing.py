@@ -15,7 +15,7 @@ print(f"fitted in {elapsed:.2f}s")
   cell   1  -             imports hoisted to the modules that use them
   cell   2  training      calls sklearn.linear_model.Ridge.fit (estimator)
 training: train() -> t0, model, elapsed
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module training]
 """Training stage of timing: notebook cell 2.

@@ -36,7 +36,7 @@ training: train(X, y) -> w, b, mse
   step compute_w(X, y) -> w, b  [cell 3; name from makes w]
   step compute_mse(X, y, w, b) -> mse  [cell 4; name from makes mse]
 config preprocessing.data_path = 'data.csv'  [cell 2, line 1: path 'data.csv']
-predict: does not score new rows: no cell predicts with a model a stage saves
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
 # %% [module preprocessing]
 """Preprocessing stage of training_loop: notebook cell 2.

@@ -11,6 +11,7 @@ together in one traversal and ``notebook`` over every cell.
 from nbprod.convert.analysis.facts import (
     CellFacts,
     Dropped,
+    Flow,
     Helper,
     Import,
     Literal,
@@ -18,6 +19,8 @@ from nbprod.convert.analysis.facts import (
     ParsedCell,
     Prediction,
     Reference,
+    RowChange,
+    RowFlow,
     Signal,
     Statement,
 )
@@ -44,6 +47,9 @@ __all__ = [
     "Reference",
     "Signal",
     "Statement",
+    "Flow",
+    "RowChange",
+    "RowFlow",
     "analyse_notebook",
     "check_syntax",
     "collect_imports",

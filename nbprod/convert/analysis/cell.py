@@ -27,6 +27,7 @@ from nbprod.convert.analysis.predictors import PredictorsPart
 from nbprod.convert.analysis.randomness import RandomnessPart, Seeding
 from nbprod.convert.analysis.refuse import dynamic_definitions
 from nbprod.convert.analysis.resolve import Resolution, Resolver
+from nbprod.convert.analysis.rows import RowsPart
 from nbprod.convert.analysis.scope import scope_facts
 from nbprod.convert.analysis.signals import SignalsPart
 from nbprod.convert.analysis.statements import statement_facts
@@ -68,8 +69,9 @@ def analyse_cell(
     literals = LiteralsPart(pc, imports, calls)
     randomness = RandomnessPart(pc, resolver, before.seeding, resolution.set_loops)
     predictors = PredictorsPart(imports, calls)
+    rows = RowsPart(imports, calls)
     batch = Batch(
-        [resolution, flow, signals, effects, literals, randomness, predictors]
+        [resolution, flow, signals, effects, literals, randomness, predictors, rows]
     )
     helpers = []
     for i in kept:
@@ -91,6 +93,7 @@ def analyse_cell(
         randomness.result(),
         predictors.result(),
     )
+    moved = rows.result()
     dropped = sorting.dropped
     cell_effects = set(found.effects)
     if any(d.kind == "plot" for d in dropped):
@@ -138,7 +141,7 @@ def analyse_cell(
         ),
         mutated_top=_unique(flowed.mutated_top),
         statements=tuple(
-            statement_facts(pc, i, scope, flowed, found, predicted)
+            statement_facts(pc, i, scope, flowed, found, predicted, moved)
             for i in kept
             if kinds[i] not in _DEFINITIONS
         ),

@@ -38,7 +38,9 @@ def path_argument(
         return _path(site.qual or "", spec, site)
     method = func.attr.value
     if site.qual:
-        spec = apis.path_argument(site.qual)
+        # A method of what a reader returns is no reader: ``pl.read_csv(p).select("a")``
+        # selects a column, whatever ``polars.read_*`` matches.
+        spec = apis.path_argument(site.qual) if site.plain == site.qual else None
         callee = site.qual
         if spec is None and method in apis.PATH_METHODS:
             # A writer called on a library call's result
@@ -78,7 +80,7 @@ class Effects:
     calls: tuple[str, ...]
     effects: frozenset[str]  # plot | display | read | write
     written: tuple[str, ...]  # names used in the paths the cell writes to
-    loaded: tuple[str, ...]  # names a pandas reader fills from a file
+    loaded: tuple[str, ...]  # names a data reader (ROW_READERS) fills from a file
     sources_at: Mapping[int, str]  # statement index -> reader | split | literal
     clock_at: frozenset[int]  # statement indices that read the clock
 
@@ -152,14 +154,12 @@ class EffectsPart(InAssignment):
     def _path(self, path: PathArgument) -> None:
         read = path.direction == "read"
         self.effects.add("write" if path.direction == "write" else "read")
-        if read and self.top_level and path.callee.startswith("pandas.read_"):
+        rows = (
+            read and self.top_level and apis.matches_any(path.callee, apis.ROW_READERS)
+        )
+        if rows:
             self.loaded.extend(self.assign_names)
-        if (
-            read
-            and self.top_level
-            and self.assign_names
-            and apis.matches_any(path.callee, apis.ROW_READERS)
-        ):
+        if rows and self.assign_names:
             self.sources_at[self.current] = "reader"
         if path.direction == "write" and path.node is not None:
             # Variables that name where the notebook writes are outputs, not inputs.

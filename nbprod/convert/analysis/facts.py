@@ -6,6 +6,7 @@ Every question the analysis answers returns one of these (or a part of
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -60,6 +61,10 @@ class Literal:
     callee: str
     value: object
     direction: str = ""  # read | write | path, for paths
+    # The glob pattern that finds the files read under this path, relative to the
+    # notebook: the path itself (``glob.glob("data/*.csv")``) or the folder it
+    # starts with (``Path("data").glob("*.csv")``). "" for a path read as it is.
+    glob: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,71 @@ class Prediction:
     names: tuple[str, ...]  # the names it reads
 
 
+# What a step does to the rows of a value: keeps some of them in another order
+# (reorder), drops some (filter), takes some by position or label (select), one
+# part of a split (split), several rows for one or one for several (duplicate,
+# combine, aggregate), or gives them a new index (reindex).
+RowChangeKind = typing.Literal[
+    "reorder",
+    "filter",
+    "select",
+    "split",
+    "duplicate",
+    "combine",
+    "aggregate",
+    "reindex",
+]
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """A step that changes which rows a value holds, their order or their index."""
+
+    kind: RowChangeKind
+    what: str  # the method or expression, for messages: "sort_values"
+    keeps_index: bool  # each row keeps its index label
+    names: tuple[str, ...] = ()  # what a selection selects by
+    part: str = ""  # of a split: "train" or "held-out"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """How one value a statement binds or changes gets its rows: from the rows
+    of ``carriers`` (the main one first), with ``models``' predictions reaching
+    it row by row, through ``changes``."""
+
+    name: str
+    carriers: tuple[str, ...]
+    models: tuple[str, ...] = ()
+    changes: tuple[RowChange, ...] = ()
+    # It puts values into a frame as columns (``pd.DataFrame({...})``,
+    # ``df["pred"] = pred``): the frame only carries them.
+    packs: bool = False
+    # (key, code, carriers) of each column it packs under a literal key.
+    columns: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class RowFlow:
+    """How rows move through one statement (see ``analysis.rows``)."""
+
+    flows: tuple[Flow, ...] = ()
+    fits: tuple[str, ...] = ()  # objects it fits (``scaler.fit(X)``)
+    # objects it fits and applies at once (``scaler.fit_transform(X)``): on new
+    # rows, the fitted object is applied (``scaler.transform(X)``)
+    applies: tuple[str, ...] = ()
+    # fitted objects it applies to rows (``scaler.transform(X)``, ``model.predict(X)``)
+    uses_fitted: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()  # the rows of what it writes to a file
+    written_columns: tuple[
+        tuple[str, str, tuple[str, ...]], ...
+    ] = ()  # as Flow.columns
+
+    def flow(self, name: str) -> Flow | None:
+        """The last flow into ``name``."""
+        return next((f for f in reversed(self.flows) if f.name == name), None)
+
+
 @dataclass(frozen=True)
 class Statement:
     """One kept top-level statement of a cell: the unit the serving path and the
@@ -107,6 +177,7 @@ class Statement:
     predicts: tuple[Prediction, ...] = ()  # its ``model.predict(rows)`` calls
     name_calls: tuple[NameCall, ...] = ()  # calls of bare names (helpers)
     constant: bool = False  # it binds names to a literal (``cols = ["a", "b"]``)
+    rows: RowFlow = RowFlow()  # how rows move through it
 
 
 @dataclass(frozen=True)
@@ -135,7 +206,7 @@ class CellFacts:
     unseeded: tuple[str, ...] = ()  # "line L: api" for random draws without a seed
     written: tuple[str, ...] = ()  # names used in the paths the cell writes to
     predictors: tuple[str, ...] = ()  # names whose .predict() the cell calls
-    loaded: tuple[str, ...] = ()  # names a pandas reader fills from a file
+    loaded: tuple[str, ...] = ()  # names a data reader (ROW_READERS) fills from a file
     # names bound, and names changed in place, by top-level (unconditional) statements
     assigned: tuple[str, ...] = ()
     mutated_top: tuple[str, ...] = ()

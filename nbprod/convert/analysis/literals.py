@@ -4,6 +4,7 @@ constants, and every value of a papermill ``parameters`` cell."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from nbprod.convert.analysis.facts import Literal, ParsedCell
 from nbprod.convert.analysis.nodes import literal_value
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.walk import InAssignment
+from nbprod.convert.data import split_pattern
 
 _PATH_BUILDERS = frozenset({"pathlib.Path", "os.path.join"})
 
@@ -39,6 +41,8 @@ class LiteralsPart(InAssignment):
         self.imports = imports
         self.calls = calls
         self.literals: list[Literal] = []
+        # id of a path call a glob pattern is matched under -> the whole pattern
+        self.globbed: dict[int, tuple[str, str]] = {}  # and the path call it is
 
     def result(self) -> Literals:
         return Literals(tuple(self.literals))
@@ -62,6 +66,7 @@ class LiteralsPart(InAssignment):
 
     def visit_Call(self, node: cst.Call) -> None:
         site = self.calls[id(node)]
+        self._pattern_under(node, site)
         path = path_argument(node, site, self.imports)
         if path is not None and path.node is not None:
             ok, value = literal_value(path.node)
@@ -69,8 +74,18 @@ class LiteralsPart(InAssignment):
                 # ``p = Path("cache/x.json")`` is known by its variable; a file handed
                 # straight to a reader or writer by its stem.
                 builds = path.callee in _PATH_BUILDERS and self.assign_target
-                name = self.assign_target if builds else _stem(value)
-                self._literal(path.node, "path", name, path.callee, value, path.direction)  # type: ignore[arg-type]
+                pattern, callee = self.globbed.pop(id(node), ("", ""))
+                if callee != path.callee:
+                    pattern = ""
+                if path.callee in apis.GLOB_FUNCTIONS:
+                    # A pattern is known by the folder it matches in.
+                    pattern = value
+                    value_stem = _stem(split_pattern(value)[0])
+                else:
+                    value_stem = _stem(value)
+                name = self.assign_target if builds else value_stem
+                direction = "read" if pattern else path.direction
+                self._literal(path.node, "path", name, path.callee, value, direction, pattern)  # type: ignore[arg-type]
         if site.qual and apis.is_ml_call(site.qual):
             for key, value_node in site.keywords.items():
                 if key in apis.NOT_HYPERPARAMETERS:
@@ -78,6 +93,30 @@ class LiteralsPart(InAssignment):
                 ok, literal = literal_value(value_node)
                 if ok and liftable(literal):
                     self._literal(value_node, "kwarg", key, site.qual, literal)
+
+    def _pattern_under(self, node: cst.Call, site: CallSite) -> None:
+        """Note the pattern a glob matches under a folder that a path call of
+        literals gives (``glob.glob(os.path.join("data", "*.csv"))``,
+        ``Path("data").glob("*.csv")``), for when that call is visited next."""
+        func = node.func
+        if site.qual in apis.GLOB_FUNCTIONS and site.positional:
+            inner = site.positional[0]
+            parts = _literal_strings(inner)
+            if len(parts) > 1:
+                self.globbed[id(inner)] = (posixpath.join(*parts), "os.path.join")
+        elif (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in apis.GLOB_METHODS
+            and len(site.positional) == 1
+        ):
+            folder = _literal_strings(func.value)
+            ok, pattern = literal_value(site.positional[0])
+            if len(folder) == 1 and ok and isinstance(pattern, str) and pattern:
+                prefix = apis.GLOB_METHODS[func.attr.value]
+                for receiver in apis.GLOB_RECEIVERS:
+                    if site.qual == f"{receiver}.{func.attr.value}":
+                        joined = posixpath.join(folder[0], prefix + pattern)
+                        self.globbed[id(func.value)] = (joined, receiver)
 
     def _literal(
         self,
@@ -87,15 +126,36 @@ class LiteralsPart(InAssignment):
         callee: str,
         value: object,
         direction: str = "",
+        glob: str = "",
     ) -> None:
         pos = self.parsed.positions.get(node)
         if pos is None:
             return
         self.literals.append(
             Literal(
-                pos.start.line, pos.start.column, kind, name, callee, value, direction
+                pos.start.line,
+                pos.start.column,
+                kind,
+                name,
+                callee,
+                value,
+                direction,
+                glob,
             )
         )
+
+
+def _literal_strings(node: cst.BaseExpression) -> list[str]:
+    """The arguments of a call when all are literal strings given by position."""
+    if not isinstance(node, cst.Call) or not node.args:
+        return []
+    found = []
+    for arg in node.args:
+        ok, value = literal_value(arg.value)
+        if arg.keyword is not None or arg.star or not (ok and isinstance(value, str)):
+            return []
+        found.append(value)
+    return found
 
 
 def _stem(path: str) -> str:

@@ -3,11 +3,13 @@ are traced through, assembled from the answers of the other questions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import libcst as cst
 
 from nbprod.convert.analysis.dataflow import DataFlow
 from nbprod.convert.analysis.effects import Effects
-from nbprod.convert.analysis.facts import ParsedCell, Statement
+from nbprod.convert.analysis.facts import ParsedCell, RowFlow, Statement
 from nbprod.convert.analysis.nodes import literal_value
 from nbprod.convert.analysis.predictors import Predictors
 from nbprod.convert.analysis.scope import ScopeFacts
@@ -20,6 +22,7 @@ def statement_facts(
     flow: DataFlow,
     effects: Effects,
     predictors: Predictors,
+    rows: Mapping[int, RowFlow],
 ) -> Statement:
     """The facts of the top-level statement at ``index`` of the cell."""
     node = pc.module.body[index]
@@ -37,6 +40,7 @@ def statement_facts(
         predicts=tuple(dict.fromkeys(predictors.predicts_at.get(index, ()))),
         name_calls=flow.name_calls_at.get(index, ()),
         constant=_binds_a_literal(node),
+        rows=rows.get(index, RowFlow()),
     )
 
 

@@ -145,36 +145,44 @@ class FigurePlan:
 
 @dataclass(frozen=True)
 class Serving:
-    """How ``predict`` scores new rows as the notebook scored its own.
+    """What the notebook serves, and how ``predict`` serves new rows the same way.
 
-    New rows arrive in the form ``rows`` had right after the statement at
-    ``source`` made it (read a file, split off held-out rows); the notebook's own
-    ``steps`` between that and ``model.predict(argument)`` at ``call`` turn them
-    into what the model takes, with the fitted state in ``inputs`` (scalers,
-    encoders, column lists) loaded from the artifacts of the stages that made it.
-    Validation captures ``rows`` at ``source`` and the predictions at ``call`` in
-    the notebook, and runs the generated ``predict`` on those rows.
+    ``served`` is the end of the notebook's serving path: the value it finally
+    makes of its ``models``' predictions, right after the statement at ``call``
+    (``tiers`` after ``le.inverse_transform(codes)``, ``np.expm1`` of a price,
+    a threshold over probabilities, a blend). New rows arrive in the form
+    ``rows`` had right after the statement at ``source`` made it (read a file,
+    split off held-out rows); the notebook's own ``steps`` between the two
+    (predictions and post-processing included) make the served value of them,
+    with the state in ``inputs`` (the models, scalers, encoders, column lists,
+    thresholds) loaded from the artifacts of the stages that made it.
+    Validation captures ``rows`` at ``source`` and ``served`` at ``call`` in the
+    notebook, and runs the generated ``predict`` on those rows.
     """
 
-    model: str
+    models: tuple[str, ...]  # every model whose predictions are in the served value
     rows: str
-    argument: str
+    served: str  # code giving the served value right after ``call``
     source: tuple[int, int]  # (cell, last line) of the statement that makes rows
     made_by: str  # how: "reader" (a file), "split" (held-out rows), "literal" (code)
-    call: tuple[int, int]  # (cell, first line) of the statement that predicts
+    call: tuple[int, int]  # (cell, last line) of the statement that makes the served value
     steps: tuple[tuple[int, int], ...]  # (cell, statement index), in notebook order
     inputs: tuple[str, ...]  # saved by the stages
     params: tuple[tuple[str, str], ...]  # (group, key) of config.yaml
-    stage: Stage  # the module the function goes in: the stage that predicts
+    stage: Stage  # the module the function goes in: the stage that serves
+    # (cell, statement index, object) of each step that fits an object and
+    # applies it at once (``scaler.fit_transform(X)``): new rows get the fitted
+    # object applied (``scaler.transform(X)``).
+    applied: tuple[tuple[int, int, str], ...] = ()
+    what: str = ""  # for people: "`tiers` (cell 9, line 3)"
+    # The steps are one run of the stage's statements and make nothing else the
+    # pipeline uses: the stage calls the serving function there, so the serving
+    # path exists once.
+    called_by_stage: bool = False
 
     @property
     def cells(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(cell for cell, _ in self.steps))
-
-    @property
-    def transforms(self) -> bool:
-        """Whether rows go through steps before the model; else it takes them as given."""
-        return bool(self.steps) or self.argument != self.rows
 
 
 @dataclass(frozen=True)

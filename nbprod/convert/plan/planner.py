@@ -33,7 +33,7 @@ from nbprod.convert.plan.figures import drawing_helpers, plan_figures
 from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
 from nbprod.convert.plan.names import package_name
 from nbprod.convert.plan.params import config_class, lift_params, used_params
-from nbprod.convert.plan.serving import PREPARE_FUNCTION, choose_predictor, serving_path
+from nbprod.convert.plan.serving import SERVE_FUNCTION, choose_predictor, serving_path
 from nbprod.convert.plan.steps import plan_steps
 from nbprod.redact import SecretLiteral
 from nbprod.stages import STAGES
@@ -172,17 +172,25 @@ def build_plan(
     serving, serving_reason = serving_path(
         ordered_statements(work, helper_facts, helper_params),
         params,
-        predictor,
-        predictor_reason,
         producer,
         parameter_names,
         imported,
     )
     if serving is not None:
+        # The stage calls the serving function only when what its steps make on
+        # the way is no stage's output.
+        returned = {n for sp in stages for n in sp.outputs} - {serving.served}
+        made = {
+            n
+            for c in work
+            for st in c.facts.statements
+            if (c.facts.number, st.index) in set(serving.steps)
+            for n in (*st.writes, *st.mutates)
+        }
+        if made & returned:
+            serving = replace(serving, called_by_stage=False)
         # What predict needs is saved by the stage that makes it last.
-        needed = [(serving.model, producer[serving.model])] + [
-            (name, producer[name]) for name in serving.inputs
-        ]
+        needed = [(name, producer[name]) for name in serving.inputs]
         stages = [
             replace(
                 sp,
@@ -205,7 +213,7 @@ def build_plan(
         | {p.key for p in params}
         | set(dir(builtins))
         | {s.command for s in STAGES}
-        | {PREPARE_FUNCTION, "functools", "os", config_argument}
+        | {SERVE_FUNCTION, "functools", "os", config_argument}
         | {config_class(s) for s in STAGES}
     )
     # The figures' folder parameter and the function that saves them, likewise.

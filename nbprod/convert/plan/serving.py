@@ -1,23 +1,61 @@
-"""Which saved model scores new rows, and the notebook's own path from the
-rows it read to that model's predictions (plan.model.Serving)."""
+"""What the notebook serves, and its own path there from the rows it predicts on
+(plan.model.Serving).
+
+The served value is the end of the serving path: what the notebook finally makes
+of its models' predictions for the rows it predicts on (decoded labels, prices
+after ``expm1``, a threshold over probabilities, a blend of several models),
+followed forwards from the predictions through the code's row flow
+(``analysis.rows``). The rows are followed backwards from it, through the steps
+that carry them, to the frame they were read into: those steps become the
+function ``predict`` runs on new rows, and what else they read (the models, a
+fitted scaler, a lookup table, a threshold) is state the stages save.
+"""
 
 from __future__ import annotations
 
-from nbprod.convert.analysis import Statement
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from nbprod.convert.analysis import Flow, RowChange, Statement
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.model import Param, Serving, StagePlan
 from nbprod.stages import Stage
 
-# The function of the stage that predicts which turns new rows into what the
-# model takes, running the notebook's own steps (Serving.steps).
-PREPARE_FUNCTION = "prepare_new_rows"
+# The function of the stage that predicts which runs the notebook's own steps
+# from new rows to the value it serves (Serving.steps).
+SERVE_FUNCTION = "predict_new_rows"
+
+# Which stage's prediction is the one served, when nothing else tells.
+_RANK = {
+    Stage.INFERENCE: 0,
+    Stage.EVALUATION: 1,
+    Stage.TRAINING: 2,
+    Stage.PREPROCESSING: 3,
+}
+# Row changes ``predict`` cannot undo: a prediction could not be matched to the
+# input row it was made for.
+_UNMATCHED = frozenset({"reorder", "filter", "select", "duplicate", "aggregate"})
+
+Flat = list[tuple[WorkCell, Statement]]
+
+
+@dataclass(frozen=True)
+class _Served:
+    """One value made from predictions, row by row: a candidate for what the
+    notebook serves."""
+
+    at: int  # index in the flat statements of the statement that makes it
+    name: str  # the name bound, or the frame a column of it was put in
+    code: str  # how to get it right after that statement: ``tiers``, ``sub["y"]``
+    models: tuple[str, ...]
+    written: bool = False  # the notebook writes it to a file
 
 
 def choose_predictor(
     work: list[WorkCell], stages: list[StagePlan]
 ) -> tuple[str | None, str]:
-    """The saved model new rows are scored with: the one the inference stage
-    predicts with, else evaluation's, else training's."""
+    """The saved model a stage predicts with (the inference stage's, else
+    evaluation's, else training's): the project's model, as tracked and carded."""
     saved = {n: s.stage for s in stages for n in s.outputs}
     for stage in (Stage.INFERENCE, Stage.EVALUATION, Stage.TRAINING):
         for c in work:
@@ -33,86 +71,53 @@ def choose_predictor(
 
 
 def serving_path(
-    flat: list[tuple[WorkCell, Statement]],
+    flat: Flat,
     params: list[Param],
-    predictor: str | None,
-    predictor_reason: str,
     producer: dict[str, str],
     parameter_names: set[str],
     imported: set[str],
 ) -> tuple[Serving | None, str]:
-    """The notebook's own path from rows to the model's predictions (see Serving),
-    or why new rows cannot be scored as the notebook scored its own."""
-    if predictor is None:
-        return None, predictor_reason
-    calls = [
-        i
-        for i, (_, st) in enumerate(flat)
-        if any(p.model == predictor for p in st.predicts)
-    ]
-    if not calls:
+    """The notebook's own path from rows to what it serves (see Serving), or why
+    new rows cannot be served as the notebook served its own."""
+    candidates = list(_candidates(flat))
+    if not candidates:
         return None, (
-            f"the notebook never calls {predictor}.predict on a named frame or "
-            "array (predict_proba and other methods are not traced)"
+            "the notebook never makes a value from a model's predictions row by "
+            "row (predict, predict_proba or decision_function of a named model)"
         )
-
-    def changed_after(i: int, names: set[str]) -> tuple[str, int] | None:
-        for c, st in flat[i + 1 :]:
-            hit = names & (set(st.writes) | set(st.mutates))
-            if hit:
-                return sorted(hit)[0], c.facts.number
-        return None
-
-    # The last prediction after which the model no longer changes, preferring the
-    # stage that scores new data.
-    stable = [i for i in calls if changed_after(i, {predictor}) is None]
-    if not stable:
-        _, cell = changed_after(calls[-1], {predictor}) or ("", 0)
-        return (
-            None,
-            f"{predictor} is fitted again in cell {cell}, after its last prediction",
-        )
-    rank = {
-        Stage.INFERENCE: 0,
-        Stage.EVALUATION: 1,
-        Stage.TRAINING: 2,
-        Stage.PREPROCESSING: 3,
-    }
-    at = min(stable, key=lambda i: (rank[flat[i][0].stage], -i))
-    call_cell, call = flat[at]
-    where = f"cell {call_cell.facts.number}, line {call.line}"
-    if not call.simple:
+    served = _choose(flat, candidates)
+    if isinstance(served, str):
+        return None, served
+    cell, st = flat[served.at]
+    where = f"cell {cell.facts.number}, line {st.line}"
+    if not st.simple:
         return None, f"{where}: the prediction is inside a block (if, for, with)"
-    prediction = next(p for p in call.predicts if p.model == predictor)
-    argument = set(prediction.names) - imported
-
-    found = _rows_source(flat, at, argument, imported)
-    if found is None:
-        return (
-            None,
-            f"{where}: {prediction.argument} is not made from rows read from a file, "
-            "split off or written in the code",
-        )
-    source, rows, tainted = found
-    source_cell, source_stmt = flat[source]
+    source = _source(flat, served)
+    if isinstance(source, str):
+        return None, f"{where}: {source}"
+    at_source, rows = source
+    source_cell, source_stmt = flat[at_source]
     if not source_stmt.simple:
         return (
             None,
             f"cell {source_cell.facts.number}, line {source_stmt.line}: "
             f"{rows} is made in a statement that does more on the same line",
         )
-    # Walk back from the prediction: statements derived from the rows are steps;
+    tainted = _tainted(flat, at_source, served.at, rows)
+    # Walk back from what is served: statements derived from the rows are steps;
     # what else they read is state the stages made before (or config).
-    frontier, steps, state = set(argument), [], set()
-    for k in range(at - 1, source, -1):
-        _, st = flat[k]
-        touched = frontier & (set(st.writes) | set(st.mutates))
+    frontier: set[str] = {served.name}
+    steps: list[int] = []
+    state: set[str] = set()
+    for k in range(served.at, at_source, -1):
+        _, s = flat[k]
+        touched = frontier & (set(s.writes) | set(s.mutates))
         if not touched:
             continue
         if tainted[k]:
             steps.append(k)
-            frontier -= set(st.writes) - set(st.mutates)
-            frontier |= set(st.reads) | set(st.mutates)
+            frontier -= set(s.writes) - set(s.mutates)
+            frontier |= set(s.reads) | set(s.mutates)
         else:
             state |= touched
             frontier -= touched
@@ -123,11 +128,19 @@ def serving_path(
     unknown = sorted(n for n in state if n not in producer)
     if unknown:
         return None, f"the steps before {where} need {unknown[0]}, which no stage makes"
-    changed = changed_after(at, state)
+    changed = _changed_after(flat, served.at, state)
     if changed is not None:
-        name, cell = changed
-        return None, f"{name} changes in cell {cell}, after {where} predicts with it"
+        name, number = changed
+        return None, f"{name} changes in cell {number}, after {where} uses it"
     ordered = sorted(steps)
+    unmatched = _unmatched_change(flat, ordered, rows)
+    if unmatched is not None:
+        k, change = unmatched
+        return None, (
+            f"cell {flat[k][0].facts.number}, line {flat[k][1].line}: "
+            f"{change.what} {_CHANGE_WORDS[change.kind]} of {rows}: a prediction "
+            "could not be matched to the input row it was made for"
+        )
     step_lines = {
         (flat[k][0].facts.number, line)
         for k in ordered
@@ -140,53 +153,296 @@ def serving_path(
         and any(w[:2] in step_lines for w in ((p.cell, p.line), *p.also_at))
     ] + [("parameters", name) for name in config]
     if len({k for _, k in used}) != len(used):
-        return None, "two config values of the steps before the prediction share a name"
+        return None, "two config values of the serving steps share a name"
     steps_at = tuple((flat[k][0].facts.number, flat[k][1].index) for k in ordered)
-    cells_text = ", ".join(str(c) for c in dict.fromkeys(c for c, _ in steps_at))
+    applied = tuple(
+        (flat[k][0].facts.number, flat[k][1].index, obj)
+        for k in ordered
+        for obj in flat[k][1].rows.applies
+    )
+    models = tuple(m for m in served.models if m in state)
+    what = _what(flat, served)
+    made = {n for k in ordered for n in (*flat[k][1].writes, *flat[k][1].mutates)}
+    once = (
+        served.code == served.name
+        and ordered == list(range(ordered[0], served.at + 1))
+        and len({flat[k][0].stage for k in ordered}) == 1
+        and not any(
+            (made - {served.name}) & (set(s.reads) | set(s.mutates))
+            for _, s in flat[served.at + 1 :]
+        )
+    )
     return (
         Serving(
-            model=predictor,
+            models=models,
             rows=rows,
-            argument=prediction.argument,
+            served=served.code,
             source=(source_cell.facts.number, source_stmt.end_line),
             made_by=source_stmt.source,
-            call=(call_cell.facts.number, call.line),
+            call=(cell.facts.number, st.end_line),
             steps=steps_at,
             inputs=tuple(sorted(state)),
             params=tuple(used),
-            stage=call_cell.stage,
+            stage=cell.stage,
+            applied=applied,
+            what=what,
+            called_by_stage=once,
         ),
-        f"{where} predicts with {predictor} on {prediction.argument}, made from {rows} "
-        f"(cell {source_cell.facts.number})"
-        + (f" by cells {cells_text}" if steps_at else ""),
+        f"{what} of the rows of {rows} (cell {source_cell.facts.number}), "
+        f"predicted by {', '.join(models)}",
     )
 
 
-def _rows_source(
-    flat: list[tuple[WorkCell, Statement]],
-    at: int,
-    argument: set[str],
-    imported: set[str],
-) -> tuple[int, str, list[bool]] | None:
-    """The nearest statement before ``at`` that makes rows (a reader, a split, a
-    frame written in the code) from which ``argument`` derives, the name it makes,
-    and which statements between derive from those rows."""
-    for j in range(at - 1, -1, -1):
-        st = flat[j][1]
-        if not st.source or (st.source == "literal" and set(st.reads) - imported):
+_CHANGE_WORDS = {
+    "reorder": "reorders the rows",
+    "filter": "drops some of the rows",
+    "select": "selects some of the rows",
+    "duplicate": "repeats some of the rows",
+    "aggregate": "makes one row of several",
+}
+
+
+def _flows(st: Statement) -> Iterator[Flow]:
+    """The statement's flows, and for every name it changes in place without
+    one, a flow that keeps its rows."""
+    flows = {f.name: f for f in st.rows.flows}
+    yield from st.rows.flows
+    for name in st.mutates:
+        if name not in flows:
+            yield Flow(name, (name,))
+
+
+def _candidates(flat: Flat) -> Iterator[_Served]:
+    """Every value made from predictions row by row that nothing later makes
+    more of (the ends of the prediction's row flow), in notebook order; a value
+    put into a frame as a column is served as it is, and marked written when the
+    frame is written to a file."""
+    derived: dict[str, _Served] = {}
+    used_later: set[tuple[int, str]] = set()
+    found: list[_Served] = []
+    packed: dict[str, list[tuple[int, str]]] = {}  # frame -> served values in it
+    written: set[tuple[int, str]] = set()
+    for k, (_, st) in enumerate(flat):
+        for f in _flows(st):
+            if f.packs:
+                # The frame only carries the values; each column made from
+                # predictions is served as it is.
+                held = packed.get(f.name, []) if f.name in f.carriers else []
+                for key, code, carriers in f.columns:
+                    inside = [derived[n] for n in carriers if n in derived]
+                    if not inside:
+                        continue
+                    if code in derived:
+                        held.append((derived[code].at, code))
+                        continue
+                    models = tuple(dict.fromkeys(m for s in inside for m in s.models))
+                    column = _Served(k, f.name, f'{f.name}["{key}"]', models)
+                    found.append(column)
+                    held.append((k, column.code))
+                packed[f.name] = held
+                derived.pop(f.name, None)
+                continue
+            sources = [derived[n] for n in f.carriers if n in derived]
+            used_later.update((s.at, s.name) for s in sources)
+            models = tuple(
+                dict.fromkeys((*(m for s in sources for m in s.models), *f.models))
+            )
+            packed.pop(f.name, None)
+            if models:
+                derived[f.name] = _Served(k, f.name, f.name, models)
+                found.append(derived[f.name])
+            else:
+                derived.pop(f.name, None)
+        for name in set(st.writes) - {f.name for f in st.rows.flows}:
+            derived.pop(name, None)
+            packed.pop(name, None)
+        for name in st.rows.written:
+            if name in derived:
+                written.add((derived[name].at, name))
+            written.update(packed.get(name, ()))
+        for _, code, _ in st.rows.written_columns:
+            if code in derived:
+                written.add((derived[code].at, code))
+    for s in found:
+        if (s.at, s.name) in used_later and s.code == s.name:
             continue
-        for rows in st.writes:
-            tainted = [False] * len(flat)
-            live = {rows}
-            for k in range(j + 1, at):
-                other = flat[k][1]
-                if live & (set(other.reads) | set(other.mutates)):
-                    tainted[k] = True
-                    # What rows are assigned to derives from them; an object fitted
-                    # on them (``scaler.fit(X_train)``) is state, not rows.
-                    live |= set(other.writes) | (set(other.mutates) & live)
-                else:
-                    live -= set(other.writes)
-            if argument & live:
-                return j, rows, tainted
+        yield _Served(s.at, s.name, s.code, s.models, (s.at, s.code) in written)
+
+
+def _choose(flat: Flat, candidates: list[_Served]) -> _Served | str:
+    """The candidate the notebook serves: one it writes to a file, else one no
+    later candidate is computed from (a threshold tuned on validation
+    predictions feeds the test predictions), preferring the stage that scores
+    new data, then the last; its models must not change after it."""
+    feeding = set()
+    for later in candidates:
+        needed = _read_closure(flat, later.at, {later.name})
+        for earlier in candidates:
+            if earlier.at < later.at and (earlier.at, earlier.name) in needed:
+                feeding.add(earlier)
+    stable = [
+        c for c in candidates if _changed_after(flat, c.at, set(c.models)) is None
+    ]
+    if not stable:
+        last = candidates[-1]
+        name, number = _changed_after(flat, last.at, set(last.models)) or ("", 0)
+        return f"{name} is fitted again in cell {number}, after its last prediction"
+    return min(
+        stable,
+        key=lambda c: (
+            not c.written,
+            c in feeding,
+            _RANK[flat[c.at][0].stage or Stage.PREPROCESSING],
+            -c.at,
+        ),
+    )
+
+
+def _read_closure(flat: Flat, at: int, names: set[str]) -> set[tuple[int, str]]:
+    """The (statement, name) bindings the value of ``names`` right after
+    statement ``at`` is computed from, following every read."""
+    found = set()
+    frontier = set(names)
+    for k in range(at, -1, -1):
+        _, st = flat[k]
+        hit = frontier & (set(st.writes) | set(st.mutates))
+        if not hit:
+            continue
+        found |= {(k, n) for n in hit}
+        frontier -= set(st.writes) - set(st.mutates)
+        frontier |= set(st.reads)
+    return found
+
+
+def _changed_after(flat: Flat, at: int, names: set[str]) -> tuple[str, int] | None:
+    for c, st in flat[at + 1 :]:
+        hit = names & (set(st.writes) | set(st.mutates))
+        if hit:
+            return sorted(hit)[0], c.facts.number
     return None
+
+
+def _source(flat: Flat, served: _Served) -> tuple[int, str] | str:
+    """The statement that made the rows the served value is one-to-one with,
+    and their name: followed back from it through the names that carry rows,
+    to a file read, a frame written in the code, or the held-out part of a
+    split. Or why none can be found."""
+    sources: set[tuple[int, str]] = set()
+    seen: set[tuple[int, str]] = set()
+    todo = [(served.at + 1, served.name)]
+    while todo:
+        before, name = todo.pop()
+        if (before, name) in seen:
+            continue
+        seen.add((before, name))
+        k = _made_at(flat, before, name)
+        if k is None:
+            continue
+        st = flat[k][1]
+        if st.source and name in st.writes and _flow_of(st, name) is not None:
+            flow = _flow_of(st, name)
+            assert flow is not None
+            split = next((c for c in flow.changes if c.kind == "split"), None)
+            if split is not None:
+                if split.part != "held-out":
+                    return f"{name} is the training part of a split"
+                upstream = _work_before(flat, k, flow.carriers[:1])
+                if upstream:
+                    number = flat[upstream[0]][0].facts.number
+                    return (
+                        f"{name} is held out by a split of rows that cell "
+                        f"{number} already transformed with fitted state "
+                        f"({', '.join(flat[upstream[0]][1].rows.uses_fitted)}): "
+                        "new rows could not be given in their raw form"
+                    )
+                sources.add((k, name))
+                continue
+            if not flow.carriers:
+                sources.add((k, name))
+                continue
+        flow = _flow_of(st, name)
+        if flow is None:
+            continue
+        todo += [(k, carrier) for carrier in flow.carriers]
+    if not sources:
+        return (
+            f"{served.code} is not made from rows read from a file, split off or "
+            "written in the code"
+        )
+    if len({n for _, n in sources}) > 1 or len(sources) > 1:
+        names = sorted({n for _, n in sources})
+        return f"{served.code} combines the rows of {' and '.join(names)}"
+    (found,) = sources
+    return found
+
+
+def _made_at(flat: Flat, before: int, name: str) -> int | None:
+    """The last statement before ``before`` that binds or changes ``name``."""
+    for k in range(before - 1, -1, -1):
+        st = flat[k][1]
+        if name in st.writes or name in st.mutates:
+            return k
+    return None
+
+
+def _flow_of(st: Statement, name: str) -> Flow | None:
+    return next((f for f in reversed(list(_flows(st))) if f.name == name), None)
+
+
+def _work_before(flat: Flat, at: int, names: tuple[str, ...]) -> list[int]:
+    """The statements before ``at`` on the row flow of ``names`` that apply
+    fitted state to the rows (a scaler's transform)."""
+    found = []
+    todo = [(at, n) for n in names]
+    seen = set()
+    while todo:
+        before, name = todo.pop()
+        if (before, name) in seen:
+            continue
+        seen.add((before, name))
+        k = _made_at(flat, before, name)
+        if k is None:
+            continue
+        st = flat[k][1]
+        flow = _flow_of(st, name)
+        if flow is None or not flow.carriers:
+            continue
+        if st.rows.uses_fitted:
+            found.append(k)
+        todo += [(k, c) for c in flow.carriers]
+    return sorted(found)
+
+
+def _tainted(flat: Flat, source: int, end: int, rows: str) -> list[bool]:
+    """Which statements between the source and ``end`` compute from the rows."""
+    tainted = [False] * len(flat)
+    live = {rows}
+    for k in range(source + 1, end + 1):
+        other = flat[k][1]
+        if live & (set(other.reads) | set(other.mutates)):
+            tainted[k] = True
+            # What rows are assigned to derives from them; an object fitted
+            # on them (``scaler.fit(X_train)``) is state, not rows.
+            live |= set(other.writes) | (set(other.mutates) & live)
+        else:
+            live -= set(other.writes)
+    return tainted
+
+
+def _unmatched_change(
+    flat: Flat, steps: list[int], rows: str
+) -> tuple[int, RowChange] | None:
+    """The first step that changes the rows so that predictions no longer line
+    up with the input rows."""
+    for k in steps:
+        for f in _flows(flat[k][1]):
+            for change in f.changes:
+                if change.kind in _UNMATCHED:
+                    return k, change
+    return None
+
+
+def _what(flat: Flat, served: _Served) -> str:
+    """What is served, for people: "`tiers` (cell 9, line 3)"."""
+    cell, st = flat[served.at]
+    return f"`{served.code}` (cell {cell.facts.number}, line {st.line})"

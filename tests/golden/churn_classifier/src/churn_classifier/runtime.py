@@ -394,8 +394,14 @@ def predict_file(
             f"{source} cannot be scored as the notebook scored {rows}: "
             f"{exc.__class__.__name__}: {exc}"
         ) from None
-    # The rows as given, with their predictions (unless the steps dropped rows).
-    scored = original.copy() if len(predictions) == len(original) else pd.DataFrame()
+    # One value per row given, or no row could be matched to its value.
+    if len(predictions) != len(original):
+        raise PredictError(
+            f"{source} cannot be scored as the notebook scored {rows}: its steps "
+            f"made {len(predictions)} values of {len(original)} rows, and which "
+            "value belongs to which row is not known"
+        )
+    scored = original.copy()
     scored["prediction"] = list(predictions)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix == ".parquet":

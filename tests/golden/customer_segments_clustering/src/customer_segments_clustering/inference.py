@@ -23,13 +23,3 @@ def predict(scaler, kmeans):
     new_customers["segment"] = kmeans.predict(scaler.transform(new_customers))
 
     return {"new_customers": new_customers}
-
-
-def prepare_new_rows(new_customers, scaler):
-    """New rows, in the form of new_customers after notebook cell 16, as kmeans takes
-    them (notebook cell 16).
-
-    Returns scaler.transform(new_customers), what cell 16 predicts on.
-    """
-
-    return scaler.transform(new_customers)

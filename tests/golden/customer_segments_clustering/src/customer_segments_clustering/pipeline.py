@@ -18,7 +18,6 @@ from .config import Config
 from .runtime import (
     artifact_path,
     config_params,
-    load_artifacts,
     predict_file,
     refusal,
     run_stages,
@@ -45,13 +44,15 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 16 predicts with kmeans, saved by training).
 PREDICTOR: str | None = "kmeans"
-# How new rows are scored: cell 16, line 6 predicts with kmeans on scaler.transform(new_customers), made from new_customers (cell 16).
-ROWS: str = "new_customers"
+# How new rows are served: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model).
+ROWS: str = ""
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
 ROWS_FORM: str = "frame"
 # Why predict refuses to score new rows, when it cannot score them as the notebook did.
-PREDICT_REFUSED: str | None = None
+PREDICT_REFUSED: str | None = (
+    "the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)"
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "customers",
@@ -147,21 +148,10 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
-    """The model's predictions for ``rows``, given in the form
-    of ``new_customers`` right after notebook cell 16 made it.
-
-    They go through the notebook's own steps first (inference.prepare_new_rows),
-    with the fitted state the stages saved.
+    """What the notebook serves for ``rows``, given in the form
+    the notebook never showed.
     """
-    if PREDICT_REFUSED is not None:
-        raise refusal(PREDICT_REFUSED)
-    names = [PREDICTOR, "scaler"]
-    saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
-    rows = inference.prepare_new_rows(
-        rows,
-        saved["scaler"],
-    )
-    return saved[PREDICTOR].predict(rows)
+    raise refusal(PREDICT_REFUSED)
 
 
 def predict_new(config: Config, source: Path, target: Path) -> int:

@@ -57,14 +57,14 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 20 predicts with logreg, saved by training).
 PREDICTOR: str | None = "logreg"
-# How new rows are scored: the notebook never calls logreg.predict on a named frame or array (predict_proba and other methods are not traced).
+# How new rows are served: cell 20, line 3: new_probs is not made from rows read from a file, split off or written in the code.
 ROWS: str = ""
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
 ROWS_FORM: str = "frame"
 # Why predict refuses to score new rows, when it cannot score them as the notebook did.
 PREDICT_REFUSED: str | None = (
-    "the notebook never calls logreg.predict on a named frame or array (predict_proba and other methods are not traced)"
+    "cell 20, line 3: new_probs is not made from rows read from a file, split off or written in the code"
 )
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
@@ -192,7 +192,7 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
-    """The model's predictions for ``rows``, given in the form
+    """What the notebook serves for ``rows``, given in the form
     the notebook never showed.
     """
     raise refusal(PREDICT_REFUSED)

@@ -50,7 +50,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 14 predicts with rf, saved by training).
 PREDICTOR: str | None = "rf"
-# How new rows are scored: cell 14, line 1 predicts with rf on X_test, made from X_test (cell 9).
+# How new rows are served: `rf_pred` (cell 14, line 1) of the rows of X_test (cell 9), predicted by rf.
 ROWS: str = "X_test"
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
@@ -168,14 +168,22 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
-    """The model's predictions for ``rows``, given in the form
+    """What the notebook serves for ``rows``, given in the form
     of ``X_test`` right after notebook cell 9 made it.
+
+    The notebook served `rf_pred` (cell 14, line 1); new rows go through its own
+    steps (evaluation.predict_new_rows), with the state the stages saved.
     """
     if PREDICT_REFUSED is not None:
         raise refusal(PREDICT_REFUSED)
-    names = [PREDICTOR]
+    names = [
+        "rf",
+    ]
     saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
-    return saved[PREDICTOR].predict(rows)
+    return evaluation.predict_new_rows(
+        rows,
+        saved["rf"],
+    )
 
 
 def predict_new(config: Config, source: Path, target: Path) -> int:

@@ -24,7 +24,7 @@ def compute_metrics(
     seed = parameters_config.seed
 
     # Notebook cell 9: Evaluate.
-    y_pred = clf.predict(X_test)
+    y_pred = predict_new_rows(X_test, clf)
     metrics = {
         "n_samples": n_samples,
         "max_depth": max_depth,
@@ -69,3 +69,16 @@ def evaluate(
     metrics_path = save(metrics, output_dir=output_dir)
 
     return {"y_pred": y_pred, "metrics": metrics, "metrics_path": metrics_path}
+
+
+def predict_new_rows(X_test, clf):
+    """What the notebook serves for new rows, given in the form of X_test after
+    notebook cell 5: `y_pred` (cell 9, line 1), by the steps of notebook cell 9.
+
+    Returns y_pred.
+    """
+
+    # Notebook cell 9: Evaluate.
+    y_pred = clf.predict(X_test)
+
+    return y_pred

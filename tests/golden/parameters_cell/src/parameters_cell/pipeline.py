@@ -49,7 +49,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 9 predicts with clf, saved by training).
 PREDICTOR: str | None = "clf"
-# How new rows are scored: cell 9, line 1 predicts with clf on X_test, made from X_test (cell 5).
+# How new rows are served: `y_pred` (cell 9, line 1) of the rows of X_test (cell 5), predicted by clf.
 ROWS: str = "X_test"
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
@@ -163,14 +163,22 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
-    """The model's predictions for ``rows``, given in the form
+    """What the notebook serves for ``rows``, given in the form
     of ``X_test`` right after notebook cell 5 made it.
+
+    The notebook served `y_pred` (cell 9, line 1); new rows go through its own
+    steps (evaluation.predict_new_rows), with the state the stages saved.
     """
     if PREDICT_REFUSED is not None:
         raise refusal(PREDICT_REFUSED)
-    names = [PREDICTOR]
+    names = [
+        "clf",
+    ]
     saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
-    return saved[PREDICTOR].predict(rows)
+    return evaluation.predict_new_rows(
+        rows,
+        saved["clf"],
+    )
 
 
 def predict_new(config: Config, source: Path, target: Path) -> int:

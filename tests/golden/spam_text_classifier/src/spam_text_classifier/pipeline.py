@@ -49,7 +49,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 10 predicts with nb_model, saved by training).
 PREDICTOR: str | None = "nb_model"
-# How new rows are scored: cell 10, line 6 predicts with nb_model on X_test, made from X_test (cell 8).
+# How new rows are served: `lr_pred` (cell 11, line 6) of the rows of X_test (cell 8), predicted by lr_model.
 ROWS: str = "X_test"
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
@@ -166,14 +166,22 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
-    """The model's predictions for ``rows``, given in the form
+    """What the notebook serves for ``rows``, given in the form
     of ``X_test`` right after notebook cell 8 made it.
+
+    The notebook served `lr_pred` (cell 11, line 6); new rows go through its own
+    steps (training.predict_new_rows), with the state the stages saved.
     """
     if PREDICT_REFUSED is not None:
         raise refusal(PREDICT_REFUSED)
-    names = [PREDICTOR]
+    names = [
+        "lr_model",
+    ]
     saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
-    return saved[PREDICTOR].predict(rows)
+    return training.predict_new_rows(
+        rows,
+        saved["lr_model"],
+    )
 
 
 def predict_new(config: Config, source: Path, target: Path) -> int:

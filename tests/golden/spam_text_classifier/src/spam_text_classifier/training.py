@@ -75,7 +75,7 @@ def fit_lr_model(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
         ]
     )
     lr_model.fit(X_train, y_train)
-    lr_pred = lr_model.predict(X_test)
+    lr_pred = predict_new_rows(X_test, lr_model)
     print(
         "logreg accuracy:",
         round(accuracy_score(y_test, lr_pred), 3),
@@ -100,3 +100,16 @@ def train(X_train, X_test, y_train, y_test, *, config: TrainingConfig):
         "lr_model": lr_model,
         "lr_pred": lr_pred,
     }
+
+
+def predict_new_rows(X_test, lr_model):
+    """What the notebook serves for new rows, given in the form of X_test after
+    notebook cell 8: `lr_pred` (cell 11, line 6), by the steps of notebook cell 11.
+
+    Returns lr_pred.
+    """
+
+    # Notebook cell 11: Train.
+    lr_pred = lr_model.predict(X_test)
+
+    return lr_pred

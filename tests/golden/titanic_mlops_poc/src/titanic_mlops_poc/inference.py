@@ -31,11 +31,11 @@ def predict(final_model, test, passenger_ids, *, config: InferenceConfig):
     return {"test_pred": test_pred, "predictions": predictions}
 
 
-def prepare_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode):
-    """New rows, in the form of test after notebook cell 24, as final_model takes them
-    (notebook cell 25).
+def predict_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode, final_model):
+    """What the notebook serves for new rows, given in the form of test after notebook
+    cell 24: `test_pred` (cell 26, line 1), by the steps of notebook cells 25, 26.
 
-    Returns test, what cell 26 predicts on.
+    Returns test_pred.
     """
 
     # Notebook cell 25: Predict.
@@ -50,4 +50,7 @@ def prepare_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode):
     test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
     test = test.reindex(columns=X.columns, fill_value=0)
 
-    return test
+    # Notebook cell 26: Predict.
+    test_pred = final_model.predict(test)
+
+    return test_pred

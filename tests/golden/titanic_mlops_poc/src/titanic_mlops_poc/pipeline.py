@@ -59,7 +59,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 26 predicts with final_model, saved by training).
 PREDICTOR: str | None = "final_model"
-# How new rows are scored: cell 26, line 1 predicts with final_model on test, made from test (cell 24) by cells 25.
+# How new rows are served: `test_pred` (cell 26, line 1) of the rows of test (cell 24), predicted by final_model.
 ROWS: str = "test"
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
@@ -210,24 +210,30 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
-    """The model's predictions for ``rows``, given in the form
+    """What the notebook serves for ``rows``, given in the form
     of ``test`` right after notebook cell 24 made it.
 
-    They go through the notebook's own steps first (inference.prepare_new_rows),
-    with the fitted state the stages saved.
+    The notebook served `test_pred` (cell 26, line 1); new rows go through its own
+    steps (inference.predict_new_rows), with the state the stages saved.
     """
     if PREDICT_REFUSED is not None:
         raise refusal(PREDICT_REFUSED)
-    names = [PREDICTOR, "FAMILY_OFFSET", "X", "age_mean", "embarked_mode"]
+    names = [
+        "FAMILY_OFFSET",
+        "X",
+        "age_mean",
+        "embarked_mode",
+        "final_model",
+    ]
     saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
-    rows = inference.prepare_new_rows(
+    return inference.predict_new_rows(
         rows,
         saved["FAMILY_OFFSET"],
         saved["X"],
         saved["age_mean"],
         saved["embarked_mode"],
+        saved["final_model"],
     )
-    return saved[PREDICTOR].predict(rows)
 
 
 def predict_new(config: Config, source: Path, target: Path) -> int:

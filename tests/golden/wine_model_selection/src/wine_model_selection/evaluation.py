@@ -17,7 +17,7 @@ def evaluate(wine, X_test, y_test, search, *, figures_dir: str):
 
     # Notebook cell 11: Evaluate on the test split.
     best_model = search.best_estimator_
-    test_pred = best_model.predict(X_test)
+    test_pred = predict_new_rows(X_test, best_model)
     print("test accuracy:", round(accuracy_score(y_test, test_pred), 4))
 
     # Notebook cell 12: Evaluate on the test split.
@@ -30,3 +30,17 @@ def evaluate(wine, X_test, y_test, search, *, figures_dir: str):
     save_figures(figures_dir, "cm")  # the notebook's plt.show()
 
     return {"best_model": best_model, "test_pred": test_pred, "cm": cm}
+
+
+def predict_new_rows(X_test, best_model):
+    """What the notebook serves for new rows, given in the form of X_test after
+    notebook cell 6: `test_pred` (cell 11, line 2), by the steps of notebook cell
+    11.
+
+    Returns test_pred.
+    """
+
+    # Notebook cell 11: Evaluate on the test split.
+    test_pred = best_model.predict(X_test)
+
+    return test_pred

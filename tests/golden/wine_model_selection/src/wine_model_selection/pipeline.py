@@ -48,7 +48,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 11 predicts with best_model, saved by evaluation).
 PREDICTOR: str | None = "best_model"
-# How new rows are scored: cell 11, line 2 predicts with best_model on X_test, made from X_test (cell 6).
+# How new rows are served: `test_pred` (cell 11, line 2) of the rows of X_test (cell 6), predicted by best_model.
 ROWS: str = "X_test"
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
@@ -162,14 +162,22 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 
 def predict_rows(config: Config, rows: Any) -> Any:
-    """The model's predictions for ``rows``, given in the form
+    """What the notebook serves for ``rows``, given in the form
     of ``X_test`` right after notebook cell 6 made it.
+
+    The notebook served `test_pred` (cell 11, line 2); new rows go through its own
+    steps (evaluation.predict_new_rows), with the state the stages saved.
     """
     if PREDICT_REFUSED is not None:
         raise refusal(PREDICT_REFUSED)
-    names = [PREDICTOR]
+    names = [
+        "best_model",
+    ]
     saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
-    return saved[PREDICTOR].predict(rows)
+    return evaluation.predict_new_rows(
+        rows,
+        saved["best_model"],
+    )
 
 
 def predict_new(config: Config, source: Path, target: Path) -> int:
