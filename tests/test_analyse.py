@@ -459,3 +459,43 @@ def test_a_helper_name_also_bound_by_code_is_refused() -> None:
         "cell 2, line 1: featurize is bound here and also defined by the function "
         "statement of cell 1"
     )
+
+
+def test_a_method_of_what_a_reader_returns_takes_no_path() -> None:
+    (f,) = facts(
+        "import pandas as pd\nimport polars as pl\n"
+        'a = pd.read_csv("a.csv").drop("x", axis=1)\n'
+        'b = pl.read_csv("b.csv").select("y")\n'
+        'c = pl.scan_csv("c.csv").select("z").collect()'
+    )
+    assert [(lit.value, lit.callee) for lit in f.literals] == [
+        ("a.csv", "pandas.read_csv"),
+        ("b.csv", "polars.read_csv"),
+        ("c.csv", "polars.scan_csv"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "found"),
+    [
+        # a pattern is known by the folder it matches in, a built path by its variable
+        ('glob.glob("data/*.csv")', ("data", "data/*.csv", "read", "data/*.csv")),
+        ('sorted(glob.iglob("d/p/*.csv"))', ("p", "d/p/*.csv", "read", "d/p/*.csv")),
+        (
+            'glob.glob(os.path.join("d", "p", "*.csv"))',
+            ("files", "d", "read", "d/p/*.csv"),
+        ),
+        ('Path("d/p").glob("*.csv")', ("files", "d/p", "read", "d/p/*.csv")),
+        ('Path("d").rglob("*.csv")', ("files", "d", "read", "d/**/*.csv")),
+        # a pattern the analysis cannot read: the folder stays a path
+        ('Path("d").glob(pattern)', ("files", "d", "path", "")),
+        ('glob.glob(os.path.join("d", name))', ("files", "d", "path", "")),
+    ],
+)
+def test_a_glob_pattern_is_known_with_the_path_it_is_under(
+    code: str, found: tuple[str, str, str, str]
+) -> None:
+    (f,) = facts(f"import glob\nimport os\nfrom pathlib import Path\nfiles = {code}")
+    assert [(lit.name, lit.value, lit.direction, lit.glob) for lit in f.literals] == [
+        found
+    ]

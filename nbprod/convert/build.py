@@ -24,7 +24,7 @@ from nbprod.convert.analysis import (
     collect_imports,
 )
 from nbprod.convert.analysis.clones import find_clones
-from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data
+from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data, split_pattern
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules, group_argument
@@ -162,15 +162,7 @@ def analyse(
             and lit.value in existing
             and posixpath.normpath(lit.value) not in written
         ),
-        patterns=(
-            (lit.value, lit.glob)
-            for f in facts
-            for lit in f.literals
-            if lit.glob
-            and isinstance(lit.value, str)
-            and not os.path.isabs(lit.glob)
-            and posixpath.normpath(lit.value) not in written
-        ),
+        patterns=_patterns_read(facts, written),
         mode=data,
         limit=data_limit,
         relative_dir=rel,
@@ -201,6 +193,29 @@ def analyse(
         plan, secrets=secrets, data=inputs.files, data_referenced=inputs.referenced
     )
     return Analysis(nb, plan, facts, parsed, secret_values, inputs.contents)
+
+
+def _patterns_read(facts: list[CellFacts], written: set[str]) -> list[tuple[str, str]]:
+    """(path, pattern) of each glob the notebook finds input files by. Not where
+    it also writes in the folder the pattern matches in: there the pipeline must
+    find the files it writes itself, not copies of an earlier run's."""
+    found = []
+    for f in facts:
+        for lit in f.literals:
+            if not lit.glob or not isinstance(lit.value, str):
+                continue
+            folder = split_pattern(lit.glob)[0]
+            if os.path.isabs(folder) or any(
+                _nested(folder, posixpath.normpath(w)) for w in written
+            ):
+                continue
+            found.append((lit.value, lit.glob))
+    return found
+
+
+def _nested(a: str, b: str) -> bool:
+    # "." is the notebook's folder: everything it writes is in it.
+    return "." in (a, b) or a == b or a.startswith(f"{b}/") or b.startswith(f"{a}/")
 
 
 def _without_secret_literals(

@@ -93,14 +93,14 @@ def input_data(
             taken.add(targets[source])
     files = []
     contents: dict[str, bytes] = {}
-    placed: list[tuple[str, str]] = []  # (file, where it goes)
+    placed: set[tuple[str, str]] = set()  # (file, where it goes)
     for source, name, data in found:
         target = posixpath.normpath(
             posixpath.join(targets[source], posixpath.relpath(name, source))
         )
         sha256 = hashlib.sha256(data).hexdigest()
         files.append(DataFile(name, target, len(data), sha256, not referenced))
-        placed.append((name, target))
+        placed.add((name, target))
         if not referenced:
             contents[target] = data
     # Folders whose files the pipeline lists or matches: nothing else goes in them.
@@ -122,7 +122,7 @@ def input_data(
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
             files.append(DataFile(name, target, len(data), sha256, not referenced))
-            placed.append((name, target))
+            placed.add((name, target))
             if not referenced:
                 contents[target] = data
     return InputData(tuple(files), targets, contents, referenced)
@@ -133,7 +133,8 @@ def split_pattern(pattern: str) -> tuple[str, str]:
     wildcard; "." for none) and the pattern under it: ("data/parts", "*.csv")."""
     parts = posixpath.normpath(pattern).split("/")
     first = next((i for i, p in enumerate(parts) if _MAGIC.search(p)), len(parts) - 1)
-    return posixpath.join(*parts[:first]) if first else ".", "/".join(parts[first:])
+    folder = "/".join(parts[:first]) or ("/" if pattern.startswith("/") else ".")
+    return folder, "/".join(parts[first:])
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _placed(name: str, folder: str, target: str) -> str:
 
 
 def _fitting_folder(
-    g: _Glob, placed: list[tuple[str, str]], folders: list[tuple[str, str]]
+    g: _Glob, placed: set[tuple[str, str]], folders: list[tuple[str, str]]
 ) -> str:
     """Where ``g``'s folder goes: as its files would go one by one, unless that
     folder would then hold a file from elsewhere (``x.csv`` and ``data/*.csv``
@@ -191,13 +192,14 @@ def _fitting_folder(
 
 
 def _fits(
-    g: _Glob, target: str, placed: list[tuple[str, str]], folders: list[tuple[str, str]]
+    g: _Glob, target: str, placed: set[tuple[str, str]], folders: list[tuple[str, str]]
 ) -> bool:
     def agrees(folder: str, folder_target: str, name: str, where: str) -> bool:
-        inside = where == folder_target or where.startswith(folder_target + "/")
-        return not inside or _placed(
-            where, folder_target, folder
-        ) == posixpath.normpath(name)
+        # What lands in a folder the pipeline matches or lists must be the
+        # notebook's file at the same place under the folder it read.
+        if where != folder_target and not where.startswith(f"{folder_target}/"):
+            return True
+        return _placed(where, folder_target, folder) == posixpath.normpath(name)
 
     new = [(name, _placed(name, g.folder, target)) for name, _ in g.files]
     return all(agrees(g.folder, target, n, w) for n, w in placed) and all(

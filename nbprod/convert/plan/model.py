@@ -165,7 +165,9 @@ class Serving:
     served: str  # code giving the served value right after ``call``
     source: tuple[int, int]  # (cell, last line) of the statement that makes rows
     made_by: str  # how: "reader" (a file), "split" (held-out rows), "literal" (code)
-    call: tuple[int, int]  # (cell, last line) of the statement that makes the served value
+    call: tuple[
+        int, int
+    ]  # (cell, last line) of the statement that makes the served value
     steps: tuple[tuple[int, int], ...]  # (cell, statement index), in notebook order
     inputs: tuple[str, ...]  # saved by the stages
     params: tuple[tuple[str, str], ...]  # (group, key) of config.yaml

@@ -1,0 +1,105 @@
+"""Data inputs of the common libraries, through the real CLI and a real kernel
+(issue 23, item 5): a notebook that reads its data with polars, and one that reads
+every file a glob matches, convert with validation equal, carry their input files
+in the project's data/, and the generated pipeline runs from the project folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import kernels_left, make_notebook, run_with_kernels
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
+
+POLARS = (
+    "import polars as pl\nfrom sklearn.linear_model import LinearRegression",
+    'train = pl.read_csv("data/train.csv")\n'
+    'extra = pl.scan_csv("data/extra.csv").filter(pl.col("x") > 0).collect()',
+    'rows = pl.concat([train, extra])\nX = rows.select("x").to_numpy()\n'
+    'y = rows["y"].to_numpy()\nmodel = LinearRegression().fit(X, y)',
+)
+GLOB = (
+    "import glob\nfrom pathlib import Path\n\nimport pandas as pd\n"
+    "from sklearn.linear_model import LinearRegression",
+    'parts = pd.concat([pd.read_csv(f) for f in sorted(glob.glob("data/parts/*.csv"))],'
+    " ignore_index=True)\n"
+    "more = pd.concat([pd.read_csv(p) for p in sorted("
+    'Path("data/more").glob("*.csv"))], ignore_index=True)',
+    "rows = pd.concat([parts, more], ignore_index=True)\n"
+    'model = LinearRegression().fit(rows[["x"]], rows["y"])',
+)
+FILES = {
+    "data/train.csv": "x,y\n1,3.1\n2,4.9\n3,7.2\n4,8.8\n",
+    "data/extra.csv": "x,y\n-1,0\n5,11.1\n6,12.8\n",
+    "data/parts/a.csv": "x,y\n1,3.0\n2,5.1\n",
+    "data/parts/b.csv": "x,y\n3,6.9\n4,9.2\n",
+    "data/parts/notes.txt": "not data\n",
+    "data/more/c.csv": "x,y\n5,11.0\n",
+}
+
+
+def run_project(
+    project: Path, *args: str | Path, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """The generated pipeline's command line, from the project folder."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), "MPLBACKEND": "Agg"}
+    package = next((project / "src").iterdir()).name
+    return subprocess.run(
+        [sys.executable, "-m", package, *map(str, args)],
+        cwd=cwd or project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cells", "config", "copied"),
+    [
+        (
+            POLARS,
+            {"train_path": "data/train.csv", "extra_path": "data/extra.csv"},
+            ["data/extra.csv", "data/train.csv"],
+        ),
+        (
+            GLOB,
+            {"parts_path": "data/parts/*.csv", "more_path": "data/more"},
+            ["data/more/c.csv", "data/parts/a.csv", "data/parts/b.csv"],
+        ),
+    ],
+    ids=["polars", "glob"],
+)
+def test_a_notebooks_data_inputs_travel_with_the_project_and_it_runs(
+    tmp_path: Path, cells: tuple[str, ...], config: dict[str, str], copied: list[str]
+) -> None:
+    if "polars" in cells[0]:
+        pytest.importorskip("polars")
+    nb = make_notebook(tmp_path / "nb" / "poc.ipynb", *cells)
+    for name, text in FILES.items():
+        (nb.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        (nb.parent / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "project"
+    result = run_with_kernels(tmp_path, "convert", nb, "-o", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))
+    assert report["validation"]["status"] == "equal"
+    statuses = {c["name"]: c["status"] for c in report["validation"]["comparisons"]}
+    assert statuses["model"] == "equal"
+    assert kernels_left(tmp_path) == []
+    found = sorted(p.relative_to(out).as_posix() for p in (out / "data").rglob("*"))
+    assert [p for p in found if (out / p).is_file()] == copied
+    params = {
+        p["key"]: p["value"] for p in report["plan"]["params"] if p["kind"] == "path"
+    }
+    assert params == config
+    # The notebook's own data stays where it is; the project reads its copy.
+    (nb.parent / "data").rename(nb.parent / "moved")
+    run = run_project(out, "run")
+    assert run.returncode == 0, run.stdout + run.stderr
