@@ -371,7 +371,12 @@ def validate_project(
                     parameters=notebook_parameters(project, plan),
                     timeout=timeout,
                     probes=_probes(plan),
-                    reads=(*plan.paths_read, *plan.paths_written),
+                    # The files a glob matched are inputs too, wherever they are.
+                    reads=(
+                        *plan.paths_read,
+                        *plan.paths_written,
+                        *(d.source for d in plan.data),
+                    ),
                     exclude=(project, *exclude),
                     on_cell=progress.notebook_cell,
                 )
