@@ -674,31 +674,30 @@ GROUPBY_PER_ROW = frozenset(
         "bfill",
     }
 )
-# Methods of frames that change their rows: (what they do, whether each row
-# keeps its index label).
-ROW_CHANGES: dict[str, tuple[RowChangeKind, bool]] = {
-    "sort_values": ("reorder", True),
-    "sort_index": ("reorder", True),
-    "sample": ("reorder", True),
-    "dropna": ("filter", True),
-    "drop_duplicates": ("filter", True),
-    "query": ("filter", True),
-    "head": ("filter", True),
-    "tail": ("filter", True),
-    "nlargest": ("filter", True),
-    "nsmallest": ("filter", True),
-    "drop": ("filter", True),
-    "explode": ("duplicate", True),
-    "merge": ("combine", False),
-    "join": ("combine", True),
-    "reset_index": ("reindex", False),
-    "set_index": ("reindex", False),
-    "pivot": ("aggregate", False),
-    "pivot_table": ("aggregate", False),
-    "melt": ("aggregate", False),
-    "stack": ("aggregate", False),
-    "unstack": ("aggregate", False),
-    "transpose": ("aggregate", False),
+# Methods of frames that change their rows, and what they do to them.
+ROW_CHANGES: dict[str, RowChangeKind] = {
+    "sort_values": "reorder",
+    "sort_index": "reorder",
+    "sample": "reorder",
+    "dropna": "filter",
+    "drop_duplicates": "filter",
+    "query": "filter",
+    "head": "filter",
+    "tail": "filter",
+    "nlargest": "filter",
+    "nsmallest": "filter",
+    "drop": "filter",
+    "explode": "duplicate",
+    "merge": "combine",
+    "join": "combine",
+    "reset_index": "reindex",
+    "set_index": "reindex",
+    "pivot": "aggregate",
+    "pivot_table": "aggregate",
+    "melt": "aggregate",
+    "stack": "aggregate",
+    "unstack": "aggregate",
+    "transpose": "aggregate",
 }
 
 # Calls that read the clock: what is computed from them (durations) differs on

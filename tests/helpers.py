@@ -80,6 +80,23 @@ def run_nbprod(
     )
 
 
+def run_project(
+    project: Path, *args: str | Path, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m PKG ARGS`` in a generated project, as its user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), "MPLBACKEND": "Agg"}
+    package = next((project / "src").iterdir()).name
+    return subprocess.run(
+        [sys.executable, "-m", package, *map(str, args)],
+        cwd=cwd or project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def copy_examples(dest: Path) -> Path:
     """A copy of examples/notebooks (notebooks and data) under ``dest``."""
     target = dest / "notebooks"

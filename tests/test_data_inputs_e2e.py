@@ -6,13 +6,10 @@ in the project's data/, and the generated pipeline runs from the project folder.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import kernels_left, make_notebook, run_with_kernels
+from helpers import kernels_left, make_notebook, run_project, run_with_kernels
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 
@@ -41,23 +38,6 @@ FILES = {
     "data/parts/notes.txt": "not data\n",
     "data/more/c.csv": "x,y\n5,11.0\n",
 }
-
-
-def run_project(
-    project: Path, *args: str | Path, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
-    """The generated pipeline's command line, from the project folder."""
-    env = {**os.environ, "PYTHONPATH": str(project / "src"), "MPLBACKEND": "Agg"}
-    package = next((project / "src").iterdir()).name
-    return subprocess.run(
-        [sys.executable, "-m", package, *map(str, args)],
-        cwd=cwd or project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(

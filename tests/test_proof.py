@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import kernels_left, make_notebook, run_with_kernels, saved_artifact
+from helpers import (
+    kernels_left,
+    make_notebook,
+    run_project,
+    run_with_kernels,
+    saved_artifact,
+)
 
 pytestmark = [pytest.mark.kernel, pytest.mark.e2e]
 
@@ -48,22 +51,6 @@ def report(project: Path) -> dict:
 def statuses(project: Path) -> dict[str, str]:
     validation = report(project)["validation"]
     return {c["name"]: c["status"] for c in validation["comparisons"]}
-
-
-def run_project(
-    project: Path, *args: str | Path, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(project / "src"), "MPLBACKEND": "Agg"}
-    package = next((project / "src").iterdir()).name
-    return subprocess.run(
-        [sys.executable, "-m", package, *map(str, args)],
-        cwd=cwd or project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def execute_in_place(notebook: Path, extra: str = "") -> nbformat.NotebookNode:

@@ -19,10 +19,8 @@ with another value is the failure these tests exist to catch.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,34 +29,15 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import kernels_left, make_notebook, run_with_kernels
+from helpers import kernels_left, make_notebook, run_project, run_with_kernels
+
+from nbprod.validate.proof import read_report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 
 
 # ---------------------------------------------------------------------------
 # Running things: the CLI, the generated project, the notebook itself.
-
-
-def report(project: Path) -> dict:
-    return json.loads((project / "nbprod-report.json").read_text(encoding="utf-8"))
-
-
-def run_project(
-    project: Path, *args: str | Path, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
-    """``python -m PKG ARGS`` in the generated project, as its user runs it."""
-    env = {**os.environ, "PYTHONPATH": str(project / "src"), "MPLBACKEND": "Agg"}
-    package = next((project / "src").iterdir()).name
-    return subprocess.run(
-        [sys.executable, "-m", package, *map(str, args)],
-        cwd=cwd or project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def execute_copy(
@@ -179,7 +158,7 @@ def assert_served_or_refused(
                 f"{len(wrong)} of {len(want)} rows (first: row {wrong[0]}: "
                 f"{got[wrong[0]]!r} != {want[wrong[0]]!r}); {said}"
             )
-        check = report(scored.project)["validation"].get("predict") or {}
+        check = read_report(scored.project)["validation"].get("predict") or {}
         assert check.get("status") in {"equal", "close"}, (
             f"predict served the notebook's values but the report's predict "
             f"check is {check!r}"
@@ -603,15 +582,34 @@ SORTED_RESET = (
 )
 
 
-def test_rows_sorted_and_reindexed_are_refused_or_matched_to_their_input(
-    tmp_path: Path,
+SORTED_KEPT = (
+    "import pandas as pd\nfrom sklearn.ensemble import RandomForestRegressor\n"
+    "from sklearn.metrics import mean_absolute_error",
+    "sales = pd.read_csv('sales.csv')\nsales = sales.sort_values('day')\n"
+    "sales['weekend'] = (sales['day'] % 7 >= 5).astype(int)\n"
+    "features = ['store', 'day', 'promo', 'price', 'weekend']",
+    "model = RandomForestRegressor(n_estimators=20, random_state=0)\n"
+    "model.fit(sales[features], sales['sales'])\n"
+    "print('train MAE:', round(mean_absolute_error(sales['sales'], model.predict(sales[features])), 3))",
+    "#md ## Forecast",
+    "test = pd.read_csv('test.csv')\ntest = test.sort_values('day')\n"
+    "test['weekend'] = (test['day'] % 7 >= 5).astype(int)\n"
+    "preds = model.predict(test[features])",
+)
+
+
+@pytest.mark.parametrize("cells", [SORTED_RESET, SORTED_KEPT], ids=["reset", "kept"])
+def test_rows_sorted_are_refused_or_matched_to_their_input(
+    tmp_path: Path, cells: tuple[str, ...]
 ) -> None:
-    """Serves ``model.predict(test[features])`` after
-    ``test.sort_values(['store', 'day']).reset_index(drop=True)``: the notebook's
-    predictions are in sorted order and the input order is lost. Expected:
-    refused with one line; served only if each prediction is beside its own input
-    row (the oracle keys the notebook's predictions by the rows' id)."""
-    nb = make_notebook(tmp_path / "nb" / "forecast.ipynb", *SORTED_RESET)
+    """Serves ``model.predict(test[features])`` after the new rows are sorted,
+    with ``reset_index(drop=True)`` (the input order is lost) or with the index
+    kept: the notebook's predictions are in sorted order. Expected: each
+    prediction beside its own input row (the oracle keys the notebook's
+    predictions by the rows' id), or refused with one line (today: refused, as
+    every reordering step is); never the sorted order pasted beside the rows as
+    given."""
+    nb = make_notebook(tmp_path / "nb" / "forecast.ipynb", *cells)
     sales(0, range(1, 41), 300, label=True, first_id=1).to_csv(
         nb.parent / "sales.csv", index=False
     )
@@ -636,58 +634,6 @@ def test_rows_sorted_and_reindexed_are_refused_or_matched_to_their_input(
     # the notebook's order beside the input rows is caught.
     assert ids != new["id"].tolist()
     assert not np.allclose(preds, oracle)
-    assert len(set(oracle)) > 0.9 * len(oracle)
-    assert_served_or_refused(scored, oracle, floats=True)
-
-
-SORTED_KEPT = (
-    "import pandas as pd\nfrom sklearn.ensemble import RandomForestRegressor\n"
-    "from sklearn.metrics import mean_absolute_error",
-    "sales = pd.read_csv('sales.csv')\nsales = sales.sort_values('day')\n"
-    "sales['weekend'] = (sales['day'] % 7 >= 5).astype(int)\n"
-    "features = ['store', 'day', 'promo', 'price', 'weekend']",
-    "model = RandomForestRegressor(n_estimators=20, random_state=0)\n"
-    "model.fit(sales[features], sales['sales'])\n"
-    "print('train MAE:', round(mean_absolute_error(sales['sales'], model.predict(sales[features])), 3))",
-    "#md ## Forecast",
-    "test = pd.read_csv('test.csv')\ntest = test.sort_values('day')\n"
-    "test['weekend'] = (test['day'] % 7 >= 5).astype(int)\n"
-    "preds = model.predict(test[features])",
-)
-
-
-def test_rows_sorted_with_their_index_are_served_beside_their_input(
-    tmp_path: Path,
-) -> None:
-    """Serves ``model.predict(test[features])`` after ``test.sort_values('day')``
-    (the index kept) and a per-row feature: the notebook's predictions are in
-    sorted order, each tied to its input row by the frame's index. Expected:
-    each prediction beside its own input row, or refused with one line (today:
-    refused, as every reordering step is; never the sorted order pasted beside
-    the rows as given)."""
-    nb = make_notebook(tmp_path / "nb" / "forecast.ipynb", *SORTED_KEPT)
-    sales(0, range(1, 41), 300, label=True, first_id=1).to_csv(
-        nb.parent / "sales.csv", index=False
-    )
-    sales(1, range(41, 61), 150, label=False, first_id=1001).to_csv(
-        nb.parent / "test.csv", index=False
-    )
-    new = sales(2, range(41, 61), 160, label=False, first_id=5001)
-
-    scored = convert_run_and_score(tmp_path, nb, new)
-    run, _ = execute_copy(
-        nb,
-        tmp_path / "oracle",
-        replace={"test.csv": new},
-        extra="import json\nprint(json.dumps([test.index.tolist(), preds.tolist()]))",
-    )
-    said = printed_json(run)
-    assert isinstance(said, list)
-    index, preds = said
-    by_row = dict(zip(index, preds, strict=True))
-    assert sorted(by_row) == list(range(len(new)))
-    oracle = [by_row[i] for i in range(len(new))]
-    assert not np.allclose(preds, oracle)  # the sort moved rows
     assert len(set(oracle)) > 0.9 * len(oracle)
     assert_served_or_refused(scored, oracle, floats=True)
 

@@ -429,7 +429,6 @@ def serving_facts(
             "module": serving.stage.module,
             "function": SERVE_FUNCTION,
             "rows": serving.rows,
-            "models": list(serving.models),
             "what": serving.what,
             "inputs": list(serving.inputs),
             "params": [{"group": g, "key": k} for g, k in serving.params],

@@ -117,9 +117,16 @@ class RowChange:
 
     kind: RowChangeKind
     what: str  # the method or expression, for messages: "sort_values"
-    keeps_index: bool  # each row keeps its index label
-    names: tuple[str, ...] = ()  # what a selection selects by
     part: str = ""  # of a split: "train" or "held-out"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A value put into a frame under a literal key (``df["pred"] = pred``)."""
+
+    key: str
+    code: str  # the value's code
+    carriers: tuple[str, ...]  # the names its rows come from
 
 
 @dataclass(frozen=True)
@@ -135,8 +142,7 @@ class Flow:
     # It puts values into a frame as columns (``pd.DataFrame({...})``,
     # ``df["pred"] = pred``): the frame only carries them.
     packs: bool = False
-    # (key, code, carriers) of each column it packs under a literal key.
-    columns: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    columns: tuple[Column, ...] = ()  # what it packs under literal keys
 
 
 @dataclass(frozen=True)
@@ -144,20 +150,13 @@ class RowFlow:
     """How rows move through one statement (see ``analysis.rows``)."""
 
     flows: tuple[Flow, ...] = ()
-    fits: tuple[str, ...] = ()  # objects it fits (``scaler.fit(X)``)
     # objects it fits and applies at once (``scaler.fit_transform(X)``): on new
     # rows, the fitted object is applied (``scaler.transform(X)``)
     applies: tuple[str, ...] = ()
     # fitted objects it applies to rows (``scaler.transform(X)``, ``model.predict(X)``)
     uses_fitted: tuple[str, ...] = ()
     written: tuple[str, ...] = ()  # the rows of what it writes to a file
-    written_columns: tuple[
-        tuple[str, str, tuple[str, ...]], ...
-    ] = ()  # as Flow.columns
-
-    def flow(self, name: str) -> Flow | None:
-        """The last flow into ``name``."""
-        return next((f for f in reversed(self.flows) if f.name == name), None)
+    written_columns: tuple[Column, ...] = ()  # the columns of a frame it writes
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ fitted scaler, a lookup table, a threshold) is state the stages save.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from nbprod.convert.analysis import Flow, RowChange, Statement
@@ -80,6 +80,14 @@ def serving_path(
     """The notebook's own path from rows to what it serves (see Serving), or why
     new rows cannot be served as the notebook served its own."""
     candidates = list(_candidates(flat))
+    # Row flow is followed through simple statements only (analysis.rows).
+    nested = next(((c, s) for c, s in flat if s.predicts and not s.simple), None)
+    if not candidates and nested is not None:
+        c, s = nested
+        return None, (
+            f"cell {c.facts.number}, line {s.line}: the prediction is inside a "
+            "block (if, for, with)"
+        )
     if not candidates:
         return None, (
             "the notebook never makes a value from a model's predictions row by "
@@ -90,8 +98,6 @@ def serving_path(
         return None, served
     cell, st = flat[served.at]
     where = f"cell {cell.facts.number}, line {st.line}"
-    if not st.simple:
-        return None, f"{where}: the prediction is inside a block (if, for, with)"
     source = _source(flat, served)
     if isinstance(source, str):
         return None, f"{where}: {source}"
@@ -133,7 +139,7 @@ def serving_path(
         name, number = changed
         return None, f"{name} changes in cell {number}, after {where} uses it"
     ordered = sorted(steps)
-    unmatched = _unmatched_change(flat, ordered, rows)
+    unmatched = _unmatched_change(flat, ordered)
     if unmatched is not None:
         k, change = unmatched
         return None, (
@@ -205,10 +211,10 @@ _CHANGE_WORDS = {
 def _flows(st: Statement) -> Iterator[Flow]:
     """The statement's flows, and for every name it changes in place without
     one, a flow that keeps its rows."""
-    flows = {f.name: f for f in st.rows.flows}
+    flowing = {f.name for f in st.rows.flows}
     yield from st.rows.flows
     for name in st.mutates:
-        if name not in flows:
+        if name not in flowing:
             yield Flow(name, (name,))
 
 
@@ -228,15 +234,15 @@ def _candidates(flat: Flat) -> Iterator[_Served]:
                 # The frame only carries the values; each column made from
                 # predictions is served as it is.
                 held = packed.get(f.name, []) if f.name in f.carriers else []
-                for key, code, carriers in f.columns:
-                    inside = [derived[n] for n in carriers if n in derived]
+                for col in f.columns:
+                    inside = [derived[n] for n in col.carriers if n in derived]
                     if not inside:
                         continue
-                    if code in derived:
-                        held.append((derived[code].at, code))
+                    if col.code in derived:
+                        held.append((derived[col.code].at, col.code))
                         continue
                     models = tuple(dict.fromkeys(m for s in inside for m in s.models))
-                    column = _Served(k, f.name, f'{f.name}["{key}"]', models)
+                    column = _Served(k, f.name, f'{f.name}["{col.key}"]', models)
                     found.append(column)
                     held.append((k, column.code))
                 packed[f.name] = held
@@ -260,9 +266,9 @@ def _candidates(flat: Flat) -> Iterator[_Served]:
             if name in derived:
                 written.add((derived[name].at, name))
             written.update(packed.get(name, ()))
-        for _, code, _ in st.rows.written_columns:
-            if code in derived:
-                written.add((derived[code].at, code))
+        for col in st.rows.written_columns:
+            if col.code in derived:
+                written.add((derived[col.code].at, col.code))
     for s in found:
         if (s.at, s.name) in used_later and s.code == s.name:
             continue
@@ -322,54 +328,72 @@ def _changed_after(flat: Flat, at: int, names: set[str]) -> tuple[str, int] | No
     return None
 
 
-def _source(flat: Flat, served: _Served) -> tuple[int, str] | str:
-    """The statement that made the rows the served value is one-to-one with,
-    and their name: followed back from it through the names that carry rows,
-    to a file read, a frame written in the code, or the held-out part of a
-    split. Or why none can be found."""
-    sources: set[tuple[int, str]] = set()
-    seen: set[tuple[int, str]] = set()
-    todo = [(served.at + 1, served.name)]
+def _walk_back(
+    flat: Flat, starts: list[tuple[int, str]], follow: Callable[[int, Flow], bool]
+) -> Iterator[tuple[int, Flow]]:
+    """Each binding the rows of ``starts`` ((statement index, name) of a name
+    as it is just before that statement) come from, back through the names that
+    carry them: the statement that makes it and its flow; the carriers of those
+    for which ``follow`` says so."""
+    todo, seen = list(starts), set()
     while todo:
         before, name = todo.pop()
         if (before, name) in seen:
             continue
         seen.add((before, name))
         k = _made_at(flat, before, name)
-        if k is None:
+        flow = _flow_of(flat[k][1], name) if k is not None else None
+        if k is None or flow is None:
             continue
-        st = flat[k][1]
-        if st.source and name in st.writes and _flow_of(st, name) is not None:
-            flow = _flow_of(st, name)
-            assert flow is not None
-            split = next((c for c in flow.changes if c.kind == "split"), None)
-            if split is not None:
-                if split.part != "held-out":
-                    return f"{name} is the training part of a split"
-                upstream = _work_before(flat, k, flow.carriers[:1])
-                if upstream:
-                    number = flat[upstream[0]][0].facts.number
-                    return (
-                        f"{name} is held out by a split of rows that cell "
-                        f"{number} already transformed with fitted state "
-                        f"({', '.join(flat[upstream[0]][1].rows.uses_fitted)}): "
-                        "new rows could not be given in their raw form"
-                    )
-                sources.add((k, name))
-                continue
-            if not flow.carriers:
-                sources.add((k, name))
-                continue
-        flow = _flow_of(st, name)
-        if flow is None:
+        yield k, flow
+        if follow(k, flow):
+            todo += [(k, carrier) for carrier in flow.carriers]
+
+
+def _source(flat: Flat, served: _Served) -> tuple[int, str] | str:
+    """The statement that made the rows the served value is one-to-one with,
+    and their name: followed back from it through the names that carry rows,
+    to a file read, a frame written in the code, or the held-out part of a
+    split. Or why none can be found."""
+
+    def made_here(k: int, flow: Flow) -> bool:
+        # Rows are made here: read, written in the code, or split off.
+        return (
+            bool(flat[k][1].source)
+            and flow.name in flat[k][1].writes
+            and (not flow.carriers or any(c.kind == "split" for c in flow.changes))
+        )
+
+    sources = set()
+    for k, flow in _walk_back(
+        flat, [(served.at + 1, served.name)], lambda k, f: not made_here(k, f)
+    ):
+        if not made_here(k, flow):
             continue
-        todo += [(k, carrier) for carrier in flow.carriers]
+        split = next((c for c in flow.changes if c.kind == "split"), None)
+        if split is not None and split.part != "held-out":
+            return f"{flow.name} is the training part of a split"
+        if split is not None:
+            fitted = [
+                j
+                for j, f in _walk_back(flat, [(k, flow.carriers[0])], lambda j, f: True)
+                if f.carriers and flat[j][1].rows.uses_fitted
+            ]
+            if fitted:
+                first = min(fitted)
+                return (
+                    f"{flow.name} is held out by a split of rows that cell "
+                    f"{flat[first][0].facts.number} already transformed with fitted "
+                    f"state ({', '.join(flat[first][1].rows.uses_fitted)}): new rows "
+                    "could not be given in their raw form"
+                )
+        sources.add((k, flow.name))
     if not sources:
         return (
             f"{served.code} is not made from rows read from a file, split off or "
             "written in the code"
         )
-    if len({n for _, n in sources}) > 1 or len(sources) > 1:
+    if len(sources) > 1:
         names = sorted({n for _, n in sources})
         return f"{served.code} combines the rows of {' and '.join(names)}"
     (found,) = sources
@@ -389,30 +413,6 @@ def _flow_of(st: Statement, name: str) -> Flow | None:
     return next((f for f in reversed(list(_flows(st))) if f.name == name), None)
 
 
-def _work_before(flat: Flat, at: int, names: tuple[str, ...]) -> list[int]:
-    """The statements before ``at`` on the row flow of ``names`` that apply
-    fitted state to the rows (a scaler's transform)."""
-    found = []
-    todo = [(at, n) for n in names]
-    seen = set()
-    while todo:
-        before, name = todo.pop()
-        if (before, name) in seen:
-            continue
-        seen.add((before, name))
-        k = _made_at(flat, before, name)
-        if k is None:
-            continue
-        st = flat[k][1]
-        flow = _flow_of(st, name)
-        if flow is None or not flow.carriers:
-            continue
-        if st.rows.uses_fitted:
-            found.append(k)
-        todo += [(k, c) for c in flow.carriers]
-    return sorted(found)
-
-
 def _tainted(flat: Flat, source: int, end: int, rows: str) -> list[bool]:
     """Which statements between the source and ``end`` compute from the rows."""
     tainted = [False] * len(flat)
@@ -429,9 +429,7 @@ def _tainted(flat: Flat, source: int, end: int, rows: str) -> list[bool]:
     return tainted
 
 
-def _unmatched_change(
-    flat: Flat, steps: list[int], rows: str
-) -> tuple[int, RowChange] | None:
+def _unmatched_change(flat: Flat, steps: list[int]) -> tuple[int, RowChange] | None:
     """The first step that changes the rows so that predictions no longer line
     up with the input rows."""
     for k in steps:
