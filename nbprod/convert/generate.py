@@ -589,16 +589,11 @@ def _serving_function(
     """``predict_new_rows``: the notebook's own steps from the rows it predicted
     on to the value it served, statement by statement; an object it fitted and
     applied at once (``fit_transform``) is applied, as fitted."""
+    applied: dict[tuple[int, int], set[str]] = {}
+    for cell, index, obj in serving.applied:
+        applied.setdefault((cell, index), set()).add(obj)
     statements, used_partial = _statements(
-        ctx,
-        by_cell,
-        facts_by_cell,
-        list(serving.steps),
-        serving=True,
-        applied={
-            (c, i): {o for c2, i2, o in serving.applied if (c2, i2) == (c, i)}
-            for c, i, _ in serving.applied
-        },
+        ctx, by_cell, facts_by_cell, list(serving.steps), serving=True, applied=applied
     )
     call_cell, _ = serving.call
     function = _function(
