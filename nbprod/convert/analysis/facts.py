@@ -127,6 +127,7 @@ class Column:
     key: str
     code: str  # the value's code
     carriers: tuple[str, ...]  # the names its rows come from
+    models: tuple[str, ...] = ()  # models it predicts with itself (``m.predict(X)``)
 
 
 @dataclass(frozen=True)

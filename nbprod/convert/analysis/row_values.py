@@ -213,7 +213,7 @@ def _method(
     if method == "assign":
         given = [a for a in node.args if a.keyword is not None]
         columns = tuple(
-            Column(a.keyword.value, code_of(a.value), rows_of(values, a.value).names)
+            column(values, a.keyword.value, a.value)
             for a in given
             if a.keyword is not None
         )
@@ -253,11 +253,10 @@ def _packed(values: Values, data: cst.BaseExpression | None) -> Rows:
     for element in data.elements:
         if not isinstance(element, cst.DictElement):
             continue
-        rows = rows_of(values, element.value)
-        found = found + replace(rows, columns=())
+        found = found + replace(rows_of(values, element.value), columns=())
         ok, key = literal_value(element.key)
         if ok and isinstance(key, str):
-            columns.append(Column(key, code_of(element.value), rows.names))
+            columns.append(column(values, key, element.value))
     return replace(found, packs=True, columns=tuple(columns), models=())
 
 
@@ -276,6 +275,12 @@ def _joined(
     if qual.endswith(("hstack", "column_stack")) or _along_columns(keywords):
         return found
     return _changed(found, RowChange("duplicate", qual.rsplit(".", 1)[-1]))
+
+
+def column(values: Values, key: str, value: cst.BaseExpression) -> Column:
+    """``value`` put into a frame under ``key``."""
+    rows = rows_of(values, value)
+    return Column(key, code_of(value), rows.names, rows.models)
 
 
 def _along_columns(keywords: Mapping[str, cst.BaseExpression]) -> bool:

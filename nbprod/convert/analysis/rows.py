@@ -14,13 +14,14 @@ from collections.abc import Mapping
 import libcst as cst
 
 from nbprod import known_apis as apis
-from nbprod.convert.analysis.facts import Column, Flow, RowChange, RowFlow
-from nbprod.convert.analysis.nodes import code_of, literal_value
+from nbprod.convert.analysis.facts import Flow, RowChange, RowFlow
+from nbprod.convert.analysis.nodes import literal_value
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.row_values import (
     NONE,
     Rows,
     Values,
+    column,
     row_change,
     rows_of,
 )
@@ -110,7 +111,7 @@ def _assigned(
             (root, *(n for n in rows.names if n != root)),
             rows.models,
             packs=True,
-            columns=(Column(key, code_of(value), rows.names),) if key else (),
+            columns=(column(values, key, value),) if key else (),
         )
     ]
 

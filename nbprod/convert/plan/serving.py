@@ -236,12 +236,16 @@ def _candidates(flat: Flat) -> Iterator[_Served]:
                 held = packed.get(f.name, []) if f.name in f.carriers else []
                 for col in f.columns:
                     inside = [derived[n] for n in col.carriers if n in derived]
-                    if not inside:
+                    if not inside and not col.models:
                         continue
                     if col.code in derived:
                         held.append((derived[col.code].at, col.code))
                         continue
-                    models = tuple(dict.fromkeys(m for s in inside for m in s.models))
+                    models = tuple(
+                        dict.fromkeys(
+                            (*(m for s in inside for m in s.models), *col.models)
+                        )
+                    )
                     column = _Served(k, f.name, f'{f.name}["{col.key}"]', models)
                     found.append(column)
                     held.append((k, column.code))

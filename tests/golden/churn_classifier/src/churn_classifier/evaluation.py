@@ -17,7 +17,7 @@ def evaluate(X_test, y_test, model, *, figures_dir: str):
     """
 
     # Notebook cell 16: Evaluate.
-    y_pred = predict_new_rows(X_test, model)
+    y_pred = model.predict(X_test)
     print("accuracy:", round(accuracy_score(y_test, y_pred), 3))
     print("f1:", round(f1_score(y_test, y_pred), 3))
 
@@ -37,16 +37,3 @@ def evaluate(X_test, y_test, model, *, figures_dir: str):
     save_figures(figures_dir, "coefs")  # the notebook's plt.show()
 
     return {"y_pred": y_pred, "feature_names": feature_names, "coefs": coefs}
-
-
-def predict_new_rows(X_test, model):
-    """What the notebook serves for new rows, given in the form of X_test after
-    notebook cell 13: `y_pred` (cell 16, line 1), by the steps of notebook cell 16.
-
-    Returns y_pred.
-    """
-
-    # Notebook cell 16: Evaluate.
-    y_pred = model.predict(X_test)
-
-    return y_pred

@@ -27,3 +27,19 @@ def predict(model):
     )
 
     return {"new_customers": new_customers}
+
+
+def predict_new_rows(new_customers, model):
+    """What the notebook serves for new rows, given in the form of new_customers after
+    notebook cell 20: `new_customers["churn_probability"]` (cell 20, line 8), by the
+    steps of notebook cell 20.
+
+    Returns new_customers["churn_probability"].
+    """
+
+    # Notebook cell 20: Predict.
+    new_customers["churn_probability"] = model.predict_proba(new_customers)[:, 1].round(
+        3
+    )
+
+    return new_customers["churn_probability"]

@@ -49,8 +49,8 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 20 predicts with model, saved by training).
 PREDICTOR: str | None = "model"
-# How new rows are served: `y_pred` (cell 16, line 1) of the rows of X_test (cell 13), predicted by model.
-ROWS: str = "X_test"
+# How new rows are served: `new_customers["churn_probability"]` (cell 20, line 8) of the rows of new_customers (cell 20), predicted by model.
+ROWS: str = "new_customers"
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
 ROWS_FORM: str = "frame"
@@ -171,10 +171,10 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 def predict_rows(config: Config, rows: Any) -> Any:
     """What the notebook serves for ``rows``, given in the form
-    of ``X_test`` right after notebook cell 13 made it.
+    of ``new_customers`` right after notebook cell 20 made it.
 
-    The notebook served `y_pred` (cell 16, line 1); new rows go through its own
-    steps (evaluation.predict_new_rows), with the state the stages saved.
+    The notebook served `new_customers["churn_probability"]` (cell 20, line 8); new rows go through its own
+    steps (inference.predict_new_rows), with the state the stages saved.
     """
     if PREDICT_REFUSED is not None:
         raise refusal(PREDICT_REFUSED)
@@ -182,7 +182,7 @@ def predict_rows(config: Config, rows: Any) -> Any:
         "model",
     ]
     saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
-    return evaluation.predict_new_rows(
+    return inference.predict_new_rows(
         rows,
         saved["model"],
     )

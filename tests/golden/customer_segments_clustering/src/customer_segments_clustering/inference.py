@@ -23,3 +23,17 @@ def predict(scaler, kmeans):
     new_customers["segment"] = kmeans.predict(scaler.transform(new_customers))
 
     return {"new_customers": new_customers}
+
+
+def predict_new_rows(new_customers, kmeans, scaler):
+    """What the notebook serves for new rows, given in the form of new_customers after
+    notebook cell 16: `new_customers["segment"]` (cell 16, line 6), by the steps of
+    notebook cell 16.
+
+    Returns new_customers["segment"].
+    """
+
+    # Notebook cell 16: Assign new customers.
+    new_customers["segment"] = kmeans.predict(scaler.transform(new_customers))
+
+    return new_customers["segment"]

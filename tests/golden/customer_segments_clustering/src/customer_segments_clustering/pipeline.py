@@ -18,6 +18,7 @@ from .config import Config
 from .runtime import (
     artifact_path,
     config_params,
+    load_artifacts,
     predict_file,
     refusal,
     run_stages,
@@ -44,15 +45,13 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 # The fitted model that scores new rows (cell 16 predicts with kmeans, saved by training).
 PREDICTOR: str | None = "kmeans"
-# How new rows are served: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model).
-ROWS: str = ""
+# How new rows are served: `new_customers["segment"]` (cell 16, line 6) of the rows of new_customers (cell 16), predicted by kmeans.
+ROWS: str = "new_customers"
 # What the notebook's rows were: a "frame", a "series" (one column) or an "array";
 # a file of new rows is read into a frame and turned into the same.
 ROWS_FORM: str = "frame"
 # Why predict refuses to score new rows, when it cannot score them as the notebook did.
-PREDICT_REFUSED: str | None = (
-    "the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)"
-)
+PREDICT_REFUSED: str | None = None
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "customers",
@@ -149,9 +148,23 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
 
 def predict_rows(config: Config, rows: Any) -> Any:
     """What the notebook serves for ``rows``, given in the form
-    the notebook never showed.
+    of ``new_customers`` right after notebook cell 16 made it.
+
+    The notebook served `new_customers["segment"]` (cell 16, line 6); new rows go through its own
+    steps (inference.predict_new_rows), with the state the stages saved.
     """
-    raise refusal(PREDICT_REFUSED)
+    if PREDICT_REFUSED is not None:
+        raise refusal(PREDICT_REFUSED)
+    names = [
+        "kmeans",
+        "scaler",
+    ]
+    saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
+    return inference.predict_new_rows(
+        rows,
+        saved["kmeans"],
+        saved["scaler"],
+    )
 
 
 def predict_new(config: Config, source: Path, target: Path) -> int:
