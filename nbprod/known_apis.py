@@ -555,8 +555,9 @@ FIT_METHODS = frozenset({"fit", "partial_fit"})
 # Fit and apply at once: on new rows, the fitted object is applied instead.
 FIT_THEN_APPLY = {"fit_transform": "transform", "fit_predict": "predict"}
 # Libraries whose functions give one value per row of their first argument
-# (``np.expm1(pred)``, ``pd.get_dummies(df)``), but for the reducers below.
-ROW_LIBRARIES = ("numpy.", "pandas.", "scipy.special.")
+# (``np.expm1(pred)``, ``pd.get_dummies(df)``, ``binarize(p, threshold=0.3)``),
+# but for the reducers below and their classes, which make objects.
+ROW_LIBRARIES = ("numpy.", "pandas.", "scipy.special.", "sklearn.preprocessing.")
 # Of those, the ones whose every argument carries the same rows.
 ROW_ELEMENTWISE_ALL = frozenset(
     {

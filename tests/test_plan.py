@@ -284,3 +284,23 @@ def test_each_definition_of_a_redefined_helper_is_planned_with_its_name() -> Non
         ("featurize", "", 2, "training"),
         ("featurize_2", "featurize", 4, "inference"),
     ]
+
+
+def test_the_served_value_is_the_last_decision_made_from_the_predictions() -> None:
+    # Class predictions first, then the same name again with a lower threshold
+    # over the probabilities, wrapped and unwrapped as one row (a course habit).
+    plan = plan_of(
+        "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.model_selection import train_test_split\n"
+        "from sklearn.preprocessing import binarize",
+        "df = pd.read_csv('d.csv')\nX, y = df[['a', 'b']], df['y']\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)",
+        "logreg = LogisticRegression().fit(X_train, y_train)",
+        "y_pred_class = logreg.predict(X_test)",
+        "y_pred_prob = logreg.predict_proba(X_test)[:, 1]",
+        "y_pred_class = binarize([y_pred_prob], threshold=0.3)[0]",
+    )
+    assert plan.serving is not None, plan.serving_reason
+    assert (plan.serving.served, plan.serving.call) == ("y_pred_class", (6, 1))
+    assert plan.serving.steps == ((5, 0), (6, 0))
+    assert plan.serving.inputs == ("logreg",)

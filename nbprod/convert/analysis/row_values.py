@@ -29,6 +29,9 @@ class Rows:
     changes: tuple[RowChange, ...] = ()
     packs: bool = False  # it puts values into a frame as columns
     columns: tuple[Column, ...] = ()  # what it packs under literal keys
+    # The rows wrapped in a list as one row (``binarize([p])``), which ``[0]``
+    # unwraps: the same rows again.
+    wrapped: bool = False
 
     def __add__(self, other: Rows) -> Rows:
         return Rows(
@@ -91,6 +94,8 @@ def rows_of(values: Values, node: cst.BaseExpression) -> Rows:
         return rows_of(values, node.expression)
     if isinstance(node, cst.IfExp):
         return _all(values, [node.body, node.orelse])
+    if isinstance(node, (cst.List, cst.Tuple)) and len(node.elements) == 1:
+        return replace(rows_of(values, node.elements[0].value), wrapped=True)
     if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
         # ``[names[c] for c in codes]``: one element per row of codes.
         comp = node.for_in
@@ -144,7 +149,8 @@ def _subscript(values: Values, node: cst.Subscript) -> Rows:
     key = first.value
     ok, literal = literal_value(key)
     if ok and isinstance(literal, int) and not isinstance(literal, bool):
-        return NONE  # one element, not rows
+        # One element, not rows; but the one row of rows wrapped as one.
+        return replace(base, wrapped=False) if base.wrapped and literal == 0 else NONE
     if isinstance(
         key, (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation, cst.Call)
     ):
@@ -234,7 +240,7 @@ def _library(values: Values, qual: str, site: CallSite | None) -> Rows:
         return _joined(values, qual, positional, keywords)
     if qual in apis.ROW_MERGES:
         return _changed(_first(values, site), RowChange("combine", "merge"))
-    if not qual.startswith(apis.ROW_LIBRARIES):
+    if not qual.startswith(apis.ROW_LIBRARIES) or qual.rsplit(".", 1)[-1][:1].isupper():
         return NONE
     if qual.rsplit(".", 1)[-1] in apis.ROW_REDUCERS and not _along_columns(keywords):
         return NONE

@@ -282,8 +282,9 @@ def _candidates(flat: Flat) -> Iterator[_Served]:
 def _choose(flat: Flat, candidates: list[_Served]) -> _Served | str:
     """The candidate the notebook serves: one it writes to a file, else one no
     later candidate is computed from (a threshold tuned on validation
-    predictions feeds the test predictions), preferring the stage that scores
-    new data, then the last; its models must not change after it."""
+    predictions feeds the test predictions) and no later one replaces under its
+    name, preferring the stage that scores new data, then the last; its models
+    must not change after it."""
     feeding = set()
     for later in candidates:
         needed = _read_closure(flat, later.at, {later.name})
@@ -297,11 +298,17 @@ def _choose(flat: Flat, candidates: list[_Served]) -> _Served | str:
         last = candidates[-1]
         name, number = _changed_after(flat, last.at, set(last.models)) or ("", 0)
         return f"{name} is fitted again in cell {number}, after its last prediction"
+    # Predictions the notebook replaced with others under the same name (its
+    # class predictions, then the same with a tuned threshold).
+    replaced = {
+        c for c in candidates for o in candidates if o.at > c.at and o.name == c.name
+    }
     return min(
         stable,
         key=lambda c: (
             not c.written,
             c in feeding,
+            c in replaced,
             _RANK[flat[c.at][0].stage or Stage.PREPROCESSING],
             -c.at,
         ),
