@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import plan_of
+from helpers import plan_of, stage_modules
 
 from nbprod.convert.plan import Plan
 from nbprod.errors import CellError
@@ -304,3 +304,104 @@ def test_the_served_value_is_the_last_decision_made_from_the_predictions() -> No
     assert (plan.serving.served, plan.serving.call) == ("y_pred_class", (6, 1))
     assert plan.serving.steps == ((5, 0), (6, 0))
     assert plan.serving.inputs == ("logreg",)
+
+
+def test_serving_steps_a_stage_runs_too_are_one_function_both_call() -> None:
+    # The test rows are cleaned in one cell with an id taken in the middle, and
+    # predicted in the next: the stage cannot call the serving function whole.
+    sources = (
+        "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression",
+        "train = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')",
+        "X = train[['a', 'b']].fillna(0)\n"
+        "model = LogisticRegression().fit(X, train['y'])",
+        "test = test.fillna(0)\nids = test['id']\n"
+        "test = test[['a', 'b']]\ntest = test * 2",
+        "pred = model.predict(test)\n"
+        "pd.DataFrame({'id': ids, 'y': pred}).to_csv('out.csv', index=False)",
+    )
+    plan = plan_of(*sources)
+    assert plan.serving is not None, plan.serving_reason
+    assert not plan.serving.called_by_stage
+    # One-line statements stay the notebook's own calls; the run of two is shared.
+    [part] = plan.serving.parts
+    assert (part.name, part.statements) == ("prepare_test", ((4, 2), (4, 3)))
+    assert (part.inputs, part.outputs) == (("test",), ("test",))
+    modules = stage_modules(*sources)
+    served = "\n".join(modules.values())
+    assert served.count("test = test * 2") == 1
+    assert served.count("test = prepare_test(test)") == 2
+
+
+SCALED_THEN_SPLIT = (
+    "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.model_selection import train_test_split\n"
+    "from sklearn.preprocessing import StandardScaler",
+    "df = pd.read_csv('d.csv')\nX = df.drop(columns=['y'])\ny = df['y']",
+    "scaler = StandardScaler()\nscaler.fit(X)\nX_scaled = scaler.transform(X)",
+    "X_train, X_test, y_train, y_test = "
+    "train_test_split(X_scaled, y, test_size=0.25, random_state=1)",
+    "model = LogisticRegression().fit(X_train, y_train)\n"
+    "model.fit(X_scaled, y)\npred = model.predict(X_test)",
+)
+
+
+def test_rows_scaled_before_a_seeded_split_are_served_raw() -> None:
+    plan = plan_of(*SCALED_THEN_SPLIT)
+    serving = plan.serving
+    assert serving is not None, plan.serving_reason
+    # New rows come as X was made; the fitted scaler and the model (both
+    # fitted on the notebook's rows, the model again on all of them) are state.
+    assert (serving.rows, serving.source, serving.made_by) == ("X", (2, 2), "split")
+    assert serving.steps == ((3, 2), (4, 0), (5, 2))
+    assert serving.inputs == ("model", "scaler")
+    held = serving.held_out
+    assert held is not None
+    assert (held.step, held.name, held.array) == ((4, 0), "X_test", "X_scaled")
+    assert held.positions == (
+        'train_test_split(__import__("numpy").arange(len(X_scaled)), y, '
+        'test_size=0.25, random_state=__import__("copy").deepcopy(1))[1]'
+    )
+    served = stage_modules(*SCALED_THEN_SPLIT)["training"]
+    assert "X_test = X_scaled  # the new rows are all held out" in served
+
+
+def test_rows_scaled_in_the_split_itself_are_served_raw() -> None:
+    sources = SCALED_THEN_SPLIT[:2] + (
+        "scaler = StandardScaler()\nX_train, X_test, y_train, y_test = "
+        "train_test_split(scaler.fit_transform(X), y, random_state=1)",
+        "model = LogisticRegression().fit(X_train, y_train)\n"
+        "pred = model.predict(X_test)",
+    )
+    plan = plan_of(*sources)
+    serving = plan.serving
+    assert serving is not None and serving.held_out is not None, plan.serving_reason
+    assert (serving.rows, serving.inputs) == ("X", ("model", "scaler"))
+    served = stage_modules(*sources)["training"]
+    assert "X_test = scaler.transform(X)  # the new rows are all held out" in served
+
+
+def test_rows_scaled_before_an_unseeded_split_are_refused() -> None:
+    unseeded = SCALED_THEN_SPLIT[:3] + (
+        "X_train, X_test, y_train, y_test = train_test_split(X_scaled, y)",
+        SCALED_THEN_SPLIT[4],
+    )
+    plan = plan_of(*unseeded)
+    assert plan.serving is None
+    assert "the split is not seeded" in plan.serving_reason
+
+
+def test_rows_scaled_by_an_object_kept_in_no_name_are_refused() -> None:
+    plan = plan_of(
+        SCALED_THEN_SPLIT[0],
+        "df = pd.read_csv('d.csv')\ny = df['y']\n"
+        "X = StandardScaler().fit_transform(df.drop(columns=['y']))",
+        "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=1)",
+        "model = LogisticRegression().fit(X_train, y_train)\n"
+        "pred = model.predict(X_test)",
+    )
+    assert plan.serving is None
+    assert plan.serving_reason == (
+        "cell 4, line 2: StandardScaler().fit_transform in cell 2, line 3 fits an "
+        "object on the rows of X_test and keeps it in no name: new rows could not "
+        "be transformed as the notebook's were (name it: scaler = ...)"
+    )

@@ -757,8 +757,8 @@ def test_a_scaler_fitted_before_the_split_is_applied_to_raw_rows(
     ``scaler.fit_transform(df[features])`` (scaled before the split); new rows
     come raw (df's feature columns, means in the hundreds), so the notebook's own
     scoring of them is ``model.predict(scaler.transform(new[features]))``.
-    Expected: proven, or refused with one line; never exit 0 scoring unscaled
-    rows."""
+    Expected: proven on the 75 held-out rows, the saved scaler applied to raw
+    rows; never exit 0 scoring unscaled rows."""
     nb = make_notebook(tmp_path / "nb" / "patients.ipynb", *SCALED_FIRST)
     patients(0, 300).to_csv(nb.parent / "patients.csv", index=False)
     new = patients(2, 120, label=False)
@@ -777,7 +777,8 @@ def test_a_scaler_fitted_before_the_split_is_applied_to_raw_rows(
     # Unscaled rows are scored wrongly: an exit 0 that skips the scaler is caught.
     agree = np.mean(np.array(said["raw"]) == np.array(oracle))
     assert agree < 0.8, agree
-    assert_served_or_refused(scored, oracle, floats=False)
+    assert_proven(scored, oracle, floats=False)
+    assert "predict: proven on 75 rows" in scored.convert.stdout
 
 
 # ---------------------------------------------------------------------------

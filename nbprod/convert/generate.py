@@ -27,7 +27,16 @@ from nbprod.convert.analysis import (
 )
 from nbprod.convert.analysis.clones import CloneUse
 from nbprod.convert.normalise import EXPLICIT_COMMENT
-from nbprod.convert.plan import ClonePlan, FigurePlan, Param, Plan, Serving, StagePlan
+from nbprod.convert.plan import (
+    ClonePlan,
+    FigurePlan,
+    HeldOut,
+    Param,
+    Plan,
+    Serving,
+    ServingPart,
+    StagePlan,
+)
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import SERVE_FUNCTION
@@ -185,6 +194,8 @@ def generate_modules(
     )
     helper_module = {h.name: h.stage.module for h in plan.helpers}
     helper_module.update({c.name: c.stage.module for c in plan.clones})
+    parts = _parts(plan)
+    helper_module.update({p.name: p.stage.module for p in parts})
     used_names = {n for f in facts for n in (*f.names_seen, *f.string_reads)} | {
         n for f in facts for h in f.helpers for n in h.free_names
     }
@@ -235,6 +246,10 @@ def generate_modules(
             )
         for clone in (c for c in plan.clones if c.stage == stage.stage):
             function, used = _clone_function(ctx, clone, by_cell)
+            needs_partial |= used
+            body.append(function)
+        for part in (p for p in parts if p.stage == stage.stage):
+            function, used = _part_function(ctx, part, by_cell, facts_by_cell)
             needs_partial |= used
             body.append(function)
         if stage.cells:
@@ -369,7 +384,9 @@ def _stage_functions(
             and (number, _start_line(by_cell[number], by_cell[number].module.body[i]))
             not in parameter_lines
         ]
-        return _statements(ctx, by_cell, facts_by_cell, order, figures)
+        return _statements(
+            ctx, by_cell, facts_by_cell, order, figures, parts=_parts(ctx.plan)
+        )
 
     def draws(cells: tuple[int, ...]) -> tuple[str, ...]:
         # The figures' folder: a parameter of each function that draws.
@@ -593,7 +610,14 @@ def _serving_function(
     for cell, index, obj in serving.applied:
         applied.setdefault((cell, index), set()).add(obj)
     statements, used_partial = _statements(
-        ctx, by_cell, facts_by_cell, list(serving.steps), serving=True, applied=applied
+        ctx,
+        by_cell,
+        facts_by_cell,
+        list(serving.steps),
+        serving=True,
+        applied=applied,
+        parts=serving.parts,
+        held_out=serving.held_out,
     )
     call_cell, _ = serving.call
     function = _function(
@@ -651,8 +675,8 @@ class _ServeCall:
 
 
 def _with_serving_call(
-    serving: Serving | None, items: list[tuple[int, int] | _CloneCall]
-) -> list[tuple[int, int] | _CloneCall | _ServeCall]:
+    serving: Serving | None, items: list[tuple[int, int] | _CloneCall | _PartCall]
+) -> list[tuple[int, int] | _CloneCall | _PartCall | _ServeCall]:
     """``items`` with the serving steps replaced by one call of the serving
     function, when they are all here, one after the other, and the stage calls it
     (``Serving.called_by_stage``)."""
@@ -668,21 +692,85 @@ def _with_serving_call(
     covered: set[tuple[int, int]] = set()
     for k in at:
         item = items[k]
-        covered |= set(item.use.statements) if isinstance(item, _CloneCall) else {item}
+        if isinstance(item, _CloneCall):
+            covered |= set(item.use.statements)
+        elif isinstance(item, tuple):
+            covered.add(item)
     if not at or covered != steps or at != list(range(at[0], at[-1] + 1)):
         return list(items)
     return [*items[: at[0]], _ServeCall(serving), *items[at[-1] + 1 :]]
 
 
 def _serve_call(ctx: _Context, serving: Serving) -> cst.SimpleStatementLine:
-    """``served = predict_new_rows(rows, model, ..., config=config)``."""
-    return _call(
-        ctx,
-        SERVE_FUNCTION,
-        (serving.rows, *serving.inputs),
-        serving.params,
-        (serving.served,),
+    """``served = predict_new_rows(rows, model, ..., config=config)``; a column
+    served from the rows frame (``rows["p"] = ...``) is put there again."""
+    line = _call(
+        ctx, SERVE_FUNCTION, (serving.rows, *serving.inputs), serving.params, ()
     )
+    call = line.body[0]
+    target = cst.parse_expression(serving.served)
+    assert isinstance(call, cst.Expr)
+    assert isinstance(target, cst.Name | cst.Subscript)
+    return line.with_changes(body=[cst.Assign([cst.AssignTarget(target)], call.value)])
+
+
+# Where the serving function takes the new rows for the held-out part of the
+# notebook's split.
+NEW_ROWS_HELD_OUT = "the new rows are all held out: the notebook's split"
+
+
+def _parts(plan: Plan) -> tuple[ServingPart, ...]:
+    return plan.serving.parts if plan.serving is not None else ()
+
+
+@dataclass(frozen=True)
+class _PartCall:
+    """Where a stage (or the serving function) ran a run of serving steps: now a
+    call of the function both share."""
+
+    part: ServingPart
+
+
+def _with_part_calls(
+    parts: Sequence[ServingPart], items: list[tuple[int, int] | _CloneCall]
+) -> list[tuple[int, int] | _CloneCall | _PartCall]:
+    """``items`` with each serving part they hold whole, one statement after the
+    other, replaced by its call."""
+    out: list[tuple[int, int] | _CloneCall | _PartCall] = list(items)
+    for part in parts:
+        first = part.statements[0]
+        if first not in out:
+            continue
+        k = out.index(first)
+        if out[k : k + len(part.statements)] == list(part.statements):
+            out[k : k + len(part.statements)] = [_PartCall(part)]
+    return out
+
+
+def _part_function(
+    ctx: _Context,
+    part: ServingPart,
+    by_cell: dict[int, ParsedCell],
+    facts_by_cell: dict[int, CellFacts],
+) -> tuple[cst.FunctionDef, bool]:
+    """The run of serving steps as the function the stage and the serving
+    function both call."""
+    statements, used_partial = _statements(
+        ctx, by_cell, facts_by_cell, list(part.statements)
+    )
+    cells = tuple(dict.fromkeys(cell for cell, _ in part.statements))
+    function = _function(
+        part.name,
+        part.inputs,
+        [],
+        statements,
+        _returned(part.outputs),
+        f"The notebook's own steps of {cells_text(cells)}, run by the "
+        f"{part.stage} stage and by {SERVE_FUNCTION} for new rows: one copy, so "
+        "that training and serving stay the same.",
+        f"Returns {', '.join(part.outputs) or 'nothing'}.",
+    )
+    return function, used_partial
 
 
 @dataclass(frozen=True)
@@ -702,6 +790,8 @@ def _statements(
     *,
     serving: bool = False,
     applied: dict[tuple[int, int], set[str]] | None = None,
+    parts: Sequence[ServingPart] = (),
+    held_out: HeldOut | None = None,
 ) -> tuple[list[cst.BaseStatement], bool]:
     """The statements at ``order`` ((cell, index) in the cell's module), rewritten,
     each copy of a factored clone a call of its function; a label names the cell
@@ -726,11 +816,26 @@ def _statements(
 
     items = _with_serving_call(
         None if serving else ctx.plan.serving,
-        _with_clone_calls(ctx.plan.clones, order, serving),
+        _with_part_calls(parts, _with_clone_calls(ctx.plan.clones, order, serving)),
     )
     for item in items:
         rewritten: cst.SimpleStatementLine | cst.BaseCompoundStatement
-        if isinstance(item, _ServeCall):
+        if isinstance(item, _PartCall):
+            number = item.part.statements[0][0]
+            rewritten = _assigned_call(
+                item.part.name, item.part.inputs, (), item.part.outputs
+            )
+        elif held_out is not None and item == held_out.step:
+            # New rows are not split: all of them are the part held out.
+            number = held_out.step[0]
+            rewritten = cst.parse_statement(
+                f"{held_out.name} = {held_out.array}  # {NEW_ROWS_HELD_OUT}\n"
+            )
+            if applied and item in applied:
+                glue = rewritten.visit(_Applied(applied[item]))
+                assert isinstance(glue, cst.SimpleStatementLine)
+                rewritten = glue
+        elif isinstance(item, _ServeCall):
             number = item.serving.steps[0][0]
             rewritten = _serve_call(ctx, item.serving)
         elif isinstance(item, tuple) and item in saved_at:
@@ -767,7 +872,11 @@ def _statements(
         first = (
             item.use.statements[0]
             if isinstance(item, _CloneCall)
-            else item.serving.steps[0] if isinstance(item, _ServeCall) else item
+            else (
+                item.serving.steps[0]
+                if isinstance(item, _ServeCall)
+                else item.part.statements[0] if isinstance(item, _PartCall) else item
+            )
         )
         if first == (number, 0):
             rewritten = rewritten.with_changes(

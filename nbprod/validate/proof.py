@@ -60,7 +60,7 @@ class Outcome(Word):
 
 
 # What the notebook computed where it predicts (see plan.Serving), captured in its run.
-ROWS, PREDICTIONS = "__rows__", "__predictions__"
+ROWS, PREDICTIONS, HELD_OUT = "__rows__", "__predictions__", "__held_out__"
 # The generated predict refused to score new rows after validation showed it cannot
 # reproduce the notebook's predictions.
 REFUSED: Literal["refused"] = "refused"
@@ -306,9 +306,16 @@ def _probes(plan: Plan) -> tuple[Probe, ...]:
     if serving is None:
         return ()
     (rows_cell, rows_line), (call_cell, call_line) = serving.source, serving.call
+    held = serving.held_out
     return (
         Probe(ROWS, rows_cell, rows_line, True, serving.rows),
         Probe(PREDICTIONS, call_cell, call_line, True, serving.served),
+        *(
+            # Before the split: it may bind again the names it splits.
+            (Probe(HELD_OUT, held.step[0], held.line, False, held.positions),)
+            if held is not None
+            else ()
+        ),
     )
 
 
@@ -587,6 +594,20 @@ def check_predict(
         )
     count = _length(expected)
     given = _length(rows)
+    held = None
+    if where.held_out is not None:
+        ok_held, held = _load(theirs.folder, HELD_OUT)
+        if not ok_held:
+            return PredictCheck(
+                Verdict.NOT_COMPARABLE,
+                detail="the notebook's run did not show which rows its split held "
+                f"out ({failed.get(HELD_OUT, 'never reached')})",
+            )
+        # The notebook predicted on the rows its split held out, in the
+        # split's order: those rows, raw, are what predict gets. (Not all the
+        # rows: a value computed over the rows given would then match.)
+        rows = _taken(rows, held)
+        given = _length(rows)
     if count is None or given is None or count != given:
         # Rows dropped, repeated or taken from elsewhere on the way: which
         # prediction belongs to which input row is not known.
@@ -597,12 +618,11 @@ def check_predict(
         )
     import joblib
 
-    backwards = tmp / "rows-reversed.joblib"
+    given_rows, backwards = tmp / "rows.joblib", tmp / "rows-reversed.joblib"
+    joblib.dump(rows, given_rows)
     joblib.dump(_reversed(rows), backwards)
     target, target_back = tmp / "predictions.joblib", tmp / "reversed.joblib"
-    error = pipeline.predict(
-        [(theirs.folder / f"{ROWS}.joblib", target), (backwards, target_back)], timeout
-    )
+    error = pipeline.predict([(given_rows, target), (backwards, target_back)], timeout)
     if pipeline.refused is not None:
         # as convert left it: not proven, and saying so is no difference
         return PredictCheck(
@@ -624,6 +644,12 @@ def check_predict(
         f"the rows of {where.rows} as cell {where.source[0]} made them, "
         f"against what cell {where.call[0]} served: {where.what}"
     )
+    if where.held_out is not None:
+        detail = (
+            f"the rows of {where.rows} as cell {where.source[0]} made them that "
+            f"cell {where.held_out.step[0]}'s split held out, against what cell "
+            f"{where.call[0]} served: {where.what}"
+        )
     verdict = compare("predict", got, expected)
     if not verdict.matches:
         return PredictCheck(verdict.status, count, f"{verdict.detail}; {detail}")
@@ -649,6 +675,15 @@ def _length(value: Any) -> int | None:
 
 def _count(n: int | None, noun: str = "value") -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}" if n is not None else f"no {noun}s"
+
+
+def _taken(value: Any, positions: Any) -> Any:
+    """The rows of ``value`` at ``positions``, in that order."""
+    if hasattr(value, "iloc"):
+        return value.iloc[list(positions)]
+    if isinstance(value, list):
+        return [value[i] for i in positions]
+    return value[positions]
 
 
 def _reversed(value: Any) -> Any:

@@ -118,6 +118,12 @@ class RowChange:
     kind: RowChangeKind
     what: str  # the method or expression, for messages: "sort_values"
     part: str = ""  # of a split: "train" or "held-out"
+    # Of a held-out part of a split that gives the same parts every run (a
+    # fixed random_state, or no shuffling): the same split of the row positions,
+    # which says which rows it held out (run just before the split), and the
+    # code of what was split (``X_scaled``, ``scaler.fit_transform(X)``).
+    positions: str = ""
+    array: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,9 @@ class RowFlow:
     uses_fitted: tuple[str, ...] = ()
     written: tuple[str, ...] = ()  # the rows of what it writes to a file
     written_columns: tuple[Column, ...] = ()  # the columns of a frame it writes
+    # what it fits and applies at once, kept in no name
+    # (``StandardScaler().fit_transform``): new rows could not get it as fitted
+    unkept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

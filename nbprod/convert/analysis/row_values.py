@@ -57,6 +57,8 @@ class Values:
     applies: list[str] = field(default_factory=list)
     # fitted objects applied to rows (``scaler.transform(X)``, ``model.predict(X)``)
     uses: list[str] = field(default_factory=list)
+    # fitted and applied at once, kept in no name (``StandardScaler().fit_transform(X)``)
+    unkept: list[str] = field(default_factory=list)
 
     def site(self, node: cst.Call) -> CallSite | None:
         return self.calls.get(id(node))
@@ -199,6 +201,8 @@ def _method(
             values.uses.append(owner)
             if method in apis.FIT_THEN_APPLY:
                 values.applies.append(owner)
+        elif method in apis.FIT_THEN_APPLY:
+            values.unkept.append(f"{code_of(receiver)}.{method}")
         return _first(values, site)
     if method in apis.MODEL_OUTPUTS:
         rows = _first(values, site)

@@ -15,7 +15,7 @@ import libcst as cst
 
 from nbprod import known_apis as apis
 from nbprod.convert.analysis.facts import Flow, RowChange, RowFlow
-from nbprod.convert.analysis.nodes import literal_value
+from nbprod.convert.analysis.nodes import code_of, is_none, literal_value
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.row_values import (
     NONE,
@@ -71,6 +71,7 @@ def statement_flow(values: Values, small: cst.BaseSmallStatement) -> RowFlow:
         tuple(dict.fromkeys(values.uses)),
         written.names,
         written.columns,
+        tuple(dict.fromkeys(values.unkept)),
     )
 
 
@@ -133,9 +134,53 @@ def _split(
             return None
         rows = rows_of(values, arrays[k // 2])
         part = "held-out" if k % 2 else "train"
-        change = RowChange("split", f"{part} part of a split", part=part)
+        repeatable = part == "held-out" and bool(rows.names) and _repeatable(site)
+        change = RowChange(
+            "split",
+            f"{part} part of a split",
+            part,
+            _positions(value, arrays[k // 2], rows.names[0], k) if repeatable else "",
+            code_of(arrays[k // 2]) if repeatable else "",
+        )
         flows.append(Flow(target.value, rows.names[:1], rows.models, (change,)))
     return flows
+
+
+def _repeatable(site: CallSite | None) -> bool:
+    """The split gives the same parts every time: seeded, or not shuffled."""
+    if site is None:
+        return False
+    seed = site.keywords.get("random_state")
+    shuffle = site.keywords.get("shuffle")
+    return (seed is not None and not is_none(seed)) or (
+        shuffle is not None and literal_value(shuffle) == (True, False)
+    )
+
+
+def _positions(call: cst.Call, array: cst.BaseExpression, rows: str, k: int) -> str:
+    """``train_test_split(X, y, ...)[1]`` with the positions of the rows of
+    ``array`` (those of ``rows``, its carrier, not computed again) for it: the
+    positions of the rows the k-th part holds."""
+    positions = cst.parse_expression(f'__import__("numpy").arange(len({rows}))')
+    split = call.deep_replace(array, positions)
+    assert isinstance(split, cst.Call)
+    # A generator given as the seed is copied: the notebook's own split
+    # must draw from it as if nothing ran before.
+    split = split.with_changes(
+        args=[
+            (
+                a.with_changes(
+                    value=cst.parse_expression(
+                        f'__import__("copy").deepcopy({code_of(a.value)})'
+                    )
+                )
+                if a.keyword is not None and a.keyword.value == "random_state"
+                else a
+            )
+            for a in split.args
+        ]
+    )
+    return f"{code_of(split)}[{k}]"
 
 
 def _in_place(values: Values, call: cst.Call) -> list[Flow]:

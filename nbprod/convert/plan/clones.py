@@ -61,7 +61,7 @@ def plan_clones(
         ):
             continue
         spans = _spans(by_cell, (*first.statements, *second.statements))
-        if _holds_a_lifted_value(spans, params, secrets):
+        if holds_a_lifted_value(spans, params, secrets):
             continue
         facts = [by_cell[cell].facts for cell, _ in first.statements]
         reads = _reads(facts, first, helper_params)
@@ -114,11 +114,13 @@ def _spans(
     return spans
 
 
-def _holds_a_lifted_value(
+def holds_a_lifted_value(
     spans: list[tuple[int, int, int]],
     params: Sequence[Param],
     secrets: Sequence[SecretLiteral],
 ) -> bool:
+    """Whether a config value or secret was lifted from within the (cell, first
+    line, last line) ``spans``: code shared by two places would read one value."""
     places = [
         (cell, line)
         for p in params

@@ -144,6 +144,34 @@ class FigurePlan:
 
 
 @dataclass(frozen=True)
+class ServingPart:
+    """A run of serving statements in one cell that a stage also runs: one
+    function in the stage's module, called by the stage and by the serving
+    function, so that the serving path exists once."""
+
+    name: str
+    stage: Stage  # the module it goes in: the stage that runs the statements
+    statements: tuple[tuple[int, int], ...]  # (cell, statement index)
+    inputs: tuple[str, ...]  # what it reads, passed in order
+    outputs: tuple[str, ...]  # what it makes that is used later, returned
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The notebook predicted on the held-out part of a split of rows it had
+    transformed with fitted state (scaled ``X``, then split): new rows come in
+    the raw form, get the saved transform, and are all of the held-out part
+    (``X_test = X_scaled``). Validation finds which raw rows were held out by
+    the same split over their positions, run just before the split."""
+
+    step: tuple[int, int]  # (cell, statement index) of the split
+    line: int  # the split's first line
+    name: str  # the held-out part
+    array: str  # code: what was split (``X_scaled``, ``scaler.fit_transform(X)``)
+    positions: str  # code: the split of the positions, its held-out part
+
+
+@dataclass(frozen=True)
 class Serving:
     """What the notebook serves, and how ``predict`` serves new rows the same way.
 
@@ -181,6 +209,9 @@ class Serving:
     # pipeline uses: the stage calls the serving function there, so the serving
     # path exists once.
     called_by_stage: bool = False
+    # Otherwise each run of steps a stage runs too is one function both call.
+    parts: tuple[ServingPart, ...] = ()
+    held_out: HeldOut | None = None
 
     @property
     def cells(self) -> tuple[int, ...]:

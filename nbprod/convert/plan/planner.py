@@ -34,6 +34,7 @@ from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
 from nbprod.convert.plan.names import package_name
 from nbprod.convert.plan.params import config_class, lift_params, used_params
 from nbprod.convert.plan.serving import SERVE_FUNCTION, choose_predictor, serving_path
+from nbprod.convert.plan.serving_parts import plan_serving_parts
 from nbprod.convert.plan.steps import plan_steps
 from nbprod.redact import SecretLiteral
 from nbprod.stages import STAGES
@@ -177,15 +178,16 @@ def build_plan(
         imported,
     )
     if serving is not None:
-        # The stage calls the serving function only when what its steps make on
-        # the way is no stage's output.
+        # The stage calls the serving function only when what its steps bind on
+        # the way is no stage's output (what they change in place, the caller
+        # sees changed).
         returned = {n for sp in stages for n in sp.outputs} - {serving.served}
         made = {
             n
             for c in work
             for st in c.facts.statements
             if (c.facts.number, st.index) in set(serving.steps)
-            for n in (*st.writes, *st.mutates)
+            for n in st.writes
         }
         if made & returned:
             serving = replace(serving, called_by_stage=False)
@@ -244,9 +246,25 @@ def build_plan(
         serving,
         helper_params,
         sections,
-        imported=set(imports) | set(helper_facts),
+        imported=imported,
         taken=taken | {step.name for sp in stages for step in sp.steps},
     )
+    if serving is not None:
+        serving = replace(
+            serving,
+            parts=plan_serving_parts(
+                serving,
+                ordered_statements(work, helper_facts, helper_params),
+                stages,
+                params,
+                secrets,
+                factored,
+                not_inputs=imported,
+                taken=taken
+                | {step.name for sp in stages for step in sp.steps}
+                | {c.name for c in factored},
+            ),
+        )
     figures = plan_figures(
         work, stages, data_names, drawing_helpers(helper_facts, imports)
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from nbprod.convert.analysis import Flow, RowChange, Statement
 from nbprod.convert.plan.cells import WorkCell
-from nbprod.convert.plan.model import Param, Serving, StagePlan
+from nbprod.convert.plan.model import HeldOut, Param, Serving, StagePlan
 from nbprod.stages import Stage
 
 # The function of the stage that predicts which runs the notebook's own steps
@@ -101,7 +101,7 @@ def serving_path(
     source = _source(flat, served)
     if isinstance(source, str):
         return None, f"{where}: {source}"
-    at_source, rows = source
+    at_source, rows, held = source
     source_cell, source_stmt = flat[at_source]
     if not source_stmt.simple:
         return (
@@ -109,25 +109,7 @@ def serving_path(
             f"cell {source_cell.facts.number}, line {source_stmt.line}: "
             f"{rows} is made in a statement that does more on the same line",
         )
-    tainted = _tainted(flat, at_source, served.at, rows)
-    # Walk back from what is served: statements derived from the rows are steps;
-    # what else they read is state the stages made before (or config).
-    frontier: set[str] = {served.name}
-    steps: list[int] = []
-    state: set[str] = set()
-    for k in range(served.at, at_source, -1):
-        _, s = flat[k]
-        touched = frontier & (set(s.writes) | set(s.mutates))
-        if not touched:
-            continue
-        if tainted[k]:
-            steps.append(k)
-            frontier -= set(s.writes) - set(s.mutates)
-            frontier |= set(s.reads) | set(s.mutates)
-        else:
-            state |= touched
-            frontier -= touched
-    state |= frontier - {rows}
+    steps, state = _steps_and_state(flat, at_source, served, rows, held)
     state -= imported
     config = sorted(state & parameter_names)
     state -= parameter_names
@@ -139,6 +121,9 @@ def serving_path(
         name, number = changed
         return None, f"{name} changes in cell {number}, after {where} uses it"
     ordered = sorted(steps)
+    unkept = next((k for k in ordered if flat[k][1].rows.unkept), None)
+    if unkept is not None:
+        return None, f"{where}: {_unkept(flat, unkept, rows)}"
     unmatched = _unmatched_change(flat, ordered)
     if unmatched is not None:
         k, change = unmatched
@@ -147,9 +132,11 @@ def serving_path(
             f"{change.what} {_CHANGE_WORDS[change.kind]} of {rows}: a prediction "
             "could not be matched to the input row it was made for"
         )
+    # The split's own settings are not run on new rows.
     step_lines = {
         (flat[k][0].facts.number, line)
         for k in ordered
+        if held is None or k != held.at
         for line in range(flat[k][1].line, flat[k][1].end_line + 1)
     }
     used = [
@@ -170,7 +157,10 @@ def serving_path(
     what = _what(flat, served)
     made = {n for k in ordered for n in (*flat[k][1].writes, *flat[k][1].mutates)}
     once = (
-        served.code == served.name
+        # The value itself, or a column put into the rows frame, which the
+        # serving function changes in place as the stage did.
+        served.name in (served.code, rows)
+        and held is None
         and ordered == list(range(ordered[0], served.at + 1))
         and len({flat[k][0].stage for k in ordered}) == 1
         and not any(
@@ -184,7 +174,7 @@ def serving_path(
             rows=rows,
             served=served.code,
             source=(source_cell.facts.number, source_stmt.end_line),
-            made_by=source_stmt.source,
+            made_by="split" if held is not None else source_stmt.source,
             call=(cell.facts.number, st.end_line),
             steps=steps_at,
             inputs=tuple(sorted(state)),
@@ -193,6 +183,17 @@ def serving_path(
             applied=applied,
             what=what,
             called_by_stage=once,
+            held_out=(
+                None
+                if held is None
+                else HeldOut(
+                    step=(flat[held.at][0].facts.number, flat[held.at][1].index),
+                    line=flat[held.at][1].line,
+                    name=held.name,
+                    array=held.array,
+                    positions=held.positions,
+                )
+            ),
         ),
         f"{what} of the rows of {rows} (cell {source_cell.facts.number}), "
         f"predicted by {', '.join(models)}",
@@ -361,11 +362,59 @@ def _walk_back(
             todo += [(k, carrier) for carrier in flow.carriers]
 
 
-def _source(flat: Flat, served: _Served) -> tuple[int, str] | str:
+@dataclass(frozen=True)
+class _Held:
+    """The held-out part of a split of rows transformed before it: new rows
+    come raw, and are all of the held-out part once transformed."""
+
+    at: int  # the split, in the flat statements
+    name: str  # the held-out part
+    array: str  # code: what was split
+    reads: tuple[str, ...]  # what that reads: its rows, the fitted objects applied
+    positions: str  # code: the positions of the rows held out
+
+
+def _steps_and_state(
+    flat: Flat, at_source: int, served: _Served, rows: str, held: _Held | None
+) -> tuple[list[int], set[str]]:
+    """Walking back from what is served: the statements derived from the rows
+    are steps; what else they read is state the stages made before (or config).
+    Through a split of transformed rows, only its held-out part is followed,
+    and objects fitted on the rows before it are state (the transform fitted
+    on the notebook's rows is applied to new rows)."""
+    tainted, rows_names = _tainted(flat, at_source, served.at, rows, held)
+    frontier: set[str] = {served.name}
+    steps: list[int] = []
+    state: set[str] = set()
+    for k in range(served.at, at_source, -1):
+        _, s = flat[k]
+        touched = frontier & (set(s.writes) | set(s.mutates))
+        if not touched:
+            continue
+        if held is not None and k == held.at:
+            steps.append(k)
+            frontier = (frontier - touched) | set(held.reads)
+        elif tainted[k] and not (
+            held is not None
+            and k < held.at
+            and not touched & (set(s.writes) | rows_names)
+        ):
+            steps.append(k)
+            frontier -= set(s.writes) - set(s.mutates)
+            frontier |= set(s.reads) | set(s.mutates)
+        else:
+            state |= touched
+            frontier -= touched
+    return sorted(steps), state | (frontier - {rows})
+
+
+def _source(flat: Flat, served: _Served) -> tuple[int, str, _Held | None] | str:
     """The statement that made the rows the served value is one-to-one with,
     and their name: followed back from it through the names that carry rows,
     to a file read, a frame written in the code, or the held-out part of a
-    split. Or why none can be found."""
+    split; past the split to the rows before the first fitted transform, when
+    the split was of transformed rows (and a repeatable one). Or why none can
+    be found."""
 
     def made_here(k: int, flow: Flow) -> bool:
         # Rows are made here: read, written in the code, or split off.
@@ -376,6 +425,7 @@ def _source(flat: Flat, served: _Served) -> tuple[int, str] | str:
         )
 
     sources = set()
+    held = None
     for k, flow in _walk_back(
         flat, [(served.at + 1, served.name)], lambda k, f: not made_here(k, f)
     ):
@@ -384,20 +434,41 @@ def _source(flat: Flat, served: _Served) -> tuple[int, str] | str:
         split = next((c for c in flow.changes if c.kind == "split"), None)
         if split is not None and split.part != "held-out":
             return f"{flow.name} is the training part of a split"
-        if split is not None:
-            fitted = [
-                j
+        fitted = (
+            [
+                (j, f)
                 for j, f in _walk_back(flat, [(k, flow.carriers[0])], lambda j, f: True)
-                if f.carriers and flat[j][1].rows.uses_fitted
+                if f.carriers and _transforms(flat[j][1])
             ]
-            if fitted:
-                first = min(fitted)
+            + ([(k, flow)] if _transforms(flat[k][1]) else [])
+            if split is not None
+            else []
+        )
+        if split is not None and fitted:
+            # Transformed with fitted state before (or in) the split: new rows
+            # come as they were before the first transform.
+            first, first_flow = min(fitted, key=lambda found: found[0])
+            raw = first_flow.carriers[0]
+            at_raw = _made_at(flat, first, raw)
+            unkept = next((j for j, _ in fitted if flat[j][1].rows.unkept), None)
+            if unkept is not None:
+                return _unkept(flat, unkept, flow.name)
+            if not split.positions or at_raw is None:
                 return (
                     f"{flow.name} is held out by a split of rows that cell "
                     f"{flat[first][0].facts.number} already transformed with fitted "
-                    f"state ({', '.join(flat[first][1].rows.uses_fitted)}): new rows "
-                    "could not be given in their raw form"
+                    f"state ({', '.join(flat[first][1].rows.uses_fitted)}), and the "
+                    "split is not seeded: which raw rows it held out is not known"
                 )
+            held = _Held(
+                k,
+                flow.name,
+                split.array,
+                (*flow.carriers, *flat[k][1].rows.uses_fitted),
+                split.positions,
+            )
+            sources.add((at_raw, raw))
+            continue
         sources.add((k, flow.name))
     if not sources:
         return (
@@ -407,8 +478,22 @@ def _source(flat: Flat, served: _Served) -> tuple[int, str] | str:
     if len(sources) > 1:
         names = sorted({n for _, n in sources})
         return f"{served.code} combines the rows of {' and '.join(names)}"
-    (found,) = sources
-    return found
+    ((at, name),) = sources
+    return at, name, held
+
+
+def _transforms(st: Statement) -> bool:
+    """It applies fitted state to rows, kept in a name or not."""
+    return bool(st.rows.uses_fitted or st.rows.unkept)
+
+
+def _unkept(flat: Flat, k: int, rows: str) -> str:
+    c, st = flat[k]
+    return (
+        f"{st.rows.unkept[0]} in cell {c.facts.number}, line {st.line} fits an "
+        f"object on the rows of {rows} and keeps it in no name: new rows could not "
+        "be transformed as the notebook's were (name it: scaler = ...)"
+    )
 
 
 def _made_at(flat: Flat, before: int, name: str) -> int | None:
@@ -424,20 +509,29 @@ def _flow_of(st: Statement, name: str) -> Flow | None:
     return next((f for f in reversed(list(_flows(st))) if f.name == name), None)
 
 
-def _tainted(flat: Flat, source: int, end: int, rows: str) -> list[bool]:
-    """Which statements between the source and ``end`` compute from the rows."""
+def _tainted(
+    flat: Flat, source: int, end: int, rows: str, held: _Held | None
+) -> tuple[list[bool], set[str]]:
+    """Which statements between the source and ``end`` compute from the rows,
+    and every name that held them; after a split of them, only its held-out
+    part holds the rows served."""
     tainted = [False] * len(flat)
     live = {rows}
+    ever = set(live)
     for k in range(source + 1, end + 1):
         other = flat[k][1]
-        if live & (set(other.reads) | set(other.mutates)):
+        if held is not None and k == held.at:
+            tainted[k] = True
+            live = {held.name}
+        elif live & (set(other.reads) | set(other.mutates)):
             tainted[k] = True
             # What rows are assigned to derives from them; an object fitted
             # on them (``scaler.fit(X_train)``) is state, not rows.
             live |= set(other.writes) | (set(other.mutates) & live)
         else:
             live -= set(other.writes)
-    return tainted
+        ever |= live
+    return tainted, ever
 
 
 def _unmatched_change(flat: Flat, steps: list[int]) -> tuple[int, RowChange] | None:

@@ -22,9 +22,7 @@ def predict(model):
             "payment_method": ["Electronic check", "Credit card", "Bank transfer"],
         }
     )
-    new_customers["churn_probability"] = model.predict_proba(new_customers)[:, 1].round(
-        3
-    )
+    new_customers["churn_probability"] = predict_new_rows(new_customers, model)
 
     return {"new_customers": new_customers}
 

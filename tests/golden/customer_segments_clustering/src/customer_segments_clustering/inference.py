@@ -20,7 +20,7 @@ def predict(scaler, kmeans):
             "basket_size": [30.0, 60.0, 20.0],
         }
     )
-    new_customers["segment"] = kmeans.predict(scaler.transform(new_customers))
+    new_customers["segment"] = predict_new_rows(new_customers, kmeans, scaler)
 
     return {"new_customers": new_customers}
 

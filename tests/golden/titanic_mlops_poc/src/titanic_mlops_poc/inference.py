@@ -9,6 +9,7 @@ import pandas as pd
 
 from .config import InferenceConfig
 from .preprocessing import clean_passengers
+from .training import prepare_test
 
 
 def predict(final_model, test, passenger_ids, *, config: InferenceConfig):
@@ -46,9 +47,7 @@ def predict_new_rows(test, FAMILY_OFFSET, X, age_mean, embarked_mode, final_mode
         age_mean=age_mean,
         embarked_mode=embarked_mode,
     )
-    test = test.drop(columns=["PassengerId", "Name", "Ticket", "Cabin"])
-    test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
-    test = test.reindex(columns=X.columns, fill_value=0)
+    test = prepare_test(test, X)
 
     # Notebook cell 26: Predict.
     test_pred = final_model.predict(test)

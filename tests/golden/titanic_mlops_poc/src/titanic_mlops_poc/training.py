@@ -17,6 +17,22 @@ from .config import TrainingConfig
 from .preprocessing import clean_passengers
 
 
+def prepare_test(test, X):
+    """The notebook's own steps of cell 25, run by the training stage and by
+    predict_new_rows for new rows: one copy, so that training and serving stay the
+    same.
+
+    Returns test.
+    """
+
+    # Notebook cell 25: Predict.
+    test = test.drop(columns=["PassengerId", "Name", "Ticket", "Cabin"])
+    test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
+    test = test.reindex(columns=X.columns, fill_value=0)
+
+    return test
+
+
 def fit_baseline(train, *, config: TrainingConfig):
     """Fit baseline (notebook cell 15).
 
@@ -151,9 +167,7 @@ def same_cleaning_as_for_train(FAMILY_OFFSET, age_mean, embarked_mode, test, X):
         embarked_mode=embarked_mode,
     )
     passenger_ids = test["PassengerId"]
-    test = test.drop(columns=["PassengerId", "Name", "Ticket", "Cabin"])
-    test = pd.get_dummies(test, columns=["Sex", "Embarked", "Title"])
-    test = test.reindex(columns=X.columns, fill_value=0)
+    test = prepare_test(test, X)
 
     return test, passenger_ids
 
