@@ -47,9 +47,40 @@ def test_pip_install_becomes_a_dependency() -> None:
 
 
 @pytest.mark.parametrize(
+    "source",
+    [
+        "!head CreditScoring.csv",
+        "!ls -la data | wc -l",
+        "!cat data.csv | head -5 && wc -l data.csv",
+        "!pip freeze",
+        "!python --version",
+        "!nvidia-smi",
+        "%autosave 0",
+        "for name in files:\n    !head -2 $name",
+    ],
+)
+def test_lines_that_only_look_or_set_up_the_editor_are_dropped(source: str) -> None:
+    cell = norm(source)
+    assert cell.code.strip() in ("", "for name in files:\n    pass")
+    assert [m.action for m in cell.magics] == ["dropped"]
+
+
+def test_mkdir_becomes_python_that_makes_the_folders() -> None:
+    cell = norm("!mkdir -p models/v1 figures\nx = 1")
+    assert cell.code.split("\n")[0] == (
+        "os.makedirs('models/v1', exist_ok=True); "
+        "os.makedirs('figures', exist_ok=True)"
+    )
+    assert cell.imports == ("os",)
+    assert [m.action for m in cell.magics] == ["python"]
+
+
+@pytest.mark.parametrize(
     ("source", "message"),
     [
         ("files = !ls data", "cell 3, line 1: shell output capture"),
+        ("!head data.csv > sample.csv", "cell 3, line 1: shell command"),
+        ("!mkdir $folder", "cell 3, line 1: shell command"),
         ("x = 1\n!wget http://example.com/data.csv", "cell 3, line 2: shell command"),
         ("%cd data", "cell 3, line 1: magic %cd"),
         ("%%bash\necho hi", "cell 3, line 1: cell magic %%bash"),

@@ -405,3 +405,15 @@ def test_rows_scaled_by_an_object_kept_in_no_name_are_refused() -> None:
         "object on the rows of X_test and keeps it in no name: new rows could not "
         "be transformed as the notebook's were (name it: scaler = ...)"
     )
+
+
+def test_lines_left_out_of_a_cell_are_listed_in_its_plan() -> None:
+    plan = plan_of(
+        "%autosave 0\nimport pandas as pd",
+        "!head data.csv\ndf = pd.read_csv('data.csv')\ndf.head()",
+    )
+    assert plan.cells[0].dropped == ("line 1: %autosave 0 (magic)",)
+    assert plan.cells[1].dropped == (
+        "line 1: !head data.csv (shell, only looks)",
+        "line 3: df.head() (display)",
+    )

@@ -52,6 +52,74 @@ DROPPED_LINE_MAGICS = frozenset(
         "notebook",
         "reset",
         "alias_magic",
+        "autosave",
+        "automagic",
+        "autocall",
+        "doctest_mode",
+        "dirs",
+        "dhist",
+        "connect_info",
+        "qtconsole",
+        "gui",
+    }
+)
+# Shell commands that only look at files or the machine: dropped. A pipeline or
+# list of them (``!head data.csv | wc -l``) only looks when each of them does
+# and nothing is redirected into a file.
+LOOKING_COMMANDS = frozenset(
+    {
+        "head",
+        "tail",
+        "cat",
+        "less",
+        "more",
+        "ls",
+        "ll",
+        "dir",
+        "tree",
+        "wc",
+        "du",
+        "df",
+        "pwd",
+        "file",
+        "stat",
+        "which",
+        "whereis",
+        "echo",
+        "nvidia-smi",
+        "nproc",
+        "free",
+        "lscpu",
+        "uname",
+        "hostname",
+        "whoami",
+        "date",
+        "md5sum",
+        "sha256sum",
+        "grep",
+        "cut",
+        "sort",
+        "uniq",
+        "column",
+    }
+)
+# ``pip list`` and friends, ``python --version``: they only report.
+LOOKING_SUBCOMMANDS = frozenset(
+    {
+        ("pip", "list"),
+        ("pip", "freeze"),
+        ("pip", "show"),
+        ("pip3", "list"),
+        ("pip3", "freeze"),
+        ("pip3", "show"),
+        ("conda", "list"),
+        ("conda", "info"),
+        ("python", "--version"),
+        ("python", "-V"),
+        ("python3", "--version"),
+        ("python3", "-V"),
+        ("nvcc", "--version"),
+        ("jupyter", "--version"),
     }
 )
 # Magics that set an environment variable: they become ``os.environ[...] = ...``.
@@ -79,7 +147,7 @@ class Magic:
 
     line: int
     text: str
-    action: str  # dropped | unwrapped | dependency | display | environment
+    action: str  # dropped | unwrapped | dependency | display | environment | python
 
 
 @dataclass(frozen=True)
@@ -141,6 +209,47 @@ def _pip_requirements(command: str) -> tuple[str, ...]:
     return tuple(
         w for w in words[2:] if not w.startswith("-") and not w.startswith("$")
     )
+
+
+def _commands(command: str) -> list[list[str]] | None:
+    """The simple commands of a shell line (split at ``|``, ``&&``, ``||``,
+    ``;``), or None when it redirects into a file or cannot be read."""
+    try:
+        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:
+        return None
+    commands: list[list[str]] = [[]]
+    for word in words:
+        if word in {"|", "&&", "||", ";"}:
+            commands.append([])
+        elif set(word) <= set("<>&|;()"):
+            return None  # a redirection, a background job, a subshell
+        else:
+            commands[-1].append(word)
+    return [c for c in commands if c] or None
+
+
+def _only_looks(command: str) -> bool:
+    """Every command of the line only looks (LOOKING_COMMANDS)."""
+    commands = _commands(command)
+    return commands is not None and all(
+        c[0] in LOOKING_COMMANDS or tuple(c[:2]) in LOOKING_SUBCOMMANDS
+        for c in commands
+    )
+
+
+def _made_folders(command: str) -> tuple[str, ...]:
+    """The folders of ``mkdir [-p] DIR...``, when that is the whole line and
+    the names are plain (no ``$var`` or ``{expr}`` for IPython to expand)."""
+    commands = _commands(command)
+    if not commands or len(commands) != 1 or commands[0][0] != "mkdir":
+        return ()
+    folders = [w for w in commands[0][1:] if not w.startswith("-")]
+    if not folders or any(re.search(r"[${}*?~]", f) for f in folders):
+        return ()
+    return tuple(folders)
 
 
 def _magic_args(call: str, count: int, where: str, original: str) -> list[str]:
@@ -225,15 +334,30 @@ def normalise_cell(cell: Cell) -> NormalCell:
             )
         if kind == "system":
             reqs = _pip_requirements(values[0])
-            if not reqs:
+            folders = _made_folders(values[0])
+            if reqs:
+                deps.extend(reqs)
+                magics.append(Magic(lineno, original, "dependency"))
+                out.append(f"{indent}pass" if indent else "")
+            elif _only_looks(values[0]):
+                magics.append(Magic(lineno, original, "dropped"))
+                out.append(f"{indent}pass" if indent else "")
+            elif folders:
+                # ``!mkdir -p out`` as Python: later cells write into the folder.
+                magics.append(Magic(lineno, original, "python"))
+                imports.append("os")
+                out.append(
+                    indent
+                    + "; ".join(f"os.makedirs({f!r}, exist_ok=True)" for f in folders)
+                )
+            else:
                 raise CellError(
                     f"shell command cannot be converted: !{values[0]}",
                     where=where,
-                    hint="use subprocess or pathlib, or tag the cell nbprod:skip",
+                    hint="do it in Python (subprocess, pathlib, urllib), delete the "
+                    "line if its result is already beside the notebook, or tag the "
+                    "cell nbprod:skip",
                 )
-            deps.extend(reqs)
-            magics.append(Magic(lineno, original, "dependency"))
-            out.append(f"{indent}pass" if indent else "")
         elif kind == "getoutput":
             raise CellError(
                 f"shell output capture cannot be converted: {original}",

@@ -90,7 +90,7 @@ def build_plan(
                 excluded,
                 explicit=normal.explicit == SKIP,
                 section=sections.get(f.number, ""),
-                dropped=tuple(f"line {d.line}: {d.text} ({d.kind})" for d in f.dropped),
+                dropped=_dropped(normal, f),
             )
             continue
         c.reads, c.writes = effective_io(f, helper_facts, helper_params, imports)
@@ -110,9 +110,7 @@ def build_plan(
             c.reason,
             explicit=c.explicit,
             section=sections.get(c.facts.number, ""),
-            dropped=tuple(
-                f"line {d.line}: {d.text} ({d.kind})" for d in c.facts.dropped
-            ),
+            dropped=_dropped(c.normal, c.facts),
             depends_on=tuple(sorted(c.preds)),
             reads_from=tuple(
                 (cell, tuple(sorted(names))) for cell, names in sorted(c.flows.items())
@@ -293,6 +291,20 @@ def build_plan(
         figures_argument=figures_argument,
         figure_saver=figure_saver,
     )
+
+
+def _dropped(normal: NormalCell, facts: CellFacts) -> tuple[str, ...]:
+    """What the pipeline leaves out of a cell, by line: displays, plots, and
+    magics and shell commands that only look or set up the session."""
+    left = [(d.line, f"{d.text} ({d.kind})") for d in facts.dropped] + [
+        (
+            m.line,
+            f"{m.text} ({'shell, only looks' if m.text.startswith('!') else 'magic'})",
+        )
+        for m in normal.magics
+        if m.action == "dropped"
+    ]
+    return tuple(f"line {line}: {text}" for line, text in sorted(left))
 
 
 def _free(name: str, taken: set[str]) -> str:
