@@ -417,3 +417,23 @@ def test_lines_left_out_of_a_cell_are_listed_in_its_plan() -> None:
         "line 1: !head data.csv (shell, only looks)",
         "line 3: df.head() (display)",
     )
+
+
+def test_a_value_read_back_by_a_stage_never_takes_the_name_of_its_variable() -> None:
+    # ``datapath`` is a folder joined from the literal "datasets"; training writes
+    # under "datasets" too, and reads the variable: two values, two names.
+    sources = (
+        "import os\nimport pandas as pd\nfrom sklearn.linear_model import LinearRegression",
+        "datapath = os.path.join('datasets', 'lifesat', '')\n"
+        "os.makedirs(datapath, exist_ok=True)\n"
+        "df = pd.read_csv(datapath + 'data.csv')",
+        "model = LinearRegression().fit(df[['x']], df['y'])\n"
+        "df.head(3).to_csv(os.path.join('datasets', 'sample.csv'))\n"
+        "again = pd.read_csv(datapath + 'data.csv')",
+    )
+    plan = plan_of(*sources)
+    [training] = [s for s in plan.stages if s.stage == "training"]
+    assert "datapath" in training.inputs
+    assert [k for _, k in training.params] == ["datasets_path"]
+    for name, code in stage_modules(*sources).items():
+        compile(code, name, "exec")

@@ -107,8 +107,10 @@ def lift_params(
                     i = same_file(lit)
                     if i is not None and params[i].group != stage:
                         # Read back by this stage under the writer's key, unless
-                        # the stage already has its own value of that name.
-                        if params[i].key in keys:
+                        # the stage already has its own value of that name, or a
+                        # variable of it is called so (``datapath``, the folder
+                        # joined from this value: two values, one name).
+                        if params[i].key in keys or params[i].key in taken:
                             i = None
                         else:
                             keys.add(params[i].key)
