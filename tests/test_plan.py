@@ -437,3 +437,22 @@ def test_a_value_read_back_by_a_stage_never_takes_the_name_of_its_variable() -> 
     assert [k for _, k in training.params] == ["datasets_path"]
     for name, code in stage_modules(*sources).items():
         compile(code, name, "exec")
+
+
+def test_a_display_in_a_loop_or_a_function_leaves_the_pipeline() -> None:
+    # Jupyter renders it; printed as text it would be compared as printed output.
+    sources = (
+        "import pandas as pd\nfrom IPython.display import display",
+        "df = pd.read_csv('d.csv')",
+        "for g, part in df.groupby('g'):\n    print('group', g)\n    display(part.head())",
+        "def show(frame):\n    display(frame.describe())\n    return frame.mean()\n\n"
+        "m = show(df)\nprint(m)",
+    )
+    plan = plan_of(*sources)
+    assert plan.cells[2].dropped == ("line 3: display(part.head()) (display)",)
+    assert plan.cells[3].dropped == ("line 2: display(frame.describe()) (display)",)
+    # What the pipeline prints is among what the notebook printed.
+    assert [plan.cells[i].printed for i in (2, 3)] == ["kept", "kept"]
+    code = stage_modules(*sources)["preprocessing"]
+    assert "display" not in code
+    assert 'print("group", g)' in code and "return frame.mean()" in code

@@ -64,6 +64,8 @@ class _Context:
     # os.environ["NAME"] for a secret
     replacements: dict[tuple[int, int, int], Param | str]
     sections: dict[int, str]  # cell -> the markdown heading above it
+    # cell -> first lines of the displays inside its statements, left out
+    displays: dict[int, frozenset[int]]
     # The config group read as ``config.KEY`` (the stage's own section); values of
     # other groups are parameters of their own, named by their key.
     section: str | None = None
@@ -108,6 +110,28 @@ class _Rewrite(cst.CSTTransformer):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.call_funcs.add(id(node.func))
+
+    def leave_SimpleStatementLine(
+        self,
+        original_node: cst.SimpleStatementLine,
+        updated_node: cst.SimpleStatementLine,
+    ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+        # A display inside a loop or a function: the notebook rendered it, a
+        # script has nothing to show it on (analysis.kinds).
+        pos = self.parsed.positions.get(original_node)
+        shown = self.ctx.displays.get(self.parsed.cell.number, frozenset())
+        if pos is not None and pos.start.line in shown:
+            return cst.RemoveFromParent()
+        return updated_node
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if not updated_node.body:  # it held only displays
+            return updated_node.with_changes(
+                body=[cst.SimpleStatementLine([cst.Pass()])]
+            )
+        return updated_node
 
     def leave_Global(
         self, original_node: cst.Global, updated_node: cst.Global
@@ -190,7 +214,11 @@ def generate_modules(
         )
     helper_params = {h.name: h.data_params for h in plan.helpers if h.data_params}
     base = _Context(
-        plan, helper_params, replacements, {c.number: c.section for c in plan.cells}
+        plan,
+        helper_params,
+        replacements,
+        {c.number: c.section for c in plan.cells},
+        {f.number: frozenset(f.nested_displays) for f in facts if f.nested_displays},
     )
     helper_module = {h.name: h.stage.module for h in plan.helpers}
     helper_module.update({c.name: c.stage.module for c in plan.clones})

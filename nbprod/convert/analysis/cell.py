@@ -152,6 +152,7 @@ def analyse_cell(
         shows=sorting.shows,
         draws=sorting.draws,
         figures=sorting.figures,
+        nested_displays=sorting.nested_displays,
     )
     return facts, State(resolved.types, chance.seeding)
 

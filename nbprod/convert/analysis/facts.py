@@ -230,6 +230,8 @@ class CellFacts:
     draws: tuple[int, ...] = ()  # kept plot statements that draw (not a setting)
     # names kept plot statements bind (``fig, ax = plt.subplots()``): figure objects
     figures: tuple[str, ...] = ()
+    # first lines of the displays inside kept statements, left out of the pipeline
+    nested_displays: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

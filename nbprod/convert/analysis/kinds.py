@@ -19,6 +19,7 @@ from nbprod.convert.analysis.facts import Dropped, ParsedCell
 from nbprod.convert.analysis.nodes import (
     bound_names,
     code_of,
+    descendants,
     dotted,
     is_import,
     line_of,
@@ -49,6 +50,9 @@ class Kinds:
     # names kept plot statements bind (``fig, ax = plt.subplots()``): figure
     # objects, drawn and saved where they are made, never a stage's result
     figures: tuple[str, ...] = ()
+    # first lines of the displays inside kept statements (a loop, a function):
+    # left out of the pipeline as top-level displays are
+    nested_displays: tuple[int, ...] = ()
 
 
 def sort_statements(pc: ParsedCell, resolver: Resolver, keep: frozenset[str]) -> Kinds:
@@ -96,6 +100,14 @@ def sort_statements(pc: ParsedCell, resolver: Resolver, keep: frozenset[str]) ->
     figures = tuple(
         dict.fromkeys(n for i in plots for n in sorted(bound_names(module.body[i])))
     )
+    nested = sorted(
+        (line_of(pc, inner), code_of(inner).strip().split("\n")[0])
+        for i in kept
+        if not isinstance(module.body[i], cst.SimpleStatementLine)
+        for inner in descendants(module.body[i])
+        if _is_display(inner, resolver)
+    )
+    dropped += [Dropped(line, "display", text[:80]) for line, text in nested]
     return Kinds(
         classified,
         tuple(kinds),
@@ -105,6 +117,26 @@ def sort_statements(pc: ParsedCell, resolver: Resolver, keep: frozenset[str]) ->
         shows,
         draws,
         figures,
+        tuple(line for line, _ in nested),
+    )
+
+
+def _is_display(node: cst.CSTNode, resolver: Resolver) -> bool:
+    """``display(x)`` on a line of its own, of values only read: Jupyter
+    renders it, and a script has nothing to show it on."""
+    if not (
+        isinstance(node, cst.SimpleStatementLine)
+        and len(node.body) == 1
+        and isinstance(node.body[0], cst.Expr)
+        and isinstance(node.body[0].value, cst.Call)
+    ):
+        return False
+    call = node.body[0].value
+    qual = resolver.qualify(call.func)
+    return bool(
+        qual
+        and apis.matches_any(qual, apis.DISPLAY_PATTERNS)
+        and _pure_arguments(call, resolver)
     )
 
 
