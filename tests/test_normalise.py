@@ -165,3 +165,20 @@ def test_env_magic_that_cannot_be_converted_is_refused(
     with pytest.raises(CellError) as info:
         norm(source)
     assert str(info.value).startswith(message)
+
+
+def test_capture_into_a_name_keeps_the_name_bound_to_what_was_printed() -> None:
+    cell = norm("%%capture --no-stderr output\nmodel.fit(X, y)\n\nprint('done')")
+    assert cell.code.rstrip("\n") == (
+        "with capture_output() as output:\n"
+        "    model.fit(X, y)\n\n"
+        "    print('done')"
+    )
+    assert cell.imports == ("from IPython.utils.capture import capture_output",)
+    assert [(m.line, m.action) for m in cell.magics] == [(1, "python")]
+
+
+def test_capture_without_a_name_keeps_the_body() -> None:
+    cell = norm("%%capture\nmodel.fit(X, y)")
+    assert cell.code.rstrip("\n") == "\nmodel.fit(X, y)"
+    assert [m.action for m in cell.magics] == ["unwrapped"]

@@ -126,6 +126,8 @@ LOOKING_SUBCOMMANDS = frozenset(
 ENV_MAGICS = frozenset({"env", "set_env"})
 # Magics that time or profile a statement: the statement stays.
 UNWRAPPED_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
+# What ``%%capture NAME`` becomes: the context manager the magic runs.
+CAPTURE_IMPORT = "from IPython.utils.capture import capture_output"
 # Cell magics that only render something: the cell is display-only.
 DISPLAY_CELL_MAGICS = frozenset(
     {"html", "javascript", "js", "markdown", "latex", "svg"}
@@ -162,7 +164,8 @@ class NormalCell:
     magics: tuple[Magic, ...] = ()
     dependencies: tuple[str, ...] = ()
     display_magic: str | None = None
-    # modules the code uses that no import of the cell binds (``%env`` -> os)
+    # modules the code uses that no import of the cell binds (``%env`` -> os),
+    # or the import statement of a name (``%%capture out`` -> CAPTURE_IMPORT)
     imports: tuple[str, ...] = ()
 
 
@@ -432,6 +435,13 @@ def _environment(name: str, arg: str, where: str, original: str) -> str | None:
     return f"os.environ[{var!r}] = {value!r}"
 
 
+def _captured_name(arg: str) -> str | None:
+    """The name ``%%capture [--no-stderr] [--no-stdout] [--no-display] NAME``
+    binds, if any."""
+    words = [w for w in arg.split() if not w.startswith("-")]
+    return words[0] if len(words) == 1 and words[0].isidentifier() else None
+
+
 def _strip_magic_options(arg: str) -> str:
     # ``%timeit -n 10 -r 3 f(x)`` keeps ``f(x)``.
     words = arg.split(" ")
@@ -456,6 +466,23 @@ def _cell_magic(
     name, _line, body = _magic_args(
         match.group(2), 3, f"cell {cell.number}, line 1", header
     )[:3]
+    captured = _captured_name(_line) if name == "capture" else None
+    if captured:
+        # ``%%capture out`` binds ``out`` to what the body printed: IPython's own
+        # capture_output, which %%capture runs, works outside a kernel too. The
+        # body keeps its lines, one level in.
+        body_lines = body.split("\n")
+        return NormalCell(
+            cell.number,
+            f"with capture_output() as {captured}:\n"
+            + "\n".join(f"    {line}" if line.strip() else line for line in body_lines)
+            + ("" if any(line.strip() for line in body_lines) else "    pass"),
+            explicit,
+            explicit_source,
+            is_parameters,
+            (Magic(1, header, "python"),),
+            imports=(CAPTURE_IMPORT,),
+        )
     if name in UNWRAPPED_MAGICS:
         # The body starts on line 2: keep line 1 blank so line numbers stay the notebook's.
         return NormalCell(

@@ -25,8 +25,17 @@ def collect_imports(parsed: list[ParsedCell]) -> list[Import]:
 def implied_imports(pc: ParsedCell) -> list[Import]:
     """Modules the normalised code uses without importing them (``%env`` became
     ``os.environ[...] = ...``): imported as if the cell had done it."""
-    line = next((m.line for m in pc.cell.magics if m.action == "environment"), 1)
-    return [Import(m, m, line, f"import {m}") for m in pc.cell.imports]
+    line = next(
+        (m.line for m in pc.cell.magics if m.action in ("environment", "python")), 1
+    )
+    found = []
+    for m in pc.cell.imports:
+        if m.startswith("from "):
+            _, module, _, name = m.split()
+            found.append(Import(name, f"{module}.{name}", line, m))
+        else:
+            found.append(Import(m, m, line, f"import {m}"))
+    return found
 
 
 def imports_of(small: cst.BaseSmallStatement, line: int) -> list[Import]:
