@@ -499,3 +499,34 @@ def test_a_glob_pattern_is_known_with_the_path_it_is_under(
     assert [(lit.name, lit.value, lit.direction, lit.glob) for lit in f.literals] == [
         found
     ]
+
+
+@pytest.mark.parametrize(
+    ("folder", "read", "path"),
+    [
+        (
+            'd = os.path.join("datasets", "lifesat", "")',
+            'd + "a.csv"',
+            "datasets/lifesat/a.csv",
+        ),
+        ('D = "data/"', 'f"{D}a.csv"', "data/a.csv"),
+        ('D = Path("data")', 'D / "sub" / "a.csv"', "data/sub/a.csv"),
+        ('D = Path("data")', 'D.joinpath("a").with_suffix(".csv")', "data/a.csv"),
+        ('D = "data"', 'os.path.join(D, "a.csv")', "data/a.csv"),
+        ('D = "data"', 'str(Path(D) / "a.csv")', "data/a.csv"),
+        # rebound to what the code computes otherwise, or in a loop: not known
+        ('D = "data"\nD = D.upper()', 'D + "/a.csv"', None),
+        ('D = "data"\nfor D in ["x", "y"]:\n    pass', 'D + "/a.csv"', None),
+        ('D = "data"', "D + name", None),
+    ],
+)
+def test_a_path_computed_from_literals_is_a_file_the_notebook_reads(
+    folder: str, read: str, path: str | None
+) -> None:
+    # The folder in one cell, the read in the next, as course notebooks do.
+    *_, f = facts(
+        f"import os\nfrom pathlib import Path\nimport pandas as pd\n{folder}",
+        f"x = pd.read_csv({read})",
+    )
+    found = [(lit.value, lit.direction, lit.computed) for lit in f.literals]
+    assert found == ([(path, "read", True)] if path else [])

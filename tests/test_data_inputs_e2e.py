@@ -1,7 +1,8 @@
 """Data inputs of the common libraries, through the real CLI and a real kernel
-(issue 23, item 5): a notebook that reads its data with polars, and one that reads
-every file a glob matches, convert with validation equal, carry their input files
-in the project's data/, and the generated pipeline runs from the project folder."""
+(issue 23, item 5): a notebook that reads its data with polars, one that reads
+every file a glob matches, and one that computes its paths from a folder
+(issue 24, item 3) convert with validation equal, carry their input files in the
+project's data/, and the generated pipeline runs from the project folder."""
 
 from __future__ import annotations
 
@@ -30,6 +31,17 @@ GLOB = (
     "rows = pd.concat([parts, more], ignore_index=True)\n"
     'model = LinearRegression().fit(rows[["x"]], rows["y"])',
 )
+COMPUTED = (
+    "import os\nfrom pathlib import Path\n\nimport pandas as pd\n"
+    "from sklearn.linear_model import LinearRegression",
+    'data_dir = os.path.join("data", "")\nparts = Path("data") / "parts"',
+    'train = pd.read_csv(data_dir + "train.csv")\n'
+    'extra = pd.read_csv(f"{data_dir}extra.csv")\n'
+    'a = pd.read_csv(parts / "a.csv")\n'
+    'b = pd.read_csv(os.path.join(data_dir, "parts", "b.csv"))',
+    "rows = pd.concat([train, extra, a, b], ignore_index=True)\n"
+    'model = LinearRegression().fit(rows[["x"]], rows["y"])',
+)
 FILES = {
     "data/train.csv": "x,y\n1,3.1\n2,4.9\n3,7.2\n4,8.8\n",
     "data/extra.csv": "x,y\n-1,0\n5,11.1\n6,12.8\n",
@@ -53,8 +65,19 @@ FILES = {
             {"parts_path": "data/parts/*.csv", "more_path": "data/more"},
             ["data/more/c.csv", "data/parts/a.csv", "data/parts/b.csv"],
         ),
+        (
+            COMPUTED,
+            # The folders point at the copies; the code joins the names as it did.
+            {"data_dir": "data", "parts_path": "data"},
+            [
+                "data/extra.csv",
+                "data/parts/a.csv",
+                "data/parts/b.csv",
+                "data/train.csv",
+            ],
+        ),
     ],
-    ids=["polars", "glob"],
+    ids=["polars", "glob", "computed"],
 )
 def test_a_notebooks_data_inputs_travel_with_the_project_and_it_runs(
     tmp_path: Path, cells: tuple[str, ...], config: dict[str, str], copied: list[str]

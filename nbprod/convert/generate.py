@@ -66,6 +66,10 @@ class _Context:
     sections: dict[int, str]  # cell -> the markdown heading above it
     # cell -> first lines of the displays inside its statements, left out
     displays: dict[int, frozenset[int]]
+    # (cell, line, column) of a lifted literal -> (line, column) where it ends:
+    # a path computed from names (``datapath + "x.csv"``) starts where the
+    # first name does, and only the whole expression is replaced
+    ends: dict[tuple[int, int, int], tuple[int, int]]
     # The config group read as ``config.KEY`` (the stage's own section); values of
     # other groups are parameters of their own, named by their key.
     section: str | None = None
@@ -88,9 +92,11 @@ class _Rewrite(cst.CSTTransformer):
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         pos = self.parsed.positions.get(original_node)
         if pos is not None and isinstance(original_node, cst.BaseExpression):
-            found = self.ctx.replacements.get(
-                (self.parsed.cell.number, pos.start.line, pos.start.column)
-            )
+            at = (self.parsed.cell.number, pos.start.line, pos.start.column)
+            found = self.ctx.replacements.get(at)
+            end = self.ctx.ends.get(at)
+            if end is not None and end != (pos.end.line, pos.end.column):
+                found = None  # a node inside the literal's expression
             if isinstance(found, str):
                 return cst.parse_expression(found)
             if found is not None:
@@ -219,6 +225,12 @@ def generate_modules(
         replacements,
         {c.number: c.section for c in plan.cells},
         {f.number: frozenset(f.nested_displays) for f in facts if f.nested_displays},
+        {
+            (f.number, lit.line, lit.column): lit.end
+            for f in facts
+            for lit in f.literals
+            if lit.end != (0, 0)
+        },
     )
     helper_module = {h.name: h.stage.module for h in plan.helpers}
     helper_module.update({c.name: c.stage.module for c in plan.clones})

@@ -21,6 +21,7 @@ from nbprod.convert.analysis.facts import CellFacts, ParsedCell
 from nbprod.convert.analysis.helpers import helper_facts
 from nbprod.convert.analysis.imports import implied_imports, imports_of
 from nbprod.convert.analysis.kinds import sort_statements
+from nbprod.convert.analysis.known_strings import forget
 from nbprod.convert.analysis.literals import LiteralsPart
 from nbprod.convert.analysis.nodes import bound_names, line_of, names_in, walk
 from nbprod.convert.analysis.predictors import PredictorsPart
@@ -42,6 +43,10 @@ class State:
 
     types: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     seeding: Seeding = Seeding()
+    # names bound to strings and paths computed from literals alone
+    constants: Mapping[str, tuple[str, bool]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 def analyse_cell(
@@ -66,7 +71,7 @@ def analyse_cell(
     flow = DataFlowPart(pc, imports, calls)
     signals = SignalsPart(pc, imports, calls)
     effects = EffectsPart(imports, calls)
-    literals = LiteralsPart(pc, imports, calls)
+    literals = LiteralsPart(pc, imports, calls, before.constants)
     randomness = RandomnessPart(pc, resolver, before.seeding, resolution.set_loops)
     predictors = PredictorsPart(imports, calls)
     rows = RowsPart(imports, calls)
@@ -154,7 +159,11 @@ def analyse_cell(
         figures=sorting.figures,
         nested_displays=sorting.nested_displays,
     )
-    return facts, State(resolved.types, chance.seeding)
+    constants = dict(literals.known.constants)
+    for i, stmt in enumerate(module.body):
+        if i not in kept or kinds[i] in _DEFINITIONS:
+            forget(constants, stmt)  # a def, an import or a display rebinds it
+    return facts, State(resolved.types, chance.seeding, MappingProxyType(constants))
 
 
 def _unique(names: Iterable[str]) -> tuple[str, ...]:

@@ -65,6 +65,12 @@ class Literal:
     # notebook: the path itself (``glob.glob("data/*.csv")``) or the folder it
     # starts with (``Path("data").glob("*.csv")``). "" for a path read as it is.
     glob: str = ""
+    # (line, column) where it ends: the literal's expression alone is replaced
+    end: tuple[int, int] = (0, 0)
+    # A path the code computes from literals and names bound to them
+    # (``datapath + "oecd.csv"``): its file is an input to copy, found in the
+    # project through the folder's own literal; the expression stays the code's.
+    computed: bool = False
 
 
 @dataclass(frozen=True)

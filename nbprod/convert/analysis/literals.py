@@ -13,6 +13,7 @@ import libcst as cst
 from nbprod import known_apis as apis
 from nbprod.convert.analysis.effects import path_argument
 from nbprod.convert.analysis.facts import Literal, ParsedCell
+from nbprod.convert.analysis.known_strings import KnownStrings
 from nbprod.convert.analysis.nodes import literal_value
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.walk import InAssignment
@@ -36,6 +37,7 @@ class LiteralsPart(InAssignment):
         parsed: ParsedCell,
         imports: Mapping[str, str],
         calls: Mapping[int, CallSite],
+        constants: Mapping[str, tuple[str, bool]] | None = None,
     ) -> None:
         self.parsed = parsed
         self.imports = imports
@@ -43,9 +45,13 @@ class LiteralsPart(InAssignment):
         self.literals: list[Literal] = []
         # id of a path call a glob pattern is matched under -> the whole pattern
         self.globbed: dict[int, tuple[str, str]] = {}  # and the path call it is
+        self.known = KnownStrings(imports, calls, constants)
 
     def result(self) -> Literals:
         return Literals(tuple(self.literals))
+
+    def end(self, stmt: cst.BaseStatement) -> None:
+        self.known.bind(stmt)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         super().visit_Assign(node)
@@ -61,6 +67,13 @@ class LiteralsPart(InAssignment):
                 self._literal(node.value, "parameter", name, "", value, direction)
         elif ok and isinstance(value, str) and apis.is_path(value, name):
             self._literal(node.value, "path", name, "", value, "path")
+        elif isinstance(node.value, (cst.BinaryOperation, cst.FormattedString)):
+            # ``train_file = DATA_DIR + "train.csv"``: the file it names.
+            folded = self.known.fold(node.value)
+            if folded and "://" not in folded and apis.is_path(folded, name):
+                self._literal(
+                    node.value, "path", name, "", folded, "path", computed=True
+                )
         elif ok and name.isupper() and liftable(value):
             self._literal(node.value, "constant", name, "", value)
 
@@ -69,8 +82,17 @@ class LiteralsPart(InAssignment):
         self._pattern_under(node, site)
         path = path_argument(node, site, self.imports)
         if path is not None and path.node is not None:
-            ok, value = literal_value(path.node)
-            if ok and isinstance(value, str) and value and "://" not in value:
+            # A literal, or a path the code computes from literals
+            # (``datapath + "oecd.csv"``): a file to copy, found through the
+            # folder's own literal. A name alone is its own assignment's.
+            ok, literal = literal_value(path.node)
+            if ok or isinstance(path.node, cst.Name):
+                value = literal if isinstance(literal, str) else None
+            elif path.callee in apis.GLOB_FUNCTIONS:
+                value = None  # a pattern joined from parts: _pattern_under's
+            else:
+                value = self.known.fold(path.node)
+            if value and "://" not in value:
                 # ``p = Path("cache/x.json")`` is known by its variable; a file handed
                 # straight to a reader or writer by its stem.
                 builds = path.callee in _PATH_BUILDERS and self.assign_target
@@ -85,7 +107,16 @@ class LiteralsPart(InAssignment):
                     value_stem = _stem(value)
                 name = self.assign_target if builds else value_stem
                 direction = "read" if pattern else path.direction
-                self._literal(path.node, "path", name, path.callee, value, direction, pattern)  # type: ignore[arg-type]
+                self._literal(
+                    path.node,
+                    "path",
+                    name,  # type: ignore[arg-type]
+                    path.callee,
+                    value,
+                    direction,
+                    pattern,
+                    computed=not ok,
+                )
         if site.qual and apis.is_ml_call(site.qual):
             for key, value_node in site.keywords.items():
                 if key in apis.NOT_HYPERPARAMETERS:
@@ -127,6 +158,8 @@ class LiteralsPart(InAssignment):
         value: object,
         direction: str = "",
         glob: str = "",
+        *,
+        computed: bool = False,
     ) -> None:
         pos = self.parsed.positions.get(node)
         if pos is None:
@@ -141,6 +174,8 @@ class LiteralsPart(InAssignment):
                 value,
                 direction,
                 glob,
+                (pos.end.line, pos.end.column),
+                computed,
             )
         )
 

@@ -40,6 +40,11 @@ def lift_params(
         value = lit.value
         if is_path and isinstance(value, str) and value in data_paths:
             return data_paths[value]
+        # A folder the notebook reads files under: its copy, where those files
+        # are (even where it also writes in it, as the notebook did).
+        folder = _copied_folder(value, data_paths) if is_path else None
+        if folder is not None:
+            return folder
         if (
             is_path
             and isinstance(value, str)
@@ -98,11 +103,15 @@ def lift_params(
             if c.facts.number in parameter_literals:
                 continue
             for lit in c.facts.literals:
-                if lit.kind == "parameter":
+                if lit.kind == "parameter" or lit.computed:
                     continue
-                # The same setting of the same call twice in a stage is one config value.
+                # The same setting of the same call twice in a stage is one config
+                # value, as is the same file read twice.
                 same = (lit.kind, lit.callee, lit.name, repr(lit.value))
-                i = shared[same] if lit.kind == "kwarg" and same in shared else None
+                if lit.kind == "path" and lit.direction == "read":
+                    same = (lit.kind, "read", "", repr(lit.value))
+                once = lit.kind == "kwarg" or same[1] == "read"
+                i = shared[same] if once and same in shared else None
                 if i is None:
                     i = same_file(lit)
                     if i is not None and params[i].group != stage:
@@ -179,6 +188,19 @@ def used_params(
         and (p.group == stage or ({w[0] for w in p.also_at} & cells))
         and ({p.cell} | {w[0] for w in p.also_at}) & cells
     )
+
+
+def _copied_folder(value: object, data_paths: Mapping[str, str]) -> str | None:
+    """Where the files read under the folder ``value`` were copied, with the
+    folders below it kept (``datasets`` -> ``data/datasets``), if they were."""
+    if not isinstance(value, str) or not value.strip("./"):
+        return None
+    prefix = posixpath.normpath(value) + "/"
+    for source, target in sorted(data_paths.items()):
+        rest = posixpath.normpath(source).removeprefix(prefix)
+        if rest != posixpath.normpath(source) and target.endswith(f"/{rest}"):
+            return target[: -len(rest) - 1]
+    return None
 
 
 def _plain(value: object) -> object:
