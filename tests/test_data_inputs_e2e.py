@@ -106,3 +106,36 @@ def test_a_notebooks_data_inputs_travel_with_the_project_and_it_runs(
     (nb.parent / "data").rename(nb.parent / "moved")
     run = run_project(out, "run")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_folder_the_code_writes_under_is_the_projects_not_the_notebooks(
+    tmp_path: Path,
+) -> None:
+    # The book's habit: a root folder, then figures saved under a folder made
+    # from it. Validation runs the pipeline; the user's folder stays as it was.
+    nb = make_notebook(
+        tmp_path / "nb" / "poc.ipynb",
+        "import os\nimport pandas as pd\nfrom sklearn.linear_model import LinearRegression",
+        'PROJECT_ROOT_DIR = "."\n'
+        'IMAGES_PATH = os.path.join(PROJECT_ROOT_DIR, "images", "fundamentals")\n'
+        "os.makedirs(IMAGES_PATH, exist_ok=True)",
+        'rows = pd.read_csv("data/train.csv")\n'
+        'model = LinearRegression().fit(rows[["x"]], rows["y"])\n'
+        'rows.describe().to_csv(os.path.join(IMAGES_PATH, "summary.csv"))',
+    )
+    (nb.parent / "data").mkdir()
+    (nb.parent / "data" / "train.csv").write_text(FILES["data/train.csv"])
+    before = sorted(p.relative_to(nb.parent).as_posix() for p in nb.parent.rglob("*"))
+    out = tmp_path / "project"
+    result = run_with_kernels(tmp_path, "convert", nb, "-o", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = sorted(p.relative_to(nb.parent).as_posix() for p in nb.parent.rglob("*"))
+    assert after == before
+    assert (out / "images" / "fundamentals" / "summary.csv").is_file() is False
+    run = run_project(out, "run")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (out / "images" / "fundamentals" / "summary.csv").is_file()
+    assert (
+        sorted(p.relative_to(nb.parent).as_posix() for p in nb.parent.rglob("*"))
+        == before
+    )

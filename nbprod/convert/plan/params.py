@@ -45,8 +45,12 @@ def lift_params(
         folder = _copied_folder(value, data_paths) if is_path else None
         if folder is not None:
             return folder
+        # A file read where it is (not copied). Not a folder the code only
+        # names: what it makes of it may be written to (PROJECT_ROOT_DIR = "."
+        # then images saved under it), and the user's folder is never written.
         if (
             is_path
+            and lit.direction == "read"
             and isinstance(value, str)
             and not posixpath.isabs(value)
             and value in existing_paths
