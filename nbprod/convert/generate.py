@@ -67,8 +67,8 @@ class _Context:
     # cell -> first lines of the displays inside its statements, left out
     displays: dict[int, frozenset[int]]
     # (cell, line, column) of a lifted literal -> (line, column) where it ends:
-    # a path computed from names (``datapath + "x.csv"``) starts where the
-    # first name does, and only the whole expression is replaced
+    # a node that starts where it does (the call of ``"d/{}.csv".format(x)``)
+    # is not the literal
     ends: dict[tuple[int, int, int], tuple[int, int]]
     # The config group read as ``config.KEY`` (the stage's own section); values of
     # other groups are parameters of their own, named by their key.
