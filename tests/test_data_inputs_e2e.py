@@ -1,7 +1,7 @@
 """Data inputs of the common libraries, through the real CLI and a real kernel
 (issue 23, item 5): a notebook that reads its data with polars, one that reads
-every file a glob matches, and one that computes its paths from a folder
-(issue 24, item 3) convert with validation equal, carry their input files in the
+every file a glob matches, one that computes its paths from a folder
+(issue 24, item 3), and one that names its file in a variable, convert with validation equal, carry their input files in the
 project's data/, and the generated pipeline runs from the project folder."""
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ COMPUTED = (
     "rows = pd.concat([train, extra, a, b], ignore_index=True)\n"
     'model = LinearRegression().fit(rows[["x"]], rows["y"])',
 )
+# The commonest habit of all: the path in a variable, read a line later.
+NAMED = (
+    "import pandas as pd\nfrom sklearn.linear_model import LinearRegression",
+    '# read the data\npath = "data/train.csv"\ntrain = pd.read_csv(path)',
+    'model = LinearRegression().fit(train[["x"]], train["y"])',
+)
 FILES = {
     "data/train.csv": "x,y\n1,3.1\n2,4.9\n3,7.2\n4,8.8\n",
     "data/extra.csv": "x,y\n-1,0\n5,11.1\n6,12.8\n",
@@ -76,8 +82,9 @@ FILES = {
                 "data/train.csv",
             ],
         ),
+        (NAMED, {"path": "data/train.csv"}, ["data/train.csv"]),
     ],
-    ids=["polars", "glob", "computed"],
+    ids=["polars", "glob", "computed", "named"],
 )
 def test_a_notebooks_data_inputs_travel_with_the_project_and_it_runs(
     tmp_path: Path, cells: tuple[str, ...], config: dict[str, str], copied: list[str]

@@ -84,9 +84,10 @@ class LiteralsPart(InAssignment):
         if path is not None and path.node is not None:
             # A literal, or a path the code computes from literals
             # (``datapath + "oecd.csv"``): a file to copy, found through the
-            # folder's own literal. A name alone is its own assignment's.
+            # folder's own literal. A name alone is its own assignment's, but
+            # for the file a reader reads through it (``read_csv(path)``).
             ok, literal = literal_value(path.node)
-            if ok or isinstance(path.node, cst.Name):
+            if ok or (isinstance(path.node, cst.Name) and path.direction != "read"):
                 value = literal if isinstance(literal, str) else None
             elif path.callee in apis.GLOB_FUNCTIONS:
                 value = None  # a pattern joined from parts: _pattern_under's
