@@ -48,6 +48,9 @@ class Helper:
     mutated_params: tuple[int, ...]
     mutated_globals: tuple[str, ...]
     original: str = ""  # the notebook's name, when ``name`` is a later version of it
+    # The stage signals of the calls in its body (a function that fits a model):
+    # a cell that calls it gets them.
+    signals: tuple[Signal, ...] = ()
 
 
 @dataclass(frozen=True)

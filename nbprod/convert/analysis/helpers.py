@@ -8,9 +8,10 @@ from collections.abc import Mapping
 import libcst as cst
 
 from nbprod.convert.analysis.dataflow import DataFlowPart
-from nbprod.convert.analysis.facts import Helper, ParsedCell
-from nbprod.convert.analysis.nodes import line_of, walk
+from nbprod.convert.analysis.facts import Helper, ParsedCell, Signal
+from nbprod.convert.analysis.nodes import line_of
 from nbprod.convert.analysis.resolve import Resolution, Resolver
+from nbprod.convert.analysis.signals import SignalsPart
 from nbprod.convert.analysis.walk import Batch
 
 
@@ -26,13 +27,13 @@ def helper_facts(
     name = stmt.name.value
     if isinstance(stmt, cst.FunctionDef):
         params = _params(stmt)
-        mutated = body_mutations(stmt, pc, resolver)
+        mutated, signals = _body_facts(stmt, pc, resolver)
         mut_params = tuple(sorted({params.index(m) for m in mutated if m in params}))
         mut_globals = tuple(
             sorted({m for m in mutated if m not in params and m in free})
         )
     else:
-        params, mut_params, mut_globals = (), (), ()
+        params, mut_params, mut_globals, signals = (), (), (), ()
     return Helper(
         name,
         "function" if isinstance(stmt, cst.FunctionDef) else "class",
@@ -42,20 +43,25 @@ def helper_facts(
         mut_params,
         mut_globals,
         originals.get(name, ""),
+        signals,
     )
 
 
-def body_mutations(
+def _body_facts(
     stmt: cst.FunctionDef, pc: ParsedCell, resolver: Resolver
-) -> tuple[str, ...]:
-    """Names a helper's body changes in place (its parameters, or globals). The
-    body is analysed on its own: nothing it assigns reaches the notebook's state."""
+) -> tuple[tuple[str, ...], tuple[Signal, ...]]:
+    """Names a helper's body changes in place (its parameters, or globals), and
+    the stage signals of its calls. The body is analysed on its own: nothing it
+    assigns reaches the notebook's state."""
     resolution = Resolution(resolver, {})
     flow = DataFlowPart(pc, resolver.imports, resolution.calls)
-    batch = Batch([resolution, flow])
-    for inner in stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []:
-        walk(inner, batch)
-    return flow.result().mutates
+    signals = SignalsPart(pc, resolver.imports, resolution.calls)
+    batch = Batch([resolution, flow, signals])
+    for i, inner in enumerate(
+        stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []
+    ):
+        batch.run(i, inner)
+    return flow.result().mutates, signals.result().signals
 
 
 def _params(stmt: cst.FunctionDef) -> tuple[str, ...]:

@@ -5,9 +5,9 @@ notebook ``def``/``class`` moves to."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from nbprod.convert.analysis import CellFacts, Helper, Literal, NameCall
+from nbprod.convert.analysis import CellFacts, Helper, Literal, NameCall, Signal
 from nbprod.convert.normalise import SKIP, NormalCell
 from nbprod.convert.plan.model import HelperPlan
 from nbprod.errors import CellError
@@ -191,6 +191,18 @@ def _signal_stage(f: CellFacts) -> tuple[Stage, str] | None:
         if stage in by_stage:
             return stage, by_stage[stage]
     return None
+
+
+def with_called_signals(f: CellFacts, helper_facts: HelperFacts) -> CellFacts:
+    """``f`` with the stage signals of the notebook's functions it calls: a cell
+    that calls ``train(df_train, y_train)``, whose body fits a model, trains."""
+    called = tuple(
+        Signal(s.stage, f"{call.name}(), which calls {s.api}", call.line)
+        for call in f.name_calls
+        if call.name in helper_facts
+        for s in helper_facts[call.name][0].signals
+    )
+    return replace(f, signals=f.signals + called) if called else f
 
 
 def assign_stages(work: list[WorkCell], sections: dict[int, str] | None = None) -> None:

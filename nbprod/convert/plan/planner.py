@@ -19,6 +19,7 @@ from nbprod.convert.plan.cells import (
     parameters_cell_literals,
     place_helpers,
     printed_mode,
+    with_called_signals,
 )
 from nbprod.convert.plan.clones import plan_clones
 from nbprod.convert.plan.dataflow import (
@@ -81,7 +82,7 @@ def build_plan(
     work: list[WorkCell] = []
     plans: dict[int, CellPlan] = {}
     for normal, f in zip(cells, facts, strict=True):
-        c = WorkCell(f, normal)
+        c = WorkCell(with_called_signals(f, helper_facts), normal)
         excluded = exclusion(normal, f, parameter_literals.get(f.number, ()))
         if excluded:
             plans[f.number] = CellPlan(

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from nbprod.convert.analysis import Statement
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.model import Param, StagePlan, StepPlan
 from nbprod.convert.plan.names import safe_identifier, unique_name
@@ -321,22 +322,33 @@ def _made(run: _Run, outputs: tuple[str, ...]) -> tuple[_Named | None, _Named | 
     and a weaker one (metrics, cleaning, constants) for want of a comment."""
     statements = [(c, st) for c in run.cells for st in c.facts.statements]
 
-    def made_at(line: int, cell: int) -> tuple[str, ...]:
+    def made_at(line: int, cell: int) -> Statement | None:
         for c, st in statements:
             if c.facts.number == cell and st.line <= line <= st.end_line:
-                return (*st.writes, *st.mutates)
-        return ()
+                return st
+        return None
 
     found: list[tuple[int, str, str]] = []
     for c in run.cells:
+        # A loop that fits a model per fold of a splitter (``KFold.split``).
+        folds = any(
+            "(data splitting)" in s.api and "train_test_split" not in s.api
+            for s in c.facts.signals
+        )
         for s in c.facts.signals:
-            names = made_at(s.line, c.facts.number)
+            st = made_at(s.line, c.facts.number)
+            names = (*st.writes, *st.mutates) if st else ()
             if "(hyperparameter search)" in s.api:
                 found.append(
                     (0, "tune_hyperparameters", "makes a hyperparameter search")
                 )
+            elif s.api.endswith(".fit (estimator)") and st and not st.simple and folds:
+                found.append((1, "cross_validate", "fits a model per fold"))
             elif s.api.endswith(".fit (estimator)") and names:
-                found.append((1, f"fit_{names[0]}", f"fits {names[0]}"))
+                # ``dv, model = train(df, y)``: a function of the notebook's
+                # returns what it fitted last, by the habit of its authors.
+                made = names[-1] if "(), which calls " in s.api else names[0]
+                found.append((1, f"fit_{made}", f"fits {made}"))
             elif "(transformer)" in s.api and names:
                 found.append((4, f"fit_{names[0]}", f"fits {names[0]}"))
     for _, st in statements:
