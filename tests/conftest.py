@@ -18,7 +18,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--corpus",
         default=None,
-        help="folder built by ../shared/corpus/build_dev_corpus.sh (for -m corpus)",
+        help="folder built by ../shared/corpus/build_dev_corpus.sh, or ../shared/corpus/course (for -m corpus)",
     )
 
 
@@ -30,7 +30,18 @@ def examples_copy(tmp_path: Path) -> Path:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "corpus_notebook" in metafunc.fixturenames:
         folder = metafunc.config.getoption("--corpus")
-        notebooks = sorted(Path(folder).glob("notebooks/*.ipynb")) if folder else []
+        # The dev corpus keeps its notebooks in one folder; the course set, each
+        # in a folder of its own with its data.
+        notebooks = (
+            sorted(
+                {
+                    *Path(folder).glob("notebooks/*.ipynb"),
+                    *Path(folder).glob("*/*.ipynb"),
+                }
+            )
+            if folder
+            else []
+        )
         metafunc.parametrize("corpus_notebook", notebooks, ids=lambda p: p.stem)
 
 

@@ -88,6 +88,38 @@ def _flatten(artifacts: Path, outputs: dict[str, tuple[str, ...]]) -> None:
                 os.link(source, target)
 
 
+def _keep_steps(package: str, steps: list[list[Any]], folder: Path) -> None:
+    """Each step function in ``steps`` (module, name, the names it returns) saves
+    what it returns in ``folder``/NAME: a value a later step binds again never
+    leaves its stage, yet validation compares it. The stage function finds its
+    steps among its module's globals, so the wrapper is set there."""
+    import joblib
+
+    for module_name, name, outputs in steps:
+        module = importlib.import_module(f"{package}.{module_name}")
+        step = getattr(module, name)
+        target = folder / name
+        target.mkdir(parents=True, exist_ok=True)
+
+        def kept(
+            *args: Any,
+            _step: Any = step,
+            _target: Path = target,
+            _names: list[str] = outputs,
+            **kwargs: Any,
+        ) -> Any:
+            result = _step(*args, **kwargs)
+            values = result if len(_names) > 1 else (result,)
+            for value_name, value in zip(_names, values, strict=False):
+                try:
+                    joblib.dump(value, _target / f"{value_name}.joblib")
+                except Exception:  # noqa: BLE001 - not saved: not compared, and said so
+                    (_target / f"{value_name}.joblib").unlink(missing_ok=True)
+            return result
+
+        setattr(module, name, kept)
+
+
 def _announce_stages(runners: dict[str, Any], target: Path) -> None:
     """Each stage writes its name to ``target`` as it starts: validation's
     progress line reads it."""
@@ -117,6 +149,7 @@ def main(argv: list[str]) -> int:
     _seed(spec["seed"])
     pipeline, config = _project(spec)
     _announce_stages(pipeline.RUNNERS, Path(spec["stage"]))
+    _keep_steps(spec["package"], spec["steps"], Path(spec["steps_folder"]))
     out, real = _ByCell(spec["lines"]), sys.stdout
     sys.stdout = out
     try:

@@ -146,11 +146,13 @@ class PipelineError(ExecutionError):
 @dataclass(frozen=True)
 class Probe:
     """A value kept in the middle of the notebook's run, where it is computed:
-    ``expression`` is saved as ``name`` just after (or before) ``line`` of ``cell``."""
+    ``expression`` is saved as ``name`` just after (or before) ``line`` of ``cell``,
+    or, with no line, right after the cell in a cell of its own (the cell's last
+    expression is still displayed, and a cell magic's body stays its own)."""
 
     name: str
     cell: int
-    line: int
+    line: int | None
     after: bool
     expression: str
 
@@ -256,10 +258,14 @@ def _copy_file(source: Path, target: Path) -> None:
 def _with_probes(source: str, probes: list[Probe]) -> str:
     """The cell's source with each probe's line inserted at its place."""
     lines = source.split("\n")
-    for probe in sorted(probes, key=lambda p: (p.line, p.after), reverse=True):
-        at = probe.line if probe.after else probe.line - 1
-        lines.insert(at, f"_nbprod_keep({probe.name!r}, lambda: {probe.expression})")
+    for probe in sorted(probes, key=lambda p: (p.line or 0, p.after), reverse=True):
+        line = probe.line or 0
+        lines.insert(line if probe.after else line - 1, _keep(probe))
     return "\n".join(lines)
+
+
+def _keep(probe: Probe) -> str:
+    return f"_nbprod_keep({probe.name!r}, lambda: {probe.expression})"
 
 
 @contextlib.contextmanager
@@ -303,22 +309,30 @@ def run_notebook(
         [*names, *(parameters or {}), *(p.name for p in probes)], notebook
     )
     nb = nbformat.read(str(notebook), as_version=4)
-    by_cell: dict[int, list[Probe]] = {}
+    inside: dict[int, list[Probe]] = {}
+    after: dict[int, list[Probe]] = {}
     for probe in probes:
-        by_cell.setdefault(probe.cell, []).append(probe)
+        (inside if probe.line else after).setdefault(probe.cell, []).append(probe)
+    cells = []
     for number, cell in enumerate(nb.cells, start=1):
         cell.metadata["nbprod"] = {"cell": number}
-        if cell.cell_type == "code":  # the run makes its own; saved ones can be huge
-            cell.outputs, cell.execution_count = [], None
-            if number in by_cell:
-                cell.source = _with_probes(cell.source, by_cell[number])
+        cells.append(cell)
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = [], None  # saved ones can be huge
+        if number in inside:
+            cell.source = _with_probes(cell.source, inside[number])
+        if number in after:
+            kept = nbformat.v4.new_code_cell("\n".join(_keep(p) for p in after[number]))
+            kept.metadata["nbprod"] = {"role": "probe"}
+            cells.append(kept)
     setup = nbformat.v4.new_code_cell(_SETUP.format(folder=str(folder), seed=SEED))
     setup.metadata["nbprod"] = {"role": "setup"}
     capture = nbformat.v4.new_code_cell(
         _CAPTURE.format(names=list(names), folder=str(folder))
     )
     capture.metadata["nbprod"] = {"role": "capture"}
-    nb.cells = [setup, *nb.cells, capture]
+    nb.cells = [setup, *cells, capture]
     roles = [dict(c.metadata["nbprod"]) for c in nb.cells]
     tagged = [
         i
@@ -373,7 +387,7 @@ def run_notebook(
         printed = _printed(nbformat.read(str(executed), as_version=4))
     missing, failed = _manifest(folder)
     failed += tuple(
-        (p.name, p.read_text(encoding="utf-8", errors="replace"))
+        (p.stem, p.read_text(encoding="utf-8", errors="replace"))
         for p in sorted(folder.glob("*.failed"))
     )
     return Capture(folder, missing, failed, seconds, printed)
@@ -431,6 +445,8 @@ def _where(roles: list[dict[str, object]], index: int) -> str:
         return f"notebook cell {role['cell']}"
     if role.get("role") == "capture":
         return "the capture cell added by nbprod"
+    if role.get("role") == "probe":
+        return "a cell added by nbprod to keep values"
     if role.get("role") == "setup":
         return "the set-up cell added by nbprod"
     return "the parameters injected from config.yaml"
@@ -501,6 +517,11 @@ def _describe(exc: BaseException, timeout: float) -> str:
     return f"running the notebook failed: {name}: {_one_line(str(exc))}"
 
 
+# Where the pipeline's run keeps what the steps validation asks for return, one
+# folder per step, under its artifacts.
+STEPS_FOLDER = ".steps"
+
+
 class PipelineRun:
     """The generated pipeline, running in a subprocess while the notebook runs,
     through ``nbprod.validate.driver`` (same random state, printed output kept by cell).
@@ -519,6 +540,7 @@ class PipelineRun:
         environment: dict[str, str] | None = None,
         lines: dict[str, dict[int, int]] | None = None,
         stages: tuple[str, ...] = (),
+        steps: list[tuple[str, str, list[str]]] | None = None,
     ) -> None:
         project = project.resolve()
         self.project, self.folder = project, folder
@@ -536,6 +558,8 @@ class PipelineRun:
             "seed": SEED,
             "lines": lines or {},
             "printed": str(folder / PRINTED),
+            "steps": steps or [],
+            "steps_folder": str(folder / STEPS_FOLDER),
         }
         self.process = _driver(spec, project, environment, stderr=self.log)
 

@@ -33,6 +33,7 @@ from nbprod.validate.compare import (
 from nbprod.validate.execute import (
     DEFAULT_TIMEOUT,
     NOT_INPUTS,
+    STEPS_FOLDER,
     Capture,
     ExecutionError,
     PipelineError,
@@ -46,7 +47,7 @@ from nbprod.validate.progress import Progress
 REPORT = "nbprod-report.json"
 # The shape of nbprod-report.json and of the plan in it: bump it when either changes,
 # so a report another nbprod made is refused rather than misread.
-REPORT_SCHEMA = 5
+REPORT_SCHEMA = 6
 
 
 class Outcome(Word):
@@ -174,12 +175,76 @@ def read_plan(project: Path) -> Plan:
         ) from None
 
 
-def observed_names(plan: Plan) -> list[str]:
-    """Every value a stage returns: what validation compares."""
-    names: dict[str, None] = {}
-    for stage in plan.stages:
-        names.update(dict.fromkeys(stage.outputs))
-    return list(names)
+@dataclass(frozen=True)
+class Version:
+    """A value a stage or one of its steps returns, as both runs keep it: the
+    pipeline in ``folder`` of its artifacts, the notebook right after the cell
+    where it holds the same value (at its end, for a plan that does not say)."""
+
+    name: str  # as the notebook names it
+    by: str  # the stage or step that returns it
+    folder: str  # where the pipeline's run keeps it, under its artifacts
+    cell: int | None
+    last: bool  # the value the run ends with: no later stage returns the name
+
+    @property
+    def key(self) -> str:
+        """The notebook's file: the name, for the version the run ends with."""
+        return self.name if self.last else f"{self.name}__{self.by}"
+
+    @property
+    def label(self) -> str:
+        """The name in the report: which stage or step returns this version."""
+        return self.name if self.last else f"{self.name} ({self.by})"
+
+
+def observed_versions(plan: Plan) -> list[Version]:
+    """Every value a stage returns, and every value a step returns that is not
+    its stage's (a model the next step fits again, a frame only the next step
+    reads): what validation compares, each as it was returned."""
+    last = {name: s.stage for s in plan.stages for name in s.outputs}
+    found = []
+    for s in plan.stages:
+        # The last step that returns a name the stage returns returns its value.
+        final = {n: step.name for step in s.steps for n in step.outputs}
+        for step in s.steps if len(s.steps) > 1 else ():
+            found += [
+                Version(name, step.name, f"{STEPS_FOLDER}/{step.name}", cell, False)
+                for name, cell in step.returned_after
+                if not (name in s.outputs and final[name] == step.name)
+            ]
+        after = dict(s.returned_after)
+        found += [
+            Version(
+                name,
+                s.stage.value,
+                s.stage.command,
+                after.get(name),
+                last[name] == s.stage,
+            )
+            for name in s.outputs
+        ]
+    return found
+
+
+def kept_steps(plan: Plan, versions: list[Version]) -> list[tuple[str, str, list[str]]]:
+    """(module, step function, the names it returns, in order) of each step whose
+    values are compared: the pipeline's run keeps what they return."""
+    compared = {v.folder for v in versions}
+    return [
+        (s.stage.module, step.name, list(step.outputs))
+        for s in plan.stages
+        for step in s.steps
+        if f"{STEPS_FOLDER}/{step.name}" in compared
+    ]
+
+
+def _kept(versions: list[Version]) -> tuple[Probe, ...]:
+    """The notebook's values, each kept right after the cell where it holds the
+    version a stage or step returns."""
+    return tuple(
+        Probe(v.key, v.cell, None, True, v.name) for v in versions if v.cell is not None
+    )
 
 
 def notebook_parameters(project: Path, plan: Plan) -> dict[str, Any]:
@@ -260,27 +325,32 @@ def load_values(folder: Path, names: list[str]) -> dict[str, Any]:
 
 
 def compare_captures(
-    names: list[str], ours: Capture, theirs: Capture, plan: Plan | None = None
+    versions: list[Version], ours: Capture, theirs: Capture, plan: Plan | None = None
 ) -> list[Comparison]:
-    """Compare every name both runs captured; say why for the others. A value
+    """Compare every value both runs captured; say why for the others. A value
     computed from the clock (``plan.timings``) that differs is not comparable."""
     timings = set(plan.timings if plan is not None else ())
     notebook_inputs = []
     loaded: dict[str, tuple[tuple[bool, Any], tuple[bool, Any]]] = {}
-    for name in names:
-        loaded[name] = (_load(ours.folder, name), _load(theirs.folder, name))
-        ok, value = loaded[name][1]
+    for v in versions:
+        loaded[v.label] = (
+            _load(ours.folder / v.folder, v.name),
+            _load(theirs.folder, v.key),
+        )
+        ok, value = loaded[v.label][1]
         if ok:
             notebook_inputs += prediction_inputs([value])
     failed = dict(theirs.failed)
     results = []
-    for name in names:
+    for v in versions:
+        name = v.label
         (have_ours, ours_value), (have_theirs, theirs_value) = loaded[name]
         if not have_theirs:
             why = (
                 "the notebook does not define it at its end"
-                if name in theirs.missing
-                else f"the notebook's value cannot be saved ({failed.get(name, 'not captured')})"
+                if v.key in theirs.missing
+                else "the notebook's value cannot be saved "
+                f"({failed.get(v.key, 'not captured')})"
             )
             results.append(Comparison(name, Verdict.NOT_COMPARABLE, why))
         elif not have_ours:
@@ -351,7 +421,7 @@ def validate_project(
             error=f"not run: the notebook writes to {outside[0]}, outside its folder "
             "(validation would change that file); make the path relative",
         )
-    names = observed_names(plan)
+    versions = observed_versions(plan)
     progress = progress or Progress(None)
     with tempfile.TemporaryDirectory(prefix="nbprod-validate-") as tmp:
         nb_folder = keep_values or Path(tmp) / "notebook"
@@ -368,16 +438,17 @@ def validate_project(
             environment,
             printed_lines(project, plan.package),
             stages=tuple(s.stage.command for s in plan.stages),
+            steps=kept_steps(plan, versions),
         )
         try:
             with progress.running("validating", pipeline.stage):
                 theirs = run_notebook(
                     notebook,
-                    names,
+                    [v.name for v in versions if v.cell is None],
                     nb_folder,
                     parameters=notebook_parameters(project, plan),
                     timeout=timeout,
-                    probes=_probes(plan),
+                    probes=_probes(plan) + _kept(versions),
                     # The files a glob matched are inputs too, wherever they are.
                     reads=(
                         *plan.paths_read,
@@ -390,7 +461,7 @@ def validate_project(
                 progress.notebook_done()
                 ours = pipeline.wait(timeout - (time.monotonic() - started))
             with project_classes(project, plan):
-                comparisons = tuple(compare_captures(names, ours, theirs, plan))
+                comparisons = tuple(compare_captures(versions, ours, theirs, plan))
                 predict = check_predict(
                     plan,
                     pipeline,
@@ -471,7 +542,8 @@ def judge(
 ) -> Validation:
     """The verdict: different when anything compared differs; not proven when
     nothing the notebook computed beyond reading its data was shown equal."""
-    compared = {c.name for c in comparisons}
+    # A version's label is its name, a space and who returned it.
+    compared = {c.name.partition(" ")[0] for c in comparisons}
     uncompared = tuple(
         (name, why) for name, why in plan.unreturned if name not in compared
     ) + tuple(
@@ -483,7 +555,9 @@ def judge(
     if predict is not None and predict.status == Verdict.DIFFERENT:
         bad.append(Comparison("predict", Verdict.DIFFERENT, predict.detail))
     raw = set(plan.raw_inputs)
-    evidence = [c for c in comparisons if c.matches and c.name not in raw]
+    evidence = [
+        c for c in comparisons if c.matches and c.name.partition(" ")[0] not in raw
+    ]
     evidence += [c for c in outputs if c.matches]
     if predict is not None and predict.proven:
         evidence.append(Comparison("predict", Verdict.EQUAL))

@@ -13,6 +13,7 @@ from nbprod.convert.plan.cells import (
     WorkCell,
     helper_changes,
 )
+from nbprod.convert.plan.model import StagePlan
 from nbprod.stages import STAGES, Stage
 
 # Each stage's inputs and outputs, in the order the notebook first makes them.
@@ -109,6 +110,43 @@ def stage_inputs_outputs(
         s: (tuple(sorted(inputs[s], key=key)), tuple(sorted(outputs[s], key=key)))
         for s in STAGES
     }, producer
+
+
+def returned_after(stage: StagePlan, work: list[WorkCell]) -> StagePlan:
+    """``stage``, and each of its steps, saying for each value it returns the cell
+    right after which the notebook holds that value: its last cell before another
+    binds or changes the name again (a k-fold loop's ``df_train``), so that a
+    change the analysis cannot see (a model fitted through a dict of models) is
+    still kept on both sides."""
+    writes = {c.facts.number: c.writes for c in work}
+
+    def after(
+        outputs: tuple[str, ...], cells: tuple[int, ...]
+    ) -> tuple[tuple[str, int], ...]:
+        found = []
+        for name in outputs:
+            last = max((n for n in cells if name in writes.get(n, ())), default=0)
+            again = min(
+                (
+                    n
+                    for n, w in writes.items()
+                    if n > last and n not in cells and name in w
+                ),
+                default=None,
+            )
+            cell = max((n for n in cells if again is None or n < again), default=0)
+            if cell:
+                found.append((name, cell))
+        return tuple(found)
+
+    return replace(
+        stage,
+        returned_after=after(stage.outputs, stage.cells),
+        steps=tuple(
+            replace(step, returned_after=after(step.outputs, step.cells))
+            for step in stage.steps
+        ),
+    )
 
 
 def _unread(

@@ -97,6 +97,8 @@ class StepPlan:
     outputs: tuple[str, ...]
     # More than a few values go back as one named tuple of this class.
     result: str = ""
+    # (output, cell): as StagePlan.returned_after, for the values the step returns.
+    returned_after: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,11 @@ class StagePlan:
     outputs: tuple[str, ...]
     helpers: tuple[str, ...]
     steps: tuple[StepPlan, ...] = ()
+    # (output, cell): right after that cell, the last of the stage's that binds or
+    # changes the output, the notebook holds the value the stage returns; a later
+    # cell may bind the name again (a k-fold loop's ``df_train``), so validation
+    # keeps the notebook's value there, not at its end.
+    returned_after: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from nbprod.convert.plan.dataflow import (
     literal_paths,
     ordered_statements,
     raw_inputs,
+    returned_after,
     stage_inputs_outputs,
     unreturned,
 )
@@ -235,6 +236,7 @@ def build_plan(
         )
         for sp in stages
     ]
+    stages = [returned_after(sp, work) for sp in stages]
     returned = {n for sp in stages for n in sp.outputs}
     factored = plan_clones(
         clones,
