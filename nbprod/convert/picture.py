@@ -80,11 +80,13 @@ def mermaid(plan: Plan) -> str:
 def html_page(plan: Plan) -> str:
     """A page that shows the plan's picture, drawn in it as SVG, and the same facts
     as a table: it runs no script and requests nothing."""
+    picture, width = _drawing(plan)
     return render(
         "plan/plan.html.j2",
         {
             "plan": plan,
-            "picture": svg(plan),
+            "picture": picture,
+            "picture_width": _n(width),
             "colours": {str(s): c for s, c in STAGE_COLOURS.items()},
             "left_out_colour": LEFT_OUT_COLOUR,
             "places": _places(plan),
@@ -183,6 +185,11 @@ def svg(plan: Plan) -> str:
     became), the cells left out in a last box with the reason, and an arrow from
     each cell to each cell that depends on it, with the names it carries (dashed
     when it only orders the two). Nothing in it loads or runs anything."""
+    return _drawing(plan)[0]
+
+
+def _drawing(plan: Plan) -> tuple[str, float]:
+    """The SVG, and its width in pixels."""
     where = _places(plan)
     columns = [
         _column(str(s.stage), f"{s.stage}: {s.function}()", plan, s.stage, where)
@@ -248,7 +255,7 @@ def svg(plan: Plan) -> str:
             out.append(_cell(c, lines, column.key, cells[c.number]))
         out.append("</g>")
     out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n", width
 
 
 def _column(
