@@ -263,23 +263,25 @@ def init(name: str, output: Path | None, force: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "mermaid", "html"]),
+    type=click.Choice(["text", "json", "mermaid", "svg", "html"]),
     default="text",
     show_default=True,
     help="text and json: every fact of the plan; mermaid: the cells as a graph "
-    "coloured by stage, with the names each dependency carries; html: a page that "
-    "draws that graph, with a table of the cells.",
+    "coloured by stage, with the names each dependency carries; svg: that graph "
+    "drawn; html: a page that shows it, with a table of the cells, and needs no "
+    "network.",
 )
 def plan(notebook: Path, fmt: str) -> None:
     """Print where every code cell of NOTEBOOK would go, and why. Writes nothing."""
     from nbprod.convert.build import analyse, unseeded_calls
     from nbprod.convert.describe import describe
-    from nbprod.convert.picture import html_page, mermaid
+    from nbprod.convert.picture import html_page, mermaid, svg
     from nbprod.notebook import read_notebook
 
     a = analyse(read_notebook(notebook))
-    if fmt in ("mermaid", "html"):
-        click.echo(mermaid(a.plan) if fmt == "mermaid" else html_page(a.plan), nl=False)
+    pictures = {"mermaid": mermaid, "svg": svg, "html": html_page}
+    if fmt in pictures:
+        click.echo(pictures[fmt](a.plan), nl=False)
         return
     # What validate reports as changing from run to run (NBP005's verdict too).
     unseeded = unseeded_calls(a)

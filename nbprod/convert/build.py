@@ -29,7 +29,7 @@ from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gat
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules, group_argument
 from nbprod.convert.normalise import normalise_cell
-from nbprod.convert.picture import mermaid
+from nbprod.convert.picture import svg
 from nbprod.convert.plan import Plan, build_plan
 from nbprod.convert.plan.params import config_class, written_paths
 from nbprod.convert.plan.serving import SERVE_FUNCTION
@@ -60,6 +60,8 @@ ARTIFACTS_DIR = "artifacts"
 # Where the figures the notebook draws are saved: the default of config.yaml's
 # figures_dir, relative to the project like every path there.
 FIGURES_DIR = "reports/figures"
+# The plan as a picture (SVG), which the README shows.
+PIPELINE_PICTURE = "docs/pipeline.svg"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _TITLE = re.compile(r"^\s{0,3}#\s")
 
@@ -338,7 +340,7 @@ def _render_facts(
         "written_paths": written,
         "groups": groups,
         "stages": stages,
-        "pipeline_diagram": mermaid(plan),
+        "pipeline_picture": PIPELINE_PICTURE,
         "config_argument": plan.config_argument,
         "secrets": [
             {"env": s.env, "cell": s.cell, "line": s.line, "kind": s.kind}
@@ -479,6 +481,9 @@ def build_files(
     files = format_sources(files)
     # Already formatted, and shipped byte for byte as nbprod's tests check them.
     files.update(copied_files(pkg))
+    # The README shows it as an image: drawn wherever the README is read, offline
+    # too, where a Mermaid block needs a renderer that has the Mermaid library.
+    files[PIPELINE_PICTURE] = svg(a.plan)
     files["nbprod-report.json"] = report(a, validation, env)
     # The code reads secrets from the environment; nothing else may hold them.
     files = {k: redact(v, a.secret_values) for k, v in files.items()}
