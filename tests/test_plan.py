@@ -456,3 +456,25 @@ def test_a_display_in_a_loop_or_a_function_leaves_the_pipeline() -> None:
     code = stage_modules(*sources)["preprocessing"]
     assert "display" not in code
     assert 'print("group", g)' in code and "return frame.mean()" in code
+
+
+def test_a_function_of_the_notebook_that_returns_predictions_is_followed() -> None:
+    # The course habit: train() fits and returns the vectorizer and the model,
+    # predict() applies both; a loop-free body is followed from its parameters.
+    plan = plan_of(
+        "import pandas as pd\nfrom sklearn.feature_extraction import DictVectorizer\n"
+        "from sklearn.linear_model import LogisticRegression",
+        "df = pd.read_csv('d.csv')\nfeatures = ['a', 'b']",
+        "def train(df, y):\n    dv = DictVectorizer(sparse=False)\n"
+        "    X = dv.fit_transform(df[features].to_dict(orient='records'))\n"
+        "    return dv, LogisticRegression().fit(X, y)",
+        "def predict(df, dv, model):\n    X = dv.transform(df[features].to_dict(orient='records'))\n"
+        "    return model.predict_proba(X)[:, 1]",
+        "dv, model = train(df, df.y.values)",
+        "new = pd.read_csv('new.csv')\nchurn = predict(new, dv, model) >= 0.5",
+    )
+    assert [c.stage for c in plan.cells if c.number == 5] == ["training"]
+    assert plan.serving is not None, plan.serving_reason
+    assert (plan.serving.rows, plan.serving.served) == ("new", "churn")
+    assert plan.serving.models == ("model",)
+    assert set(plan.serving.inputs) >= {"dv", "model"}

@@ -457,6 +457,61 @@ def test_a_tuned_threshold_is_the_served_decision(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
+# 4b. The course's own functions: train() fits a DictVectorizer and a model,
+# predict() applies both; the decision is a threshold over its probabilities.
+
+HELPERS = (
+    "import pandas as pd\nfrom sklearn.feature_extraction import DictVectorizer\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.metrics import roc_auc_score\n"
+    "from sklearn.model_selection import train_test_split",
+    "df = pd.read_csv('train.csv')\nfeatures = ['usage', 'complaints', 'tenure', 'spend']\n"
+    "df_train, df_val = train_test_split(df, test_size=0.25, random_state=1)",
+    "def train(df, y, C=1.0):\n    dicts = df[features].to_dict(orient='records')\n"
+    "    dv = DictVectorizer(sparse=False)\n    X = dv.fit_transform(dicts)\n"
+    "    model = LogisticRegression(C=C, max_iter=1000)\n    model.fit(X, y)\n"
+    "    return dv, model",
+    "def predict(df, dv, model):\n    dicts = df[features].to_dict(orient='records')\n"
+    "    X = dv.transform(dicts)\n    y_pred = model.predict_proba(X)[:, 1]\n"
+    "    return y_pred",
+    "dv, model = train(df_train, df_train.churned.values, C=0.5)\n"
+    "val_pred = predict(df_val, dv, model)\n"
+    "print(round(roc_auc_score(df_val.churned.values, val_pred), 3))",
+    "test = pd.read_csv('test.csv')\ntest_pred = predict(test, dv, model)\n"
+    "decision = (test_pred >= 0.3).astype(int)\n"
+    "pd.DataFrame({'id': test['id'], 'churned': decision}).to_csv('submission.csv', index=False)",
+)
+
+
+def test_the_courses_train_and_predict_functions_are_the_serving_path(
+    tmp_path: Path,
+) -> None:
+    """The notebook's own ``predict(test, dv, model)`` (a function that applies
+    the fitted DictVectorizer and returns probabilities) is followed to the
+    thresholded decision; the cell calling ``train()`` makes a training stage.
+    Expected: proven."""
+    nb = make_notebook(tmp_path / "nb" / "churn.ipynb", *HELPERS)
+    churn(0, 600).to_csv(nb.parent / "train.csv", index=False)
+    churn(1, 200, label=False, first_id=10_001).to_csv(
+        nb.parent / "test.csv", index=False
+    )
+    new = churn(2, 300, label=False, first_id=20_001)
+    scored = convert_run_and_score(tmp_path, nb, new)
+    report = read_report(scored.project)
+    stages = {c["number"]: c["stage"] for c in report["plan"]["cells"]}
+    assert stages[5] == "training", stages
+    run, _ = execute_copy(
+        nb,
+        tmp_path / "oracle",
+        replace={"test.csv": new},
+        extra="import json\nprint(json.dumps(decision.tolist()))",
+    )
+    oracle = printed_json(run)
+    assert isinstance(oracle, list) and 0 < sum(oracle) < len(oracle)
+    assert_proven(scored, oracle, floats=False)
+
+
+# ---------------------------------------------------------------------------
 # 5. Two models blended.
 
 BLEND = (

@@ -17,7 +17,7 @@ import libcst as cst
 
 from nbprod.convert.analysis.dataflow import DataFlowPart
 from nbprod.convert.analysis.effects import EffectsPart
-from nbprod.convert.analysis.facts import CellFacts, ParsedCell
+from nbprod.convert.analysis.facts import CellFacts, ParsedCell, Predicting
 from nbprod.convert.analysis.helpers import helper_facts
 from nbprod.convert.analysis.imports import implied_imports, imports_of
 from nbprod.convert.analysis.kinds import sort_statements
@@ -47,6 +47,10 @@ class State:
     constants: Mapping[str, tuple[str, bool]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # the notebook's functions that return predictions row by row
+    predicting: Mapping[str, Predicting] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 def analyse_cell(
@@ -73,8 +77,8 @@ def analyse_cell(
     effects = EffectsPart(imports, calls)
     literals = LiteralsPart(pc, imports, calls, before.constants)
     randomness = RandomnessPart(pc, resolver, before.seeding, resolution.set_loops)
-    predictors = PredictorsPart(imports, calls)
-    rows = RowsPart(imports, calls)
+    predictors = PredictorsPart(imports, calls, before.predicting)
+    rows = RowsPart(imports, calls, before.predicting)
     batch = Batch(
         [resolution, flow, signals, effects, literals, randomness, predictors, rows]
     )
@@ -163,7 +167,17 @@ def analyse_cell(
     for i, stmt in enumerate(module.body):
         if i not in kept or kinds[i] in _DEFINITIONS:
             forget(constants, stmt)  # a def, an import or a display rebinds it
-    return facts, State(resolved.types, chance.seeding, MappingProxyType(constants))
+    known = dict(before.predicting)
+    for h in helpers:
+        known.pop(h.name, None)
+        if h.predicting is not None:
+            known[h.name] = h.predicting
+    return facts, State(
+        resolved.types,
+        chance.seeding,
+        MappingProxyType(constants),
+        MappingProxyType(known),
+    )
 
 
 def _unique(names: Iterable[str]) -> tuple[str, ...]:

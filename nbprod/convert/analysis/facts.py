@@ -37,6 +37,19 @@ class Import:
 
 
 @dataclass(frozen=True)
+class Predicting:
+    """A function of the notebook that returns a model's predictions row by row
+    (``def predict(df, dv, model): ... return model.predict_proba(X)[:, 1]``):
+    its parameters, those whose rows it predicts on, those whose predictions it
+    returns, and those it applies as fitted objects (``dv.transform``)."""
+
+    params: tuple[str, ...]
+    rows: tuple[str, ...]
+    models: tuple[str, ...]
+    uses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Helper:
     """A top-level ``def`` or ``class``: it moves to module level."""
 
@@ -51,6 +64,7 @@ class Helper:
     # The stage signals of the calls in its body (a function that fits a model):
     # a cell that calls it gets them.
     signals: tuple[Signal, ...] = ()
+    predicting: Predicting | None = None
 
 
 @dataclass(frozen=True)

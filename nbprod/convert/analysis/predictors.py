@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from nbprod.convert.analysis.facts import Prediction
+from nbprod.convert.analysis.facts import Predicting, Prediction
 from nbprod.convert.analysis.nodes import code_of, name_nodes
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.walk import Part
@@ -28,10 +28,14 @@ class PredictorsPart(Part):
     """Collects a cell's ``Predictors``."""
 
     def __init__(
-        self, imports: Mapping[str, str], calls: Mapping[int, CallSite]
+        self,
+        imports: Mapping[str, str],
+        calls: Mapping[int, CallSite],
+        predicting: Mapping[str, Predicting] | None = None,
     ) -> None:
         self.imports = imports
         self.calls = calls
+        self.predicting = predicting or {}
         self.predictors: list[str] = []
         self.predicts_at: dict[int, list[Prediction]] = {}
 
@@ -41,6 +45,18 @@ class PredictorsPart(Part):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if isinstance(func, cst.Name) and func.value in self.predicting:
+            # ``predict(df, dv, model)``: the models it is given predict.
+            helper = self.predicting[func.value]
+            site = self.calls[id(node)]
+            given = dict(zip(helper.params, site.positional, strict=False))
+            given.update(site.keywords)
+            self.predictors += [
+                arg.value
+                for p in helper.models
+                if isinstance(arg := given.get(p), cst.Name)
+            ]
+            return
         if (
             not isinstance(func, cst.Attribute)
             or func.attr.value not in _PREDICTS

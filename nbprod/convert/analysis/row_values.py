@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from nbprod import known_apis as apis
-from nbprod.convert.analysis.facts import Column, RowChange
+from nbprod.convert.analysis.facts import Column, Predicting, RowChange
 from nbprod.convert.analysis.nodes import code_of, dotted, literal_value
 from nbprod.convert.analysis.resolve import CallSite
 
@@ -59,6 +59,8 @@ class Values:
     uses: list[str] = field(default_factory=list)
     # fitted and applied at once, kept in no name (``StandardScaler().fit_transform(X)``)
     unkept: list[str] = field(default_factory=list)
+    # the notebook's functions that return predictions, by name
+    predicting: Mapping[str, Predicting] = field(default_factory=dict)
 
     def site(self, node: cst.Call) -> CallSite | None:
         return self.calls.get(id(node))
@@ -179,10 +181,28 @@ def _call(values: Values, node: cst.Call) -> Rows:
             return _changed(_first(values, site), RowChange("reorder", "sorted"))
         if func.value in apis.PURE_BUILTINS:
             return NONE
+        if func.value in values.predicting and site is not None:
+            return _predicted(values, values.predicting[func.value], site)
         return _first(values, site)  # a helper of the notebook's: its first argument
     if isinstance(func, cst.Attribute):
         return _method(values, func.attr.value, func.value, node, site)
     return NONE
+
+
+def _predicted(values: Values, helper: Predicting, site: CallSite) -> Rows:
+    """``predict(df_val, dv, model)``: the rows of what it is given for rows,
+    with the predictions of the models it is given."""
+    given = dict(zip(helper.params, site.positional, strict=False))
+    given.update({k: v for k, v in site.keywords.items() if k in helper.params})
+    rows = _all(values, [given[p] for p in helper.rows if p in given])
+    named = {
+        p: arg.value
+        for p in (*helper.models, *helper.uses)
+        if isinstance(arg := given.get(p), cst.Name)
+    }
+    models = tuple(named[p] for p in helper.models if p in named)
+    values.uses += [named[p] for p in (*helper.uses, *helper.models) if p in named]
+    return replace(rows, models=tuple(dict.fromkeys((*rows.models, *models))))
 
 
 def _method(

@@ -9,12 +9,12 @@ predictions to what the notebook finally makes of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import libcst as cst
 
 from nbprod import known_apis as apis
-from nbprod.convert.analysis.facts import Flow, RowChange, RowFlow
+from nbprod.convert.analysis.facts import Flow, Predicting, RowChange, RowFlow
 from nbprod.convert.analysis.nodes import code_of, is_none, literal_value
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.row_values import (
@@ -29,13 +29,18 @@ from nbprod.convert.analysis.walk import Part
 
 
 class RowsPart(Part):
-    """Collects each kept top-level statement's ``RowFlow``."""
+    """Collects each kept top-level statement's ``RowFlow``; ``predicting``: the
+    notebook's functions defined so far that return predictions."""
 
     def __init__(
-        self, imports: Mapping[str, str], calls: Mapping[int, CallSite]
+        self,
+        imports: Mapping[str, str],
+        calls: Mapping[int, CallSite],
+        predicting: Mapping[str, Predicting] | None = None,
     ) -> None:
         self.imports = imports
         self.calls = calls
+        self.predicting = predicting or {}
         self.flows: dict[int, RowFlow] = {}
 
     def result(self) -> Mapping[int, RowFlow]:
@@ -43,9 +48,66 @@ class RowsPart(Part):
 
     def end(self, stmt: cst.BaseStatement) -> None:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-            flow = statement_flow(Values(self.imports, self.calls), stmt.body[0])
+            values = Values(self.imports, self.calls, predicting=self.predicting)
+            flow = statement_flow(values, stmt.body[0])
             if flow != RowFlow():
                 self.flows[self.current] = flow
+
+
+def predicting(
+    stmt: cst.FunctionDef,
+    params: tuple[str, ...],
+    imports: Mapping[str, str],
+    calls: Mapping[int, CallSite],
+) -> Predicting | None:
+    """What a function returns, if it is predictions row by row: its body's
+    statements followed, one after another, from its parameters to its
+    ``return`` (a body with branches or loops is not followed)."""
+    body = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
+    # For each name bound so far: the parameters whose rows, predictions of
+    # models, and fitted objects it carries.
+    env: dict[str, tuple[set[str], set[str], set[str]]] = {
+        p: ({p}, set(), set()) for p in params
+    }
+
+    def traced(names: Iterable[str]) -> tuple[set[str], set[str], set[str]]:
+        rows: set[str] = set()
+        models: set[str] = set()
+        uses: set[str] = set()
+        for name in names:
+            r, m, u = env.get(name, (set(), set(), set()))
+            rows |= r
+            models |= m
+            uses |= u
+        return rows, models, uses
+
+    for line in body:
+        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+            return None
+        small = line.body[0]
+        values = Values(imports, calls)
+        if isinstance(small, cst.Return):
+            if small.value is None:
+                return None
+            found = rows_of(values, small.value)
+            rows, models, uses = traced(found.names)
+            models |= set(found.models) & set(params)
+            uses |= set(values.uses) & set(params)
+            if not (rows and models):
+                return None
+            return Predicting(
+                params,
+                tuple(p for p in params if p in rows - models - uses),
+                tuple(p for p in params if p in models),
+                tuple(p for p in params if p in uses - models),
+            )
+        flow = statement_flow(values, small)
+        applied = set(flow.uses_fitted) & set(params)
+        for f in flow.flows:
+            rows, models, uses = traced(f.carriers)
+            models |= set(f.models) & set(params)
+            env[f.name] = (rows, models, uses | applied)
+    return None
 
 
 def statement_flow(values: Values, small: cst.BaseSmallStatement) -> RowFlow:
