@@ -95,6 +95,14 @@ CALLS: tuple[tuple[str, Stage | None, str], ...] = (
     ("statsmodels.api.*", TRAIN, "statistical model"),
     ("statsmodels.*", TRAIN, "statistical model"),
     ("scipy.stats.zscore", PRE, "scaling"),
+    # weights solved for in closed form (the normal equation of a hand-written
+    # linear regression: ``np.linalg.inv(X.T.dot(X))``)
+    ("numpy.linalg.inv", TRAIN, "closed-form fit"),
+    ("numpy.linalg.pinv", TRAIN, "closed-form fit"),
+    ("numpy.linalg.solve", TRAIN, "closed-form fit"),
+    ("numpy.linalg.lstsq", TRAIN, "closed-form fit"),
+    ("scipy.linalg.solve", TRAIN, "closed-form fit"),
+    ("scipy.linalg.lstsq", TRAIN, "closed-form fit"),
     ("pandas.read_*", PRE, "data reader"),
     ("pandas.get_dummies", PRE, "encoding"),
     ("pandas.concat", PRE, "combining frames"),

@@ -478,3 +478,26 @@ def test_a_function_of_the_notebook_that_returns_predictions_is_followed() -> No
     assert (plan.serving.rows, plan.serving.served) == ("new", "churn")
     assert plan.serving.models == ("model",)
     assert set(plan.serving.inputs) >= {"dv", "model"}
+
+
+def test_weights_a_hand_written_regression_returns_are_a_model() -> None:
+    # The course's week 2: the normal equation in a function, the features built
+    # by another, the prediction written out as the weights applied.
+    plan = plan_of(
+        "import numpy as np\nimport pandas as pd\n"
+        "from sklearn.model_selection import train_test_split",
+        "df = pd.read_csv('cars.csv')\n"
+        "df_train, df_test = train_test_split(df, test_size=0.2, random_state=1)",
+        "def train_linear_regression(X, y):\n"
+        "    X = np.column_stack([np.ones(X.shape[0]), X])\n"
+        "    w = np.linalg.inv(X.T.dot(X)).dot(X.T).dot(y)\n    return w[0], w[1:]",
+        "def prepare_X(df):\n    return df[['hp', 'mpg']].fillna(0).values",
+        "w0, w = train_linear_regression(prepare_X(df_train), np.log1p(df_train.price))",
+        "y_pred = w0 + prepare_X(df_test).dot(w)\nprice = np.expm1(y_pred)",
+    )
+    assert [c.stage for c in plan.cells if c.number == 5] == ["training"]
+    training = plan.stage("training")
+    assert training is not None and {"w0", "w"} <= set(training.outputs)
+    assert plan.serving is not None, plan.serving_reason
+    assert (plan.serving.rows, plan.serving.served) == ("df_test", "price")
+    assert plan.serving.models == ("w0", "w")

@@ -556,6 +556,51 @@ def demand(seed: int, n: int, *, label: bool = True, first_id: int = 1) -> pd.Da
     return frame
 
 
+# 5b. A linear regression written by hand: the normal equation, the weights
+# applied as ``w0 + X.dot(w)``, the log target turned back with ``np.expm1``.
+
+BY_HAND = (
+    "import numpy as np\nimport pandas as pd",
+    "train = pd.read_csv('train.csv')\nfeatures = ['temp', 'humidity', 'wind', 'hour']\n"
+    "y_train = np.log1p(train['demand'].values)",
+    "def train_linear_regression(X, y):\n    ones = np.ones(X.shape[0])\n"
+    "    X = np.column_stack([ones, X])\n    XTX = X.T.dot(X)\n"
+    "    w_full = np.linalg.inv(XTX).dot(X.T).dot(y)\n    return w_full[0], w_full[1:]",
+    "def prepare_X(df):\n    return df[features].fillna(0).values",
+    "w0, w = train_linear_regression(prepare_X(train), y_train)\nprint(round(w0, 3))",
+    "test = pd.read_csv('test.csv')\ny_pred = w0 + prepare_X(test).dot(w)\n"
+    "demand = np.expm1(y_pred)\n"
+    "pd.DataFrame({'id': test['id'], 'demand': demand}).to_csv('submission.csv', index=False)",
+)
+
+
+def test_weights_solved_by_hand_are_served_as_the_notebook_applies_them(
+    tmp_path: Path,
+) -> None:
+    """``w0, w = train_linear_regression(...)`` (``np.linalg.inv``) is the
+    training stage and its fitted state; ``np.expm1(w0 + prepare_X(test).dot(w))``
+    is what predict serves. Expected: proven."""
+    nb = make_notebook(tmp_path / "nb" / "demand.ipynb", *BY_HAND)
+    demand(0, 400).to_csv(nb.parent / "train.csv", index=False)
+    demand(1, 100, label=False, first_id=10_001).to_csv(
+        nb.parent / "test.csv", index=False
+    )
+    new = demand(2, 150, label=False, first_id=20_001)
+    scored = convert_run_and_score(tmp_path, nb, new)
+    report = read_report(scored.project)
+    assert [s["stage"] for s in report["plan"]["stages"]][:2] == [
+        "preprocessing",
+        "training",
+    ]
+    run, _ = execute_copy(
+        nb,
+        tmp_path / "oracle",
+        replace={"test.csv": new},
+        extra="import json\nprint(json.dumps(demand.tolist()))",
+    )
+    assert_proven(scored, printed_json(run), floats=True)
+
+
 def test_a_blend_of_two_models_is_served_with_its_weights(tmp_path: Path) -> None:
     """Serves ``0.6 * forest.predict(X_test) + 0.4 * ridge.predict(X_test)`` for
     the rows of test.csv: both fitted models and the weights are on the serving

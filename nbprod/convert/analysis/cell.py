@@ -33,6 +33,7 @@ from nbprod.convert.analysis.scope import scope_facts
 from nbprod.convert.analysis.signals import SignalsPart
 from nbprod.convert.analysis.statements import statement_facts
 from nbprod.convert.analysis.walk import Batch
+from nbprod.stages import Stage
 
 _DEFINITIONS = frozenset({"import", "def", "class"})
 
@@ -51,6 +52,10 @@ class State:
     predicting: Mapping[str, Predicting] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # the notebook's functions that fit (their bodies signal training), and the
+    # names bound to what they returned
+    fitting: frozenset[str] = frozenset()
+    fitted: frozenset[str] = frozenset()
 
 
 def analyse_cell(
@@ -78,7 +83,15 @@ def analyse_cell(
     literals = LiteralsPart(pc, imports, calls, before.constants)
     randomness = RandomnessPart(pc, resolver, before.seeding, resolution.set_loops)
     predictors = PredictorsPart(imports, calls, before.predicting)
-    rows = RowsPart(imports, calls, before.predicting)
+    # A function defined in this cell is known to the statements after it.
+    fitting = set(before.fitting)
+    for i in kept:
+        stmt = module.body[i]
+        if isinstance(stmt, cst.FunctionDef):
+            fitting.discard(stmt.name.value)
+    rows = RowsPart(
+        imports, calls, before.predicting, frozenset(fitting), before.fitted
+    )
     batch = Batch(
         [resolution, flow, signals, effects, literals, randomness, predictors, rows]
     )
@@ -172,11 +185,15 @@ def analyse_cell(
         known.pop(h.name, None)
         if h.predicting is not None:
             known[h.name] = h.predicting
+        if any(s.stage == Stage.TRAINING for s in h.signals):
+            fitting.add(h.name)
     return facts, State(
         resolved.types,
         chance.seeding,
         MappingProxyType(constants),
         MappingProxyType(known),
+        frozenset(fitting),
+        frozenset(rows.fitted),
     )
 
 

@@ -10,6 +10,7 @@ validation checks the answer on the notebook's own rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -61,6 +62,9 @@ class Values:
     unkept: list[str] = field(default_factory=list)
     # the notebook's functions that return predictions, by name
     predicting: Mapping[str, Predicting] = field(default_factory=dict)
+    # names bound to what a function of the notebook fitted (the weights a
+    # hand-written regression returns): applied to rows, they predict
+    fitted: AbstractSet[str] = frozenset()
 
     def site(self, node: cst.Call) -> CallSite | None:
         return self.calls.get(id(node))
@@ -80,6 +84,9 @@ class Values:
 def rows_of(values: Values, node: cst.BaseExpression) -> Rows:
     """The rows of ``node``'s value."""
     if isinstance(node, cst.Name):
+        if node.value in values.fitted:
+            values.uses.append(node.value)
+            return Rows(models=(node.value,))
         return NONE if node.value in values.imports else Rows((node.value,))
     if isinstance(node, cst.Attribute):
         if node.attr.value in apis.NOT_ROWS_ATTRIBUTES:
@@ -231,6 +238,8 @@ def _method(
         values.uses.append(owner)
         return replace(rows, models=tuple(dict.fromkeys((*rows.models, owner))))
     base = rows_of(values, receiver)
+    if method == "dot":  # ``X.dot(w)``: the rows of X, with what w carries
+        return base + _first(values, site)
     keywords = site.keywords if site else {}
     if not base.names:
         return NONE

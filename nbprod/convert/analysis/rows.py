@@ -10,6 +10,7 @@ predictions to what the notebook finally makes of them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 
 import libcst as cst
 
@@ -29,18 +30,24 @@ from nbprod.convert.analysis.walk import Part
 
 
 class RowsPart(Part):
-    """Collects each kept top-level statement's ``RowFlow``; ``predicting``: the
-    notebook's functions defined so far that return predictions."""
+    """Collects each kept top-level statement's ``RowFlow``. ``predicting``: the
+    notebook's functions defined so far that return predictions; ``fitting``:
+    those that fit; ``fitted``: the names bound so far to what they fitted
+    (``w0, w = train_linear_regression(X, y)``), kept up to date in ``fitted``."""
 
     def __init__(
         self,
         imports: Mapping[str, str],
         calls: Mapping[int, CallSite],
         predicting: Mapping[str, Predicting] | None = None,
+        fitting: AbstractSet[str] = frozenset(),
+        fitted: AbstractSet[str] = frozenset(),
     ) -> None:
         self.imports = imports
         self.calls = calls
         self.predicting = predicting or {}
+        self.fitting = fitting
+        self.fitted = set(fitted)
         self.flows: dict[int, RowFlow] = {}
 
     def result(self) -> Mapping[int, RowFlow]:
@@ -48,10 +55,27 @@ class RowsPart(Part):
 
     def end(self, stmt: cst.BaseStatement) -> None:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-            values = Values(self.imports, self.calls, predicting=self.predicting)
+            values = Values(
+                self.imports,
+                self.calls,
+                predicting=self.predicting,
+                fitted=frozenset(self.fitted),
+            )
             flow = statement_flow(values, stmt.body[0])
             if flow != RowFlow():
                 self.flows[self.current] = flow
+        # What a fitting function of the notebook returns is fitted state from
+        # here on; a name bound otherwise is not.
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Assign):
+                bound = {n for t in small.targets for n in _target_names(t.target)}
+                call = small.value
+                fits = (
+                    isinstance(call, cst.Call)
+                    and isinstance(call.func, cst.Name)
+                    and call.func.value in self.fitting
+                )
+                self.fitted = self.fitted | bound if fits else self.fitted - bound
 
 
 def predicting(
@@ -108,6 +132,14 @@ def predicting(
             models |= set(f.models) & set(params)
             env[f.name] = (rows, models, uses | applied)
     return None
+
+
+def _target_names(target: cst.BaseAssignTargetExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {n for e in target.elements for n in _target_names(e.value)}  # type: ignore[arg-type]
+    return set()
 
 
 def statement_flow(values: Values, small: cst.BaseSmallStatement) -> RowFlow:

@@ -21,6 +21,7 @@ from nbprod.convert.analysis import Statement
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.model import Param, StagePlan, StepPlan
 from nbprod.convert.plan.names import safe_identifier, unique_name
+from nbprod.stages import Stage
 
 # A run of cells under one heading longer than this (in notebook lines; the
 # generated code is longer: black wraps, config values are spelled out) becomes a
@@ -344,7 +345,10 @@ def _made(run: _Run, outputs: tuple[str, ...]) -> tuple[_Named | None, _Named | 
                 )
             elif s.api.endswith(".fit (estimator)") and st and not st.simple and folds:
                 found.append((1, "cross_validate", "fits a model per fold"))
-            elif s.api.endswith(".fit (estimator)") and names:
+            elif names and (
+                s.api.endswith(".fit (estimator)")
+                or ("(), which calls " in s.api and s.stage == Stage.TRAINING)
+            ):
                 # ``dv, model = train(df, y)``: a function of the notebook's
                 # returns what it fitted last, by the habit of its authors.
                 made = names[-1] if "(), which calls " in s.api else names[0]
