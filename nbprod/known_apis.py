@@ -766,6 +766,24 @@ def needs_random_state(qualname: str) -> bool:
     )
 
 
+# Constructors of values that hold a native handle and cannot be pickled: they
+# never cross from one stage to another (a stage run alone could not load them).
+UNSAVEABLE = (
+    "xgboost.DMatrix",
+    "xgboost.QuantileDMatrix",
+    "xgboost.DeviceQuantileDMatrix",
+    "lightgbm.Dataset",
+)
+
+
+# Boosting libraries' own containers of rows (``xgb.DMatrix(X, label=y)``): one
+# row per row of their data, which a booster's ``predict`` predicts on.
+ROW_CONTAINERS = UNSAVEABLE
+# Their keywords that carry what is learned from, not what is predicted on: new
+# rows come without them, so ``predict`` builds the container without them.
+CONTAINER_TARGETS = frozenset({"label", "weight"})
+
+
 # Readers whose first argument is a query or a table, not a file.
 NOT_PATH_READERS = (
     "pandas.read_sql*",

@@ -601,6 +601,54 @@ def test_weights_solved_by_hand_are_served_as_the_notebook_applies_them(
     assert_proven(scored, printed_json(run), floats=True)
 
 
+# 5c. xgboost's native API: rows in a DMatrix (with their labels), a booster
+# from xgb.train, its predictions on the validation DMatrix.
+
+NATIVE_XGB = (
+    "import pandas as pd\nimport xgboost as xgb\nfrom sklearn.metrics import roc_auc_score\n"
+    "from sklearn.model_selection import train_test_split",
+    "df = pd.read_csv('train.csv')\nfeatures = ['usage', 'complaints', 'tenure', 'spend']\n"
+    "df_train, df_val = train_test_split(df, test_size=0.25, random_state=1)",
+    "dtrain = xgb.DMatrix(df_train[features], label=df_train.churned, feature_names=features)\n"
+    "dval = xgb.DMatrix(df_val[features], label=df_val.churned, feature_names=features)",
+    "xgb_params = {'eta': 0.3, 'max_depth': 3, 'objective': 'binary:logistic',\n"
+    "              'nthread': 1, 'seed': 1}\n"
+    "model = xgb.train(xgb_params, dtrain, num_boost_round=20)",
+    "#md ## Evaluate",
+    "y_pred = model.predict(dval)\nprint(round(roc_auc_score(df_val.churned, y_pred), 3))",
+)
+
+
+def test_an_xgboost_booster_is_trained_and_served_from_its_dmatrix(
+    tmp_path: Path,
+) -> None:
+    """A DMatrix cannot be pickled: the cell that predicts on one joins the
+    stage that makes it, so every stage runs on its own; ``predict`` builds the
+    DMatrix of the new rows without their labels (they have none). Expected:
+    proven, and the booster's probabilities served."""
+    pytest.importorskip("xgboost")
+    nb = make_notebook(tmp_path / "nb" / "boost.ipynb", *NATIVE_XGB)
+    churn(0, 600).to_csv(nb.parent / "train.csv", index=False)
+    new = churn(2, 150, label=False, first_id=20_001)
+    scored = convert_run_and_score(tmp_path, nb, new)
+    report = read_report(scored.project)
+    assert [s["stage"] for s in report["plan"]["stages"]] == [
+        "preprocessing",
+        "training",
+    ]
+    for stage in ("preprocess", "train"):
+        alone = run_project(scored.project, stage)
+        assert alone.returncode == 0, alone.stdout + alone.stderr
+    run, _ = execute_copy(
+        nb,
+        tmp_path / "oracle",
+        extra=f"import json\nnew = pd.read_csv({str(tmp_path / 'new.csv')!r})\n"
+        "print(json.dumps(model.predict(xgb.DMatrix(new[features], "
+        "feature_names=features)).tolist()))",
+    )
+    assert_proven(scored, printed_json(run), floats=True)
+
+
 def test_a_blend_of_two_models_is_served_with_its_weights(tmp_path: Path) -> None:
     """Serves ``0.6 * forest.predict(X_test) + 0.4 * ridge.predict(X_test)`` for
     the rows of test.csv: both fitted models and the weights are on the serving

@@ -12,7 +12,7 @@ import io
 import re
 import textwrap
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -26,6 +26,7 @@ from nbprod.convert.analysis import (
     names_in,
 )
 from nbprod.convert.analysis.clones import CloneUse
+from nbprod.convert.analysis.nodes import dotted
 from nbprod.convert.normalise import EXPLICIT_COMMENT
 from nbprod.convert.plan import (
     ClonePlan,
@@ -40,7 +41,12 @@ from nbprod.convert.plan import (
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import SERVE_FUNCTION
-from nbprod.known_apis import FIT_THEN_APPLY
+from nbprod.known_apis import (
+    CONTAINER_TARGETS,
+    FIT_THEN_APPLY,
+    ROW_CONTAINERS,
+    matches_any,
+)
 from nbprod.redact import REDACTED
 from nbprod.secrets import find_secrets
 
@@ -694,6 +700,30 @@ class _Applied(cst.CSTTransformer):
         return updated_node
 
 
+class _Unlabelled(cst.CSTTransformer):
+    """``xgb.DMatrix(X, label=y)`` -> ``xgb.DMatrix(X)``: new rows come without
+    the target, and a booster's predictions do not depend on it."""
+
+    def __init__(self, imports: Mapping[str, str]) -> None:
+        self.imports = imports
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        name = dotted(original_node.func) or ""
+        head, _, rest = name.partition(".")
+        qual = self.imports.get(head, "")
+        qual = f"{qual}.{rest}" if qual and rest else qual
+        if not (qual and matches_any(qual, ROW_CONTAINERS)):
+            return updated_node
+        args = [
+            a
+            for a in updated_node.args
+            if a.keyword is None or a.keyword.value not in CONTAINER_TARGETS
+        ]
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(args=args)
+
+
 def _definition_or_import(stmt: cst.BaseStatement) -> bool:
     return isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) or (
         isinstance(stmt, cst.SimpleStatementLine)
@@ -893,6 +923,15 @@ def _statements(
                 applied_node = node.visit(_Applied(applied[(number, i)]))
                 assert isinstance(applied_node, cst.CSTNode)
                 node = applied_node
+            if serving:
+                imports = {
+                    imp.bound: imp.qualified
+                    for f in facts_by_cell.values()
+                    for imp in f.imports
+                }
+                unlabelled = node.visit(_Unlabelled(imports))
+                assert isinstance(unlabelled, cst.CSTNode)
+                node = unlabelled
             assert isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement)
             rewritten = node
             if i in facts_by_cell[number].shown and isinstance(

@@ -149,6 +149,7 @@ def analyse_cell(
         has_code=any(kinds[i] not in _DEFINITIONS for i in kept),
         estimators=_unique(signalled.estimators),
         results=_unique(signalled.results),
+        unsaveable=_unique(signalled.unsaveable),
         names_used=_unique(scope.used),
         names_seen=_names_seen(module, kinds),
         unseeded=chance.unseeded,

@@ -233,6 +233,7 @@ class CellFacts:
     has_code: bool = False
     estimators: tuple[str, ...] = ()
     results: tuple[str, ...] = ()
+    unsaveable: tuple[str, ...] = ()  # names bound to values no pickle can save
     names_used: tuple[str, ...] = ()
     names_seen: tuple[str, ...] = ()  # in any statement but imports, dropped ones too
     unseeded: tuple[str, ...] = ()  # "line L: api" for random draws without a seed

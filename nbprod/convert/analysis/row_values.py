@@ -273,6 +273,9 @@ def _library(values: Values, qual: str, site: CallSite | None) -> Rows:
         return _joined(values, qual, positional, keywords)
     if qual in apis.ROW_MERGES:
         return _changed(_first(values, site), RowChange("combine", "merge"))
+    if qual in apis.ROW_CONTAINERS:
+        data = positional[0] if positional else keywords.get("data")
+        return rows_of(values, data) if data is not None else NONE
     if not qual.startswith(apis.ROW_LIBRARIES) or qual.rsplit(".", 1)[-1][:1].isupper():
         return NONE
     if qual.rsplit(".", 1)[-1] in apis.ROW_REDUCERS and not _along_columns(keywords):

@@ -23,6 +23,7 @@ class Signals:
     signals: tuple[Signal, ...]
     estimators: tuple[str, ...]
     results: tuple[str, ...]
+    unsaveable: tuple[str, ...] = ()  # names bound to values no pickle can save
 
 
 class SignalsPart(InAssignment):
@@ -40,9 +41,15 @@ class SignalsPart(InAssignment):
         self.signals: list[Signal] = []
         self.estimators: list[str] = []
         self.results: list[str] = []
+        self.unsaveable: list[str] = []
 
     def result(self) -> Signals:
-        return Signals(tuple(self.signals), tuple(self.estimators), tuple(self.results))
+        return Signals(
+            tuple(self.signals),
+            tuple(self.estimators),
+            tuple(self.results),
+            tuple(self.unsaveable),
+        )
 
     def _signal(self, stage: Stage, api: str, node: cst.CSTNode) -> None:
         self.signals.append(Signal(stage, api, line_of(self.parsed, node)))
@@ -53,6 +60,8 @@ class SignalsPart(InAssignment):
 
     def visit_Call(self, node: cst.Call) -> None:
         site = self.calls[id(node)]
+        if site.qual and apis.matches_any(site.qual, apis.UNSAVEABLE):
+            self.unsaveable.extend(self.assign_names)
         if site.qual:
             signal = apis.call_signal(site.qual)
             if signal:

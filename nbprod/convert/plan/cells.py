@@ -193,6 +193,35 @@ def _signal_stage(f: CellFacts) -> tuple[Stage, str] | None:
     return None
 
 
+def keep_unsaveable_in_stage(work: list[WorkCell]) -> None:
+    """A value no pickle can save (an xgboost ``DMatrix``) never crosses stages:
+    a cell of a later stage that reads one joins the stage that makes it, when
+    nothing else it depends on comes from a later stage than that."""
+    by_number = {c.facts.number: c for c in work}
+    made: dict[str, WorkCell] = {}
+    for c in sorted(work, key=lambda c: c.facts.number):
+        for name in sorted(set(c.facts.reads) & made.keys()):
+            maker = made[name]
+            if (
+                not c.explicit
+                and c.stage.order > maker.stage.order
+                and all(
+                    by_number[d].stage.order <= maker.stage.order
+                    for d in c.preds
+                    if d in by_number
+                )
+            ):
+                c.stage = maker.stage
+                c.reason = (
+                    f"reads {name} from cell {maker.facts.number}, which cannot be "
+                    "saved between stages"
+                )
+        for name in c.writes:
+            made.pop(name, None)
+        for name in c.facts.unsaveable:
+            made[name] = c
+
+
 def with_called_signals(f: CellFacts, helper_facts: HelperFacts) -> CellFacts:
     """``f`` with the stage signals of the notebook's functions it calls: a cell
     that calls ``train(df_train, y_train)``, whose body fits a model, trains."""

@@ -64,6 +64,10 @@ def stage_inputs_outputs(
     # A figure object (``fig, ax = plt.subplots()``) is none: it is drawn and
     # saved as an image where it is made, never returned or pickled.
     figures = {n for c in work for n in c.facts.figures}
+    # Nor is a value no pickle can save (a DMatrix): only a later stage that
+    # reads it makes it an output (and that is warned about).
+    unsaveable = {n for c in work for n in c.facts.unsaveable}
+    local = figures | unsaveable
     only_preprocessing = all(c.stage == Stage.PREPROCESSING for c in work)
     for c in ordered:
         if c.stage == Stage.PREPROCESSING and not only_preprocessing:
@@ -84,14 +88,14 @@ def stage_inputs_outputs(
         literal = {n for st in c.facts.statements if st.constant for n in st.writes}
         extra = tuple(n for n in extra if n not in literal - computed)
         for name in (*c.facts.results, *(n for n in extra if not n.startswith("_"))):
-            if producer.get(name) == c.stage and name not in figures:
+            if producer.get(name) == c.stage and name not in local:
                 outputs[c.stage][name] = None
     # A value a stage computes and nothing reads afterwards (a metric shown by a
     # dropped display, the weights of a loop) is its result too: as a local it
     # would be lost to the proof, and ruff's unused-variable fix would delete it.
     for stage, names in _unread(ordered, helper_params).items():
         for name in names:
-            if producer.get(name) == stage and name not in figures:
+            if producer.get(name) == stage and name not in local:
                 outputs[stage][name] = None
     for stage in STAGES:
         for name in figures & outputs[stage].keys():
@@ -100,6 +104,12 @@ def stage_inputs_outputs(
             warnings.append(
                 f"{stage} hands on the figure {name} to a later stage that draws "
                 "on it; draw it in one cell instead"
+            )
+        for name in sorted(unsaveable & outputs[stage].keys()):
+            warnings.append(
+                f"{stage} hands on {name}, which cannot be saved, to a later stage: "
+                "a stage run on its own will not find it; make it in the stage "
+                "that uses it"
             )
     first_seen: dict[str, tuple[int, int]] = {}
     for c in sorted(work, key=lambda c: c.facts.number):

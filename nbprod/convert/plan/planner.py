@@ -15,6 +15,7 @@ from nbprod.convert.plan.cells import (
     effective_io,
     exclusion,
     helper_data_params,
+    keep_unsaveable_in_stage,
     link_dependencies,
     parameters_cell_literals,
     place_helpers,
@@ -104,6 +105,7 @@ def build_plan(
 
     link_dependencies(work)
     assign_stages(work, sections)
+    keep_unsaveable_in_stage(work)
     timings = clock_names(work)
     for c in work:
         plans[c.facts.number] = CellPlan(
