@@ -629,7 +629,13 @@ def _validate(
             # The notebook's own classes resolve to the project's while its
             # values are loaded, and pickled again as fixtures.
             with project_classes(scratch, a.plan):
-                names = [c.name for c in validation.comparisons]
+                # Each name where its first version stands: the order in which
+                # a model's summary looks for rows it predicts on.
+                names = list(
+                    dict.fromkeys(
+                        c.name.partition(" ")[0] for c in validation.comparisons
+                    )
+                )
                 captured = load_values(Path(values), names)
                 card = card_facts(a.plan, validation.comparisons, captured)
                 files["MODEL_CARD.md"] = redact(
