@@ -93,31 +93,27 @@ def _keep_steps(package: str, steps: list[list[Any]], folder: Path) -> None:
     what it returns in ``folder``/NAME: a value a later step binds again never
     leaves its stage, yet validation compares it. The stage function finds its
     steps among its module's globals, so the wrapper is set there."""
-    import joblib
-
     for module_name, name, outputs in steps:
         module = importlib.import_module(f"{package}.{module_name}")
-        step = getattr(module, name)
         target = folder / name
         target.mkdir(parents=True, exist_ok=True)
+        setattr(module, name, _keeping(getattr(module, name), target, outputs))
 
-        def kept(
-            *args: Any,
-            _step: Any = step,
-            _target: Path = target,
-            _names: list[str] = outputs,
-            **kwargs: Any,
-        ) -> Any:
-            result = _step(*args, **kwargs)
-            values = result if len(_names) > 1 else (result,)
-            for value_name, value in zip(_names, values, strict=False):
-                try:
-                    joblib.dump(value, _target / f"{value_name}.joblib")
-                except Exception:  # noqa: BLE001 - not saved: not compared, and said so
-                    (_target / f"{value_name}.joblib").unlink(missing_ok=True)
-            return result
 
-        setattr(module, name, kept)
+def _keeping(step: Any, target: Path, names: list[str]) -> Any:
+    import joblib
+
+    def kept(*args: Any, **kwargs: Any) -> Any:
+        result = step(*args, **kwargs)
+        values = result if len(names) > 1 else (result,)
+        for name, value in zip(names, values, strict=False):
+            try:
+                joblib.dump(value, target / f"{name}.joblib")
+            except Exception:  # noqa: BLE001 - not saved: not compared, and said so
+                (target / f"{name}.joblib").unlink(missing_ok=True)
+        return result
+
+    return kept
 
 
 def _announce_stages(runners: dict[str, Any], target: Path) -> None:
