@@ -7,15 +7,18 @@ pytest's options, fixtures and hooks.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from nbprod.convert.analysis import collect_imports
 from nbprod.convert.build import Analysis, analyse
@@ -95,6 +98,39 @@ def run_project(
         timeout=300,
         check=False,
     )
+
+
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    make: Callable[[Path], subprocess.CompletedProcess],
+) -> tuple[Path, subprocess.CompletedProcess]:
+    """The folder ``make`` filled, and the result of the command it ran there, made
+    once for the whole session: by whichever xdist worker asks first, while any
+    other waits for it (a module-scoped fixture is made once per worker, and
+    xdist deals neighbouring tests to different workers). Callers only read the
+    folder, or copy what they change."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's
+    folder = root / "made-once" / name
+    result = folder.with_suffix(".json")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a make that raised
+            folder.mkdir()
+            done = make(folder)
+            kept = [
+                list(map(str, done.args)),
+                done.returncode,
+                done.stdout,
+                done.stderr,
+            ]
+            result.write_text(json.dumps(kept), encoding="utf-8")
+    args, code, stdout, stderr = json.loads(result.read_text(encoding="utf-8"))
+    return folder, subprocess.CompletedProcess(args, code, stdout, stderr)
 
 
 def copy_examples(dest: Path) -> Path:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import kernels_left, make_notebook, run_with_kernels
+from helpers import kernels_left, made_once, make_notebook, run_with_kernels
 
 pytestmark = pytest.mark.kernel
 
@@ -39,10 +40,32 @@ def convert(
     return nb, out, run_with_kernels(tmp_path, "convert", nb, "-o", out)
 
 
+@pytest.fixture()
+def converted_poc(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess]:
+    """POC converted (and validated) once for the tests that start from it: the
+    folder holding its nb/, project/ and kernels' runtime/, and the CLI's result."""
+    return made_once(
+        tmp_path_factory, "validate-poc", lambda base: convert(base, *POC)[2]
+    )
+
+
+def poc_copy(
+    converted_poc: tuple[Path, subprocess.CompletedProcess], tmp_path: Path
+) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """What ``convert(tmp_path, *POC)`` leaves, copied from the one conversion (the
+    project holds no path of its own), for a test to change as it likes."""
+    base, result = converted_poc
+    for name in ("nb", "project"):
+        shutil.copytree(base / name, tmp_path / name)
+    return tmp_path / "nb" / "poc.ipynb", tmp_path / "project", result
+
+
 def test_convert_validates_and_writes_the_result_and_characterization_tests(
-    tmp_path: Path,
+    tmp_path: Path, converted_poc: tuple[Path, subprocess.CompletedProcess]
 ) -> None:
-    _, out, result = convert(tmp_path, *POC)
+    _, out, result = poc_copy(converted_poc, tmp_path)
     assert result.returncode == 0, result.stderr
     assert row(result.stdout, "model") == [
         "model",
@@ -59,7 +82,7 @@ def test_convert_validates_and_writes_the_result_and_characterization_tests(
         "acc": "equal",
     }
     assert (out / "tests" / "characterization" / "expected.json").is_file()
-    assert kernels_left(tmp_path) == []
+    assert kernels_left(converted_poc[0]) == []
 
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
     tests = subprocess.run(
@@ -100,8 +123,10 @@ def test_convert_validates_and_writes_the_result_and_characterization_tests(
     assert "test_pipeline_reproduces_the_notebook[model]" in broken.stdout
 
 
-def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
-    nb, out, result = convert(tmp_path, *POC)
+def test_a_changed_constant_in_the_pipeline_is_named(
+    tmp_path: Path, converted_poc: tuple[Path, subprocess.CompletedProcess]
+) -> None:
+    nb, out, result = poc_copy(converted_poc, tmp_path)
     assert result.returncode == 0, result.stderr
     config = out / "config.yaml"
     config.write_text(
@@ -143,6 +168,7 @@ def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
         "parameter C: 2.0 != 0.5",
     ]
     assert kernels_left(tmp_path) == []
+    assert kernels_left(converted_poc[0]) == []
 
 
 def test_a_cell_that_raises_is_named(tmp_path: Path) -> None:
