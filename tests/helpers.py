@@ -8,6 +8,7 @@ pytest's options, fixtures and hooks.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import pytest
@@ -131,6 +133,48 @@ def made_once(
             result.write_text(json.dumps(kept), encoding="utf-8")
     args, code, stdout, stderr = json.loads(result.read_text(encoding="utf-8"))
     return folder, subprocess.CompletedProcess(args, code, stdout, stderr)
+
+
+class ConvertedCopy(NamedTuple):
+    """A test's own copy of a notebook converted once for the session."""
+
+    notebook: Path  # the copy of the notebook, its data beside it
+    project: Path  # the copy of the project, for the test to change as it likes
+    result: subprocess.CompletedProcess  # what the one ``nbprod convert`` did
+    shared: Path  # the one conversion's folder: its runtime/ names its kernels
+
+
+def converted_copy(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    notebook: str,
+    *cells: str,
+    data: Callable[[Path], object] | None = None,
+) -> ConvertedCopy:
+    """``nb/NOTEBOOK.ipynb`` made of ``cells`` (``data`` writes its files into
+    ``nb/``), converted and validated once for the session (:func:`made_once`),
+    as ``run_with_kernels`` converts it; ``nb/`` and ``project/`` are copied into
+    ``tmp_path``. The project holds no path of its own, so the copy is what
+    converting in ``tmp_path`` would have left.
+
+    Tests sharing a conversion must give the same ``data`` for the same
+    notebook and cells: the folder's name tells cells apart, not data."""
+
+    def convert(base: Path) -> subprocess.CompletedProcess:
+        nb = make_notebook(base / "nb" / f"{notebook}.ipynb", *cells)
+        if data is not None:
+            data(nb.parent)
+        return run_with_kernels(base, "convert", nb, "-o", base / "project")
+
+    cells_digest = hashlib.sha256("\0".join(cells).encode()).hexdigest()[:16]
+    shared, result = made_once(
+        tmp_path_factory, f"converted-{notebook}-{cells_digest}", convert
+    )
+    for name in ("nb", "project"):
+        shutil.copytree(shared / name, tmp_path / name, symlinks=True)
+    return ConvertedCopy(
+        tmp_path / "nb" / f"{notebook}.ipynb", tmp_path / "project", result, shared
+    )
 
 
 def copy_examples(dest: Path) -> Path:

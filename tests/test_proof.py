@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
@@ -25,8 +24,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import (
+    ConvertedCopy,
+    converted_copy,
     kernels_left,
-    made_once,
     make_notebook,
     run_project,
     run_with_kernels,
@@ -91,36 +91,20 @@ def scaled_rows(seed: int, n: int) -> pd.DataFrame:
 
 
 @pytest.fixture()
-def converted_scaler(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, subprocess.CompletedProcess]:
-    """SCALER on its rows, converted (and validated) once for the tests that start
-    from it: the folder holding its nb/, project/ and kernels' runtime/, and the
-    CLI's result."""
+def scaler(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> ConvertedCopy:
+    """SCALER on its rows, as converting it in ``tmp_path`` leaves it, from one
+    conversion for the session."""
 
-    def convert(base: Path) -> subprocess.CompletedProcess:
-        nb = make_notebook(base / "nb" / "scaled.ipynb", *SCALER)
-        scaled_rows(0, 200).to_csv(nb.parent / "data.csv", index=False)
-        return run_with_kernels(base, "convert", nb, "-o", base / "project")
+    def rows(folder: Path) -> None:
+        scaled_rows(0, 200).to_csv(folder / "data.csv", index=False)
 
-    return made_once(tmp_path_factory, "proof-scaler", convert)
-
-
-def scaler_copy(
-    converted_scaler: tuple[Path, subprocess.CompletedProcess], tmp_path: Path
-) -> tuple[Path, Path, subprocess.CompletedProcess]:
-    """The notebook's folder and the project, copied from the one conversion (the
-    project holds no path of its own), for a test to change as it likes."""
-    base, result = converted_scaler
-    for name in ("nb", "project"):
-        shutil.copytree(base / name, tmp_path / name)
-    return tmp_path / "nb" / "scaled.ipynb", tmp_path / "project", result
+    return converted_copy(tmp_path_factory, tmp_path, "scaled", *SCALER, data=rows)
 
 
 def test_a_scaler_outside_the_model_is_saved_applied_and_proven(
-    tmp_path: Path, converted_scaler: tuple[Path, subprocess.CompletedProcess]
+    tmp_path: Path, scaler: ConvertedCopy
 ) -> None:
-    nb, out, result = scaler_copy(converted_scaler, tmp_path)
+    nb, out, result, shared = scaler
     assert result.returncode == 0, result.stdout + result.stderr
     assert "predict: proven on 50 rows" in result.stdout
     assert report(out)["validation"]["predict"]["status"] == "equal"
@@ -151,13 +135,13 @@ def test_a_scaler_outside_the_model_is_saved_applied_and_proven(
         new.to_numpy()
     )
     assert (raw == np.array(notebook_says)).mean() < 0.8
-    assert kernels_left(converted_scaler[0]) == []
+    assert kernels_left(shared) == []
 
 
 def test_a_predict_that_does_not_reproduce_the_notebook_refuses(
-    tmp_path: Path, converted_scaler: tuple[Path, subprocess.CompletedProcess]
+    tmp_path: Path, scaler: ConvertedCopy
 ) -> None:
-    nb, out, result = scaler_copy(converted_scaler, tmp_path)
+    nb, out, result, shared = scaler
     assert result.returncode == 0
     # Someone changes the serving step: validation runs predict on the notebook's
     # rows, sees other predictions, and says so.

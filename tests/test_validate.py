@@ -7,14 +7,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import kernels_left, made_once, make_notebook, run_with_kernels
+from helpers import (
+    ConvertedCopy,
+    converted_copy,
+    kernels_left,
+    make_notebook,
+    run_with_kernels,
+)
 
 pytestmark = pytest.mark.kernel
 
@@ -41,31 +46,15 @@ def convert(
 
 
 @pytest.fixture()
-def converted_poc(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, subprocess.CompletedProcess]:
-    """POC converted (and validated) once for the tests that start from it: the
-    folder holding its nb/, project/ and kernels' runtime/, and the CLI's result."""
-    return made_once(
-        tmp_path_factory, "validate-poc", lambda base: convert(base, *POC)[2]
-    )
-
-
-def poc_copy(
-    converted_poc: tuple[Path, subprocess.CompletedProcess], tmp_path: Path
-) -> tuple[Path, Path, subprocess.CompletedProcess]:
-    """What ``convert(tmp_path, *POC)`` leaves, copied from the one conversion (the
-    project holds no path of its own), for a test to change as it likes."""
-    base, result = converted_poc
-    for name in ("nb", "project"):
-        shutil.copytree(base / name, tmp_path / name)
-    return tmp_path / "nb" / "poc.ipynb", tmp_path / "project", result
+def poc(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> ConvertedCopy:
+    """What ``convert(tmp_path, *POC)`` leaves, from one conversion for the session."""
+    return converted_copy(tmp_path_factory, tmp_path, "poc", *POC)
 
 
 def test_convert_validates_and_writes_the_result_and_characterization_tests(
-    tmp_path: Path, converted_poc: tuple[Path, subprocess.CompletedProcess]
+    poc: ConvertedCopy,
 ) -> None:
-    _, out, result = poc_copy(converted_poc, tmp_path)
+    _, out, result, shared = poc
     assert result.returncode == 0, result.stderr
     assert row(result.stdout, "model") == [
         "model",
@@ -82,7 +71,7 @@ def test_convert_validates_and_writes_the_result_and_characterization_tests(
         "acc": "equal",
     }
     assert (out / "tests" / "characterization" / "expected.json").is_file()
-    assert kernels_left(converted_poc[0]) == []
+    assert kernels_left(shared) == []
 
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
     tests = subprocess.run(
@@ -124,9 +113,9 @@ def test_convert_validates_and_writes_the_result_and_characterization_tests(
 
 
 def test_a_changed_constant_in_the_pipeline_is_named(
-    tmp_path: Path, converted_poc: tuple[Path, subprocess.CompletedProcess]
+    tmp_path: Path, poc: ConvertedCopy
 ) -> None:
-    nb, out, result = poc_copy(converted_poc, tmp_path)
+    nb, out, result, shared = poc
     assert result.returncode == 0, result.stderr
     config = out / "config.yaml"
     config.write_text(
@@ -168,7 +157,7 @@ def test_a_changed_constant_in_the_pipeline_is_named(
         "parameter C: 2.0 != 0.5",
     ]
     assert kernels_left(tmp_path) == []
-    assert kernels_left(converted_poc[0]) == []
+    assert kernels_left(shared) == []
 
 
 def test_a_cell_that_raises_is_named(tmp_path: Path) -> None:
