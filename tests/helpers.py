@@ -188,6 +188,34 @@ def copy_examples(dest: Path) -> Path:
     return target
 
 
+def example_converted(
+    tmp_path_factory: pytest.TempPathFactory, notebook: Path
+) -> tuple[Path, subprocess.CompletedProcess]:
+    """``notebook``, one of the examples, converted and validated once for the
+    session (:func:`made_once`) as a user converts it: a folder holding
+    ``notebooks/`` (a copy of the examples, the notebook's folder) and
+    ``project/``, and the CLI's result. Read it only; a test that changes or runs
+    the project takes its own copy (:func:`copy_example_converted`)."""
+
+    def convert(base: Path) -> subprocess.CompletedProcess:
+        notebooks = copy_examples(base)
+        return run_nbprod("convert", notebooks / notebook.name, "-o", base / "project")
+
+    return made_once(tmp_path_factory, f"example-{notebook.stem}", convert)
+
+
+def copy_example_converted(
+    base: Path, dest: Path, project: str = "project"
+) -> tuple[Path, Path]:
+    """The notebooks and the project of :func:`example_converted`'s ``base``,
+    copied side by side into ``dest`` (the project's paths to the notebooks' data
+    still hold; it holds no path of its own): the notebooks' folder and the
+    project."""
+    shutil.copytree(base / "notebooks", dest / "notebooks", symlinks=True)
+    shutil.copytree(base / "project", dest / project, symlinks=True)
+    return dest / "notebooks", dest / project
+
+
 def make_notebook(
     path: Path,
     *sources: str,
