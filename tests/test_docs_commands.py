@@ -4,11 +4,13 @@ says it prints: a lesson can never describe output the tool no longer gives.
 The rules for writing them are in ``tests/docs_commands.py``. Each page runs in a
 scratch folder holding a copy of ``examples/``, with a virtual environment of its
 own that sees this one's packages, so ``pip install -e ".[dev]"`` on a page
-installs the generated project there, offline, and nowhere else.
+installs the generated project there, offline, and nowhere else. A first
+conversion several pages share is made once for the session (``_converted_once``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from docs_commands import blocks, commands, matches
-from helpers import ROOT
+from helpers import ROOT, made_once
 
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
@@ -88,15 +90,14 @@ def test_a_console_block_splits_into_commands_exit_codes_and_output(
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("page", RUNNABLE, ids=_page_id)
-def test_the_commands_of_a_page_print_what_it_shows(tmp_path: Path, page: Path) -> None:
+def test_the_commands_of_a_page_print_what_it_shows(
+    tmp_path: Path, page: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     work = tmp_path / "work"
-    shutil.copytree(
-        ROOT / "examples",
-        work / "examples",
-        ignore=shutil.ignore_patterns("cache", "results", "__pycache__"),
-    )
+    _copy_examples(work)
     env = _environment(tmp_path / "venv")
     cwd = work
+    fresh = _digest(work)
     for block in blocks(page):
         if block.language != "console":
             continue
@@ -106,15 +107,14 @@ def test_the_commands_of_a_page_print_what_it_shows(tmp_path: Path, page: Path) 
                 cwd = (cwd / command.text[3:].strip()).resolve()
                 assert cwd.is_dir() and cwd.is_relative_to(work), where
                 continue
-            done = subprocess.run(
-                ["bash", "-o", "pipefail", "-c", command.text],
-                cwd=cwd,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=900,
-            )
+            if (
+                command.text.startswith("nbprod convert ")
+                and cwd == work
+                and _digest(work) == fresh
+            ):
+                done = _converted_once(tmp_path_factory, command.text, work, env)
+            else:
+                done = _run(command.text, cwd, env)
             printed = done.stdout.splitlines()
             assert (
                 done.returncode == command.exit_code
@@ -126,6 +126,62 @@ def test_the_commands_of_a_page_print_what_it_shows(tmp_path: Path, page: Path) 
                     + "\nit printed:\n"
                     + done.stdout
                 )
+
+
+def _run(text: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", text],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
+    )
+
+
+def _converted_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    text: str,
+    work: Path,
+    env: dict[str, str],
+) -> subprocess.CompletedProcess:
+    """``text``, an ``nbprod convert``, run in ``work`` while it holds only the
+    fresh copy of examples/.
+
+    Several pages start by converting the same notebook so (titanic, validated:
+    a kernel run and a pipeline run). From the same files the command writes the
+    same files, with no path of the folder in them, and prints the same lines;
+    nbprod runs as the same interpreter whatever the page's venv. So it is run
+    once for the session, and each page gets the folder and the output it would
+    have made itself."""
+
+    def make(folder: Path) -> subprocess.CompletedProcess:
+        _copy_examples(folder / "work")
+        return _run(text, folder / "work", env)
+
+    name = "docs-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    made, done = made_once(tmp_path_factory, name, make)
+    shutil.rmtree(work)
+    shutil.copytree(made / "work", work, symlinks=True)
+    return done
+
+
+def _copy_examples(work: Path) -> None:
+    shutil.copytree(
+        ROOT / "examples",
+        work / "examples",
+        ignore=shutil.ignore_patterns("cache", "results", "__pycache__"),
+    )
+
+
+def _digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _environment(venv: Path) -> dict[str, str]:

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import EXAMPLE_NOTEBOOKS, copy_examples, run_nbprod, saved_artifact
+from helpers import (
+    EXAMPLE_NOTEBOOKS,
+    copy_example_converted,
+    copy_examples,
+    example_converted,
+    run_nbprod,
+    saved_artifact,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,26 +35,12 @@ pytestmark = pytest.mark.e2e
 Converted = tuple[Path, subprocess.CompletedProcess]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Converted]:
-    """Each example converted (and validated) once for this module: a folder with
-    the notebooks' copy and ``project``, and the CLI's result. ``pristine`` beside
-    them is an untouched copy of the project, for tests that need a clean one."""
-    done: dict[Path, Converted] = {}
-
-    def convert(notebook: Path) -> Converted:
-        if notebook not in done:
-            base = tmp_path_factory.mktemp(notebook.stem)
-            notebooks = copy_examples(base)
-            result = run_nbprod(
-                "convert", notebooks / notebook.name, "-o", base / "project"
-            )
-            if result.returncode == 0:
-                shutil.copytree(base / "project", base / "pristine")
-            done[notebook] = (base, result)
-        return done[notebook]
-
-    return convert
+    """Each example converted (and validated) once for the session, whichever
+    worker asks first (``example_converted``): a folder with the notebooks' copy
+    and ``project``, and the CLI's result. Tests read it, or copy what they run."""
+    return lambda notebook: example_converted(tmp_path_factory, notebook)
 
 
 def run(
@@ -73,7 +66,8 @@ def test_example_project_installs_runs_and_passes_its_tests(
     assert result.returncode == 0, result.stdout + result.stderr
     source = base / "notebooks" / notebook.name
     assert source.read_bytes() == notebook.read_bytes(), "convert modified the notebook"
-    out = base / "project"
+    # The project beside a copy of the notebooks, for installing and running it.
+    _, out = copy_example_converted(base, tmp_path)
     validation = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))[
         "validation"
     ]
@@ -256,7 +250,7 @@ def test_characterization_tests_pass_twice_in_clean_folders(
     base, result = converted(notebook)
     assert result.returncode == 0, result.stdout + result.stderr
     names = json.loads(
-        (base / "pristine" / "tests" / "characterization" / "expected.json").read_text(
+        (base / "project" / "tests" / "characterization" / "expected.json").read_text(
             encoding="utf-8"
         )
     )
@@ -264,7 +258,7 @@ def test_characterization_tests_pass_twice_in_clean_folders(
         # The project beside a copy of the notebooks: its config's paths still hold.
         copy_examples(tmp_path / attempt)
         project = tmp_path / attempt / "project"
-        shutil.copytree(base / "pristine", project)
+        shutil.copytree(base / "project", project)
         tests = run(
             [
                 sys.executable,
@@ -310,7 +304,7 @@ def test_predict_rows_scores_each_row_as_it_scores_it_alone(
     base, result = converted(notebook)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(
-        (base / "pristine" / "nbprod-report.json").read_text(encoding="utf-8")
+        (base / "project" / "nbprod-report.json").read_text(encoding="utf-8")
     )
     plan, serving = report["plan"], report["plan"]["serving"]
     predict = (report.get("validation") or {}).get("predict") or {}
@@ -319,7 +313,7 @@ def test_predict_rows_scores_each_row_as_it_scores_it_alone(
     # A scratch copy beside the notebooks' copy (as the notebook's paths expect).
     copy_examples(tmp_path)
     project = tmp_path / "project"
-    shutil.copytree(base / "pristine", project)
+    shutil.copytree(base / "project", project)
     (package,) = [p.name for p in (project / "src").iterdir() if p.is_dir()]
     if proven:
         ran = run(

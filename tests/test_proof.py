@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import (
+    ConvertedCopy,
+    converted_copy,
     kernels_left,
     make_notebook,
     run_project,
@@ -88,13 +90,21 @@ def scaled_rows(seed: int, n: int) -> pd.DataFrame:
     return frame
 
 
+@pytest.fixture()
+def scaler(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> ConvertedCopy:
+    """SCALER on its rows, as converting it in ``tmp_path`` leaves it, from one
+    conversion for the session."""
+
+    def rows(folder: Path) -> None:
+        scaled_rows(0, 200).to_csv(folder / "data.csv", index=False)
+
+    return converted_copy(tmp_path_factory, tmp_path, "scaled", *SCALER, data=rows)
+
+
 def test_a_scaler_outside_the_model_is_saved_applied_and_proven(
-    tmp_path: Path,
+    tmp_path: Path, scaler: ConvertedCopy
 ) -> None:
-    nb = make_notebook(tmp_path / "nb" / "scaled.ipynb", *SCALER)
-    scaled_rows(0, 200).to_csv(nb.parent / "data.csv", index=False)
-    out = tmp_path / "project"
-    result = run_with_kernels(tmp_path, "convert", nb, "-o", out)
+    nb, out, result, shared = scaler
     assert result.returncode == 0, result.stdout + result.stderr
     assert "predict: proven on 50 rows" in result.stdout
     assert report(out)["validation"]["predict"]["status"] == "equal"
@@ -125,16 +135,14 @@ def test_a_scaler_outside_the_model_is_saved_applied_and_proven(
         new.to_numpy()
     )
     assert (raw == np.array(notebook_says)).mean() < 0.8
-    assert kernels_left(tmp_path) == []
+    assert kernels_left(shared) == []
 
 
 def test_a_predict_that_does_not_reproduce_the_notebook_refuses(
-    tmp_path: Path,
+    tmp_path: Path, scaler: ConvertedCopy
 ) -> None:
-    nb = make_notebook(tmp_path / "nb" / "scaled.ipynb", *SCALER)
-    scaled_rows(0, 200).to_csv(nb.parent / "data.csv", index=False)
-    out = tmp_path / "project"
-    assert run_with_kernels(tmp_path, "convert", nb, "-o", out).returncode == 0
+    nb, out, result, shared = scaler
+    assert result.returncode == 0
     # Someone changes the serving step: validation runs predict on the notebook's
     # rows, sees other predictions, and says so.
     inference = out / "src" / "scaled" / "inference.py"

@@ -17,7 +17,9 @@ import yaml
 from helpers import (
     EXAMPLE_NOTEBOOKS,
     EXAMPLES,
+    copy_example_converted,
     copy_examples,
+    example_converted,
     make_notebook,
     run_nbprod,
 )
@@ -53,10 +55,13 @@ def _env(project: Path) -> dict[str, str]:
     }
 
 
-def test_titanic_data_travels_with_the_project(tmp_path: Path) -> None:
-    notebooks = copy_examples(tmp_path)
-    out = tmp_path / "titanic"
-    converted = run_nbprod("convert", notebooks / f"{TITANIC}.ipynb", "-o", out)
+def test_titanic_data_travels_with_the_project(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The session's one validated conversion of the example, copied here as it
+    # was converted: notebooks/ and the project side by side.
+    base, converted = example_converted(tmp_path_factory, EXAMPLES / f"{TITANIC}.ipynb")
+    notebooks, out = copy_example_converted(base, tmp_path, "titanic")
     assert converted.returncode == 0, converted.stderr
     assert "2 input files copied into data/" in converted.stdout
     for name in ("passengers_train.csv", "passengers_test.csv"):

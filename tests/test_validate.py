@@ -13,7 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import kernels_left, make_notebook, run_with_kernels
+from helpers import (
+    ConvertedCopy,
+    converted_copy,
+    kernels_left,
+    make_notebook,
+    run_with_kernels,
+)
 
 pytestmark = pytest.mark.kernel
 
@@ -39,10 +45,16 @@ def convert(
     return nb, out, run_with_kernels(tmp_path, "convert", nb, "-o", out)
 
 
+@pytest.fixture()
+def poc(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> ConvertedCopy:
+    """What ``convert(tmp_path, *POC)`` leaves, from one conversion for the session."""
+    return converted_copy(tmp_path_factory, tmp_path, "poc", *POC)
+
+
 def test_convert_validates_and_writes_the_result_and_characterization_tests(
-    tmp_path: Path,
+    poc: ConvertedCopy,
 ) -> None:
-    _, out, result = convert(tmp_path, *POC)
+    _, out, result, shared = poc
     assert result.returncode == 0, result.stderr
     assert row(result.stdout, "model") == [
         "model",
@@ -59,7 +71,7 @@ def test_convert_validates_and_writes_the_result_and_characterization_tests(
         "acc": "equal",
     }
     assert (out / "tests" / "characterization" / "expected.json").is_file()
-    assert kernels_left(tmp_path) == []
+    assert kernels_left(shared) == []
 
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
     tests = subprocess.run(
@@ -100,8 +112,10 @@ def test_convert_validates_and_writes_the_result_and_characterization_tests(
     assert "test_pipeline_reproduces_the_notebook[model]" in broken.stdout
 
 
-def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
-    nb, out, result = convert(tmp_path, *POC)
+def test_a_changed_constant_in_the_pipeline_is_named(
+    tmp_path: Path, poc: ConvertedCopy
+) -> None:
+    nb, out, result, shared = poc
     assert result.returncode == 0, result.stderr
     config = out / "config.yaml"
     config.write_text(
@@ -143,6 +157,7 @@ def test_a_changed_constant_in_the_pipeline_is_named(tmp_path: Path) -> None:
         "parameter C: 2.0 != 0.5",
     ]
     assert kernels_left(tmp_path) == []
+    assert kernels_left(shared) == []
 
 
 def test_a_cell_that_raises_is_named(tmp_path: Path) -> None:
