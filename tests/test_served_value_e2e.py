@@ -425,19 +425,27 @@ def churn(seed: int, n: int, *, label: bool = True, first_id: int = 1) -> pd.Dat
     return frame
 
 
+def churn_notebook(
+    tmp_path: Path, cells: Sequence[str], *, test_rows: bool = True
+) -> tuple[Path, pd.DataFrame]:
+    """A notebook of ``cells`` beside its train.csv (and test.csv) of customers,
+    and the new rows predict is given."""
+    nb = make_notebook(tmp_path / "nb" / "churn.ipynb", *cells)
+    churn(0, 600).to_csv(nb.parent / "train.csv", index=False)
+    if test_rows:
+        churn(1, 200, label=False, first_id=10_001).to_csv(
+            nb.parent / "test.csv", index=False
+        )
+    return nb, churn(2, 300, label=False, first_id=20_001)
+
+
 def test_a_tuned_threshold_is_the_served_decision(tmp_path: Path) -> None:
     """Serves ``(model.predict_proba(X_test)[:, 1] >= best_threshold)
     .astype(int)`` for the rows of test.csv, the threshold chosen for f1 on the
     validation rows (classes imbalanced: it is far from 0.5, and
     ``model.predict``, also called in the notebook, says otherwise on many rows).
     Expected: proven."""
-    nb = make_notebook(tmp_path / "nb" / "churn.ipynb", *THRESHOLD)
-    churn(0, 600).to_csv(nb.parent / "train.csv", index=False)
-    churn(1, 200, label=False, first_id=10_001).to_csv(
-        nb.parent / "test.csv", index=False
-    )
-    new = churn(2, 300, label=False, first_id=20_001)
-
+    nb, new = churn_notebook(tmp_path, THRESHOLD)
     scored = convert_run_and_score(tmp_path, nb, new)
     run, ran = execute_copy(
         nb,
@@ -490,12 +498,7 @@ def test_the_courses_train_and_predict_functions_are_the_serving_path(
     the fitted DictVectorizer and returns probabilities) is followed to the
     thresholded decision; the cell calling ``train()`` makes a training stage.
     Expected: proven."""
-    nb = make_notebook(tmp_path / "nb" / "churn.ipynb", *HELPERS)
-    churn(0, 600).to_csv(nb.parent / "train.csv", index=False)
-    churn(1, 200, label=False, first_id=10_001).to_csv(
-        nb.parent / "test.csv", index=False
-    )
-    new = churn(2, 300, label=False, first_id=20_001)
+    nb, new = churn_notebook(tmp_path, HELPERS)
     scored = convert_run_and_score(tmp_path, nb, new)
     report = read_report(scored.project)
     stages = {c["number"]: c["stage"] for c in report["plan"]["cells"]}
@@ -627,9 +630,7 @@ def test_an_xgboost_booster_is_trained_and_served_from_its_dmatrix(
     DMatrix of the new rows without their labels (they have none). Expected:
     proven, and the booster's probabilities served."""
     pytest.importorskip("xgboost")
-    nb = make_notebook(tmp_path / "nb" / "boost.ipynb", *NATIVE_XGB)
-    churn(0, 600).to_csv(nb.parent / "train.csv", index=False)
-    new = churn(2, 150, label=False, first_id=20_001)
+    nb, new = churn_notebook(tmp_path, NATIVE_XGB, test_rows=False)
     scored = convert_run_and_score(tmp_path, nb, new)
     report = read_report(scored.project)
     assert [s["stage"] for s in report["plan"]["stages"]] == [
