@@ -4,13 +4,11 @@ type-checked (issue 11, item 6)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -19,20 +17,13 @@ import pytest
 from helpers import EXAMPLES, FIXED_ENVIRONMENT, ROOT
 
 from nbprod.convert.build import analyse, build_files
+from nbprod.convert.render import shipped_runtime
 from nbprod.notebook import read_notebook
 
 RUNTIME = ROOT / "templates" / "project" / "src" / "runtime.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nbprod_test_runtime", RUNTIME)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-runtime = _load()
+runtime = shipped_runtime()
 
 
 # Artifacts ------------------------------------------------------------------
@@ -151,10 +142,8 @@ def _run(artifacts: Path, stages: tuple[str, ...], calls: list[str]) -> dict:
     return runtime.run_stages(
         CONFIG,
         stages,
+        runtime.Tables(INPUTS, OUTPUTS, _runners(calls)),
         artifacts=artifacts,
-        inputs=INPUTS,
-        outputs=OUTPUTS,
-        runners=_runners(calls),
     )
 
 
@@ -267,13 +256,11 @@ def test_the_metrics_stage_writes_the_metrics_file(tmp_path: Path) -> None:
     runtime.run_stages(
         CONFIG,
         ORDER,
+        runtime.Tables(
+            INPUTS, OUTPUTS, _runners([]), metrics="evaluate", not_metrics=("draw",)
+        ),
         artifacts=tmp_path,
-        inputs=INPUTS,
-        outputs=OUTPUTS,
-        runners=_runners([]),
-        metrics="evaluate",
         metrics_file=tmp_path / "metrics.json",
-        not_metrics=("draw",),
     )
     written = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     # evaluate's numbers only: not train's model or noise, not the clock-like draw
@@ -287,11 +274,8 @@ def test_a_stage_run_alone_writes_the_metrics_too(tmp_path: Path) -> None:
     runtime.run_stages(
         CONFIG,
         ("evaluate",),
+        runtime.Tables(INPUTS, OUTPUTS, _runners([]), metrics="evaluate"),
         artifacts=tmp_path,
-        inputs=INPUTS,
-        outputs=OUTPUTS,
-        runners=_runners([]),
-        metrics="evaluate",
         metrics_file=tmp_path / "metrics.json",
     )
     assert set(json.loads((tmp_path / "metrics.json").read_text())) == {

@@ -8,6 +8,7 @@ an error, never an empty string.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -124,5 +125,7 @@ def shipped_runtime() -> ModuleType:
     spec = importlib.util.spec_from_file_location("nbprod_shipped_runtime", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # As an import would: its dataclasses look their module up while made.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module

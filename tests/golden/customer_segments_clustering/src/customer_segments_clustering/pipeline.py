@@ -16,6 +16,7 @@ from typing import Any
 from . import inference, preprocessing, training
 from .config import Config
 from .runtime import (
+    Tables,
     artifact_path,
     config_params,
     load_artifacts,
@@ -103,6 +104,14 @@ RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
     "train": run_train,
     "predict": run_predict,
 }
+TABLES = Tables(
+    inputs=INPUTS,
+    outputs=OUTPUTS,
+    runners=RUNNERS,
+    metrics=METRICS_STAGE,
+    not_metrics=NOT_METRICS,
+    data=DATA,
+)
 
 
 def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
@@ -110,14 +119,9 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
     return run_stages(
         config,
         stages,
+        TABLES,
         artifacts=Path(config.artifacts_dir),
-        inputs=INPUTS,
-        outputs=OUTPUTS,
-        runners=RUNNERS,
-        metrics=METRICS_STAGE,
         metrics_file=None,
-        not_metrics=NOT_METRICS,
-        data=DATA,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from . import evaluation, inference, preprocessing, training
 from .config import Config
 from .runtime import (
+    Tables,
     artifact_path,
     config_params,
     load_artifacts,
@@ -164,6 +165,14 @@ RUNNERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
     "predict": run_predict,
     "evaluate": run_evaluate,
 }
+TABLES = Tables(
+    inputs=INPUTS,
+    outputs=OUTPUTS,
+    runners=RUNNERS,
+    metrics=METRICS_STAGE,
+    not_metrics=NOT_METRICS,
+    data=DATA,
+)
 
 
 def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
@@ -171,14 +180,9 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
     return run_stages(
         config,
         stages,
+        TABLES,
         artifacts=Path(config.artifacts_dir),
-        inputs=INPUTS,
-        outputs=OUTPUTS,
-        runners=RUNNERS,
-        metrics=METRICS_STAGE,
         metrics_file=Path(config.metrics_file),
-        not_metrics=NOT_METRICS,
-        data=DATA,
     )
 
 

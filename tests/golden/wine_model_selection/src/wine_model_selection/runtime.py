@@ -315,33 +315,44 @@ def save_figures(folder: str | Path, name: str) -> list[Path]:
     return written
 
 
+@dataclasses.dataclass(frozen=True)
+class Tables:
+    """A pipeline's own tables, by stage: the values it loads (``inputs``) and
+    saves (``outputs``, in the order the stages run), the function that runs it
+    (``runners``), the config keys of its input files (``data``); and the stage
+    whose numbers are the metrics (``metrics``), but those in ``not_metrics``."""
+
+    inputs: Mapping[str, Sequence[str]]
+    outputs: Mapping[str, Sequence[str]]
+    runners: Mapping[str, Callable[[Any, dict[str, Any]], dict[str, Any]]]
+    metrics: str | None = None
+    not_metrics: Collection[str] = ()
+    data: Mapping[str, Sequence[str]] = dataclasses.field(default_factory=dict)
+
+
 def run_stages(
     config: C,
     stages: Iterable[str],
+    tables: Tables,
     *,
     artifacts: Path,
-    inputs: Mapping[str, Sequence[str]],
-    outputs: Mapping[str, Sequence[str]],
-    runners: Mapping[str, Callable[[C, dict[str, Any]], dict[str, Any]]],
-    metrics: str | None = None,
     metrics_file: Path | None = None,
-    not_metrics: Collection[str] = (),
-    data: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Run ``stages`` in order and return every value they produced.
 
     Each stage gets what the stages before it in this run returned, and loads the
-    rest of its ``inputs`` from the folders (:func:`stage_folder`) of the stages
-    that made them; its own outputs go to its folder. A run that starts after the
+    rest of its inputs from the folders (:func:`stage_folder`) of the stages that
+    made them; its own outputs go to its folder. A run that starts after the
     pipeline's first stage draws random numbers from the state the stage before
-    it left. The ``metrics`` stage's numbers (but those named in ``not_metrics``)
-    are written to ``metrics_file``. A stage whose input files (``data``: the
-    config keys of each stage's) are missing is not run: :class:`MissingInput`.
+    it left. The metrics stage's numbers are written to ``metrics_file``. A stage
+    whose input files are missing is not run: :class:`MissingInput`.
     """
+    inputs, outputs, runners = tables.inputs, tables.outputs, tables.runners
+    metrics, not_metrics, data = tables.metrics, tables.not_metrics, tables.data
     order = list(outputs)
     values: dict[str, Any] = {}
     for position, stage in enumerate(stages):
-        check_inputs(config, stage, (data or {}).get(stage, ()))
+        check_inputs(config, stage, data.get(stage, ()))
         missing = [name for name in inputs[stage] if name not in values]
         values.update(load_artifacts(artifacts, missing, outputs=outputs, before=stage))
         previous = order[: order.index(stage)]
