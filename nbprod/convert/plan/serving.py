@@ -298,7 +298,16 @@ def _choose(flat: Flat, candidates: list[_Served]) -> _Served | str:
     if not stable:
         last = candidates[-1]
         name, number = _changed_after(flat, last.at, set(last.models)) or ("", 0)
-        return f"{name} is fitted again in cell {number}, after its last prediction"
+        fits = any(
+            s.stage == Stage.TRAINING
+            for c, _ in flat
+            if c.facts.number == number
+            for s in c.facts.signals
+        )
+        # (Loaded back from a file the notebook wrote, it is bound again: the
+        # same model, maybe, but nothing here can tell.)
+        again = "fitted again" if fits else "bound again"
+        return f"{name} is {again} in cell {number}, after its last prediction"
     # Predictions the notebook replaced with others under the same name (its
     # class predictions, then the same with a tuned threshold).
     replaced = {
