@@ -766,8 +766,9 @@ def needs_random_state(qualname: str) -> bool:
     )
 
 
-# Constructors of values that hold a native handle and cannot be pickled: they
-# never cross from one stage to another (a stage run alone could not load them).
+# Constructors of values that hold a native handle and cannot be pickled (a
+# lightgbm Dataset once lgb.train has constructed it): they never cross from one
+# stage to another (a stage run alone could not load them).
 UNSAVEABLE = (
     "xgboost.DMatrix",
     "xgboost.QuantileDMatrix",
