@@ -51,6 +51,7 @@ from nbprod.validate.proof import (
     ROWS,
     Validation,
     load_values,
+    named,
     project_classes,
     refuse_predict,
     validate_project,
@@ -632,9 +633,7 @@ def _validate(
                 # Each name where its first version stands: the order in which
                 # a model's summary looks for rows it predicts on.
                 names = list(
-                    dict.fromkeys(
-                        c.name.partition(" ")[0] for c in validation.comparisons
-                    )
+                    dict.fromkeys(named(c.name) for c in validation.comparisons)
                 )
                 captured = load_values(Path(values), names)
                 card = card_facts(a.plan, validation.comparisons, captured)

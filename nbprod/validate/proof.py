@@ -198,6 +198,11 @@ class Version:
         return self.name if self.last else f"{self.name} ({self.by})"
 
 
+def named(label: str) -> str:
+    """The notebook's name in a comparison's label (``model (fit_model)``)."""
+    return label.partition(" ")[0]
+
+
 def observed_versions(plan: Plan) -> list[Version]:
     """Every value a stage returns, and every value a step returns that is not
     its stage's (a model the next step fits again, a frame only the next step
@@ -542,8 +547,7 @@ def judge(
 ) -> Validation:
     """The verdict: different when anything compared differs; not proven when
     nothing the notebook computed beyond reading its data was shown equal."""
-    # A version's label is its name, a space and who returned it.
-    compared = {c.name.partition(" ")[0] for c in comparisons}
+    compared = {named(c.name) for c in comparisons}
     uncompared = tuple(
         (name, why) for name, why in plan.unreturned if name not in compared
     ) + tuple(
@@ -555,9 +559,7 @@ def judge(
     if predict is not None and predict.status == Verdict.DIFFERENT:
         bad.append(Comparison("predict", Verdict.DIFFERENT, predict.detail))
     raw = set(plan.raw_inputs)
-    evidence = [
-        c for c in comparisons if c.matches and c.name.partition(" ")[0] not in raw
-    ]
+    evidence = [c for c in comparisons if c.matches and named(c.name) not in raw]
     evidence += [c for c in outputs if c.matches]
     if predict is not None and predict.proven:
         evidence.append(Comparison("predict", Verdict.EQUAL))

@@ -83,7 +83,8 @@ def analyse_cell(
     literals = LiteralsPart(pc, imports, calls, before.constants)
     randomness = RandomnessPart(pc, resolver, before.seeding, resolution.set_loops)
     predictors = PredictorsPart(imports, calls, before.predicting)
-    # A function defined in this cell is known to the statements after it.
+    # A function this cell defines again no longer fits as before; what this
+    # cell's own functions fit is known from the next cell on.
     fitting = set(before.fitting)
     for i in kept:
         stmt = module.body[i]

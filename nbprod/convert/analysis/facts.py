@@ -24,6 +24,7 @@ class Signal:
     stage: Stage
     api: str
     line: int
+    via: str = ""  # the notebook's function whose body makes the call, if any
 
 
 @dataclass(frozen=True)

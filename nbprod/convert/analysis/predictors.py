@@ -10,6 +10,7 @@ import libcst as cst
 from nbprod.convert.analysis.facts import Predicting, Prediction
 from nbprod.convert.analysis.nodes import code_of, name_nodes
 from nbprod.convert.analysis.resolve import CallSite
+from nbprod.convert.analysis.row_values import given_names
 from nbprod.convert.analysis.walk import Part
 
 _PREDICTS = frozenset({"predict", "predict_proba"})
@@ -49,13 +50,7 @@ class PredictorsPart(Part):
             # ``predict(df, dv, model)``: the models it is given predict.
             helper = self.predicting[func.value]
             site = self.calls[id(node)]
-            given = dict(zip(helper.params, site.positional, strict=False))
-            given.update(site.keywords)
-            self.predictors += [
-                arg.value
-                for p in helper.models
-                if isinstance(arg := given.get(p), cst.Name)
-            ]
+            self.predictors += given_names(helper, site, helper.models)
             return
         if (
             not isinstance(func, cst.Attribute)

@@ -196,19 +196,30 @@ def _call(values: Values, node: cst.Call) -> Rows:
     return NONE
 
 
+def given(helper: Predicting, site: CallSite) -> dict[str, cst.BaseExpression]:
+    """What a call of ``helper`` gives each of its parameters, by name."""
+    found = dict(zip(helper.params, site.positional, strict=False))
+    found.update({k: v for k, v in site.keywords.items() if k in helper.params})
+    return found
+
+
+def given_names(
+    helper: Predicting, site: CallSite, params: Iterable[str]
+) -> tuple[str, ...]:
+    """The names a call of ``helper`` gives ``params``, where it gives a name."""
+    arguments = given(helper, site)
+    return tuple(
+        arg.value for p in params if isinstance(arg := arguments.get(p), cst.Name)
+    )
+
+
 def _predicted(values: Values, helper: Predicting, site: CallSite) -> Rows:
     """``predict(df_val, dv, model)``: the rows of what it is given for rows,
     with the predictions of the models it is given."""
-    given = dict(zip(helper.params, site.positional, strict=False))
-    given.update({k: v for k, v in site.keywords.items() if k in helper.params})
-    rows = _all(values, [given[p] for p in helper.rows if p in given])
-    named = {
-        p: arg.value
-        for p in (*helper.models, *helper.uses)
-        if isinstance(arg := given.get(p), cst.Name)
-    }
-    models = tuple(named[p] for p in helper.models if p in named)
-    values.uses += [named[p] for p in (*helper.uses, *helper.models) if p in named]
+    arguments = given(helper, site)
+    rows = _all(values, [arguments[p] for p in helper.rows if p in arguments])
+    models = given_names(helper, site, helper.models)
+    values.uses += [*given_names(helper, site, helper.uses), *models]
     return replace(rows, models=tuple(dict.fromkeys((*rows.models, *models))))
 
 

@@ -226,7 +226,7 @@ def with_called_signals(f: CellFacts, helper_facts: HelperFacts) -> CellFacts:
     """``f`` with the stage signals of the notebook's functions it calls: a cell
     that calls ``train(df_train, y_train)``, whose body fits a model, trains."""
     called = tuple(
-        Signal(s.stage, f"{call.name}(), which calls {s.api}", call.line)
+        Signal(s.stage, f"{call.name}(), which calls {s.api}", call.line, call.name)
         for call in f.name_calls
         if call.name in helper_facts
         for s in helper_facts[call.name][0].signals

@@ -347,11 +347,11 @@ def _made(run: _Run, outputs: tuple[str, ...]) -> tuple[_Named | None, _Named | 
                 found.append((1, "cross_validate", "fits a model per fold"))
             elif names and (
                 s.api.endswith(".fit (estimator)")
-                or ("(), which calls " in s.api and s.stage == Stage.TRAINING)
+                or (s.via and s.stage == Stage.TRAINING)
             ):
                 # ``dv, model = train(df, y)``: a function of the notebook's
                 # returns what it fitted last, by the habit of its authors.
-                made = names[-1] if "(), which calls " in s.api else names[0]
+                made = names[-1] if s.via else names[0]
                 found.append((1, f"fit_{made}", f"fits {made}"))
             elif "(transformer)" in s.api and names:
                 found.append((4, f"fit_{names[0]}", f"fits {names[0]}"))
