@@ -14,6 +14,7 @@ Rewrite the expected parts after an intended change with
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -24,6 +25,7 @@ from helpers import FIXED_ENVIRONMENT
 
 from nbprod.convert.build import analyse, build_files
 from nbprod.convert.describe import describe
+from nbprod.convert.plan.signatures import WIDEST
 from nbprod.notebook import read_notebook
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.py"))
@@ -96,6 +98,34 @@ def test_case(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Non
     assert list(expected) == list(found), "the expected sections differ"
     for name, text in found.items():
         assert text == expected[name], f"{case.name}: {name} differs"
+
+
+def test_no_generated_function_takes_more_than_seven_parameters() -> None:
+    """Over every case's expected modules (``test_case`` shows they are what is
+    generated) and every golden project's."""
+    modules = [
+        (f"{case.name}: {name}", text)
+        for case in CASES
+        for name, text in parse(case.read_text(encoding="utf-8"))[2].items()
+        if name.startswith("module ")
+    ] + [
+        (str(path), path.read_text(encoding="utf-8"))
+        for path in sorted((Path(__file__).parent / "golden").glob("*/src/*/*.py"))
+    ]
+    wide = [
+        f"{where}: {node.name} takes {width}"
+        for where, text in modules
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef)
+        and (
+            width := len(node.args.posonlyargs)
+            + len(node.args.args)
+            + len(node.args.kwonlyargs)
+        )
+        > WIDEST
+    ]
+    assert len(modules) > 30
+    assert not wide
 
 
 def test_there_are_cases() -> None:

@@ -284,6 +284,8 @@ def _render_facts(
                     else "helpers only"
                 ),
                 "inputs": list(s.inputs),
+                # the named tuple the inputs come in, when they are many
+                "bundle": s.bundle,
                 "outputs": list(s.outputs),
                 # the stage's own config section goes whole; other values by key
                 "section": (

@@ -15,11 +15,21 @@ def describe(plan: Plan) -> list[str]:
         lines.append(f"  cell {c.number:>3}  {c.stage or '-':<13} {c.reason}")
         lines += [f"  {'':>8}  {'':<13} dropped {d}" for d in c.dropped]
     for s in plan.stages:
-        signature = ", ".join([*s.inputs, *(key for _, key in s.params)])
+        # Inputs that come as one named tuple are shown in it.
+        inputs = [f"{s.bundle}({', '.join(s.inputs)})"] if s.bundle else s.inputs
+        signature = ", ".join([*inputs, *(key for _, key in s.params)])
         returns = ", ".join(s.outputs) or "nothing"
         lines.append(f"{s.stage}: {s.function}({signature}) -> {returns}")
         for step in s.steps:
-            takes = ", ".join([*step.inputs, *step.params])
+            takes = ", ".join(
+                [
+                    *(
+                        f"{plan.inputs_argument}.{n}" if n in step.bundled else n
+                        for n in step.inputs
+                    ),
+                    *step.params,
+                ]
+            )
             gives = ", ".join(step.outputs) or "nothing"
             lines.append(
                 f"  step {step.name}({takes}) -> {gives}  "

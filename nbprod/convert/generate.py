@@ -12,7 +12,7 @@ import io
 import re
 import textwrap
 import tokenize
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -41,6 +41,7 @@ from nbprod.convert.plan import (
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import SERVE_FUNCTION
+from nbprod.convert.plan.signatures import step_keys, whole_groups
 from nbprod.known_apis import (
     CONTAINER_TARGETS,
     FIT_THEN_APPLY,
@@ -321,7 +322,7 @@ def generate_modules(
         import_lines = _imports_for(names, string_names, imports, used_names, roots)
         if needs_partial:
             import_lines.insert(0, "import functools")
-        if any(step.result for step in stage.steps):
+        if stage.bundle or any(step.result for step in stage.steps):
             import_lines.insert(0, "from typing import Any, NamedTuple")
         if "os.environ[" in code and "import os" not in import_lines:
             import_lines.insert(0, "import os")
@@ -439,9 +440,30 @@ def _stage_functions(
         drawn = any(n in figures for n in cells)
         return (ctx.plan.figures_argument,) if drawn else ()
 
-    group_of = {key: group for group, key in stage.params}
+    argument = ctx.plan.inputs_argument
+    bundle = (
+        cst.Param(cst.Name(argument), annotation=cst.Annotation(cst.Name(stage.bundle)))
+        if stage.bundle
+        else None
+    )
     functions: list[cst.FunctionDef | cst.ClassDef] = []
+    if stage.bundle:
+        functions.append(
+            _named_tuple(
+                stage.bundle,
+                f"What the {stage.stage} stage reads from the stages before it.",
+                stage.inputs,
+            )
+        )
     used_partial = False
+    # The names a step of the stage has bound: the others are read from the bundle.
+    bound: set[str] = set()
+
+    def ref(name: str) -> cst.BaseExpression:
+        if stage.bundle and name in stage.inputs and name not in bound:
+            return cst.Attribute(cst.Name(argument), cst.Name(name))
+        return cst.Name(name)
+
     if stage.steps:
         body: list[cst.BaseStatement] = []
         by_keyword: set[tuple[str, str]] = set()
@@ -453,63 +475,83 @@ def _stage_functions(
                 if step.origin.startswith("heading ")
                 else step.name.replace("_", " ").capitalize()
             )
-            keys = tuple((group_of[k], k) for k in step.params)
-            whole = _whole_groups(ctx, keys)
+            keys = step_keys(stage, step)
+            whole = whole_groups(str(ctx.section), keys)
             statements[:0] = _unpacked(ctx, tuple(k for k in keys if k[0] in whole))
+            statements[:0] = _from_bundle(argument, step.bundled)
             folder = draws(step.cells)
             returned = _returned(step.outputs)
             if step.result:
-                functions.append(_result_class(step.result, step.name, step.outputs))
+                functions.append(
+                    _named_tuple(
+                        step.result, f"What {step.name} hands on.", step.outputs
+                    )
+                )
                 returned = cst.Call(
                     cst.Name(step.result), [cst.Arg(cst.Name(n)) for n in step.outputs]
                 )
+            own = tuple(n for n in step.inputs if n not in step.bundled)
             functions.append(
                 _function(
                     step.name,
-                    step.inputs,
+                    own,
                     _config_params(ctx, keys, params_by_key, folder, whole),
                     statements,
                     returned,
                     f"{purpose} (notebook {cells_text(step.cells)}).",
                     f"Returns {', '.join(step.outputs) or 'nothing'}.",
+                    bundle=bundle if step.bundled else None,
                 )
             )
+            positional = [cst.Name(argument)] if step.bundled else []
             body.append(
-                _call(ctx, step.name, step.inputs, keys, step.outputs, folder, whole)
+                _call(
+                    ctx,
+                    step.name,
+                    positional + [ref(n) for n in own],
+                    keys,
+                    step.outputs,
+                    folder,
+                    whole,
+                )
             )
             by_keyword.update(k for k in keys if k[0] not in whole)
+            bound.update(step.outputs)
         entry_params = _group_params(ctx, stage, draws(stage.cells))
         body[:0] = _unpacked(ctx, tuple(k for k in stage.params if k in by_keyword))
     else:
         body, used_partial = code(stage.cells)
+        body[:0] = _from_bundle(argument, stage.inputs if stage.bundle else ())
+        bound.update(stage.inputs)
         entry_params = _config_params(
             ctx, stage.params, params_by_key, draws(stage.cells)
         )
     functions.append(
         _function(
             stage.function,
-            stage.inputs,
+            () if stage.bundle else stage.inputs,
             entry_params,
             body,
-            _named(stage.outputs),
+            _named(stage.outputs, ref),
             f"Run the {stage.stage} stage (notebook {cells_text(stage.cells)}).",
             "Returns "
             + (
                 ", ".join(stage.outputs) + ", by name." if stage.outputs else "nothing."
             ),
+            bundle=bundle,
         )
     )
     return functions, used_partial
 
 
-def _result_class(name: str, step: str, fields: tuple[str, ...]) -> cst.ClassDef:
-    """``class SplitData(NamedTuple)``: what a step hands on, by name."""
+def _named_tuple(name: str, doc: str, fields: tuple[str, ...]) -> cst.ClassDef:
+    """``class SplitData(NamedTuple)``: values handed on together, by name."""
     return cst.ClassDef(
         name=cst.Name(name),
         bases=[cst.Arg(cst.Name("NamedTuple"))],
         body=cst.IndentedBlock(
             [
-                _docstring(f"What {step} hands on.\n    "),
+                _docstring(f"{doc}\n    "),
                 *(
                     cst.SimpleStatementLine(
                         [
@@ -525,6 +567,22 @@ def _result_class(name: str, step: str, fields: tuple[str, ...]) -> cst.ClassDef
         ),
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
+
+
+def _from_bundle(argument: str, names: tuple[str, ...]) -> list[cst.BaseStatement]:
+    """``df = inputs.df``: the stage's inputs a function takes whole, bound as the
+    names the notebook's code reads them by."""
+    return [
+        cst.SimpleStatementLine(
+            [
+                cst.Assign(
+                    [cst.AssignTarget(cst.Name(n))],
+                    cst.Attribute(cst.Name(argument), cst.Name(n)),
+                )
+            ]
+        )
+        for n in names
+    ]
 
 
 def group_argument(group: str) -> str:
@@ -551,16 +609,6 @@ def _group_params(
     return out + [_param_node(name, "path") for name in passed]
 
 
-def _whole_groups(ctx: _Context, keys: tuple[tuple[str, str], ...]) -> set[str]:
-    """The other config groups a step takes whole (``parameters_config``): those
-    it reads several values of; one value it takes by its key."""
-    count: dict[str, int] = {}
-    for group, _ in keys:
-        if group != ctx.section:
-            count[group] = count.get(group, 0) + 1
-    return {group for group, n in count.items() if n > 1}
-
-
 def _unpacked(
     ctx: _Context, keys: tuple[tuple[str, str], ...]
 ) -> list[cst.BaseStatement]:
@@ -580,12 +628,15 @@ def _unpacked(
     ]
 
 
-def _named(names: tuple[str, ...]) -> cst.BaseExpression | None:
-    """``{"a": a, ...}``: a stage's results, as the pipeline saves them."""
+def _named(
+    names: tuple[str, ...], ref: Callable[[str], cst.BaseExpression]
+) -> cst.BaseExpression | None:
+    """``{"a": a, ...}``: a stage's results, as the pipeline saves them; ``ref``
+    says how the stage reads each."""
     if not names:
         return None
     return cst.Dict(
-        [cst.DictElement(cst.SimpleString(f'"{n}"'), cst.Name(n)) for n in names]
+        [cst.DictElement(cst.SimpleString(f'"{n}"'), ref(n)) for n in names]
     )
 
 
@@ -600,7 +651,7 @@ def _returned(names: tuple[str, ...]) -> cst.BaseExpression | None:
 def _call(
     ctx: _Context,
     function: str,
-    inputs: tuple[str, ...],
+    inputs: Sequence[str | cst.BaseExpression],
     keys: tuple[tuple[str, str], ...],
     outputs: tuple[str, ...],
     passed: tuple[str, ...] = (),
@@ -618,7 +669,7 @@ def _call(
 
 def _assigned_call(
     function: str,
-    positional: Sequence[str],
+    positional: Sequence[str | cst.BaseExpression],
     keywords: Sequence[str],
     outputs: tuple[str, ...],
 ) -> cst.SimpleStatementLine:
@@ -629,7 +680,7 @@ def _assigned_call(
     )
     call = cst.Call(
         cst.Name(function),
-        [cst.Arg(cst.Name(n)) for n in positional]
+        [cst.Arg(cst.Name(n) if isinstance(n, str) else n) for n in positional]
         + [cst.Arg(cst.Name(k), keyword=cst.Name(k), equal=no_space) for k in keywords],
     )
     if not outputs:
@@ -1138,6 +1189,8 @@ def _function(
     returned: cst.BaseExpression | None,
     purpose: str,
     returns: str,
+    *,
+    bundle: cst.Param | None = None,
 ) -> cst.FunctionDef:
     body = list(statements)
     if returned is not None:
@@ -1156,7 +1209,7 @@ def _function(
     )
     doc = f"{purpose_text}\n\n    {returns_text}\n    "
     params = cst.Parameters(
-        params=[_param_node(n, None) for n in inputs],
+        params=[*([bundle] if bundle else []), *(_param_node(n, None) for n in inputs)],
         star_arg=cst.ParamStar() if config_params else cst.MaybeSentinel.DEFAULT,
         kwonly_params=config_params,
     )

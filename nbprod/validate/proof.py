@@ -47,7 +47,7 @@ from nbprod.validate.progress import Progress
 REPORT = "nbprod-report.json"
 # The shape of nbprod-report.json and of the plan in it: bump it when either changes,
 # so a report another nbprod made is refused rather than misread.
-REPORT_SCHEMA = 6
+REPORT_SCHEMA = 7
 
 
 class Outcome(Word):

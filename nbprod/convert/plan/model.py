@@ -99,6 +99,9 @@ class StepPlan:
     result: str = ""
     # (output, cell): as StagePlan.returned_after, for the values the step returns.
     returned_after: tuple[tuple[str, int], ...] = ()
+    # Of its inputs, those it reads from its stage's inputs, taken whole (the
+    # stage's ``bundle``): it would otherwise take too many parameters.
+    bundled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ class StagePlan:
     # cell may bind the name again (a k-fold loop's ``df_train``), so validation
     # keeps the notebook's value there, not at its end.
     returned_after: tuple[tuple[str, int], ...] = ()
+    # The named tuple its inputs come in, as one parameter (Plan.inputs_argument),
+    # when they are too many to be parameters of their own; "" when they are not.
+    bundle: str = ""
 
 
 @dataclass(frozen=True)
@@ -260,6 +266,8 @@ class Plan:
     # The parameter through which a stage and its steps get their config section
     # (``config.n_estimators``): "config", unless the notebook uses that name.
     config_argument: str = "config"
+    # The parameter through which a stage with many inputs gets them (StagePlan.bundle).
+    inputs_argument: str = "inputs"
     # Why every stage is one function (no steps, no shared functions) although the
     # notebook has steps: validation found the restructured code differs from the
     # notebook, and the plain form did not.

@@ -34,10 +34,11 @@ from nbprod.convert.plan.dataflow import (
 )
 from nbprod.convert.plan.figures import drawing_helpers, plan_figures
 from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
-from nbprod.convert.plan.names import package_name
+from nbprod.convert.plan.names import package_name, unique_name
 from nbprod.convert.plan.params import config_class, lift_params, used_params
 from nbprod.convert.plan.serving import SERVE_FUNCTION, choose_predictor, serving_path
 from nbprod.convert.plan.serving_parts import plan_serving_parts
+from nbprod.convert.plan.signatures import with_inputs_bundle
 from nbprod.convert.plan.steps import plan_steps
 from nbprod.redact import SecretLiteral
 from nbprod.stages import STAGES
@@ -206,9 +207,7 @@ def build_plan(
             )
             for sp in stages
         ]
-    config_argument, n = "config", 2
-    while config_argument in notebook_names:
-        config_argument, n = f"config_{n}", n + 1
+    config_argument = unique_name("config", notebook_names)
     # A step function is a module-level name: it must not shadow, or be shadowed
     # by, anything the stage's code uses.
     taken = (
@@ -221,8 +220,8 @@ def build_plan(
         | {config_class(s) for s in STAGES}
     )
     # The figures' folder parameter and the function that saves them, likewise.
-    figures_argument = _free("figures_dir", taken)
-    figure_saver = _free("save_figures", taken | {figures_argument})
+    figures_argument = unique_name("figures_dir", taken)
+    figure_saver = unique_name("save_figures", taken | {figures_argument})
     taken = taken | {figures_argument, figure_saver}
     stages = [
         replace(
@@ -271,6 +270,20 @@ def build_plan(
     figures = plan_figures(
         work, stages, data_names, drawing_helpers(helper_facts, imports)
     )
+    inputs_argument = unique_name("inputs", taken)
+    named = (
+        taken
+        | {inputs_argument}
+        | {n for sp in stages for step in sp.steps for n in (step.name, step.result)}
+    )
+    stages = [
+        with_inputs_bundle(
+            sp,
+            {f.cell for f in figures},
+            unique_name(f"{str(sp.stage).capitalize()}Inputs", named),
+        )
+        for sp in stages
+    ]
     return Plan(
         notebook=notebook_name,
         package=pkg,
@@ -291,6 +304,7 @@ def build_plan(
         paths_written=literal_paths(facts, write=True),
         unreturned=unreturned(facts, work, returned, set(helper_facts)),
         config_argument=config_argument,
+        inputs_argument=inputs_argument,
         clones=factored,
         figures=figures,
         figures_argument=figures_argument,
@@ -310,11 +324,3 @@ def _dropped(normal: NormalCell, facts: CellFacts) -> tuple[str, ...]:
         if m.action == "dropped"
     ]
     return tuple(f"line {line}: {text}" for line, text in sorted(left))
-
-
-def _free(name: str, taken: set[str]) -> str:
-    """``name``, or ``name_2``, ``name_3``...: the first not in ``taken``."""
-    found, n = name, 2
-    while found in taken:
-        found, n = f"{name}_{n}", n + 1
-    return found

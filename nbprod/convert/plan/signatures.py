@@ -1,0 +1,90 @@
+"""How wide the stage and step functions are, and which take their stage's inputs
+as one value, so that no generated function takes more than :data:`WIDEST`
+parameters.
+
+Course notebooks hand many values from cell to cell: a stage that reads thirteen
+of them would take thirteen parameters. Such a stage takes them as one named
+tuple (``inputs: EvaluationInputs``), built by its runner, as it takes its config
+section as one typed value; a step that reads several of them takes that value
+whole, as a step takes another config group whole ("preserve whole object").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import replace
+
+from nbprod.convert.plan.model import StagePlan, StepPlan
+
+# The most parameters a generated stage or step function takes.
+WIDEST = 7
+
+
+def whole_groups(section: str, keys: tuple[tuple[str, str], ...]) -> set[str]:
+    """The other config groups a step takes whole (``parameters_config``): those
+    it reads several values of; one value it takes by its key."""
+    count: dict[str, int] = {}
+    for group, _ in keys:
+        if group != section:
+            count[group] = count.get(group, 0) + 1
+    return {group for group, n in count.items() if n > 1}
+
+
+def keyword_count(
+    section: str, keys: tuple[tuple[str, str], ...], *, draws: bool, whole: bool
+) -> int:
+    """How many keyword parameters a function reading the config ``keys`` takes:
+    its own ``section`` as one, each other group it takes whole as one (when
+    ``whole`` groups are taken), each other value by its key, and the figures'
+    folder when it ``draws``."""
+    groups = whole_groups(section, keys) if whole else set()
+    own = any(g == section for g, _ in keys)
+    single = sum(1 for g, _ in keys if g != section and g not in groups)
+    return own + len(groups) + single + draws
+
+
+def stage_keyword_count(stage: StagePlan, *, draws: bool) -> int:
+    """A stage that calls steps takes each config group it reads as one value; a
+    one-step stage, as :func:`keyword_count` without whole groups."""
+    if stage.steps:
+        return len({g for g, _ in stage.params}) + draws
+    return keyword_count(str(stage.stage), stage.params, draws=draws, whole=False)
+
+
+def step_keys(stage: StagePlan, step: StepPlan) -> tuple[tuple[str, str], ...]:
+    """The (group, key) pairs of config a step reads."""
+    group_of = {key: group for group, key in stage.params}
+    return tuple((group_of[k], k) for k in step.params)
+
+
+def with_inputs_bundle(
+    stage: StagePlan, drawn: AbstractSet[int], bundle: str
+) -> StagePlan:
+    """``stage``, taking its inputs as the named tuple ``bundle`` when its entry
+    function, or a step that reads several of them, would otherwise take more than
+    :data:`WIDEST` parameters; ``drawn`` are the cells that draw figures."""
+    section = str(stage.stage)
+    bound: set[str] = set()
+    steps = []
+    for step in stage.steps:
+        width = len(step.inputs) + keyword_count(
+            section,
+            step_keys(stage, step),
+            draws=bool(drawn & set(step.cells)),
+            whole=True,
+        )
+        # Values a step before it bound again are not the stage's inputs any more.
+        fresh = tuple(n for n in step.inputs if n in stage.inputs and n not in bound)
+        steps.append(
+            replace(step, bundled=fresh) if width > WIDEST and len(fresh) > 1 else step
+        )
+        bound.update(step.outputs)
+    width = len(stage.inputs) + stage_keyword_count(
+        stage, draws=bool(drawn & set(stage.cells))
+    )
+    # A named tuple's fields cannot start with "_".
+    if (width <= WIDEST and not any(step.bundled for step in steps)) or any(
+        n.startswith("_") for n in stage.inputs
+    ):
+        return stage
+    return replace(stage, steps=tuple(steps), bundle=bundle)

@@ -1,0 +1,91 @@
+"""No generated function takes more than seven parameters, and a stage that
+takes its many inputs as one named tuple is still proven.
+
+The notebook is ``tests/cases/many_inputs.py`` (its plan and modules are checked
+there): evaluation reads eleven values, training six, one of its steps ten with
+its config. Here the notebook really runs, with data, and so do the stages, each
+in its own process, as an orchestrator runs them.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import ROOT, converted_copy, run_project
+from test_cases import parse
+
+from nbprod.convert.plan.signatures import WIDEST
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
+
+CASE = ROOT / "tests" / "cases" / "many_inputs.py"
+
+
+def _churn(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    n = 600
+    tenure = rng.integers(0, 72, n)
+    charges = rng.normal(60, 20, n).round(2)
+    contract = rng.choice(["monthly", "yearly", "two_year"], n)
+    risk = charges / 40 - tenure / 20 + (contract == "monthly")
+    pd.DataFrame(
+        {
+            "gender": rng.choice(["female", "male"], n),
+            "contract": contract,
+            "tenure": tenure,
+            "charges": charges,
+            "churn": (rng.random(n) < 1 / (1 + np.exp(-risk))).astype(int),
+        }
+    ).to_csv(folder / "churn.csv", index=False)
+
+
+def _widths(source: str) -> dict[str, int]:
+    return {
+        node.name: len(node.args.posonlyargs)
+        + len(node.args.args)
+        + len(node.args.kwonlyargs)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef)
+    }
+
+
+def test_wide_stages_take_their_inputs_as_one_value_and_are_proven(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    _, cells, _ = parse(CASE.read_text(encoding="utf-8"))
+    copy = converted_copy(
+        tmp_path_factory,
+        tmp_path,
+        "many_inputs",
+        *(cell.source for cell in cells),
+        data=_churn,
+    )
+    assert copy.result.returncode == 0, copy.result.stdout + copy.result.stderr
+    project = copy.project
+    report = json.loads((project / "nbprod-report.json").read_text(encoding="utf-8"))
+    statuses = {c["name"]: c["status"] for c in report["validation"]["comparisons"]}
+    # What the wide stage and the step that takes its inputs whole computed.
+    for name in ("drops", "base", "model", "X_test", "churn"):
+        assert statuses.get(name) == "equal", statuses
+    assert set(statuses.values()) == {"equal"}, statuses
+    assert "predict: proven on 120 rows" in copy.result.stdout, copy.result.stdout
+
+    src = project / "src" / "many_inputs"
+    widths = {
+        f"{path.stem}.{name}": n
+        for path in sorted(src.glob("*.py"))
+        for name, n in _widths(path.read_text(encoding="utf-8")).items()
+    }
+    assert max(widths.values()) <= WIDEST, widths
+    assert widths["evaluation.evaluate"] == 1, widths
+
+    # Each stage in a process of its own: evaluate gets its eleven inputs from
+    # the artifacts two earlier stages saved.
+    for stage in ("preprocess", "train", "evaluate"):
+        ran = run_project(project, stage)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
