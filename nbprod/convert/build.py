@@ -436,6 +436,7 @@ def serving_facts(
             "rows": serving.rows,
             "what": serving.what,
             "inputs": list(serving.inputs),
+            "bundle": serving.bundle,
             "params": [{"group": g, "key": k} for g, k in serving.params],
         },
         "serving_reason": plan.serving_reason,

@@ -66,6 +66,8 @@ def describe(plan: Plan) -> list[str]:
     else:
         steps = ", ".join(f"cell {c}" for c in serving.cells) or "none"
         state = ", ".join(serving.inputs) or "nothing"
+        if serving.bundle:
+            state = f"{serving.bundle}({state})"
         lines.append(
             f"predict: serves {serving.what} on new rows of {serving.rows}; "
             f"steps: {steps}; saved state: {state}"

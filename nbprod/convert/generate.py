@@ -243,6 +243,9 @@ def generate_modules(
     helper_module.update({c.name: c.stage.module for c in plan.clones})
     parts = _parts(plan)
     helper_module.update({p.name: p.stage.module for p in parts})
+    helper_module.update({p.bundle: p.stage.module for p in parts if p.bundle})
+    if plan.serving is not None and plan.serving.bundle:
+        helper_module[plan.serving.bundle] = plan.serving.stage.module
     used_names = {n for f in facts for n in (*f.names_seen, *f.string_reads)} | {
         n for f in facts for h in f.helpers for n in h.free_names
     }
@@ -298,6 +301,10 @@ def generate_modules(
         for part in (p for p in parts if p.stage == stage.stage):
             function, used = _part_function(ctx, part, by_cell, facts_by_cell)
             needs_partial |= used
+            if part.bundle:
+                body.append(
+                    _named_tuple(part.bundle, f"What {part.name} reads.", part.inputs)
+                )
             body.append(function)
         if stage.cells:
             functions, used = _stage_functions(
@@ -315,6 +322,14 @@ def generate_modules(
                 base, serving, by_cell, facts_by_cell, params_by_key
             )
             needs_partial |= used
+            if serving.bundle:
+                body.append(
+                    _named_tuple(
+                        serving.bundle,
+                        f"The state the stages saved that {SERVE_FUNCTION} applies.",
+                        serving.inputs,
+                    )
+                )
             body.append(function)
         tree = cst.Module(body=body)
         code = tree.code
@@ -322,7 +337,7 @@ def generate_modules(
         import_lines = _imports_for(names, string_names, imports, used_names, roots)
         if needs_partial:
             import_lines.insert(0, "import functools")
-        if stage.bundle or any(step.result for step in stage.steps):
+        if "NamedTuple" in names:
             import_lines.insert(0, "from typing import Any, NamedTuple")
         if "os.environ[" in code and "import os" not in import_lines:
             import_lines.insert(0, "import os")
@@ -441,11 +456,7 @@ def _stage_functions(
         return (ctx.plan.figures_argument,) if drawn else ()
 
     argument = ctx.plan.inputs_argument
-    bundle = (
-        cst.Param(cst.Name(argument), annotation=cst.Annotation(cst.Name(stage.bundle)))
-        if stage.bundle
-        else None
-    )
+    bundle = _bundle_param(ctx, stage.bundle)
     functions: list[cst.FunctionDef | cst.ClassDef] = []
     if stage.bundle:
         functions.append(
@@ -503,12 +514,14 @@ def _stage_functions(
                     bundle=bundle if step.bundled else None,
                 )
             )
-            positional = [cst.Name(argument)] if step.bundled else []
+            whole_inputs: list[cst.BaseExpression] = (
+                [cst.Name(argument)] if step.bundled else []
+            )
             body.append(
                 _call(
                     ctx,
                     step.name,
-                    positional + [ref(n) for n in own],
+                    [ref(n) for n in own] + whole_inputs,
                     keys,
                     step.outputs,
                     folder,
@@ -567,6 +580,34 @@ def _named_tuple(name: str, doc: str, fields: tuple[str, ...]) -> cst.ClassDef:
         ),
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
+
+
+def _bundle_param(ctx: _Context, bundle: str) -> cst.Param | None:
+    """``inputs: TrainingInputs``: the parameter a function's inputs come in, when
+    they come as one named tuple."""
+    if not bundle:
+        return None
+    return cst.Param(
+        cst.Name(ctx.plan.inputs_argument),
+        annotation=cst.Annotation(cst.Name(bundle)),
+    )
+
+
+def _bundled(bundle: str, names: tuple[str, ...]) -> Sequence[str | cst.BaseExpression]:
+    """The arguments that pass ``names``: as themselves, or in one ``bundle``
+    built of them by keyword (``PredictInputs(model=model, ...)``)."""
+    if not bundle:
+        return names
+    no_space = cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""),
+        whitespace_after=cst.SimpleWhitespace(""),
+    )
+    return [
+        cst.Call(
+            cst.Name(bundle),
+            [cst.Arg(cst.Name(n), keyword=cst.Name(n), equal=no_space) for n in names],
+        )
+    ]
 
 
 def _from_bundle(argument: str, names: tuple[str, ...]) -> list[cst.BaseStatement]:
@@ -717,9 +758,12 @@ def _serving_function(
         held_out=serving.held_out,
     )
     call_cell, _ = serving.call
+    bundle = _bundle_param(ctx, serving.bundle)
+    if bundle is not None:
+        statements[:0] = _from_bundle(ctx.plan.inputs_argument, serving.inputs)
     function = _function(
         SERVE_FUNCTION,
-        (serving.rows, *serving.inputs),
+        (serving.rows,) if bundle else (serving.rows, *serving.inputs),
         _config_params(ctx, serving.params, params_by_key),
         statements,
         cst.parse_expression(serving.served),
@@ -727,6 +771,7 @@ def _serving_function(
         f"after notebook cell {serving.source[0]}: {serving.what}, by the steps of "
         f"notebook {cells_text(serving.cells or (call_cell,))}.",
         f"Returns {serving.served}.",
+        bundle=bundle,
     )
     return function, used_partial
 
@@ -826,7 +871,11 @@ def _serve_call(ctx: _Context, serving: Serving) -> cst.SimpleStatementLine:
     """``served = predict_new_rows(rows, model, ..., config=config)``; a column
     served from the rows frame (``rows["p"] = ...``) is put there again."""
     line = _call(
-        ctx, SERVE_FUNCTION, (serving.rows, *serving.inputs), serving.params, ()
+        ctx,
+        SERVE_FUNCTION,
+        [serving.rows, *_bundled(serving.bundle, serving.inputs)],
+        serving.params,
+        (),
     )
     call = line.body[0]
     target = cst.parse_expression(serving.served)
@@ -880,9 +929,12 @@ def _part_function(
         ctx, by_cell, facts_by_cell, list(part.statements)
     )
     cells = tuple(dict.fromkeys(cell for cell, _ in part.statements))
+    bundle = _bundle_param(ctx, part.bundle)
+    if bundle is not None:
+        statements[:0] = _from_bundle(ctx.plan.inputs_argument, part.inputs)
     function = _function(
         part.name,
-        part.inputs,
+        () if bundle else part.inputs,
         [],
         statements,
         _returned(part.outputs),
@@ -890,6 +942,7 @@ def _part_function(
         f"{part.stage} stage and by {SERVE_FUNCTION} for new rows: one copy, so "
         "that training and serving stay the same.",
         f"Returns {', '.join(part.outputs) or 'nothing'}.",
+        bundle=bundle,
     )
     return function, used_partial
 
@@ -944,7 +997,10 @@ def _statements(
         if isinstance(item, _PartCall):
             number = item.part.statements[0][0]
             rewritten = _assigned_call(
-                item.part.name, item.part.inputs, (), item.part.outputs
+                item.part.name,
+                _bundled(item.part.bundle, item.part.inputs),
+                (),
+                item.part.outputs,
             )
         elif held_out is not None and item == held_out.step:
             # New rows are not split: all of them are the part held out.
@@ -1209,7 +1265,7 @@ def _function(
     )
     doc = f"{purpose_text}\n\n    {returns_text}\n    "
     params = cst.Parameters(
-        params=[*([bundle] if bundle else []), *(_param_node(n, None) for n in inputs)],
+        params=[*(_param_node(n, None) for n in inputs), *([bundle] if bundle else [])],
         star_arg=cst.ParamStar() if config_params else cst.MaybeSentinel.DEFAULT,
         kwonly_params=config_params,
     )

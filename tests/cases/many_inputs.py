@@ -163,7 +163,7 @@ def fit_model(cat, num, df_train, y_train, *, config: TrainingConfig):
     return dv, X_train, model
 
 
-def which_feature_matters(inputs: TrainingInputs, dv, model, *, config: TrainingConfig):
+def which_feature_matters(dv, model, inputs: TrainingInputs, *, config: TrainingConfig):
     """Which feature matters (notebook cell 6).
 
     Returns X_val, base, drops.
@@ -199,7 +199,7 @@ def train(inputs: TrainingInputs, *, config: TrainingConfig):
     dv, X_train, model = fit_model(
         inputs.cat, inputs.num, inputs.df_train, inputs.y_train, config=config
     )
-    X_val, base, drops = which_feature_matters(inputs, dv, model, config=config)
+    X_val, base, drops = which_feature_matters(dv, model, inputs, config=config)
 
     return {
         "dv": dv,

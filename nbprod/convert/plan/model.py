@@ -167,6 +167,8 @@ class ServingPart:
     statements: tuple[tuple[int, int], ...]  # (cell, statement index)
     inputs: tuple[str, ...]  # what it reads, passed in order
     outputs: tuple[str, ...]  # what it makes that is used later, returned
+    # The named tuple its inputs come in when they are too many for parameters.
+    bundle: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,9 @@ class Serving:
     # Otherwise each run of steps a stage runs too is one function both call.
     parts: tuple[ServingPart, ...] = ()
     held_out: HeldOut | None = None
+    # The named tuple the saved state (``inputs``) comes in, as one parameter
+    # after the rows, when it is too much for parameters of its own.
+    bundle: str = ""
 
     @property
     def cells(self) -> tuple[int, ...]:

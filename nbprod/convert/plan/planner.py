@@ -38,7 +38,7 @@ from nbprod.convert.plan.names import package_name, unique_name
 from nbprod.convert.plan.params import config_class, lift_params, used_params
 from nbprod.convert.plan.serving import SERVE_FUNCTION, choose_predictor, serving_path
 from nbprod.convert.plan.serving_parts import plan_serving_parts
-from nbprod.convert.plan.signatures import with_inputs_bundle
+from nbprod.convert.plan.signatures import serving_with_bundles, with_inputs_bundle
 from nbprod.convert.plan.steps import plan_steps
 from nbprod.redact import SecretLiteral
 from nbprod.stages import STAGES
@@ -284,6 +284,14 @@ def build_plan(
         )
         for sp in stages
     ]
+    if serving is not None:
+        serving = serving_with_bundles(
+            serving,
+            lambda function: unique_name(
+                "".join(w.capitalize() for w in function.split("_")) + "Inputs",
+                named | {sp.bundle for sp in stages},
+            ),
+        )
     return Plan(
         notebook=notebook_name,
         package=pkg,

@@ -11,10 +11,12 @@ whole, as a step takes another config group whole ("preserve whole object").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
-from nbprod.convert.plan.model import StagePlan, StepPlan
+from nbprod.convert.plan.model import Serving, StagePlan, StepPlan
+from nbprod.convert.plan.serving import SERVE_FUNCTION
 
 # The most parameters a generated stage or step function takes.
 WIDEST = 7
@@ -82,9 +84,33 @@ def with_inputs_bundle(
     width = len(stage.inputs) + stage_keyword_count(
         stage, draws=bool(drawn & set(stage.cells))
     )
-    # A named tuple's fields cannot start with "_".
-    if (width <= WIDEST and not any(step.bundled for step in steps)) or any(
-        n.startswith("_") for n in stage.inputs
+    if (width <= WIDEST and not any(step.bundled for step in steps)) or not _fields(
+        stage.inputs
     ):
         return stage
     return replace(stage, steps=tuple(steps), bundle=bundle)
+
+
+def serving_with_bundles(serving: Serving, bundle: Callable[[str], str]) -> Serving:
+    """``serving``, its function taking the saved state, and each shared part
+    its inputs, as one named tuple (``bundle(function)`` names its class) where
+    they would otherwise take more than :data:`WIDEST` parameters."""
+    parts = tuple(
+        (
+            replace(part, bundle=bundle(part.name))
+            if len(part.inputs) > WIDEST and _fields(part.inputs)
+            else part
+        )
+        for part in serving.parts
+    )
+    wide = 1 + len(serving.inputs) + len(serving.params) > WIDEST
+    return replace(
+        serving,
+        parts=parts,
+        bundle=bundle(SERVE_FUNCTION) if wide and _fields(serving.inputs) else "",
+    )
+
+
+def _fields(names: tuple[str, ...]) -> bool:
+    """Whether ``names`` can be a named tuple's fields: none starts with "_"."""
+    return not any(n.startswith("_") for n in names)
