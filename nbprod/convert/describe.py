@@ -31,9 +31,13 @@ def describe(plan: Plan) -> list[str]:
                 ]
             )
             gives = ", ".join(step.outputs) or "nothing"
+            shared = ""
+            if step.shared is not None:
+                passes = ", ".join(f"{p}={v}" for p, v in step.shared.passes)
+                shared = f"; runs {step.shared.function}() with {passes}"
             lines.append(
                 f"  step {step.name}({takes}) -> {gives}  "
-                f"[{cells_text(step.cells)}; name from {step.origin}]"
+                f"[{cells_text(step.cells)}; name from {step.origin}{shared}]"
             )
     for clone in plan.clones:
         takes = ", ".join((clone.frame, *clone.params))

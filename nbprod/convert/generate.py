@@ -37,6 +37,7 @@ from nbprod.convert.plan import (
     Serving,
     ServingPart,
     StagePlan,
+    StepPlan,
 )
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
@@ -479,54 +480,19 @@ def _stage_functions(
         body: list[cst.BaseStatement] = []
         by_keyword: set[tuple[str, str]] = set()
         for step in stage.steps:
-            statements, used = code(step.cells)
-            used_partial |= used
-            purpose = (
-                step.origin.split(" ", 1)[1].strip("'\"")
-                if step.origin.startswith("heading ")
-                else step.name.replace("_", " ").capitalize()
-            )
             keys = step_keys(stage, step)
             whole = whole_groups(str(ctx.section), keys)
-            statements[:0] = _unpacked(ctx, tuple(k for k in keys if k[0] in whole))
-            statements[:0] = _from_bundle(argument, step.bundled)
             folder = draws(step.cells)
-            returned = _returned(step.outputs)
-            if step.result:
-                functions.append(
-                    _named_tuple(
-                        step.result, f"What {step.name} hands on.", step.outputs
-                    )
+            if step.shared is None or step.shared.function == step.name:
+                made, used = _step_function(
+                    ctx, stage, step, code, params_by_key, folder, bundle
                 )
-                returned = cst.Call(
-                    cst.Name(step.result), [cst.Arg(cst.Name(n)) for n in step.outputs]
-                )
-            own = tuple(n for n in step.inputs if n not in step.bundled)
-            functions.append(
-                _function(
-                    step.name,
-                    own,
-                    _config_params(ctx, keys, params_by_key, folder, whole),
-                    statements,
-                    returned,
-                    f"{purpose} (notebook {cells_text(step.cells)}).",
-                    f"Returns {', '.join(step.outputs) or 'nothing'}.",
-                    bundle=bundle if step.bundled else None,
-                )
-            )
-            whole_inputs: list[cst.BaseExpression] = (
-                [cst.Name(argument)] if step.bundled else []
-            )
+                functions += made
+                used_partial |= used
+            own = [ref(n) for n in step.inputs if n not in step.bundled]
+            whole_inputs = [cst.Name(argument)] if step.bundled else []
             body.append(
-                _call(
-                    ctx,
-                    step.name,
-                    [ref(n) for n in own] + whole_inputs,
-                    keys,
-                    step.outputs,
-                    folder,
-                    whole,
-                )
+                _step_call(ctx, step, [*own, *whole_inputs], keys, folder, whole)
             )
             by_keyword.update(k for k in keys if k[0] not in whole)
             bound.update(step.outputs)
@@ -555,6 +521,130 @@ def _stage_functions(
         )
     )
     return functions, used_partial
+
+
+def _step_function(
+    ctx: _Context,
+    stage: StagePlan,
+    step: StepPlan,
+    code: Callable[[tuple[int, ...]], tuple[list[cst.BaseStatement], bool]],
+    params_by_key: dict[tuple[str, str], Param],
+    folder: tuple[str, ...],
+    bundle: cst.Param | None,
+) -> tuple[list[cst.FunctionDef | cst.ClassDef], bool]:
+    """The step's function (after the named tuple it returns, if any). A step
+    whose function other steps share (experiments) takes the helpers that differ
+    between them as keyword parameters, named as the notebook named them."""
+    statements, used = code(step.cells)
+    purpose = (
+        step.origin.split(" ", 1)[1].strip("'\"")
+        if step.origin.startswith("heading ")
+        else step.name.replace("_", " ").capitalize()
+    )
+    keys = step_keys(stage, step)
+    whole = whole_groups(str(ctx.section), keys)
+    statements[:0] = _unpacked(ctx, tuple(k for k in keys if k[0] in whole))
+    statements[:0] = _from_bundle(ctx.plan.inputs_argument, step.bundled)
+    made: list[cst.FunctionDef | cst.ClassDef] = []
+    outputs = step.outputs
+    returned = _returned(outputs)
+    if step.result:
+        made.append(_named_tuple(step.result, f"What {step.name} hands on.", outputs))
+        returned = cst.Call(
+            cst.Name(step.result), [cst.Arg(cst.Name(n)) for n in outputs]
+        )
+    keywords = _config_params(ctx, keys, params_by_key, folder, whole)
+    where = f"notebook {cells_text(step.cells)}"
+    if step.shared is not None:
+        outputs = step.shared.returns
+        returned = _returned(outputs)
+        for parameter, helper in step.shared.passes:
+            keywords.append(_param_node(parameter, None))
+            if helper != parameter:
+                statements = [
+                    s.visit(_Renamed(helper, parameter)) for s in statements  # type: ignore[misc]
+                ]
+        again = [
+            cell
+            for other in stage.steps
+            if other is not step
+            and other.shared is not None
+            and other.shared.function == step.name
+            for cell in other.cells
+        ]
+        helpers = ", ".join(p for p, _ in step.shared.passes)
+        where += f"; run again for {cells_text(tuple(again))} with another {helpers}"
+        # Its lines are no one cell's: validation files what it prints under
+        # the cell of the call that runs it.
+        statements = _relabelled(
+            statements,
+            f"# Notebook {cells_text((*step.cells, *again))}: the same code, "
+            f"each with its own {helpers}.",
+        )
+    made.append(
+        _function(
+            step.name,
+            tuple(n for n in step.inputs if n not in step.bundled),
+            keywords,
+            statements,
+            returned,
+            f"{purpose} ({where}).",
+            f"Returns {', '.join(outputs) or 'nothing'}.",
+            bundle=bundle if step.bundled else None,
+        )
+    )
+    return made, used
+
+
+def _step_call(
+    ctx: _Context,
+    step: StepPlan,
+    positional: Sequence[str | cst.BaseExpression],
+    keys: tuple[tuple[str, str], ...],
+    folder: tuple[str, ...],
+    whole: AbstractSet[str],
+) -> cst.SimpleStatementLine:
+    """``a, b = step(x, y, config=config)``: a step, called by its stage; a step
+    that shares its function passes its helpers (``prepare_X=prepare_X_age``)
+    and leaves out (``_``) what the function returns for the other calls."""
+    if step.shared is None:
+        return _call(ctx, step.name, positional, keys, step.outputs, folder, whole)
+    outputs = tuple(n if n in step.outputs else "_" for n in step.shared.returns)
+    passes = ", ".join(f"{v}" for _, v in step.shared.passes)
+    label = cst.EmptyLine(
+        comment=cst.Comment(f"# Notebook {cells_text(step.cells)}, with {passes}.")
+    )
+    call = _call(
+        ctx,
+        step.shared.function,
+        positional,
+        keys,
+        outputs if step.outputs else (),
+        folder,
+        whole,
+        step.shared.passes,
+    )
+    return call.with_changes(leading_lines=[label])
+
+
+def _relabelled(
+    statements: list[cst.BaseStatement], label: str
+) -> list[cst.BaseStatement]:
+    """``statements`` with each ``# Notebook cell N`` comment above them
+    replaced by ``label``."""
+    out: list[cst.BaseStatement] = []
+    for stmt in statements:
+        assert isinstance(stmt, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+        lines = [
+            (
+                line.with_changes(comment=cst.Comment(label))
+                if line.comment is not None and _LABEL.match(line.comment.value)
+                else line
+            )
+            for line in stmt.leading_lines
+        ]
+        out.append(stmt.with_changes(leading_lines=lines))
+    return out
 
 
 def _named_tuple(name: str, doc: str, fields: tuple[str, ...]) -> cst.ClassDef:
@@ -697,15 +787,17 @@ def _call(
     outputs: tuple[str, ...],
     passed: tuple[str, ...] = (),
     whole: AbstractSet[str] = frozenset(),
+    passes: tuple[tuple[str, str], ...] = (),
 ) -> cst.SimpleStatementLine:
     """``outputs = function(inputs, config=config, key=key)``: a step, called by its
-    stage with what it reads (and the ``passed`` parameters of its own)."""
+    stage with what it reads (and the ``passed`` parameters of its own, and the
+    helpers it ``passes``)."""
     keywords = [group_argument(g) for g in sorted(whole)]
     keywords += [k for g, k in keys if g != ctx.section and g not in whole]
     if any(g == ctx.section for g, _ in keys):
         keywords.insert(0, ctx.plan.config_argument)
     keywords += passed
-    return _assigned_call(function, inputs, keywords, outputs)
+    return _assigned_call(function, inputs, keywords, outputs, passes)
 
 
 def _assigned_call(
@@ -713,8 +805,10 @@ def _assigned_call(
     positional: Sequence[str | cst.BaseExpression],
     keywords: Sequence[str],
     outputs: tuple[str, ...],
+    passes: Sequence[tuple[str, str]] = (),
 ) -> cst.SimpleStatementLine:
-    """``a, b = function(x, y, k=k)``: each name passed as itself."""
+    """``a, b = function(x, y, k=k, p=v)``: each name passed as itself, and
+    each of ``passes`` as ``parameter=value``."""
     no_space = cst.AssignEqual(
         whitespace_before=cst.SimpleWhitespace(""),
         whitespace_after=cst.SimpleWhitespace(""),
@@ -722,7 +816,10 @@ def _assigned_call(
     call = cst.Call(
         cst.Name(function),
         [cst.Arg(cst.Name(n) if isinstance(n, str) else n) for n in positional]
-        + [cst.Arg(cst.Name(k), keyword=cst.Name(k), equal=no_space) for k in keywords],
+        + [cst.Arg(cst.Name(k), keyword=cst.Name(k), equal=no_space) for k in keywords]
+        + [
+            cst.Arg(cst.Name(v), keyword=cst.Name(k), equal=no_space) for k, v in passes
+        ],
     )
     if not outputs:
         return cst.SimpleStatementLine([cst.Expr(call)])

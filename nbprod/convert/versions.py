@@ -3,13 +3,16 @@
 A module holds one function per name; a notebook runs its definitions in turn. A
 model fitted with the first ``featurize`` must not be refitted, in the pipeline,
 with a later one. As marimo's converter does, the first definition keeps its name
-and later ones become ``featurize_2``, ``featurize_3``; each reference is bound to
-the definition live at that point of the notebook:
+and later ones get names of their own: after what each adds to the one before
+(the first new string, a column it assigns first: ``featurize_age``), else
+``featurize_2``, ``featurize_3``; each reference is bound to the definition live
+at that point of the notebook:
 
     cell 2  def featurize(x): ...           def featurize(x): ...
     cell 3  m = fit(featurize(X))      ->   m = fit(featurize(X))
-    cell 4  def featurize(x): ...           def featurize_2(x): ...
-    cell 5  p = featurize(X)                p = featurize_2(X)
+    cell 4  def featurize(x):               def featurize_age(x):
+                x["age"] = ...                  x["age"] = ...
+    cell 5  p = featurize(X)                p = featurize_age(X)
 
 A reference inside another helper's body is looked up when that helper runs, so it
 is bound to the definition live wherever the notebook runs the helper; when those
@@ -18,6 +21,7 @@ places need different definitions, the notebook is refused by cell and line.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -68,11 +72,19 @@ def versioned_definitions(
     taken = {n.value for pc in parsed for n in names_in(pc.module)}
     originals: dict[str, str] = {}
     edits: dict[int, list[Edit]] = defaultdict(list)
+
+    def node(d: _Definition) -> cst.CSTNode:
+        k, i = d.position
+        return parsed[k].module.body[i]
+
     for name in sorted(repeated):
-        for n, d in enumerate(list(found[name])[1:], start=2):
-            while f"{name}_{n}" in taken:
-                n += 1
-            version = f"{name}_{n}"
+        defs = list(found[name])
+        for n, d in enumerate(defs[1:], start=2):
+            version = f"{name}_{_what_differs(node(defs[n - 2]), node(d))}"
+            if version == f"{name}_" or version in taken:
+                while f"{name}_{n}" in taken:
+                    n += 1
+                version = f"{name}_{n}"
             taken.add(version)
             originals[version] = name
             found[name][found[name].index(d)] = _Definition(
@@ -197,3 +209,50 @@ def _refuse_other_bindings(
 
 def _cell_number(parsed: list[ParsedCell], d: _Definition) -> int:
     return parsed[d.position[0]].cell.number
+
+
+def _what_differs(before: cst.CSTNode, after: cst.CSTNode) -> str:
+    """What a later definition adds, as a name: the first string it holds that
+    the definition before it does not, a column it assigns first
+    (``df["age"] = ...`` gives ``age``; ``df["make_%s" % v] = ...`` gives
+    ``make``), or "" when there is none.
+
+    Experiments redefine a feature function with one more feature each time:
+    ``prepare_X_age`` says which, where ``prepare_X_2`` does not."""
+    seen = {n.evaluated_value for n in _strings(before)[1]}
+    targets, strings = _strings(after)
+    for string in (*targets, *strings):
+        value = string.evaluated_value
+        if not isinstance(value, str) or value in seen:
+            continue
+        word = re.sub(r"%\w|\{[^}]*\}|\W+", "_", value).strip("_").lower()
+        word = re.sub(r"_+", "_", word)
+        if word.isidentifier() and not word[0].isdigit() and len(word) <= 20:
+            return word
+    return ""
+
+
+def _strings(
+    node: cst.CSTNode,
+) -> tuple[list[cst.SimpleString], list[cst.SimpleString]]:
+    """The plain string literals in ``node`` that are in what an assignment
+    binds (``df["age"] = ...``), and all of them, in the order they are written."""
+    found: list[cst.SimpleString] = []
+    targets: list[cst.SimpleString] = []
+    depth = [0]
+
+    class Strings(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            depth[0] += 1
+
+        def leave_AssignTarget(self, node: cst.AssignTarget) -> None:
+            depth[0] -= 1
+
+        def visit_SimpleString(self, string: cst.SimpleString) -> None:
+            if not string.prefix.lower().startswith("b"):
+                found.append(string)
+                if depth[0]:
+                    targets.append(string)
+
+    node.visit(Strings())
+    return targets, found

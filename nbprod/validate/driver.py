@@ -89,22 +89,30 @@ def _flatten(artifacts: Path, outputs: dict[str, tuple[str, ...]]) -> None:
 
 
 def _keep_steps(package: str, steps: list[list[Any]], folder: Path) -> None:
-    """Each step function in ``steps`` (module, name, the names it returns) saves
-    what it returns in ``folder``/NAME: a value a later step binds again never
-    leaves its stage, yet validation compares it. The stage function finds its
-    steps among its module's globals, so the wrapper is set there."""
-    for module_name, name, outputs in steps:
+    """Each step function in ``steps`` (module, name, the names it returns, and
+    for each call the step whose values it keeps, or None) saves what it returns
+    in ``folder``/STEP: a value a later step binds again never leaves its stage,
+    yet validation compares it. The stage function finds its steps among its
+    module's globals, so the wrapper is set there."""
+    for module_name, name, outputs, calls in steps:
         module = importlib.import_module(f"{package}.{module_name}")
-        target = folder / name
-        target.mkdir(parents=True, exist_ok=True)
-        setattr(module, name, _keeping(getattr(module, name), target, outputs))
+        targets = [folder / call if call else None for call in calls]
+        for target in targets:
+            if target is not None:
+                target.mkdir(parents=True, exist_ok=True)
+        setattr(module, name, _keeping(getattr(module, name), targets, outputs))
 
 
-def _keeping(step: Any, target: Path, names: list[str]) -> Any:
+def _keeping(step: Any, targets: list[Path | None], names: list[str]) -> Any:
     import joblib
+
+    calls = iter(targets)
 
     def kept(*args: Any, **kwargs: Any) -> Any:
         result = step(*args, **kwargs)
+        target = next(calls, None)
+        if target is None:
+            return result
         values = result if len(names) > 1 else (result,)
         for name, value in zip(names, values, strict=False):
             try:

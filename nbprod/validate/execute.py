@@ -520,6 +520,9 @@ def _describe(exc: BaseException, timeout: float) -> str:
 # Where the pipeline's run keeps what the steps validation asks for return, one
 # folder per step, under its artifacts.
 STEPS_FOLDER = ".steps"
+# A step function whose returns the run keeps: (module, function, the names it
+# returns, and for each of its calls the step whose folder keeps them, or None).
+KeptStep = tuple[str, str, list[str], list[str | None]]
 
 
 class PipelineRun:
@@ -540,7 +543,7 @@ class PipelineRun:
         environment: dict[str, str] | None = None,
         lines: dict[str, dict[int, int]] | None = None,
         stages: tuple[str, ...] = (),
-        steps: list[tuple[str, str, list[str]]] | None = None,
+        steps: list[KeptStep] | None = None,
     ) -> None:
         project = project.resolve()
         self.project, self.folder = project, folder

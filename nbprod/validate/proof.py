@@ -36,6 +36,7 @@ from nbprod.validate.execute import (
     STEPS_FOLDER,
     Capture,
     ExecutionError,
+    KeptStep,
     PipelineError,
     PipelineRun,
     Probe,
@@ -232,15 +233,25 @@ def observed_versions(plan: Plan) -> list[Version]:
     return found
 
 
-def kept_steps(plan: Plan, versions: list[Version]) -> list[tuple[str, str, list[str]]]:
-    """(module, step function, the names it returns, in order) of each step whose
-    values are compared: the pipeline's run keeps what they return."""
+def kept_steps(plan: Plan, versions: list[Version]) -> list[KeptStep]:
+    """(module, step function, the names it returns, in order, and for each call
+    of it, the step whose values it keeps, or None) of each step function with a
+    step whose values are compared: the pipeline's run keeps what they return.
+    Steps that run the same code with other helpers call one function."""
     compared = {v.folder for v in versions}
+    found: dict[tuple[str, str], tuple[list[str], list[str | None]]] = {}
+    for s in plan.stages:
+        for step in s.steps:
+            shared = step.shared
+            function = shared.function if shared else step.name
+            returns = list(shared.returns if shared else step.outputs)
+            _, calls = found.setdefault((s.stage.module, function), (returns, []))
+            kept = f"{STEPS_FOLDER}/{step.name}" in compared
+            calls.append(step.name if kept else None)
     return [
-        (s.stage.module, step.name, list(step.outputs))
-        for s in plan.stages
-        for step in s.steps
-        if f"{STEPS_FOLDER}/{step.name}" in compared
+        (module, function, returns, calls)
+        for (module, function), (returns, calls) in found.items()
+        if any(calls)
     ]
 
 

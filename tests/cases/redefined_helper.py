@@ -24,13 +24,13 @@ wide = LinearRegression().fit(featurize(df), df["y"])
   cell   1  -             imports hoisted to the modules that use them
   cell   2  -             definitions of featurize() moved to module level
   cell   3  training      calls sklearn.linear_model.LinearRegression.fit (estimator)
-  cell   4  -             definitions of featurize_2() moved to module level
+  cell   4  -             definitions of featurize_b() moved to module level
   cell   5  training      calls sklearn.linear_model.LinearRegression.fit (estimator)
 training: train(data_path) -> df, model, wide
   step fit_model(data_path) -> df, model  [cell 3; name from fits model]
   step fit_wide(df) -> wide  [cell 5; name from fits wide]
 helper featurize (cell 2) -> training
-helper featurize_2 (cell 4, a later definition of featurize) -> training
+helper featurize_b (cell 4, a later definition of featurize) -> training
 config training.data_path = 'data.csv'  [cell 3, line 1: path 'data.csv']
 predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
 
@@ -53,7 +53,7 @@ def featurize(df):
 
 
 # From notebook cell 4.
-def featurize_2(df):
+def featurize_b(df):
     return df[["a", "b"]]
 
 
@@ -77,7 +77,7 @@ def fit_wide(df):
     """
 
     # Notebook cell 5.
-    wide = LinearRegression().fit(featurize_2(df), df["y"])
+    wide = LinearRegression().fit(featurize_b(df), df["y"])
 
     return wide
 

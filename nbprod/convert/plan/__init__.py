@@ -19,6 +19,7 @@ from nbprod.convert.plan.model import (
     Plan,
     Serving,
     ServingPart,
+    SharedStep,
     StagePlan,
     StepPlan,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "Plan",
     "Serving",
     "ServingPart",
+    "SharedStep",
     "StagePlan",
     "StepPlan",
     "build_plan",

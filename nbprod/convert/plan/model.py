@@ -77,8 +77,20 @@ class HelperPlan:
     stage: Stage
     data_params: tuple[str, ...]
     # The notebook's name when it defines ``original`` more than once: this is
-    # a later definition, kept under its own name (``featurize_2``).
+    # a later definition, kept under its own name (``featurize_age``).
     original: str = ""
+
+
+@dataclass(frozen=True)
+class SharedStep:
+    """The function a step shares with the steps that run the same code with
+    other versions of the notebook's helpers (experiments)."""
+
+    function: str  # the first such step's name: the function's
+    returns: tuple[str, ...]  # what the function returns: every call's outputs
+    # (parameter, helper) the call passes: the notebook's name of the helper and
+    # the version this step uses (``("prepare_X", "prepare_X_age")``).
+    passes: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,9 @@ class StepPlan:
     # Of its inputs, those it reads from its stage's inputs, taken whole (the
     # stage's ``bundle``): it would otherwise take too many parameters.
     bundled: tuple[str, ...] = ()
+    # The function it calls, when it runs the same code as other steps with
+    # other versions of a helper; None when the function is its own.
+    shared: SharedStep | None = None
 
 
 @dataclass(frozen=True)

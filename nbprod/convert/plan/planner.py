@@ -32,6 +32,7 @@ from nbprod.convert.plan.dataflow import (
     stage_inputs_outputs,
     unreturned,
 )
+from nbprod.convert.plan.experiments import share_experiments
 from nbprod.convert.plan.figures import drawing_helpers, plan_figures
 from nbprod.convert.plan.model import CellPlan, Plan, StagePlan
 from nbprod.convert.plan.names import package_name, unique_name
@@ -276,10 +277,17 @@ def build_plan(
         | {inputs_argument}
         | {n for sp in stages for step in sp.steps for n in (step.name, step.result)}
     )
+    drawn = {f.cell for f in figures}
+    stages = [
+        share_experiments(
+            sp, [c for c in work if c.stage == sp.stage], helpers, drawn, named
+        )
+        for sp in stages
+    ]
     stages = [
         with_inputs_bundle(
             sp,
-            {f.cell for f in figures},
+            drawn,
             unique_name(f"{str(sp.stage).capitalize()}Inputs", named),
         )
         for sp in stages

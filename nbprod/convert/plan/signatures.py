@@ -77,9 +77,9 @@ def with_inputs_bundle(
         )
         # Values a step before it bound again are not the stage's inputs any more.
         fresh = tuple(n for n in step.inputs if n in stage.inputs and n not in bound)
-        steps.append(
-            replace(step, bundled=fresh) if width > WIDEST and len(fresh) > 1 else step
-        )
+        # A step that shares its function with others is as wide as it was made.
+        wide = width > WIDEST and len(fresh) > 1 and step.shared is None
+        steps.append(replace(step, bundled=fresh) if wide else step)
         bound.update(step.outputs)
     width = len(stage.inputs) + stage_keyword_count(
         stage, draws=bool(drawn & set(stage.cells))

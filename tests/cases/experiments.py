@@ -1,0 +1,248 @@
+# The course's week-2 habit: a feature function redefined with one more feature
+# each time, and the same fit-and-score cell run after each. Every later
+# definition is named after what it adds (prepare_X_age, prepare_X_make), not
+# prepare_X_2; the repeated cells are one step function that takes the feature
+# function as a parameter, called once per version; each call keeps a step name
+# of its own for the proof (fit_w_age: what differs).
+
+# %%
+import numpy as np
+import pandas as pd
+
+# %%
+df = pd.read_csv("cars.csv")
+n_val = int(len(df) * 0.2)
+idx = np.arange(len(df))
+np.random.seed(2)
+np.random.shuffle(idx)
+df_train = df.iloc[idx[n_val:]].reset_index(drop=True)
+df_val = df.iloc[idx[:n_val]].reset_index(drop=True)
+y_train = np.log1p(df_train.msrp.values)
+y_val = np.log1p(df_val.msrp.values)
+
+# %%
+def train_linear_regression(X, y):
+    X = np.column_stack([np.ones(X.shape[0]), X])
+    w_full = np.linalg.inv(X.T.dot(X)).dot(X.T).dot(y)
+    return w_full[0], w_full[1:]
+
+
+def rmse(y, y_pred):
+    return np.sqrt(((y - y_pred) ** 2).mean())
+
+# %%
+base = ["engine_hp", "city_mpg"]
+
+
+def prepare_X(df):
+    return df[base].fillna(0).values
+
+# %%
+X_train = prepare_X(df_train)
+w0, w = train_linear_regression(X_train, y_train)
+
+# %%
+print(round(rmse(y_val, w0 + prepare_X(df_val).dot(w)), 4))
+
+# %%
+def prepare_X(df):
+    df = df.copy()
+    df["age"] = 2017 - df.year
+    return df[base + ["age"]].fillna(0).values
+
+# %%
+X_train = prepare_X(df_train)
+w0, w = train_linear_regression(X_train, y_train)
+
+# %%
+print(round(rmse(y_val, w0 + prepare_X(df_val).dot(w)), 4))
+
+# %%
+def prepare_X(df):
+    df = df.copy()
+    df["age"] = 2017 - df.year
+    for v in ["bmw", "ford"]:
+        df["make_%s" % v] = (df.make == v).astype(int)
+    return df[base + ["age", "make_bmw", "make_ford"]].fillna(0).values
+
+# %%
+X_train = prepare_X(df_train)
+w0, w = train_linear_regression(X_train, y_train)
+
+# %%
+score = rmse(y_val, w0 + prepare_X(df_val).dot(w))
+print(round(score, 4))
+
+# %% [plan]
+  cell   1  -             imports hoisted to the modules that use them
+  cell   2  preprocessing calls pandas.read_csv (data reader)
+  cell   3  -             definitions of train_linear_regression(), rmse() moved to module level
+  cell   4  training      no signal; joins cell 5, the first that needs it
+  cell   5  training      calls train_linear_regression(), which calls numpy.linalg.inv (closed-form fit)
+  cell   6  training      depends on cell 5 (training: uses w); its own signal prepare_X(), which calls .fillna (pandas cleaning) is earlier
+  cell   7  -             definitions of prepare_X_age() moved to module level
+  cell   8  training      calls train_linear_regression(), which calls numpy.linalg.inv (closed-form fit)
+  cell   9  training      depends on cell 8 (training: uses w); its own signal prepare_X_age(), which calls .fillna (pandas cleaning) is earlier
+  cell  10  -             definitions of prepare_X_make() moved to module level
+  cell  11  training      calls train_linear_regression(), which calls numpy.linalg.inv (closed-form fit)
+  cell  12  training      depends on cell 9 (training: uses df_val); its own signal prepare_X_make(), which calls .astype (pandas cleaning) is earlier
+preprocessing: preprocess(cars_path) -> df_train, df_val, y_train, y_val
+training: train(df_train, df_val, y_train, y_val) -> X_train, w0, w, score
+  step set_constants() -> base  [cell 4; name from only binds constants]
+  step fit_w(df_train, y_train, base) -> w0, w  [cell 5; name from fits w; runs fit_w() with prepare_X=prepare_X]
+  step report(df_val, y_val, base, w0, w) -> nothing  [cell 6; name from computes nothing later steps use; runs report() with prepare_X=prepare_X]
+  step fit_w_age(df_train, y_train, base) -> w0, w, df_train  [cell 8; name from fits w; runs fit_w() with prepare_X=prepare_X_age]
+  step report_age(df_val, y_val, base, w0, w) -> df_val  [cell 9; name from cleans df_val; runs report() with prepare_X=prepare_X_age]
+  step fit_w_make(df_train, y_train, base) -> X_train, w0, w  [cell 11; name from fits w; runs fit_w() with prepare_X=prepare_X_make]
+  step clean_score(df_val, y_val, base, w0, w) -> score  [cell 12; name from cleans score]
+helper train_linear_regression (cell 3) -> training
+helper rmse (cell 3) -> training
+helper prepare_X (cell 4) -> training (notebook globals become parameters: base)
+helper prepare_X_age (cell 7, a later definition of prepare_X) -> training (notebook globals become parameters: base)
+helper prepare_X_make (cell 10, a later definition of prepare_X) -> training (notebook globals become parameters: base)
+config preprocessing.cars_path = 'cars.csv'  [cell 2, line 1: path 'cars.csv']
+predict: does not score new rows: the notebook never makes a value from a model's predictions row by row (predict, predict_proba or decision_function of a named model)
+
+# %% [module preprocessing]
+"""Preprocessing stage of experiments: notebook cell 2.
+
+Generated by nbprod; the code is the notebook's own, wrapped in a function.
+"""
+
+import numpy as np
+import pandas as pd
+
+from .config import PreprocessingConfig
+
+
+def preprocess(*, config: PreprocessingConfig):
+    """Run the preprocessing stage (notebook cell 2).
+
+    Returns df_train, df_val, y_train, y_val, by name.
+    """
+
+    # Notebook cell 2.
+    df = pd.read_csv(config.cars_path)
+    n_val = int(len(df) * 0.2)
+    idx = np.arange(len(df))
+    np.random.seed(2)
+    np.random.shuffle(idx)
+    df_train = df.iloc[idx[n_val:]].reset_index(drop=True)
+    df_val = df.iloc[idx[:n_val]].reset_index(drop=True)
+    y_train = np.log1p(df_train.msrp.values)
+    y_val = np.log1p(df_val.msrp.values)
+
+    return {"df_train": df_train, "df_val": df_val, "y_train": y_train, "y_val": y_val}
+
+# %% [module training]
+"""Training stage of experiments: notebook cells 4, 5, 6, 8, 9, 11, 12.
+
+Generated by nbprod; the code is the notebook's own, in one function per step,
+called in order by train().
+"""
+
+import numpy as np
+
+
+# From notebook cell 3.
+def train_linear_regression(X, y):
+    X = np.column_stack([np.ones(X.shape[0]), X])
+    w_full = np.linalg.inv(X.T.dot(X)).dot(X.T).dot(y)
+    return w_full[0], w_full[1:]
+
+
+# From notebook cell 3.
+def rmse(y, y_pred):
+    return np.sqrt(((y - y_pred) ** 2).mean())
+
+
+# From notebook cell 4.
+def prepare_X(df, *, base):
+    return df[base].fillna(0).values
+
+
+# From notebook cell 7.
+def prepare_X_age(df, *, base):
+    df = df.copy()
+    df["age"] = 2017 - df.year
+    return df[base + ["age"]].fillna(0).values
+
+
+# From notebook cell 10.
+def prepare_X_make(df, *, base):
+    df = df.copy()
+    df["age"] = 2017 - df.year
+    for v in ["bmw", "ford"]:
+        df["make_%s" % v] = (df.make == v).astype(int)
+    return df[base + ["age", "make_bmw", "make_ford"]].fillna(0).values
+
+
+def set_constants():
+    """Set constants (notebook cell 4).
+
+    Returns base.
+    """
+
+    # Notebook cell 4.
+    base = ["engine_hp", "city_mpg"]
+
+    return base
+
+
+def fit_w(df_train, y_train, base, *, prepare_X):
+    """Fit w (notebook cell 5; run again for cells 8, 11 with another prepare_X).
+
+    Returns w0, w, df_train, X_train.
+    """
+
+    # Notebook cells 5, 8, 11: the same code, each with its own prepare_X.
+    X_train = prepare_X(df_train, base=base)
+    w0, w = train_linear_regression(X_train, y_train)
+
+    return w0, w, df_train, X_train
+
+
+def report(df_val, y_val, base, w0, w, *, prepare_X):
+    """Report (notebook cell 6; run again for cell 9 with another prepare_X).
+
+    Returns df_val.
+    """
+
+    # Notebook cells 6, 9: the same code, each with its own prepare_X.
+    print(round(rmse(y_val, w0 + prepare_X(df_val, base=base).dot(w)), 4))
+
+    return df_val
+
+
+def clean_score(df_val, y_val, base, w0, w):
+    """Clean score (notebook cell 12).
+
+    Returns score.
+    """
+
+    # Notebook cell 12.
+    score = rmse(y_val, w0 + prepare_X_make(df_val, base=base).dot(w))
+    print(round(score, 4))
+
+    return score
+
+
+def train(df_train, df_val, y_train, y_val):
+    """Run the training stage (notebook cells 4, 5, 6, 8, 9, 11, 12).
+
+    Returns X_train, w0, w, score, by name.
+    """
+    base = set_constants()
+    # Notebook cell 5, with prepare_X.
+    w0, w, _, _ = fit_w(df_train, y_train, base, prepare_X=prepare_X)
+    # Notebook cell 6, with prepare_X.
+    report(df_val, y_val, base, w0, w, prepare_X=prepare_X)
+    # Notebook cell 8, with prepare_X_age.
+    w0, w, df_train, _ = fit_w(df_train, y_train, base, prepare_X=prepare_X_age)
+    # Notebook cell 9, with prepare_X_age.
+    df_val = report(df_val, y_val, base, w0, w, prepare_X=prepare_X_age)
+    # Notebook cell 11, with prepare_X_make.
+    w0, w, _, X_train = fit_w(df_train, y_train, base, prepare_X=prepare_X_make)
+    score = clean_score(df_val, y_val, base, w0, w)
+
+    return {"X_train": X_train, "w0": w0, "w": w, "score": score}
