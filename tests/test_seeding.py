@@ -81,7 +81,7 @@ CASES: dict[str, tuple[tuple[str, ...], list[tuple[int, int, str]]]] = {
             "class Config:\n    rng = np.random.default_rng()\n\n"
             "    def draw(self, n=np.random.randint(3)):\n"
             "        return np.random.normal(size=n)",
-            "noise = lambda: np.random.normal()",
+            "noise = lambda: np.random.normal()\ncount = sum([1, 2])",
         ),
         [
             (2, 2, "numpy.random.default_rng() without a seed"),

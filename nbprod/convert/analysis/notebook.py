@@ -20,16 +20,27 @@ def analyse_notebook(
 ) -> tuple[list[CellFacts], list[ParsedCell]]:
     """Facts for every code cell, in order, and the parsed cells for generation.
 
-    Two rewrites of the source run first, when the notebook needs them: later
-    definitions of a name get names of their own (``versions``), and IPython's
-    ``_`` becomes the value it names (``history``). The rewritten cells are then
-    analysed as if the notebook had been written that way."""
-    # Both build on this package's facts.
+    Rewrites of the source run first, when the notebook needs them: a lambda
+    bound to a name becomes a ``def`` (``lambdas``), later definitions of a name
+    get names of their own (``versions``), and IPython's ``_`` becomes the value
+    it names (``history``). The rewritten cells are then analysed as if the
+    notebook had been written that way."""
+    # They build on this package's facts.
     from nbprod.convert.edits import apply_edits
     from nbprod.convert.history import history_edits
+    from nbprod.convert.lambdas import lambda_edits
     from nbprod.convert.versions import versioned_definitions
 
     parsed = [parse_cell(c) for c in cells]
+    defs = lambda_edits(parsed)
+    parsed = [
+        (
+            parse_cell(replace(pc.cell, code=apply_edits(pc.cell.code, defs[k])))
+            if k in defs
+            else pc
+        )
+        for k, pc in enumerate(parsed)
+    ]
     edits, originals = versioned_definitions(parsed)
     facts = _analyse_parsed(parsed, {})
     imports = {imp.bound: imp.qualified for imp in collect_imports(parsed)}
