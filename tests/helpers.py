@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -317,3 +318,52 @@ def saved_artifact(artifacts: Path, name: str) -> Path:
         if path.is_file():
             return path
     raise AssertionError(f"no stage in {artifacts} saved {name}")
+
+
+# A cell marker of a case file (tests/cases): ``# %%``, ``# %% [markdown]``,
+# ``# %% tags=[...]``, ``# %% [plan]``, ``# %% [module NAME]``.
+_MARK = re.compile(r"^# %%(?: \[(?P<section>[^\]]+)\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+
+
+def parse_case(text: str) -> tuple[str, list[nbformat.NotebookNode], dict[str, str]]:
+    """The case's description, its notebook cells, and its expected sections."""
+    head, _, rest = text.partition("\n# %%")
+    description = "\n".join(line.removeprefix("# ") for line in head.splitlines())
+    cells: list[nbformat.NotebookNode] = []
+    expected: dict[str, str] = {}
+    for chunk in ("# %%" + rest).split("\n# %%"):
+        chunk = chunk if chunk.startswith("# %%") else "# %%" + chunk
+        mark, _, body = chunk.partition("\n")
+        match = _MARK.match(mark)
+        assert match, f"not a cell marker: {mark!r}"
+        section, tags = match.group("section"), match.group("tags")
+        body = body.strip("\n")
+        if section is None:
+            cell = nbformat.v4.new_code_cell(body)
+            if tags:
+                cell.metadata["tags"] = json.loads(tags)
+            cells.append(cell)
+        elif section == "markdown":
+            lines = [
+                line.removeprefix("#").removeprefix(" ") for line in body.splitlines()
+            ]
+            cells.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
+        else:
+            expected[section] = body
+    return description, cells, expected
+
+
+def converted_case(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    case: str,
+    data: Callable[[Path], object],
+) -> ConvertedCopy:
+    """The notebook of ``tests/cases/CASE.py``, with the files ``data`` writes
+    beside it, converted and validated once for the session (:func:`converted_copy`)."""
+    _, cells, _ = parse_case(
+        (ROOT / "tests" / "cases" / f"{case}.py").read_text("utf-8")
+    )
+    return converted_copy(
+        tmp_path_factory, tmp_path, case, *(c.source for c in cells), data=data
+    )

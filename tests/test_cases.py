@@ -15,13 +15,12 @@ Rewrite the expected parts after an intended change with
 from __future__ import annotations
 
 import ast
-import json
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import FIXED_ENVIRONMENT
+from helpers import FIXED_ENVIRONMENT, parse_case
 
 from nbprod.convert.build import analyse, build_files
 from nbprod.convert.describe import describe
@@ -29,35 +28,6 @@ from nbprod.convert.plan.signatures import WIDEST
 from nbprod.notebook import read_notebook
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.py"))
-_MARK = re.compile(r"^# %%(?: \[(?P<section>[^\]]+)\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
-
-
-def parse(text: str) -> tuple[str, list[nbformat.NotebookNode], dict[str, str]]:
-    """The case's description, its notebook cells, and its expected sections."""
-    head, _, rest = text.partition("\n# %%")
-    description = "\n".join(line.removeprefix("# ") for line in head.splitlines())
-    cells: list[nbformat.NotebookNode] = []
-    expected: dict[str, str] = {}
-    for chunk in ("# %%" + rest).split("\n# %%"):
-        chunk = chunk if chunk.startswith("# %%") else "# %%" + chunk
-        mark, _, body = chunk.partition("\n")
-        match = _MARK.match(mark)
-        assert match, f"not a cell marker: {mark!r}"
-        section, tags = match.group("section"), match.group("tags")
-        body = body.strip("\n")
-        if section is None:
-            cell = nbformat.v4.new_code_cell(body)
-            if tags:
-                cell.metadata["tags"] = json.loads(tags)
-            cells.append(cell)
-        elif section == "markdown":
-            lines = [
-                line.removeprefix("#").removeprefix(" ") for line in body.splitlines()
-            ]
-            cells.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
-        else:
-            expected[section] = body
-    return description, cells, expected
 
 
 def actual(case: Path, cells: list[nbformat.NotebookNode], tmp: Path) -> dict[str, str]:
@@ -89,7 +59,7 @@ def write(case: Path, head: str, found: dict[str, str]) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_case(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     text = case.read_text(encoding="utf-8")
-    _, cells, expected = parse(text)
+    _, cells, expected = parse_case(text)
     found = actual(case, cells, tmp_path)
     if request.config.getoption("--update-golden"):
         first = re.search(r"^# %% \[(plan|module [a-z]+)\]", text, re.M)
@@ -106,7 +76,7 @@ def test_no_generated_function_takes_more_than_seven_parameters() -> None:
     modules = [
         (f"{case.name}: {name}", text)
         for case in CASES
-        for name, text in parse(case.read_text(encoding="utf-8"))[2].items()
+        for name, text in parse_case(case.read_text(encoding="utf-8"))[2].items()
         if name.startswith("module ")
     ] + [
         (str(path), path.read_text(encoding="utf-8"))

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ROOT, converted_copy, run_with_kernels
-from test_cases import parse
+from helpers import converted_case, run_with_kernels
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 
@@ -47,14 +46,7 @@ def _statuses(project: Path) -> dict[str, str]:
 def test_each_call_of_a_shared_step_is_proven_as_its_own_step(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    _, cells, _ = parse((ROOT / "tests/cases/experiments.py").read_text("utf-8"))
-    copy = converted_copy(
-        tmp_path_factory,
-        tmp_path,
-        "experiments",
-        *(cell.source for cell in cells),
-        data=_cars,
-    )
+    copy = converted_case(tmp_path_factory, tmp_path, "experiments", _cars)
     assert copy.result.returncode == 0, copy.result.stdout + copy.result.stderr
     statuses = _statuses(copy.project)
     # The weights each experiment fitted, kept as each call returned them.

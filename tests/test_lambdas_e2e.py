@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ROOT, converted_copy, run_project
-from test_cases import parse
+from helpers import converted_case, run_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 
@@ -27,14 +26,7 @@ def _data(folder: Path) -> None:
 def test_a_lambda_used_by_a_later_stage_runs_in_each_stage_alone(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    _, cells, _ = parse((ROOT / "tests/cases/lambdas.py").read_text("utf-8"))
-    copy = converted_copy(
-        tmp_path_factory,
-        tmp_path,
-        "lambdas",
-        *(cell.source for cell in cells),
-        data=_data,
-    )
+    copy = converted_case(tmp_path_factory, tmp_path, "lambdas", _data)
     assert copy.result.returncode == 0, copy.result.stdout + copy.result.stderr
     assert re.search(r"(\d+) values compared: \1 equal", copy.result.stdout)
     for stage in ("preprocess", "train", "predict"):

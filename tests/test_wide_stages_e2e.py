@@ -18,14 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ROOT, converted_copy, run_project
-from test_cases import parse
+from helpers import converted_case, run_project
 
 from nbprod.convert.plan.signatures import WIDEST
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
-
-CASES = ROOT / "tests" / "cases"
 
 
 def _churn(folder: Path) -> None:
@@ -70,14 +67,7 @@ def _project_widths(project: Path) -> dict[str, int]:
 def test_wide_stages_take_their_inputs_as_one_value_and_are_proven(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    _, cells, _ = parse((CASES / "many_inputs.py").read_text(encoding="utf-8"))
-    copy = converted_copy(
-        tmp_path_factory,
-        tmp_path,
-        "many_inputs",
-        *(cell.source for cell in cells),
-        data=_churn,
-    )
+    copy = converted_case(tmp_path_factory, tmp_path, "many_inputs", _churn)
     assert copy.result.returncode == 0, copy.result.stdout + copy.result.stderr
     project = copy.project
     report = json.loads((project / "nbprod-report.json").read_text(encoding="utf-8"))
@@ -118,14 +108,7 @@ def _rows(folder: Path) -> None:
 def test_a_serving_path_applying_many_saved_values_is_proven_and_scores_a_file(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    _, cells, _ = parse((CASES / "wide_serving.py").read_text(encoding="utf-8"))
-    copy = converted_copy(
-        tmp_path_factory,
-        tmp_path,
-        "wide_serving",
-        *(cell.source for cell in cells),
-        data=_rows,
-    )
+    copy = converted_case(tmp_path_factory, tmp_path, "wide_serving", _rows)
     assert copy.result.returncode == 0, copy.result.stdout + copy.result.stderr
     assert "predict: proven on 100 rows" in copy.result.stdout, copy.result.stdout
     widths = _project_widths(copy.project)

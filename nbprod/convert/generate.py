@@ -83,6 +83,13 @@ class _Context:
     section: str | None = None
 
 
+# ``f(k=v)``, as black writes a keyword argument.
+_NO_SPACE = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""),
+    whitespace_after=cst.SimpleWhitespace(""),
+)
+
+
 class _Rewrite(cst.CSTTransformer):
     """Lifted literals become parameters; helpers get the notebook globals they read."""
 
@@ -688,14 +695,10 @@ def _bundled(bundle: str, names: tuple[str, ...]) -> Sequence[str | cst.BaseExpr
     built of them by keyword (``PredictInputs(model=model, ...)``)."""
     if not bundle:
         return names
-    no_space = cst.AssignEqual(
-        whitespace_before=cst.SimpleWhitespace(""),
-        whitespace_after=cst.SimpleWhitespace(""),
-    )
     return [
         cst.Call(
             cst.Name(bundle),
-            [cst.Arg(cst.Name(n), keyword=cst.Name(n), equal=no_space) for n in names],
+            [cst.Arg(cst.Name(n), keyword=cst.Name(n), equal=_NO_SPACE) for n in names],
         )
     ]
 
@@ -809,16 +812,13 @@ def _assigned_call(
 ) -> cst.SimpleStatementLine:
     """``a, b = function(x, y, k=k, p=v)``: each name passed as itself, and
     each of ``passes`` as ``parameter=value``."""
-    no_space = cst.AssignEqual(
-        whitespace_before=cst.SimpleWhitespace(""),
-        whitespace_after=cst.SimpleWhitespace(""),
-    )
     call = cst.Call(
         cst.Name(function),
         [cst.Arg(cst.Name(n) if isinstance(n, str) else n) for n in positional]
-        + [cst.Arg(cst.Name(k), keyword=cst.Name(k), equal=no_space) for k in keywords]
+        + [cst.Arg(cst.Name(k), keyword=cst.Name(k), equal=_NO_SPACE) for k in keywords]
         + [
-            cst.Arg(cst.Name(v), keyword=cst.Name(k), equal=no_space) for k, v in passes
+            cst.Arg(cst.Name(v), keyword=cst.Name(k), equal=_NO_SPACE)
+            for k, v in passes
         ],
     )
     if not outputs:
