@@ -36,7 +36,7 @@ They run on two kinds of notebook:
   headings between blocks), deterministic, built with nbformat in a temporary folder.
 
 Then the pure core in-process, without the start-up of a new interpreter:
-``read_notebook`` + ``analyse`` + ``build_files`` from ``nbprod.convert.build``, timed
+``read_notebook`` + ``analyse`` + ``build_files`` from ``nbprod.commands.convert``, timed
 with ``time.perf_counter`` for each synthetic size. ``build_files`` still runs ruff as
 a subprocess over the generated files (``nbprod.convert.format``), so that cost stays in.
 
@@ -456,7 +456,7 @@ def run_cases(
 
 def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
     """Time ``read_notebook``, ``analyse`` and ``build_files`` in this process."""
-    from nbprod.convert.build import analyse, build_files, import_roots, read_notebook
+    from nbprod.commands.convert import analyse, build_files, import_roots, read_notebook
     from nbprod.convert.environment import gather
 
     validation = {"status": "not run", "reason": "benchmark"}
@@ -483,7 +483,7 @@ def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
 
 def profile_core(notebook: Path, top: int = 15) -> str:
     """cProfile of the core on ``notebook``: the ``top`` nbprod entries by cumulative time."""
-    from nbprod.convert.build import analyse, build_files, import_roots, read_notebook
+    from nbprod.commands.convert import analyse, build_files, import_roots, read_notebook
     from nbprod.convert.environment import gather
 
     profiler = cProfile.Profile()
@@ -823,7 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cores = []
         if synthetic:
             progress("Timing the in-process core ...")
-            from nbprod.convert.build import analyse, read_notebook
+            from nbprod.commands.convert import analyse, read_notebook
 
             analyse(read_notebook(synthetic[0].path))  # warm imports before timing
             for case in synthetic:

@@ -101,7 +101,7 @@ def convert(
     quiet: bool,
 ) -> None:
     """Convert NOTEBOOK into a tested Python project, and prove it equivalent."""
-    from nbprod.convert.build import convert as run_convert
+    from nbprod.commands.convert import convert as run_convert
     from nbprod.convert.plan import package_name, safe_identifier
     from nbprod.validate.proof import format_table
 
@@ -196,7 +196,7 @@ def validate(
     quiet: bool,
 ) -> None:
     """Run NOTEBOOK and the PROJECT made from it; compare what both computed."""
-    from nbprod.convert.build import analyse, unseeded_calls
+    from nbprod.commands.convert import analyse, unseeded_calls
     from nbprod.notebook import read_notebook
     from nbprod.redact import redact
     from nbprod.validate.proof import (
@@ -273,7 +273,7 @@ def init(name: str, output: Path | None, force: bool) -> None:
 )
 def plan(notebook: Path, fmt: str) -> None:
     """Print where every code cell of NOTEBOOK would go, and why. Writes nothing."""
-    from nbprod.convert.build import analyse, unseeded_calls
+    from nbprod.commands.convert import analyse, unseeded_calls
     from nbprod.convert.describe import describe
     from nbprod.convert.picture import html_page, mermaid, svg
     from nbprod.notebook import read_notebook

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from nbprod.convert.build import Analysis, convert
+from nbprod.commands.convert import Analysis, convert
 from nbprod.convert.plan import safe_identifier
 from nbprod.errors import NbprodError
 

@@ -12,12 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from nbprod.stages import Stage
-
-if TYPE_CHECKING:
-    from nbprod.convert.analysis.facts import RowChangeKind
 
 # Short names keep the table below one row per line.
 PRE, TRAIN, INFER, EVAL = (
@@ -683,6 +680,22 @@ GROUPBY_PER_ROW = frozenset(
         "bfill",
     }
 )
+# What a step does to the rows of a value: keeps some of them in another order
+# (reorder), drops some (filter), takes some by position or label (select), one
+# part of a split (split), several rows for one or one for several (duplicate,
+# combine, aggregate), or gives them a new index (reindex).
+RowChangeKind = Literal[
+    "reorder",
+    "filter",
+    "select",
+    "split",
+    "duplicate",
+    "combine",
+    "aggregate",
+    "reindex",
+]
+
+
 # Methods of frames that change their rows, and what they do to them.
 ROW_CHANGES: dict[str, RowChangeKind] = {
     "sort_values": "reorder",

@@ -23,8 +23,8 @@ from typing import NamedTuple
 import nbformat
 import pytest
 
+from nbprod.commands.convert import Analysis, analyse
 from nbprod.convert.analysis import collect_imports
-from nbprod.convert.build import Analysis, analyse
 from nbprod.convert.environment import Environment
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules

@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from helpers import FIXED_ENVIRONMENT, parse_case
 
-from nbprod.convert.build import analyse, build_files
+from nbprod.commands.convert import analyse, build_files
 from nbprod.convert.describe import describe
 from nbprod.convert.plan.signatures import WIDEST
 from nbprod.notebook import read_notebook

@@ -10,7 +10,7 @@ import pytest
 from helpers import make_notebook
 
 from nbprod import known_apis as apis
-from nbprod.convert.build import analyse
+from nbprod.commands.convert import analyse
 from nbprod.convert.data import input_data, split_pattern
 from nbprod.notebook import read_notebook
 

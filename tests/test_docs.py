@@ -16,7 +16,7 @@ import pytest
 from helpers import ROOT
 
 from nbprod.cli import cli
-from nbprod.convert.build import analyse
+from nbprod.commands.convert import analyse
 from nbprod.convert.picture import mermaid
 from nbprod.notebook import read_notebook
 

@@ -25,7 +25,7 @@ from helpers import (
     run_nbprod,
 )
 
-from nbprod.convert.build import convert
+from nbprod.commands.convert import convert
 
 GOLDEN = ROOT / "tests" / "golden"
 

@@ -72,3 +72,132 @@ def test_analysis_and_planning_stay_small(path: Path) -> None:
         if isinstance(node, ast.ClassDef):
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             assert length <= 150, f"{path.name}: class {node.name} is {length} lines"
+
+
+# The layers of nbprod, lowest first. A module may import from its own package
+# and from the layers below its own; the packages of one layer never import each
+# other. A package's modules are all in its layer, but for those of its
+# subpackages that have a layer of their own.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("nbprod", "nbprod.errors", "nbprod.stages", "nbprod.globs"),
+    ("nbprod.secrets", "nbprod.notebook", "nbprod.known_apis"),
+    ("nbprod.convert.analysis",),
+    ("nbprod.redact",),
+    ("nbprod.convert.plan",),
+    ("nbprod.convert",),
+    ("nbprod.validate", "nbprod.export", "nbprod.lint"),
+    ("nbprod.commands",),
+    ("nbprod.init",),
+    ("nbprod.cli",),
+    ("nbprod.__main__",),
+)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _unit(module: str) -> str:
+    """The entry of LAYERS that ``module`` belongs to: itself, or the longest
+    package above it ("nbprod" only for itself)."""
+    units = [u for layer in LAYERS for u in layer]
+    found = [
+        u
+        for u in units
+        if module == u or (u != "nbprod" and module.startswith(u + "."))
+    ]
+    assert found, f"{module} is in no layer: add it to LAYERS"
+    return max(found, key=len)
+
+
+def _imports(tree: ast.AST, modules: set[str]) -> set[str]:
+    """The nbprod modules ``tree`` imports (a name imported from a package is
+    that package, unless it is a module of it)."""
+    found = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name:
+                found.add(name)
+    return found
+
+
+def import_graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    """Module -> the nbprod modules it imports, from ``{module: source}``."""
+    modules = set(sources)
+    return {m: _imports(ast.parse(text), modules) - {m} for m, text in sources.items()}
+
+
+def layering_problems(graph: dict[str, set[str]]) -> list[str]:
+    """Each import that goes up or sideways in LAYERS, and each import cycle."""
+    layer_of = {u: k for k, layer in enumerate(LAYERS) for u in layer}
+    problems = []
+    for module, targets in sorted(graph.items()):
+        unit = _unit(module)
+        for target in sorted(targets):
+            other = _unit(target)
+            if other != unit and layer_of[other] >= layer_of[unit]:
+                problems.append(
+                    f"{module} imports {target}: {other} is not below {unit}"
+                )
+    problems += [f"import cycle: {' -> '.join(c)}" for c in _cycles(graph)]
+    return problems
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+SOURCE_TEXTS = {_module_name(p): p.read_text(encoding="utf-8") for p in SOURCES}
+
+
+def test_imports_go_down_the_layers_and_never_round() -> None:
+    assert layering_problems(import_graph(SOURCE_TEXTS)) == []
+
+
+def test_the_layering_check_sees_an_upward_import_and_a_cycle() -> None:
+    planted = dict(SOURCE_TEXTS)
+    planted["nbprod.convert.plan.model"] += "\nfrom nbprod.validate import proof\n"
+    planted["nbprod.stages"] += "\nfrom nbprod import errors\n"
+    planted["nbprod.errors"] += "\nimport nbprod.stages\n"
+    problems = layering_problems(import_graph(planted))
+    assert any(
+        p.startswith("nbprod.convert.plan.model imports nbprod.validate.proof")
+        for p in problems
+    ), problems
+    assert "import cycle: nbprod.errors -> nbprod.stages" in problems, problems

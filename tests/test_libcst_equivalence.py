@@ -23,8 +23,8 @@ from libcst.metadata import (
 
 from nbprod.convert.analysis.contexts import expression_contexts
 from nbprod.convert.analysis.nodes import children, ordered_children, walk
+from nbprod.convert.analysis.normalise import normalise_cell
 from nbprod.convert.analysis.parse import Scopes
-from nbprod.convert.normalise import normalise_cell
 from nbprod.notebook import read_notebook
 
 ROOT = Path(__file__).parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbprod.convert.normalise import normalise_cell
+from nbprod.convert.analysis.normalise import normalise_cell
 from nbprod.errors import CellError
 from nbprod.notebook import Cell
 

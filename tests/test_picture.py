@@ -18,7 +18,7 @@ import pytest
 from helpers import EXAMPLE_NOTEBOOKS, EXAMPLES, run_nbprod
 from PIL import Image
 
-from nbprod.convert.build import analyse
+from nbprod.commands.convert import analyse
 from nbprod.convert.picture import (
     LEFT_OUT_COLOUR,
     STAGE_COLOURS,

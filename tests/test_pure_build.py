@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import EXAMPLES, FIXED_ENVIRONMENT, make_notebook
 
-from nbprod.convert.build import analyse, build_files
+from nbprod.commands.convert import analyse, build_files
 from nbprod.notebook import read_notebook
 
 if sys.version_info >= (3, 11):

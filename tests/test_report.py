@@ -16,7 +16,7 @@ from helpers import (
     run_nbprod,
 )
 
-from nbprod.convert.build import analyse, convert
+from nbprod.commands.convert import analyse, convert
 from nbprod.convert.plan import Plan
 from nbprod.errors import NbprodError
 from nbprod.notebook import read_notebook

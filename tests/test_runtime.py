@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from helpers import EXAMPLES, FIXED_ENVIRONMENT, ROOT
 
-from nbprod.convert.build import analyse, build_files
+from nbprod.commands.convert import analyse, build_files
 from nbprod.convert.render import shipped_runtime
 from nbprod.notebook import read_notebook
 

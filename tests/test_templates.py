@@ -7,8 +7,8 @@ import pytest
 from helpers import EXAMPLES, FIXED_ENVIRONMENT
 from jinja2 import meta
 
+from nbprod.commands.convert import _render_facts, analyse
 from nbprod.convert.analysis import collect_imports
-from nbprod.convert.build import _render_facts, analyse
 from nbprod.convert.generate import generate_modules
 from nbprod.convert.render import PROJECT_FILES, environment, render
 from nbprod.notebook import read_notebook

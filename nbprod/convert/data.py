@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from nbprod.globs import split_pattern
 
 if TYPE_CHECKING:  # the CLI reads the modes at start-up: no libcst for that
     from nbprod.convert.plan import DataFile
@@ -26,8 +27,6 @@ DATA_MODES: tuple[DataMode, ...] = ("copy", "reference")
 # Above this, copying the inputs would make the project a data store: reference.
 DEFAULT_LIMIT = 50 * 1024 * 1024
 DATA_FOLDER = "data"
-# What makes a part of a path a glob pattern (as ``glob`` decides it).
-_MAGIC = re.compile(r"[*?[]")
 
 
 @dataclass(frozen=True)
@@ -126,15 +125,6 @@ def input_data(
             if not referenced:
                 contents[target] = data
     return InputData(tuple(files), targets, contents, referenced)
-
-
-def split_pattern(pattern: str) -> tuple[str, str]:
-    """The folder a glob pattern matches in (its parts before the first with a
-    wildcard; "." for none) and the pattern under it: ("data/parts", "*.csv")."""
-    parts = posixpath.normpath(pattern).split("/")
-    first = next((i for i, p in enumerate(parts) if _MAGIC.search(p)), len(parts) - 1)
-    folder = "/".join(parts[:first]) or ("/" if pattern.startswith("/") else ".")
-    return folder, "/".join(parts[first:])
 
 
 @dataclass(frozen=True)

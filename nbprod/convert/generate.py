@@ -27,7 +27,7 @@ from nbprod.convert.analysis import (
 )
 from nbprod.convert.analysis.clones import CloneUse
 from nbprod.convert.analysis.nodes import dotted
-from nbprod.convert.normalise import EXPLICIT_COMMENT
+from nbprod.convert.analysis.normalise import EXPLICIT_COMMENT
 from nbprod.convert.plan import (
     ClonePlan,
     FigurePlan,

@@ -22,16 +22,16 @@ from helpers import make_notebook
 BROKEN = "\n\ndef broken(*, X):\n    global X\n"
 WRAPPER = f"""
 import sys
-import nbprod.convert.build
+import nbprod.commands.convert
 
-real = nbprod.convert.build.generate_modules
+real = nbprod.commands.convert.generate_modules
 
 def generate_modules(*args, **kwargs):
     sources, roots = real(*args, **kwargs)
     sources["training"] += {BROKEN!r}
     return sources, roots
 
-nbprod.convert.build.generate_modules = generate_modules
+nbprod.commands.convert.generate_modules = generate_modules
 from nbprod.cli import main
 main(sys.argv[1:])
 """

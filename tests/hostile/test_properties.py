@@ -39,7 +39,7 @@ import pytest
 from helpers import FIXED_ENVIRONMENT, make_notebook, run_nbprod
 from hypothesis.errors import UnsatisfiedAssumption
 
-from nbprod.convert.build import analyse
+from nbprod.commands.convert import analyse
 from nbprod.errors import CellError, NbprodError
 from nbprod.lint.noqa import noqa_codes
 from nbprod.lint.rules import check_notebook
@@ -1036,7 +1036,7 @@ def test_found_kernel_name_with_a_newline_is_one_line() -> None:
 )
 def test_found_hand_written_get_ipython_is_refused(source: str) -> None:
     # was: ValueError, IndexError, TypeError, AttributeError or AssertionError
-    # from nbprod.convert.normalise.normalise_cell
+    # from nbprod.convert.analysis.normalise.normalise_cell
     error = convert_and_lint(source)
     assert isinstance(error, CellError) and "cell 1" in str(error), error
 
@@ -1099,7 +1099,7 @@ _CONSTRUCTS = [
 @given(st.lists(st.sampled_from(_CONSTRUCTS), min_size=1, max_size=8))
 @counted
 def test_every_generated_python_file_compiles(sources: list[str]) -> None:
-    from nbprod.convert.build import build_files
+    from nbprod.commands.convert import build_files
     from nbprod.notebook import read_notebook
 
     with tempfile.TemporaryDirectory() as tmp:

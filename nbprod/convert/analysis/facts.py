@@ -6,14 +6,14 @@ Every question the analysis answers returns one of these (or a part of
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import CodeRange, Scope
 
-from nbprod.convert.normalise import NormalCell
+from nbprod.convert.analysis.normalise import NormalCell
+from nbprod.known_apis import RowChangeKind
 from nbprod.stages import Stage
 
 
@@ -117,22 +117,6 @@ class Prediction:
     model: str
     argument: str  # its code
     names: tuple[str, ...]  # the names it reads
-
-
-# What a step does to the rows of a value: keeps some of them in another order
-# (reorder), drops some (filter), takes some by position or label (select), one
-# part of a split (split), several rows for one or one for several (duplicate,
-# combine, aggregate), or gives them a new index (reindex).
-RowChangeKind = typing.Literal[
-    "reorder",
-    "filter",
-    "select",
-    "split",
-    "duplicate",
-    "combine",
-    "aggregate",
-    "reindex",
-]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from nbprod.convert.analysis.known_strings import KnownStrings
 from nbprod.convert.analysis.nodes import literal_value
 from nbprod.convert.analysis.resolve import CallSite
 from nbprod.convert.analysis.walk import InAssignment
-from nbprod.convert.data import split_pattern
+from nbprod.globs import split_pattern
 
 _PATH_BUILDERS = frozenset({"pathlib.Path", "os.path.join"})
 

@@ -7,12 +7,16 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from nbprod.convert.analysis.cell import State, analyse_cell
+from nbprod.convert.analysis.edits import apply_edits
 from nbprod.convert.analysis.facts import CellFacts, Import, ParsedCell
+from nbprod.convert.analysis.history import history_edits
 from nbprod.convert.analysis.imports import collect_imports
+from nbprod.convert.analysis.lambdas import lambda_edits
+from nbprod.convert.analysis.normalise import NormalCell
 from nbprod.convert.analysis.parse import parse_cell
 from nbprod.convert.analysis.refuse import refuse_dynamic_names
 from nbprod.convert.analysis.resolve import Resolver
-from nbprod.convert.normalise import NormalCell
+from nbprod.convert.analysis.versions import versioned_definitions
 
 
 def analyse_notebook(
@@ -25,12 +29,6 @@ def analyse_notebook(
     get names of their own (``versions``), and IPython's ``_`` becomes the value
     it names (``history``). The rewritten cells are then analysed as if the
     notebook had been written that way."""
-    # They build on this package's facts.
-    from nbprod.convert.edits import apply_edits
-    from nbprod.convert.history import history_edits
-    from nbprod.convert.lambdas import lambda_edits
-    from nbprod.convert.versions import versioned_definitions
-
     parsed = [parse_cell(c) for c in cells]
     defs = lambda_edits(parsed)
     parsed = [

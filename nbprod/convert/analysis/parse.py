@@ -19,7 +19,7 @@ from libcst.metadata import (
 from nbprod.convert.analysis.contexts import expression_contexts
 from nbprod.convert.analysis.facts import ParsedCell
 from nbprod.convert.analysis.nodes import statement_index
-from nbprod.convert.normalise import NormalCell
+from nbprod.convert.analysis.normalise import NormalCell
 from nbprod.errors import CellError
 
 

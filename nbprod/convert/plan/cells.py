@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from nbprod.convert.analysis import CellFacts, Helper, Literal, NameCall, Signal
-from nbprod.convert.normalise import SKIP, NormalCell
+from nbprod.convert.analysis.normalise import SKIP, NormalCell
 from nbprod.convert.plan.model import HelperPlan
 from nbprod.errors import CellError
 from nbprod.stages import Stage

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from nbprod.convert.analysis import CellFacts
 from nbprod.convert.analysis.clones import Clone
-from nbprod.convert.normalise import SKIP, NormalCell
+from nbprod.convert.analysis.normalise import SKIP, NormalCell
 from nbprod.convert.plan.cells import (
     WorkCell,
     assign_stages,

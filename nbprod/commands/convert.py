@@ -24,11 +24,11 @@ from nbprod.convert.analysis import (
     collect_imports,
 )
 from nbprod.convert.analysis.clones import find_clones
-from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data, split_pattern
+from nbprod.convert.analysis.normalise import normalise_cell
+from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules, group_argument
-from nbprod.convert.normalise import normalise_cell
 from nbprod.convert.picture import svg
 from nbprod.convert.plan import Plan, build_plan
 from nbprod.convert.plan.params import config_class, written_paths
@@ -38,6 +38,7 @@ from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
 from nbprod.export import Orchestrator
 from nbprod.export.files import orchestration_files
+from nbprod.globs import split_pattern
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.redact import SecretLiteral, contains, find_secret_literals, redact
 from nbprod.stages import STAGES, Stage

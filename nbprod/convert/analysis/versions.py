@@ -29,13 +29,10 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import Assignment, GlobalScope
 
-from nbprod.convert.analysis import (
-    ParsedCell,
-    Reference,
-    global_references,
-    names_in,
-)
-from nbprod.convert.edits import Edit
+from nbprod.convert.analysis.edits import Edit
+from nbprod.convert.analysis.facts import ParsedCell, Reference
+from nbprod.convert.analysis.nodes import names_in
+from nbprod.convert.analysis.scope import global_references
 from nbprod.errors import CellError
 
 # (index of the cell in notebook order, index of the top-level statement in it)

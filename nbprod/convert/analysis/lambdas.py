@@ -22,8 +22,8 @@ import re
 import libcst as cst
 from libcst.metadata import GlobalScope
 
-from nbprod.convert.analysis import ParsedCell
-from nbprod.convert.edits import Edit
+from nbprod.convert.analysis.edits import Edit
+from nbprod.convert.analysis.facts import ParsedCell
 
 _E731 = re.compile(r"#\s*noqa:\s*E731\s*")
 

@@ -22,15 +22,11 @@ import libcst as cst
 from libcst.metadata import Assignment, GlobalScope
 
 from nbprod import known_apis as apis
-from nbprod.convert.analysis import (
-    CellFacts,
-    ParsedCell,
-    Reference,
-    global_references,
-    names_in,
-)
-from nbprod.convert.edits import Edit
-from nbprod.convert.normalise import SKIP
+from nbprod.convert.analysis.edits import Edit
+from nbprod.convert.analysis.facts import CellFacts, ParsedCell, Reference
+from nbprod.convert.analysis.nodes import names_in
+from nbprod.convert.analysis.normalise import SKIP
+from nbprod.convert.analysis.scope import global_references
 from nbprod.errors import CellError
 
 HISTORY_NAME = re.compile(r"_{1,3}|_\d+|_i{1,3}|_i\d+|_oh|_ih|In|Out")
