@@ -58,15 +58,7 @@ def input_data(
     (``Path("data").glob("*.csv")``); config.yaml gets its target either way."""
     from nbprod.convert.plan import DataFile
 
-    found: list[tuple[str, str, bytes]] = []  # (source, file under it, bytes)
-    for source in sorted(set(sources)):
-        path = notebook_dir / source
-        if path.is_file():
-            found.append((source, source, path.read_bytes()))
-        elif path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                name = posixpath.join(source, file.relative_to(path).as_posix())
-                found.append((source, name, file.read_bytes()))
+    found = _files_named(notebook_dir, sources)
     globs = [
         g
         for source, pattern in sorted(set(patterns))
@@ -125,6 +117,23 @@ def input_data(
             if not referenced:
                 contents[target] = data
     return InputData(tuple(files), targets, contents, referenced)
+
+
+def _files_named(
+    notebook_dir: Path, sources: Iterable[str]
+) -> list[tuple[str, str, bytes]]:
+    """(source, a file under it, its bytes) for each file ``sources`` names
+    relative to ``notebook_dir``: the file itself, or every file in the folder."""
+    found = []
+    for source in sorted(set(sources)):
+        path = notebook_dir / source
+        if path.is_file():
+            found.append((source, source, path.read_bytes()))
+        elif path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                name = posixpath.join(source, file.relative_to(path).as_posix())
+                found.append((source, name, file.read_bytes()))
+    return found
 
 
 @dataclass(frozen=True)

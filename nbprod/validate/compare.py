@@ -52,43 +52,26 @@ class Verdict(Word):
     NOT_COMPARABLE = "not comparable"
 
 
-# How a verdict was reached: the "how" of each value in nbprod-report.json.
-FITTED_STATE = "fitted state"  # an estimator: parameters and what fitting learned
-PREDICTIONS = "predictions"  # an estimator: its outputs on a captured input
-PARAMETERS = "parameters"  # an estimator never fitted: parameters are all it has
-ARRAY = "array"
-FRAME = "frame"
-NUMBER = "number"
-VALUE = "value"  # by ``==``, for values whose type defines it
-ELEMENTS = "elements"  # a container of several kinds, element by element
-RANDOM_STATE = "random state"
-PICKLED_STATE = "pickled state"
-ATTRIBUTES = "attributes"  # an object without equality of its own, by its state
-PATH = "path"
-SUMMARY = "summary"  # a value too large to keep, by its kept summary
-NOT_COMPUTED = "not computed"  # a plot or a timing: nothing the notebook computed
-PRINTED = (
-    "printed output"  # what a cell printed, line by line (nbprod.validate.printed)
-)
-NONE = "none"
-HOWS = (
-    FITTED_STATE,
-    PREDICTIONS,
-    PARAMETERS,
-    ARRAY,
-    FRAME,
-    NUMBER,
-    VALUE,
-    ELEMENTS,
-    RANDOM_STATE,
-    PICKLED_STATE,
-    ATTRIBUTES,
-    PATH,
-    SUMMARY,
-    NOT_COMPUTED,
-    PRINTED,
-    NONE,
-)
+class How(Word):
+    """How a verdict was reached: the "how" of each value in nbprod-report.json."""
+
+    FITTED_STATE = "fitted state"  # an estimator: parameters and what fitting learned
+    PREDICTIONS = "predictions"  # an estimator: its outputs on a captured input
+    PARAMETERS = "parameters"  # an estimator never fitted: parameters are all it has
+    ARRAY = "array"
+    FRAME = "frame"
+    NUMBER = "number"
+    VALUE = "value"  # by ``==``, for values whose type defines it
+    ELEMENTS = "elements"  # a container of several kinds, element by element
+    RANDOM_STATE = "random state"
+    PICKLED_STATE = "pickled state"
+    ATTRIBUTES = "attributes"  # an object without equality of its own, by its state
+    PATH = "path"
+    SUMMARY = "summary"  # a value too large to keep, by its kept summary
+    NOT_COMPUTED = "not computed"  # a plot or a timing: nothing the notebook computed
+    PRINTED = "printed output"  # what a cell printed, line by line (validate.printed)
+    NONE = "none"
+
 
 RTOL, ATOL = 1e-7, 1e-12
 # Wall-clock measurements are not computed values: cross_validate's fit and score
@@ -111,7 +94,7 @@ class Comparison:
     status: Verdict
     detail: str = ""
     value: float | None = None  # the notebook's value, when it is a single number
-    how: str = NONE  # one of HOWS
+    how: How = How.NONE
     model: bool = False  # the notebook's value is a model, or holds models
 
     @property
@@ -160,7 +143,7 @@ def compare(
                 result = Comparison(
                     name, Verdict.NOT_COMPARABLE, "a timing, not a computed value"
                 )
-                result = replace(result, how=NOT_COMPUTED)
+                result = replace(result, how=How.NOT_COMPUTED)
             else:
                 result = _compare(name, ours, theirs, _Walk(list(inputs)))
         if isinstance(theirs, numbers.Real) and not isinstance(theirs, bool):
@@ -208,13 +191,13 @@ def _is_plot(value: Any) -> bool:
 
 def _compare(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     if _is_plot(ours) or _is_plot(theirs):
-        return Comparison(name, Verdict.NOT_COMPARABLE, PLOT, how=NOT_COMPUTED)
+        return Comparison(name, Verdict.NOT_COMPARABLE, PLOT, how=How.NOT_COMPUTED)
     if type(ours) is not type(theirs):
         return Comparison(
             name,
             Verdict.DIFFERENT,
             f"type {type(ours).__name__} != {type(theirs).__name__}",
-            how=VALUE,
+            how=How.VALUE,
         )
     if walk.depth > MAX_DEPTH:
         return Comparison(
@@ -225,7 +208,7 @@ def _compare(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     key = (id(ours), id(theirs))
     if key in walk.seen:
         # The pair is being compared further up: what differs is found there.
-        return Comparison(name, Verdict.EQUAL, how=ATTRIBUTES)
+        return Comparison(name, Verdict.EQUAL, how=How.ATTRIBUTES)
     walk.seen.add(key)
     try:
         return _dispatch(name, ours, theirs, walk.deeper())
@@ -238,12 +221,15 @@ def _plain(name: str, ours: Any, theirs: Any) -> Comparison:
         return _number(name, ours, theirs)
     if isinstance(ours, str) and _same_place(ours, theirs):
         return Comparison(
-            name, Verdict.EQUAL, "the same path, resolved from config.yaml", how=PATH
+            name,
+            Verdict.EQUAL,
+            "the same path, resolved from config.yaml",
+            how=How.PATH,
         )
     if ours == theirs:
-        return Comparison(name, Verdict.EQUAL, how=VALUE)
+        return Comparison(name, Verdict.EQUAL, how=How.VALUE)
     return Comparison(
-        name, Verdict.DIFFERENT, f"{_short(ours)} != {_short(theirs)}", how=VALUE
+        name, Verdict.DIFFERENT, f"{_short(ours)} != {_short(theirs)}", how=How.VALUE
     )
 
 
@@ -266,7 +252,7 @@ def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
             if verdict.detail
             else "fitted parameters"
         )
-        return Comparison(name, verdict.status, detail, how=FITTED_STATE)
+        return Comparison(name, verdict.status, detail, how=How.FITTED_STATE)
     if _module(ours) == "pandas":
         return _pandas(name, ours, theirs, walk)
     if _module(ours) == "numpy":
@@ -275,11 +261,11 @@ def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         return _estimator(name, ours, theirs, walk)
     if isinstance(ours, PurePath):
         if ours == theirs:
-            return Comparison(name, Verdict.EQUAL, how=PATH)
+            return Comparison(name, Verdict.EQUAL, how=How.PATH)
         if _same_place(ours, theirs):
             detail = "the same path, resolved from config.yaml"
-            return Comparison(name, Verdict.EQUAL, detail, how=PATH)
-        return Comparison(name, Verdict.DIFFERENT, f"{ours} != {theirs}", how=PATH)
+            return Comparison(name, Verdict.EQUAL, detail, how=How.PATH)
+        return Comparison(name, Verdict.DIFFERENT, f"{ours} != {theirs}", how=How.PATH)
     if isinstance(ours, list | tuple):
         return _sequence(name, ours, theirs, walk)
     if isinstance(ours, dict):
@@ -303,12 +289,12 @@ def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
             # A lambda or a local function: its name is not its own.
             return Comparison(name, Verdict.NOT_COMPARABLE, "a function without a name")
         if _qualified(ours) == _qualified(theirs):
-            return Comparison(name, Verdict.EQUAL, how=VALUE)
+            return Comparison(name, Verdict.EQUAL, how=How.VALUE)
         return Comparison(
             name,
             Verdict.DIFFERENT,
             f"{_qualified(ours)} != {_qualified(theirs)}",
-            how=VALUE,
+            how=How.VALUE,
         )
     if dataclasses.is_dataclass(ours):
         # A dataclass's own == cannot compare arrays or tolerate rounding.
@@ -319,8 +305,10 @@ def _dispatch(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
 def _random(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     verdict = _compare(name, ours, theirs, walk)
     if verdict.matches:
-        return Comparison(name, Verdict.EQUAL, how=RANDOM_STATE)
-    return Comparison(name, verdict.status, "random generator state", how=RANDOM_STATE)
+        return Comparison(name, Verdict.EQUAL, how=How.RANDOM_STATE)
+    return Comparison(
+        name, verdict.status, "random generator state", how=How.RANDOM_STATE
+    )
 
 
 def _same_place(ours: str | PurePath, theirs: str | PurePath) -> bool:
@@ -353,19 +341,21 @@ def _where(part: Comparison) -> str:
     )
 
 
-def _combine(name: str, parts: list[Comparison], how: str = "") -> Comparison:
+def _combine(
+    name: str, parts: list[Comparison], how: How | None = None
+) -> Comparison:
     """One verdict for a container: the worst of its parts, plots and timings aside."""
-    compared = [p for p in parts if p.how != NOT_COMPUTED]
+    compared = [p for p in parts if p.how != How.NOT_COMPUTED]
     if parts and not compared:
         return Comparison(
-            name, Verdict.NOT_COMPARABLE, parts[0].detail, how=NOT_COMPUTED
+            name, Verdict.NOT_COMPARABLE, parts[0].detail, how=How.NOT_COMPUTED
         )
     for status in (Verdict.DIFFERENT, Verdict.NOT_COMPARABLE):
         bad = next((p for p in compared if p.status == status), None)
         if bad is not None:
             return Comparison(name, status, _where(bad), how=bad.how)
     hows = {p.how for p in compared}
-    how = how or (hows.pop() if len(hows) == 1 else ELEMENTS)
+    how = how or (hows.pop() if len(hows) == 1 else How.ELEMENTS)
     close = next((p for p in compared if p.status == Verdict.CLOSE), None)
     if close is not None:
         return Comparison(name, Verdict.CLOSE, _where(close), how=how)
@@ -381,11 +371,15 @@ def _number(name: str, ours: Any, theirs: Any) -> Comparison:
     if ours == theirs or (
         isinstance(ours, float) and math.isnan(ours) and math.isnan(theirs)
     ):
-        return Comparison(name, Verdict.EQUAL, how=NUMBER)
+        return Comparison(name, Verdict.EQUAL, how=How.NUMBER)
     diff = abs(ours - theirs)
     if cmath.isclose(ours, theirs, rel_tol=RTOL, abs_tol=ATOL):
-        return Comparison(name, Verdict.CLOSE, f"max difference {diff:.3g}", how=NUMBER)
-    return Comparison(name, Verdict.DIFFERENT, f"{ours!r} != {theirs!r}", how=NUMBER)
+        return Comparison(
+            name, Verdict.CLOSE, f"max difference {diff:.3g}", how=How.NUMBER
+        )
+    return Comparison(
+        name, Verdict.DIFFERENT, f"{ours!r} != {theirs!r}", how=How.NUMBER
+    )
 
 
 def _sequence(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
@@ -394,7 +388,7 @@ def _sequence(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
             name,
             Verdict.DIFFERENT,
             f"length {len(ours)} != {len(theirs)}",
-            how=ELEMENTS,
+            how=How.ELEMENTS,
         )
     parts = [
         _compare(f"{name}[{i}]", a, b, walk)
@@ -420,13 +414,13 @@ def _mapping(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
             )
             if ks
         ]
-        return Comparison(name, Verdict.DIFFERENT, "; ".join(what), how=ELEMENTS)
+        return Comparison(name, Verdict.DIFFERENT, "; ".join(what), how=How.ELEMENTS)
     if not keys and (ours or theirs):
         return Comparison(
             name,
             Verdict.NOT_COMPARABLE,
             "timings, not computed values",
-            how=NOT_COMPUTED,
+            how=How.NOT_COMPUTED,
         )
     parts = [_compare(f"{name}[{k!r}]", ours[k], theirs[k], walk) for k in keys]
     return _combine(name, parts)
@@ -435,10 +429,13 @@ def _mapping(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
 def _set(name: str, ours: Any, theirs: Any) -> Comparison:
     # Set membership uses the elements' own equality and hashing.
     if ours == theirs:
-        return Comparison(name, Verdict.EQUAL, how=ELEMENTS)
+        return Comparison(name, Verdict.EQUAL, how=How.ELEMENTS)
     if len(ours) != len(theirs):
         return Comparison(
-            name, Verdict.DIFFERENT, f"size {len(ours)} != {len(theirs)}", how=ELEMENTS
+            name,
+            Verdict.DIFFERENT,
+            f"size {len(ours)} != {len(theirs)}",
+            how=How.ELEMENTS,
         )
     elements = ours | theirs
     if all(_has_equality(e) for e in elements) and not any(map(_addressed, elements)):
@@ -447,7 +444,7 @@ def _set(name: str, ours: Any, theirs: Any) -> Comparison:
             name,
             Verdict.DIFFERENT,
             f"only the pipeline's has {', '.join(extra)}",
-            how=ELEMENTS,
+            how=How.ELEMENTS,
         )
     return Comparison(
         name, Verdict.NOT_COMPARABLE, "a set of objects without equality of their own"
@@ -462,11 +459,11 @@ def _numpy(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         mask = np.ma.getmaskarray(ours)
         if not np.array_equal(mask, np.ma.getmaskarray(theirs)):
             return Comparison(
-                name, Verdict.DIFFERENT, "masked entries differ", how=ARRAY
+                name, Verdict.DIFFERENT, "masked entries differ", how=How.ARRAY
             )
         ours, theirs = np.ma.getdata(ours)[~mask], np.ma.getdata(theirs)[~mask]
     a, b = np.asarray(ours), np.asarray(theirs)
-    how = NUMBER if a.ndim == 0 and a.dtype.kind in "biufc" else ARRAY
+    how = How.NUMBER if a.ndim == 0 and a.dtype.kind in "biufc" else How.ARRAY
     if a.shape != b.shape:
         return Comparison(
             name, Verdict.DIFFERENT, f"shape {a.shape} != {b.shape}", how=how
@@ -528,20 +525,22 @@ def _pandas(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
                 name,
                 Verdict.NOT_COMPARABLE,
                 "timings, not computed values",
-                how=NOT_COMPUTED,
+                how=How.NOT_COMPUTED,
             )
         ours = ours.drop(columns=timing)
         theirs = theirs.drop(columns=[c for c in theirs.columns if _is_timing(c)])
     try:
         check(ours, theirs, check_exact=True)
-        return Comparison(name, Verdict.EQUAL, how=FRAME)
+        return Comparison(name, Verdict.EQUAL, how=How.FRAME)
     except AssertionError:
         pass
     try:
         check(ours, theirs, check_exact=False, rtol=RTOL, atol=ATOL)
-        return Comparison(name, Verdict.CLOSE, f"equal within rtol={RTOL:g}", how=FRAME)
+        return Comparison(
+            name, Verdict.CLOSE, f"equal within rtol={RTOL:g}", how=How.FRAME
+        )
     except AssertionError as exc:
-        failure = Comparison(name, Verdict.DIFFERENT, _first_line(exc), how=FRAME)
+        failure = Comparison(name, Verdict.DIFFERENT, _first_line(exc), how=How.FRAME)
     if isinstance(ours, pd.Index) or str(ours.dtypes) != str(theirs.dtypes):
         return failure
     # Objects in cells (a column of fitted models): compared one by one, once the
@@ -561,7 +560,7 @@ def _pandas(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     pairs = zip(*(c.to_numpy().ravel() for c in cells), strict=True)
     parts = [_compare(f"{name}[{i}]", a, b, walk) for i, (a, b) in enumerate(pairs)]
     verdict = _combine(name, parts)
-    return replace(verdict, how=FRAME) if verdict.matches else verdict
+    return replace(verdict, how=How.FRAME) if verdict.matches else verdict
 
 
 def _objects_in(series: Any) -> bool:
@@ -628,7 +627,7 @@ def _named_parts(
             if extra
             else f"{label} {missing[0]}: only in the notebook's"
         )
-        return Comparison(name, Verdict.DIFFERENT, detail, how=ATTRIBUTES)
+        return Comparison(name, Verdict.DIFFERENT, detail, how=How.ATTRIBUTES)
     verdict = _combine(name, [_compare(k, mine[k], other[k], walk) for k in mine])
     return replace(verdict, detail=f"{label} {verdict.detail}".strip())
 
@@ -639,16 +638,20 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     mine, other = ours.get_params(deep=False), theirs.get_params(deep=False)
     params = _named_parts(name, "parameter", mine, other, inner)
     if params.status == Verdict.DIFFERENT:
-        how = params.how if params.how in {FITTED_STATE, PREDICTIONS} else PARAMETERS
+        how = (
+            params.how
+            if params.how in {How.FITTED_STATE, How.PREDICTIONS}
+            else How.PARAMETERS
+        )
         return replace(params, how=how)
     fitted, state, private = _learned(ours)
     fitted_theirs, state_theirs, private_theirs = _learned(theirs)
     if fitted != fitted_theirs:
         side = "pipeline's" if fitted else "notebook's"
         return Comparison(
-            name, Verdict.DIFFERENT, f"only the {side} is fitted", how=FITTED_STATE
+            name, Verdict.DIFFERENT, f"only the {side} is fitted", how=How.FITTED_STATE
         )
-    how = FITTED_STATE if fitted else PARAMETERS
+    how = How.FITTED_STATE if fitted else How.PARAMETERS
     label = "fitted" if fitted else "attribute"
     learned = _named_parts(name, label, state, state_theirs, inner)
     if learned.status == Verdict.DIFFERENT:
@@ -669,14 +672,14 @@ def _estimator(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     unproven = [
         v
         for v in (params, learned)
-        if v.status == Verdict.NOT_COMPARABLE and v.how != NOT_COMPUTED
+        if v.status == Verdict.NOT_COMPARABLE and v.how != How.NOT_COMPUTED
     ]
     if predicted is None and not walk.inside_model and fitted and private:
         # What it keeps privately (a booster) shows only in its predictions, and
         # private caches may differ harmlessly: a difference there proves nothing
         # either way.
         hidden = _named_parts(name, "private", private, private_theirs, inner)
-        if not hidden.matches and hidden.how != NOT_COMPUTED:
+        if not hidden.matches and hidden.how != How.NOT_COMPUTED:
             detail = f"{hidden.detail}; no captured input it takes"
             unproven.append(
                 replace(hidden, status=Verdict.NOT_COMPARABLE, detail=detail)
@@ -720,7 +723,7 @@ def _predictions(ours: Any, theirs: Any, walk: _Walk) -> Comparison | None:
             said = f"{method} on a captured input"
             if verdict.detail:
                 said = f"{said}: {verdict.detail}"
-            return Comparison(method, verdict.status, said, how=PREDICTIONS)
+            return Comparison(method, verdict.status, said, how=How.PREDICTIONS)
     return None
 
 
@@ -729,7 +732,11 @@ def _attributes(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     fields = [f.name for f in dataclasses.fields(ours)]
     mine = {f: getattr(ours, f) for f in fields}
     verdict = _mapping(name, mine, {f: getattr(theirs, f) for f in fields}, walk)
-    return verdict if verdict.how == NOT_COMPUTED else replace(verdict, how=ATTRIBUTES)
+    return (
+        verdict
+        if verdict.how == How.NOT_COMPUTED
+        else replace(verdict, how=How.ATTRIBUTES)
+    )
 
 
 def _truth(value: Any) -> bool | None:
@@ -768,7 +775,7 @@ def _addressed(value: Any) -> bool:
 def _generic(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
     try:
         if pickle.dumps(ours) == pickle.dumps(theirs):
-            return Comparison(name, Verdict.EQUAL, how=PICKLED_STATE)
+            return Comparison(name, Verdict.EQUAL, how=How.PICKLED_STATE)
     except Exception:  # noqa: BLE001, S110 - unpicklable: try the next way
         pass
     addressed = _addressed(ours) or _addressed(theirs)
@@ -778,16 +785,16 @@ def _generic(name: str, ours: Any, theirs: Any, walk: _Walk) -> Comparison:
         except Exception:  # noqa: BLE001 - an == that raises says nothing
             same = None
         if same:
-            return Comparison(name, Verdict.EQUAL, how=VALUE)
+            return Comparison(name, Verdict.EQUAL, how=How.VALUE)
         if same is False and not addressed:
             detail = f"{_short(ours)} != {_short(theirs)}"
-            return Comparison(name, Verdict.DIFFERENT, detail, how=VALUE)
+            return Comparison(name, Verdict.DIFFERENT, detail, how=How.VALUE)
     state, state_theirs = _state(ours), _state(theirs)
     if state is not None and state_theirs is not None:
         verdict = _compare(name, state, state_theirs, walk)
-        if verdict.how == NOT_COMPUTED:
+        if verdict.how == How.NOT_COMPUTED:
             return verdict
-        return replace(verdict, how=ATTRIBUTES)
+        return replace(verdict, how=How.ATTRIBUTES)
     why = (
         "its repr shows only a memory address"
         if addressed
@@ -1017,7 +1024,9 @@ def compare_summary(
     model = _holds_model(value)
     if type_only(expected):
         why = "nothing but its type was kept"
-        return Comparison(name, Verdict.NOT_COMPARABLE, why, how=SUMMARY, model=model)
+        return Comparison(
+            name, Verdict.NOT_COMPARABLE, why, how=How.SUMMARY, model=model
+        )
     try:
         got = json.loads(json.dumps(summary(value, inputs, like=expected)))
         with warnings.catch_warnings():
@@ -1025,8 +1034,10 @@ def compare_summary(
             verdict = _summaries(name, got, expected)
     except Exception as exc:  # noqa: BLE001 - as compare: never crash
         why = f"{exc.__class__.__name__}: {_first_line(exc)}"
-        return Comparison(name, Verdict.NOT_COMPARABLE, why, how=SUMMARY, model=model)
-    return replace(verdict, how=SUMMARY, model=model)
+        return Comparison(
+            name, Verdict.NOT_COMPARABLE, why, how=How.SUMMARY, model=model
+        )
+    return replace(verdict, how=How.SUMMARY, model=model)
 
 
 def type_only(kept: Any) -> bool:

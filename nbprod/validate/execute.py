@@ -302,13 +302,44 @@ def run_notebook(
     and how many cells it has."""
     # Imported here: convert imports this module, and needs neither unless it validates.
     import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
 
     _check_identifiers(
         [*names, *(parameters or {}), *(p.name for p in probes)], notebook
     )
     nb = nbformat.read(str(notebook), as_version=4)
+    roles, tagged = _instrument(nb, names, folder, probes, bool(parameters))
+    run = _Run(
+        notebook,
+        roles,
+        parameters if tagged else None,
+        kernel_name or _kernel_for(nb),
+        timeout,
+        on_cell,
+    )
+    with tempfile.TemporaryDirectory(prefix="nbprod-run-") as tmp:
+        here = sandbox(notebook, Path(tmp) / "sandbox", reads, exclude)
+        seconds, printed = _execute(nb, here, Path(tmp), run)
+    missing, failed = _manifest(folder)
+    failed += tuple(
+        (p.stem, p.read_text(encoding="utf-8", errors="replace"))
+        for p in sorted(folder.glob("*.failed"))
+    )
+    return Capture(folder, missing, failed, seconds, printed)
+
+
+def _instrument(
+    nb: nbformat.NotebookNode,
+    names: list[str],
+    folder: Path,
+    probes: tuple[Probe, ...],
+    injected: bool,
+) -> tuple[list[dict[str, object]], bool]:
+    """``nb`` with its saved outputs cleared, the probes in (or after) their
+    cells, a setup cell first and a capture cell last; returns the role of each
+    cell as it will run (papermill's injected parameters included, when
+    ``injected``), and whether a cell is tagged ``parameters``."""
+    import nbformat
+
     inside: dict[int, list[Probe]] = {}
     after: dict[int, list[Probe]] = {}
     for probe in probes:
@@ -339,58 +370,71 @@ def run_notebook(
         for i, c in enumerate(nb.cells)
         if "parameters" in c.get("metadata", {}).get("tags", [])
     ]
-    has_parameters = bool(tagged)
-    if tagged and parameters:
+    if tagged and injected:
         # papermill inserts its cell of injected parameters after the tagged one.
         roles.insert(tagged[0] + 1, {"role": "parameters"})
-    deadline = time.monotonic() + timeout
-    kernel = kernel_name or _kernel_for(nb)
-    with tempfile.TemporaryDirectory(prefix="nbprod-run-") as tmp:
-        here = sandbox(notebook, Path(tmp) / "sandbox", reads, exclude)
-        source = here / f".nbprod-run-{notebook.name}"
-        executed = Path(tmp) / "executed.ipynb"
-        nbformat.write(nb, str(source))
-        start = time.monotonic()
-        logging.getLogger("papermill").setLevel(logging.ERROR)
-        try:
-            with (
-                _kernel_stderr(Path(tmp) / "kernel.log"),
-                _environ(PYTHONHASHSEED=HASH_SEED),
-            ):
-                papermill.execute_notebook(
-                    str(source),
-                    str(executed),
-                    engine_name=_reporting_engine(),
-                    on_cell=_cells_of(roles, on_cell),
-                    parameters=parameters if has_parameters else None,
-                    kernel_name=kernel,
-                    cwd=str(here),
-                    progress_bar=False,
-                    log_output=False,
-                    # Saving after every cell makes time grow with the square of the cells.
-                    request_save_on_cell_execute=False,
-                    start_timeout=min(60.0, timeout),
-                    # The whole run shares one budget: each cell gets what is left of it.
-                    timeout_func=lambda cell: max(1.0, deadline - time.monotonic()),
-                )
-        except PapermillExecutionError as exc:
-            raise ExecutionError(
-                f"{_where(roles, exc.cell_index)} raised {exc.ename}: "
-                f"{_one_line(exc.evalue)}",
-                where=str(notebook),
-            ) from None
-        except (
-            Exception
-        ) as exc:  # noqa: BLE001 - nbclient and jupyter_client raise many types
-            raise ExecutionError(_describe(exc, timeout), where=str(notebook)) from None
-        seconds = time.monotonic() - start
-        printed = _printed(nbformat.read(str(executed), as_version=4))
-    missing, failed = _manifest(folder)
-    failed += tuple(
-        (p.stem, p.read_text(encoding="utf-8", errors="replace"))
-        for p in sorted(folder.glob("*.failed"))
-    )
-    return Capture(folder, missing, failed, seconds, printed)
+    return roles, bool(tagged)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """How an instrumented notebook is run."""
+
+    notebook: Path  # the user's, for messages
+    roles: list[dict[str, object]]
+    parameters: dict[str, object] | None
+    kernel: str
+    timeout: float
+    on_cell: Callable[[int, int], None] | None
+
+
+def _execute(
+    nb: nbformat.NotebookNode, here: Path, tmp: Path, run: _Run
+) -> tuple[float, dict[int, str]]:
+    """Run ``nb`` with papermill in the sandbox folder ``here``; the seconds it
+    took and what its cells printed. ExecutionError names the cell that failed."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    source = here / f".nbprod-run-{run.notebook.name}"
+    executed = tmp / "executed.ipynb"
+    nbformat.write(nb, str(source))
+    deadline = time.monotonic() + run.timeout
+    start = time.monotonic()
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    try:
+        with _kernel_stderr(tmp / "kernel.log"), _environ(PYTHONHASHSEED=HASH_SEED):
+            papermill.execute_notebook(
+                str(source),
+                str(executed),
+                engine_name=_reporting_engine(),
+                on_cell=_cells_of(run.roles, run.on_cell),
+                parameters=run.parameters,
+                kernel_name=run.kernel,
+                cwd=str(here),
+                progress_bar=False,
+                log_output=False,
+                # Saving after every cell makes time grow with the square of the cells.
+                request_save_on_cell_execute=False,
+                start_timeout=min(60.0, run.timeout),
+                # The whole run shares one budget: each cell gets what is left of it.
+                timeout_func=lambda cell: max(1.0, deadline - time.monotonic()),
+            )
+    except PapermillExecutionError as exc:
+        raise ExecutionError(
+            f"{_where(run.roles, exc.cell_index)} raised {exc.ename}: "
+            f"{_one_line(exc.evalue)}",
+            where=str(run.notebook),
+        ) from None
+    except (
+        Exception
+    ) as exc:  # noqa: BLE001 - nbclient and jupyter_client raise many types
+        raise ExecutionError(
+            _describe(exc, run.timeout), where=str(run.notebook)
+        ) from None
+    seconds = time.monotonic() - start
+    return seconds, _printed(nbformat.read(str(executed), as_version=4))
 
 
 def _cells_of(

@@ -18,13 +18,12 @@ from typing import Any, Literal
 import yaml
 
 from nbprod.convert.generate import cell_lines
-from nbprod.convert.plan import Plan
+from nbprod.convert.plan import Plan, Serving
 from nbprod.errors import NbprodError
 from nbprod.stages import STAGES
 from nbprod.validate.compare import (
-    NONE,
-    PRINTED,
     Comparison,
+    How,
     Verdict,
     Word,
     compare,
@@ -447,32 +446,18 @@ def validate_project(
         # The two runs go side by side: the pipeline in a subprocess, the notebook
         # in a kernel; each writes only to its own folder.
         started = time.monotonic()
-        pipeline = PipelineRun(
-            project,
-            plan.package,
-            pipe_folder,
-            environment,
-            printed_lines(project, plan.package),
-            stages=tuple(s.stage.command for s in plan.stages),
-            steps=kept_steps(plan, versions),
-        )
+        pipeline = _pipeline_side(project, plan, versions, pipe_folder, environment)
         try:
             with progress.running("validating", pipeline.stage):
-                theirs = run_notebook(
+                theirs = _notebook_side(
                     notebook,
-                    [v.name for v in versions if v.cell is None],
+                    plan,
+                    versions,
                     nb_folder,
-                    parameters=notebook_parameters(project, plan),
                     timeout=timeout,
-                    probes=_probes(plan) + _kept(versions),
-                    # The files a glob matched are inputs too, wherever they are.
-                    reads=(
-                        *plan.paths_read,
-                        *plan.paths_written,
-                        *(d.source for d in plan.data),
-                    ),
                     exclude=(project, *exclude),
-                    on_cell=progress.notebook_cell,
+                    progress=progress,
+                    parameters=notebook_parameters(project, plan),
                 )
                 progress.notebook_done()
                 ours = pipeline.wait(timeout - (time.monotonic() - started))
@@ -503,6 +488,52 @@ def validate_project(
         notebook_seconds=theirs.seconds,
         pipeline_seconds=ours.seconds,
         notebook_values=keep_values,
+    )
+
+
+def _pipeline_side(
+    project: Path,
+    plan: Plan,
+    versions: list[Version],
+    folder: Path,
+    environment: dict[str, str] | None,
+) -> PipelineRun:
+    """The pipeline's run, started: it keeps what the steps validation compares
+    return, and what each statement printed, by notebook cell."""
+    return PipelineRun(
+        project,
+        plan.package,
+        folder,
+        environment,
+        printed_lines(project, plan.package),
+        stages=tuple(s.stage.command for s in plan.stages),
+        steps=kept_steps(plan, versions),
+    )
+
+
+def _notebook_side(
+    notebook: Path,
+    plan: Plan,
+    versions: list[Version],
+    folder: Path,
+    *,
+    timeout: float,
+    exclude: tuple[Path, ...],
+    progress: Progress,
+    parameters: dict[str, Any],
+) -> Capture:
+    """The notebook's run: its values where each version is held, into ``folder``."""
+    return run_notebook(
+        notebook,
+        [v.name for v in versions if v.cell is None],
+        folder,
+        parameters=parameters,
+        timeout=timeout,
+        probes=_probes(plan) + _kept(versions),
+        # The files a glob matched are inputs too, wherever they are.
+        reads=(*plan.paths_read, *plan.paths_written, *(d.source for d in plan.data)),
+        exclude=exclude,
+        on_cell=progress.notebook_cell,
     )
 
 
@@ -639,19 +670,19 @@ def compare_outputs(plan: Plan, ours: Capture, theirs: Capture) -> list[Comparis
         verdict = compare_printed(a, b, all_kept=mode == "all")
         name = f"cell {number} output"
         if verdict.same:
-            results.append(Comparison(name, Verdict.EQUAL, how=PRINTED))
+            results.append(Comparison(name, Verdict.EQUAL, how=How.PRINTED))
         elif cell.timing:
             results.append(
                 Comparison(
                     name,
                     Verdict.NOT_COMPARABLE,
                     f"prints what is computed from the clock ({verdict.detail})",
-                    how=PRINTED,
+                    how=How.PRINTED,
                 )
             )
         else:
             results.append(
-                Comparison(name, Verdict.DIFFERENT, verdict.detail, how=PRINTED)
+                Comparison(name, Verdict.DIFFERENT, verdict.detail, how=How.PRINTED)
             )
     return results
 
@@ -668,41 +699,10 @@ def check_predict(
     where = plan.serving
     if where is None:
         return PredictCheck(Verdict.NOT_COMPARABLE, detail=plan.serving_reason)
-    failed = dict(theirs.failed)
-    ok_rows, rows = _load(theirs.folder, ROWS)
-    ok_pred, expected = _load(theirs.folder, PREDICTIONS)
-    if not (ok_rows and ok_pred):
-        missing = ROWS if not ok_rows else PREDICTIONS
-        what = "the rows it predicted on" if missing == ROWS else "its predictions"
-        return PredictCheck(
-            Verdict.NOT_COMPARABLE,
-            detail=f"the notebook's run did not keep {what} "
-            f"({failed.get(missing, 'never reached')})",
-        )
-    count = _length(expected)
-    given = _length(rows)
-    held = None
-    if where.held_out is not None:
-        ok_held, held = _load(theirs.folder, HELD_OUT)
-        if not ok_held:
-            return PredictCheck(
-                Verdict.NOT_COMPARABLE,
-                detail="the notebook's run did not show which rows its split held "
-                f"out ({failed.get(HELD_OUT, 'never reached')})",
-            )
-        # The notebook predicted on the rows its split held out, in the
-        # split's order: those rows, raw, are what predict gets. (Not all the
-        # rows: a value computed over the rows given would then match.)
-        rows = _taken(rows, held)
-        given = _length(rows)
-    if count is None or given is None or count != given:
-        # Rows dropped, repeated or taken from elsewhere on the way: which
-        # prediction belongs to which input row is not known.
-        return PredictCheck(
-            Verdict.NOT_COMPARABLE,
-            detail=f"the notebook served {_count(count)} for {_count(given, 'row')} "
-            f"of {where.rows}: they are not one value per input row",
-        )
+    found = _served_rows(where, theirs)
+    if isinstance(found, PredictCheck):
+        return found
+    rows, expected, count = found
     import joblib
 
     given_rows, backwards = tmp / "rows.joblib", tmp / "rows-reversed.joblib"
@@ -727,6 +727,57 @@ def check_predict(
         return PredictCheck(
             Verdict.DIFFERENT, count, "the generated predict saved nothing"
         )
+    return _served_alike(where, got, got_back, expected, count)
+
+
+def _served_rows(
+    where: Serving, theirs: Capture
+) -> PredictCheck | tuple[Any, Any, int]:
+    """The rows the notebook predicted on (those its split held out, when it
+    split), what it served for them, and how many; or why they cannot be
+    compared row for row."""
+    failed = dict(theirs.failed)
+    ok_rows, rows = _load(theirs.folder, ROWS)
+    ok_pred, expected = _load(theirs.folder, PREDICTIONS)
+    if not (ok_rows and ok_pred):
+        missing = ROWS if not ok_rows else PREDICTIONS
+        what = "the rows it predicted on" if missing == ROWS else "its predictions"
+        return PredictCheck(
+            Verdict.NOT_COMPARABLE,
+            detail=f"the notebook's run did not keep {what} "
+            f"({failed.get(missing, 'never reached')})",
+        )
+    count = _length(expected)
+    given = _length(rows)
+    if where.held_out is not None:
+        ok_held, held = _load(theirs.folder, HELD_OUT)
+        if not ok_held:
+            return PredictCheck(
+                Verdict.NOT_COMPARABLE,
+                detail="the notebook's run did not show which rows its split held "
+                f"out ({failed.get(HELD_OUT, 'never reached')})",
+            )
+        # The notebook predicted on the rows its split held out, in the
+        # split's order: those rows, raw, are what predict gets. (Not all the
+        # rows: a value computed over the rows given would then match.)
+        rows = _taken(rows, held)
+        given = _length(rows)
+    if count is None or given is None or count != given:
+        # Rows dropped, repeated or taken from elsewhere on the way: which
+        # prediction belongs to which input row is not known.
+        return PredictCheck(
+            Verdict.NOT_COMPARABLE,
+            detail=f"the notebook served {_count(count)} for {_count(given, 'row')} "
+            f"of {where.rows}: they are not one value per input row",
+        )
+    return rows, expected, count
+
+
+def _served_alike(
+    where: Serving, got: Any, got_back: Any, expected: Any, count: int
+) -> PredictCheck:
+    """The verdict on what predict served (``got``; ``got_back`` for the rows
+    in reverse order) against what the notebook served."""
     detail = (
         f"the rows of {where.rows} as cell {where.source[0]} made them, "
         f"against what cell {where.call[0]} served: {where.what}"
@@ -788,7 +839,8 @@ def format_table(validation: Validation) -> str:
         return f"validation could not run: {validation.error}"
     compared = (*validation.comparisons, *validation.outputs)
     rows = [
-        (c.name, c.status, "-" if c.how == NONE else c.how, c.detail) for c in compared
+        (c.name, c.status, "-" if c.how == How.NONE else c.how, c.detail)
+        for c in compared
     ]
     width = max([len("name"), *(len(r[0]) for r in rows)])
     lines = [
