@@ -16,11 +16,17 @@ from types import MappingProxyType
 import libcst as cst
 
 from nbprod.convert.analysis.dataflow import DataFlowPart
-from nbprod.convert.analysis.effects import EffectsPart
-from nbprod.convert.analysis.facts import CellFacts, ParsedCell, Predicting
+from nbprod.convert.analysis.effects import Effects, EffectsPart
+from nbprod.convert.analysis.facts import (
+    CellFacts,
+    Helper,
+    Import,
+    ParsedCell,
+    Predicting,
+)
 from nbprod.convert.analysis.helpers import helper_facts
 from nbprod.convert.analysis.imports import implied_imports, imports_of
-from nbprod.convert.analysis.kinds import sort_statements
+from nbprod.convert.analysis.kinds import Kinds, sort_statements
 from nbprod.convert.analysis.known_strings import forget
 from nbprod.convert.analysis.literals import LiteralsPart
 from nbprod.convert.analysis.nodes import bound_names, line_of, names_in, walk
@@ -29,7 +35,7 @@ from nbprod.convert.analysis.randomness import RandomnessPart, Seeding
 from nbprod.convert.analysis.refuse import dynamic_definitions
 from nbprod.convert.analysis.resolve import Resolution, Resolver
 from nbprod.convert.analysis.rows import RowsPart
-from nbprod.convert.analysis.scope import scope_facts
+from nbprod.convert.analysis.scope import ScopeFacts, scope_facts
 from nbprod.convert.analysis.signals import SignalsPart
 from nbprod.convert.analysis.statements import statement_facts
 from nbprod.convert.analysis.walk import Batch
@@ -68,21 +74,71 @@ def analyse_cell(
     """The facts of one cell and the state after it. ``keep``: names that later
     cells need from statements otherwise dropped; ``originals``: the notebook's
     name of each renamed later definition."""
-    module = pc.module
     dynamic = dynamic_definitions(pc)  # refuses ``global`` inside a function
     sorting = sort_statements(pc, resolver, keep)
-    kinds, kept = sorting.kinds, sorting.kept
-    scope = scope_facts(pc, kept, kinds)
+    scope = scope_facts(pc, sorting.kept, sorting.kinds)
+    parts = _parts(pc, resolver, before, sorting.kept)
+    helpers = _walk_kept(pc, resolver, sorting, scope, parts, originals)
+    facts = _cell_facts(pc, sorting, scope, parts, helpers, dynamic)
+    return facts, _state_after(pc.module, before, sorting, parts, helpers)
 
+
+@dataclass(frozen=True)
+class _Parts:
+    """The parts that each answer one question of a cell's kept statements, and
+    the notebook's fitting functions as the cell starts."""
+
+    resolution: Resolution
+    flow: DataFlowPart
+    signals: SignalsPart
+    effects: EffectsPart
+    literals: LiteralsPart
+    randomness: RandomnessPart
+    predictors: PredictorsPart
+    rows: RowsPart
+    fitting: frozenset[str]
+
+    def batch(self) -> Batch:
+        """All the parts, walked in one traversal, the resolution first."""
+        return Batch(
+            [
+                self.resolution,
+                self.flow,
+                self.signals,
+                self.effects,
+                self.literals,
+                self.randomness,
+                self.predictors,
+                self.rows,
+            ]
+        )
+
+
+def _parts(
+    pc: ParsedCell, resolver: Resolver, before: State, kept: tuple[int, ...]
+) -> _Parts:
+    """The parts that analyse the cell, set up with what the cells above left."""
     imports = resolver.imports
     resolution = Resolution(resolver, before.types)
     calls = resolution.calls  # filled for each call before the other parts see it
-    flow = DataFlowPart(pc, imports, calls)
-    signals = SignalsPart(pc, imports, calls)
-    effects = EffectsPart(imports, calls)
-    literals = LiteralsPart(pc, imports, calls, before.constants)
-    randomness = RandomnessPart(pc, resolver, before.seeding, resolution.set_loops)
-    predictors = PredictorsPart(imports, calls, before.predicting)
+    fitting = _still_fitting(pc.module, before, kept)
+    return _Parts(
+        resolution,
+        DataFlowPart(pc, imports, calls),
+        SignalsPart(pc, imports, calls),
+        EffectsPart(imports, calls),
+        LiteralsPart(pc, imports, calls, before.constants),
+        RandomnessPart(pc, resolver, before.seeding, resolution.set_loops),
+        PredictorsPart(imports, calls, before.predicting),
+        RowsPart(imports, calls, before.predicting, fitting, before.fitted),
+        fitting,
+    )
+
+
+def _still_fitting(
+    module: cst.Module, before: State, kept: tuple[int, ...]
+) -> frozenset[str]:
+    """The fitting functions of the cells above that still fit in this cell."""
     # A function this cell defines again no longer fits as before; what this
     # cell's own functions fit is known from the next cell on.
     fitting = set(before.fitting)
@@ -90,15 +146,23 @@ def analyse_cell(
         stmt = module.body[i]
         if isinstance(stmt, cst.FunctionDef):
             fitting.discard(stmt.name.value)
-    rows = RowsPart(
-        imports, calls, before.predicting, frozenset(fitting), before.fitted
-    )
-    batch = Batch(
-        [resolution, flow, signals, effects, literals, randomness, predictors, rows]
-    )
+    return frozenset(fitting)
+
+
+def _walk_kept(
+    pc: ParsedCell,
+    resolver: Resolver,
+    sorting: Kinds,
+    scope: ScopeFacts,
+    parts: _Parts,
+    originals: Mapping[str, str],
+) -> tuple[Helper, ...]:
+    """Runs the kept statements through the parts; what are the facts of the
+    helpers the cell defines?"""
+    batch = parts.batch()
     helpers = []
-    for i in kept:
-        stmt = module.body[i]
+    for i in sorting.kept:
+        stmt = pc.module.body[i]
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             free = scope.helper_free.get(stmt.name.value, ())
             helpers.append(helper_facts(stmt, pc, resolver, free, originals))
@@ -106,33 +170,26 @@ def analyse_cell(
             # run where the definition is written.
             for deco in stmt.decorators:
                 walk(deco, batch)
-            randomness.definition(stmt)
-        elif kinds[i] != "import":
+            parts.randomness.definition(stmt)
+        elif sorting.kinds[i] != "import":
             batch.run(i, stmt)
+    return tuple(helpers)
 
-    resolved, flowed, found = resolution.result(), flow.result(), effects.result()
-    signalled, chance, predicted = (
-        signals.result(),
-        randomness.result(),
-        predictors.result(),
-    )
-    moved = rows.result()
-    dropped = sorting.dropped
-    cell_effects = set(found.effects)
-    if any(d.kind == "plot" for d in dropped):
-        cell_effects.add("plot")
-    if any(d.kind == "display" for d in dropped):
-        cell_effects.add("display")
-    if kinds and all(kinds[i] == "print" for i in kept) and kept:
-        cell_effects.add("print")
-    cell_imports = tuple(implied_imports(pc)) + tuple(
-        imp
-        for i in kept
-        if kinds[i] == "import"
-        for small in module.body[i].body  # type: ignore[union-attr]
-        for imp in imports_of(small, line_of(pc, module.body[i]))
-    )
-    facts = CellFacts(
+
+def _cell_facts(
+    pc: ParsedCell,
+    sorting: Kinds,
+    scope: ScopeFacts,
+    parts: _Parts,
+    helpers: tuple[Helper, ...],
+    dynamic: tuple[str, ...],
+) -> CellFacts:
+    """The cell's facts, from the parts that walked its kept statements."""
+    module, kinds, kept = pc.module, sorting.kinds, sorting.kept
+    flowed, found = parts.flow.result(), parts.effects.result()
+    signalled, predicted = parts.signals.result(), parts.predictors.result()
+    moved = parts.rows.result()
+    return CellFacts(
         number=pc.cell.number,
         reads=_unique(scope.reads),
         defines=_unique(scope.defines),
@@ -141,19 +198,19 @@ def analyse_cell(
         string_reads=_unique(flowed.string_reads),
         calls=_unique(found.calls),
         signals=signalled.signals,
-        effects=tuple(sorted(cell_effects)),
-        imports=cell_imports,
-        helpers=tuple(helpers),
+        effects=_cell_effects(found, sorting),
+        imports=_cell_imports(pc, sorting),
+        helpers=helpers,
         name_calls=flowed.name_calls,
-        literals=literals.result().literals,
-        dropped=dropped,
+        literals=parts.literals.result().literals,
+        dropped=sorting.dropped,
         has_code=any(kinds[i] not in _DEFINITIONS for i in kept),
         estimators=_unique(signalled.estimators),
         results=_unique(signalled.results),
         unsaveable=_unique(signalled.unsaveable),
         names_used=_unique(scope.used),
         names_seen=_names_seen(module, kinds),
-        unseeded=chance.unseeded,
+        unseeded=parts.randomness.result().unseeded,
         written=_unique(found.written),
         predictors=_unique(predicted.predictors),
         loaded=_unique(found.loaded),
@@ -178,24 +235,61 @@ def analyse_cell(
         figures=sorting.figures,
         nested_displays=sorting.nested_displays,
     )
-    constants = dict(literals.known.constants)
+
+
+def _cell_effects(found: Effects, sorting: Kinds) -> tuple[str, ...]:
+    """What the cell does besides computing, its dropped statements included."""
+    kinds, kept = sorting.kinds, sorting.kept
+    cell_effects = set(found.effects)
+    if any(d.kind == "plot" for d in sorting.dropped):
+        cell_effects.add("plot")
+    if any(d.kind == "display" for d in sorting.dropped):
+        cell_effects.add("display")
+    if kinds and all(kinds[i] == "print" for i in kept) and kept:
+        cell_effects.add("print")
+    return tuple(sorted(cell_effects))
+
+
+def _cell_imports(pc: ParsedCell, sorting: Kinds) -> tuple[Import, ...]:
+    """The cell's imports: those its normalised code implies, then its own."""
+    module = pc.module
+    return tuple(implied_imports(pc)) + tuple(
+        imp
+        for i in sorting.kept
+        if sorting.kinds[i] == "import"
+        for small in module.body[i].body  # type: ignore[union-attr]
+        for imp in imports_of(small, line_of(pc, module.body[i]))
+    )
+
+
+def _state_after(
+    module: cst.Module,
+    before: State,
+    sorting: Kinds,
+    parts: _Parts,
+    helpers: tuple[Helper, ...],
+) -> State:
+    """What the cells above and this one leave to the cells below."""
+    kinds, kept = sorting.kinds, sorting.kept
+    constants = dict(parts.literals.known.constants)
     for i, stmt in enumerate(module.body):
         if i not in kept or kinds[i] in _DEFINITIONS:
             forget(constants, stmt)  # a def, an import or a display rebinds it
     known = dict(before.predicting)
+    fitting = set(parts.fitting)
     for h in helpers:
         known.pop(h.name, None)
         if h.predicting is not None:
             known[h.name] = h.predicting
         if any(s.stage == Stage.TRAINING for s in h.signals):
             fitting.add(h.name)
-    return facts, State(
-        resolved.types,
-        chance.seeding,
+    return State(
+        parts.resolution.result().types,
+        parts.randomness.result().seeding,
         MappingProxyType(constants),
         MappingProxyType(known),
         frozenset(fitting),
-        frozenset(rows.fitted),
+        frozenset(parts.rows.fitted),
     )
 
 

@@ -285,16 +285,7 @@ def normalise_cell(cell: Cell) -> NormalCell:
         return NormalCell(cell.number, "", explicit, explicit_source, is_parameters)
     if "%" not in source and "!" not in source and "?" not in source:
         return NormalCell(cell.number, source, explicit, explicit_source, is_parameters)
-    # Imported here: most cells have no IPython syntax, and IPython costs a
-    # tenth of a second to import.
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        code = TransformerManager().transform_cell(source)
-    except Exception as exc:  # IPython raises SyntaxError and friends on odd input
-        raise CellError(
-            f"cannot read IPython syntax ({exc})", where=f"cell {cell.number}"
-        ) from None
+    code = _transformed(cell)
     if code.rstrip("\n") == source.rstrip("\n"):
         return NormalCell(cell.number, source, explicit, explicit_source, is_parameters)
 
@@ -302,105 +293,148 @@ def normalise_cell(cell: Cell) -> NormalCell:
     if lines and lines[0].startswith("get_ipython().run_cell_magic("):
         return _cell_magic(cell, code, explicit, explicit_source, is_parameters)
 
-    magics: list[Magic] = []
-    deps: list[str] = []
-    imports: list[str] = []
-    out: list[str] = []
-    for lineno, line in enumerate(lines, start=1):
-        if "get_ipython()" not in line:
-            out.append(line)
-            continue
-        indent = line[: len(line) - len(line.lstrip())]
-        stripped = line.strip()
-        where = f"cell {cell.number}, line {lineno}"
-        original = (
-            cell.source.split("\n")[lineno - 1].strip()
-            if lineno <= len(cell.source.split("\n"))
-            else stripped
-        )
-        match = _MAGIC_CALL.match(stripped)
-        if not match:
-            raise CellError(
-                f"IPython syntax that nbprod cannot convert: {original}",
-                where=where,
-                hint="rewrite it in plain Python or tag the cell nbprod:skip",
-            )
-        kind, args = match.groups()
-        values = _magic_args(
-            args, 1 if kind in ("system", "getoutput") else 2, where, original
-        )
-        if kind != "getoutput" and not stripped.startswith("get_ipython()"):
-            raise CellError(
-                f"the result of a magic cannot be converted: {original}",
-                where=where,
-                hint="rewrite it in plain Python or tag the cell nbprod:skip",
-            )
-        if kind == "system":
-            reqs = _pip_requirements(values[0])
-            folders = _made_folders(values[0])
-            if reqs:
-                deps.extend(reqs)
-                magics.append(Magic(lineno, original, "dependency"))
-                out.append(f"{indent}pass" if indent else "")
-            elif _only_looks(values[0]):
-                magics.append(Magic(lineno, original, "dropped"))
-                out.append(f"{indent}pass" if indent else "")
-            elif folders:
-                # ``!mkdir -p out`` as Python: later cells write into the folder.
-                magics.append(Magic(lineno, original, "python"))
-                imports.append("os")
-                out.append(
-                    indent
-                    + "; ".join(f"os.makedirs({f!r}, exist_ok=True)" for f in folders)
-                )
-            else:
-                raise CellError(
-                    f"shell command cannot be converted: !{values[0]}",
-                    where=where,
-                    hint="do it in Python (subprocess, pathlib, urllib), delete the "
-                    "line if its result is already beside the notebook, or tag the "
-                    "cell nbprod:skip",
-                )
-        elif kind == "getoutput":
-            raise CellError(
-                f"shell output capture cannot be converted: {original}",
-                where=where,
-                hint="use subprocess.run(..., capture_output=True)",
-            )
-        else:
-            name, arg = values[0], values[1]
-            if name in ENV_MAGICS:
-                assignment = _environment(name, arg, where, original)
-                if assignment:
-                    magics.append(Magic(lineno, original, "environment"))
-                    imports.append("os")
-                    out.append(indent + assignment)
-                else:  # ``%env`` or ``%env X`` only shows values
-                    magics.append(Magic(lineno, original, "dropped"))
-                    out.append(f"{indent}pass" if indent else "")
-            elif name in DROPPED_LINE_MAGICS:
-                if name in {"pip", "conda"}:
-                    deps.extend(_pip_requirements(f"pip {arg}"))
-                magics.append(Magic(lineno, original, "dropped"))
-                out.append(f"{indent}pass" if indent else "")
-            elif name in UNWRAPPED_MAGICS:
-                magics.append(Magic(lineno, original, "unwrapped"))
-                out.append(indent + _strip_magic_options(arg))
-            else:
-                raise CellError(
-                    f"magic %{name} cannot be converted: {original}",
-                    where=where,
-                    hint="rewrite it in plain Python or tag the cell nbprod:skip",
-                )
+    converted = [_line(cell, lineno, line) for lineno, line in enumerate(lines, 1)]
     return NormalCell(
         cell.number,
-        "\n".join(out),
+        "\n".join(c.code for c in converted),
         explicit,
         explicit_source,
         is_parameters,
-        tuple(magics),
-        tuple(deps),
-        imports=tuple(dict.fromkeys(imports)),
+        tuple(c.magic for c in converted if c.magic is not None),
+        tuple(d for c in converted for d in c.dependencies),
+        imports=tuple(dict.fromkeys(i for c in converted for i in c.imports)),
+    )
+
+
+def _transformed(cell: Cell) -> str:
+    """What is the cell's source as IPython's TransformerManager rewrites it?"""
+    # Imported here: most cells have no IPython syntax, and IPython costs a
+    # tenth of a second to import.
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        code: str = TransformerManager().transform_cell(cell.source)
+    except Exception as exc:  # IPython raises SyntaxError and friends on odd input
+        raise CellError(
+            f"cannot read IPython syntax ({exc})", where=f"cell {cell.number}"
+        ) from None
+    return code
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One line of a cell as plain Python, with the magic it was, if any, and
+    what that magic gave: requirements to install, modules to import."""
+
+    code: str
+    magic: Magic | None = None
+    dependencies: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _MagicLine:
+    """Where a magic is: its line, as the notebook wrote it, and its indent."""
+
+    lineno: int
+    original: str
+    where: str
+    indent: str
+
+    def becomes(self, action: str, code: str, *imports: str) -> _Line:
+        """The line ``code``, indented, for a magic nbprod did ``action`` with."""
+        return _Line(
+            self.indent + code, Magic(self.lineno, self.original, action), (), imports
+        )
+
+    def dropped(self, action: str, dependencies: tuple[str, ...] = ()) -> _Line:
+        """The line left empty (``pass`` in a block) for a magic nbprod did
+        ``action`` with."""
+        return _Line(
+            f"{self.indent}pass" if self.indent else "",
+            Magic(self.lineno, self.original, action),
+            dependencies,
+        )
+
+
+def _line(cell: Cell, lineno: int, line: str) -> _Line:
+    """What does line ``lineno`` of the transformed cell become in plain Python?"""
+    if "get_ipython()" not in line:
+        return _Line(line)
+    indent = line[: len(line) - len(line.lstrip())]
+    stripped = line.strip()
+    where = f"cell {cell.number}, line {lineno}"
+    original = (
+        cell.source.split("\n")[lineno - 1].strip()
+        if lineno <= len(cell.source.split("\n"))
+        else stripped
+    )
+    match = _MAGIC_CALL.match(stripped)
+    if not match:
+        raise CellError(
+            f"IPython syntax that nbprod cannot convert: {original}",
+            where=where,
+            hint="rewrite it in plain Python or tag the cell nbprod:skip",
+        )
+    kind, args = match.groups()
+    values = _magic_args(
+        args, 1 if kind in ("system", "getoutput") else 2, where, original
+    )
+    if kind != "getoutput" and not stripped.startswith("get_ipython()"):
+        raise CellError(
+            f"the result of a magic cannot be converted: {original}",
+            where=where,
+            hint="rewrite it in plain Python or tag the cell nbprod:skip",
+        )
+    if kind == "getoutput":
+        raise CellError(
+            f"shell output capture cannot be converted: {original}",
+            where=where,
+            hint="use subprocess.run(..., capture_output=True)",
+        )
+    magic = _MagicLine(lineno, original, where, indent)
+    if kind == "system":
+        return _shell_line(magic, values[0])
+    return _line_magic(magic, values[0], values[1])
+
+
+def _shell_line(magic: _MagicLine, command: str) -> _Line:
+    """What does the shell command ``!command`` become in plain Python?"""
+    reqs = _pip_requirements(command)
+    folders = _made_folders(command)
+    if reqs:
+        return magic.dropped("dependency", reqs)
+    if _only_looks(command):
+        return magic.dropped("dropped")
+    if folders:
+        # ``!mkdir -p out`` as Python: later cells write into the folder.
+        made = "; ".join(f"os.makedirs({f!r}, exist_ok=True)" for f in folders)
+        return magic.becomes("python", made, "os")
+    raise CellError(
+        f"shell command cannot be converted: !{command}",
+        where=magic.where,
+        hint="do it in Python (subprocess, pathlib, urllib), delete the "
+        "line if its result is already beside the notebook, or tag the "
+        "cell nbprod:skip",
+    )
+
+
+def _line_magic(magic: _MagicLine, name: str, arg: str) -> _Line:
+    """What does the line magic ``%name arg`` become in plain Python?"""
+    if name in ENV_MAGICS:
+        assignment = _environment(name, arg, magic.where, magic.original)
+        if assignment:
+            return magic.becomes("environment", assignment, "os")
+        return magic.dropped("dropped")  # ``%env`` or ``%env X`` only shows values
+    if name in DROPPED_LINE_MAGICS:
+        reqs = _pip_requirements(f"pip {arg}") if name in {"pip", "conda"} else ()
+        return magic.dropped("dropped", reqs)
+    if name in UNWRAPPED_MAGICS:
+        return magic.becomes("unwrapped", _strip_magic_options(arg))
+    raise CellError(
+        f"magic %{name} cannot be converted: {magic.original}",
+        where=magic.where,
+        hint="rewrite it in plain Python or tag the cell nbprod:skip",
     )
 
 

@@ -4,12 +4,14 @@ global name with where it is."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import libcst as cst
 from libcst.metadata import (
     Assignment,
+    BaseAssignment,
     BuiltinAssignment,
     FunctionScope,
     GlobalScope,
@@ -38,46 +40,58 @@ def scope_facts(
 ) -> ScopeFacts:
     """Names read from earlier cells, names defined, each helper's free names,
     every name the cell's code statements use, and the same per statement."""
-    module = pc.module
-    scopes = pc.scopes
-    stmt_of = pc.statement_of
     global_scope = next(
-        (s for s in scopes.values() if isinstance(s, GlobalScope)), None
+        (s for s in pc.scopes.values() if isinstance(s, GlobalScope)), None
     )
     if global_scope is None:
         return ScopeFacts()
-    reads: list[str] = []
-    defines: list[str] = []
-    used: list[str] = []
-    helper_free: dict[str, list[str]] = {}
-    statement_reads: dict[int, list[str]] = {}
-    statement_writes: dict[int, list[str]] = {}
     kept_set = set(kept)
     helper_stmt = {
         i: stmt.name.value
-        for i, stmt in enumerate(module.body)
+        for i, stmt in enumerate(pc.module.body)
         if i in kept_set and isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
     }
-    for name in helper_stmt.values():
-        helper_free[name] = []
+    read = _reads(pc, kinds, kept_set, helper_stmt, global_scope)
+    defines: list[str] = []
+    statement_writes: dict[int, list[str]] = {}
+    for assignment in global_scope.assignments:
+        # Imports define no data; the rest are Assignments (builtins are not global).
+        if isinstance(assignment, ImportAssignment) or not isinstance(
+            assignment, Assignment
+        ):
+            continue
+        stmt = pc.statement_of.get(id(assignment.node))
+        if stmt is None or stmt not in kept_set or stmt in helper_stmt:
+            continue
+        defines.append(assignment.name)
+        statement_writes.setdefault(stmt, []).append(assignment.name)
+    return ScopeFacts(
+        read.reads,
+        tuple(defines),
+        read.helper_free,
+        read.used,
+        read.statement_reads,
+        {i: tuple(names) for i, names in statement_writes.items()},
+    )
 
-    def unconditional_before(ref: Assignment, stmt: int) -> bool:
-        ref_stmt = stmt_of.get(id(ref.node), -1)
-        if ref_stmt < 0:
-            return False
-        node = module.body[ref_stmt]
-        if ref_stmt < stmt:
-            return (
-                isinstance(
-                    node, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)
-                )
-                or kinds[ref_stmt] == "import"
-            )
-        if ref_stmt == stmt:
-            return isinstance(node, (cst.For, cst.With))
-        return False
 
-    seen_scopes = {id(s): s for s in scopes.values() if s is not None}
+class _Access(NamedTuple):
+    """A kept statement's use of a name, and what the name may be bound by, in
+    the global scope and in others."""
+
+    name: str
+    stmt: int
+    global_refs: list[Assignment]
+    local_refs: list[BaseAssignment]
+
+
+def _accesses(
+    pc: ParsedCell, kept_set: set[int], global_scope: GlobalScope
+) -> Iterator[_Access]:
+    """Which names do the kept statements use, builtins aside, and what binds
+    them?"""
+    stmt_of = pc.statement_of
+    seen_scopes = {id(s): s for s in pc.scopes.values() if s is not None}
     for scope in seen_scopes.values():
         for access in scope.accesses:
             node = access.node
@@ -87,14 +101,13 @@ def scope_facts(
             full = dotted(node) if not isinstance(node, cst.Name) else node.value
             if not full:
                 continue
-            name = full.split(".", 1)[0]
             referents = access.referents
             if any(isinstance(r, BuiltinAssignment) for r in referents) and not any(
                 isinstance(r, (Assignment, ImportAssignment)) for r in referents
             ):
                 continue
             # Builtins have a scope of their own: every global referent is an
-            # Assignment, whose node unconditional_before looks up.
+            # Assignment, whose node _unconditional_before looks up.
             global_refs = [
                 r
                 for r in referents
@@ -105,39 +118,69 @@ def scope_facts(
                 for r in referents
                 if r.scope is not global_scope and not isinstance(r, BuiltinAssignment)
             ]
-            if stmt not in helper_stmt and kinds[stmt] != "import":
-                used.append(name)
-                if global_refs or not local_refs:
-                    statement_reads.setdefault(stmt, []).append(name)
-            if stmt in helper_stmt:
-                if local_refs and not global_refs:
-                    continue
-                helper_free[helper_stmt[stmt]].append(name)
-                continue
-            if local_refs and not global_refs:
-                continue
-            if any(unconditional_before(r, stmt) for r in global_refs):
-                continue
+            yield _Access(full.split(".", 1)[0], stmt, global_refs, local_refs)
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """The names a cell reads: from earlier cells, in its code statements (all,
+    and per statement), and in each helper's body from the notebook."""
+
+    reads: tuple[str, ...]
+    used: tuple[str, ...]
+    statement_reads: Mapping[int, tuple[str, ...]]
+    helper_free: Mapping[str, tuple[str, ...]]
+
+
+def _reads(
+    pc: ParsedCell,
+    kinds: tuple[str, ...],
+    kept_set: set[int],
+    helper_stmt: Mapping[int, str],
+    global_scope: GlobalScope,
+) -> _Reads:
+    """Which names do the kept statements read, and from where?"""
+    reads: list[str] = []
+    used: list[str] = []
+    helper_free: dict[str, list[str]] = {name: [] for name in helper_stmt.values()}
+    statement_reads: dict[int, list[str]] = {}
+    for name, stmt, global_refs, local_refs in _accesses(pc, kept_set, global_scope):
+        if stmt not in helper_stmt and kinds[stmt] != "import":
+            used.append(name)
+            if global_refs or not local_refs:
+                statement_reads.setdefault(stmt, []).append(name)
+        if local_refs and not global_refs:
+            continue
+        if stmt in helper_stmt:
+            helper_free[helper_stmt[stmt]].append(name)
+        elif not any(_unconditional_before(pc, kinds, r, stmt) for r in global_refs):
             reads.append(name)
-    for assignment in global_scope.assignments:
-        # Imports define no data; the rest are Assignments (builtins are not global).
-        if isinstance(assignment, ImportAssignment) or not isinstance(
-            assignment, Assignment
-        ):
-            continue
-        stmt = stmt_of.get(id(assignment.node))
-        if stmt is None or stmt not in kept_set or stmt in helper_stmt:
-            continue
-        defines.append(assignment.name)
-        statement_writes.setdefault(stmt, []).append(assignment.name)
-    return ScopeFacts(
+    return _Reads(
         tuple(reads),
-        tuple(defines),
-        {name: tuple(free) for name, free in helper_free.items()},
         tuple(used),
         {i: tuple(names) for i, names in statement_reads.items()},
-        {i: tuple(names) for i, names in statement_writes.items()},
+        {name: tuple(free) for name, free in helper_free.items()},
     )
+
+
+def _unconditional_before(
+    pc: ParsedCell, kinds: tuple[str, ...], ref: Assignment, stmt: int
+) -> bool:
+    """Is ``ref`` bound whenever top-level statement ``stmt`` runs, by the cell
+    itself: by a statement before it that always runs, or by ``stmt``'s own
+    loop or ``with`` header?"""
+    ref_stmt = pc.statement_of.get(id(ref.node), -1)
+    if ref_stmt < 0:
+        return False
+    node = pc.module.body[ref_stmt]
+    if ref_stmt < stmt:
+        return (
+            isinstance(node, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef))
+            or kinds[ref_stmt] == "import"
+        )
+    if ref_stmt == stmt:
+        return isinstance(node, (cst.For, cst.With))
+    return False
 
 
 def global_references(pc: ParsedCell) -> list[Reference]:

@@ -25,6 +25,7 @@ import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple, NoReturn
 
 import libcst as cst
 from libcst.metadata import Assignment, GlobalScope
@@ -53,22 +54,54 @@ def versioned_definitions(
 ) -> tuple[dict[int, list[Edit]], dict[str, str]]:
     """Edits, by cell index, that name each later definition apart and bind each
     reference to its definition; and the notebook's name for each new name."""
+    found = _definitions(parsed)
+    _refuse_other_bindings(parsed, found)
+    repeated = {name for name, defs in found.items() if len(defs) > 1}
+    if not repeated:
+        return {}, {}
+    versions = _versions(parsed, found, repeated)
+    timeline = _Timeline(versions.found)
+    runs = _runs(parsed, timeline)
+    _spread(runs, timeline)
+    inner = _inner_edits(parsed, timeline, runs, repeated)
+    edits: dict[int, list[Edit]] = defaultdict(list)
+    for k, edit in (*versions.edits, *runs.edits, *inner):
+        edits[k].append(edit)
+    return dict(edits), versions.originals
+
+
+def _definitions(parsed: list[ParsedCell]) -> dict[str, list[_Definition]]:
+    """Every top-level ``def`` and ``class`` of the notebook, by name, in
+    notebook order, each under the name it is written with."""
     found: dict[str, list[_Definition]] = defaultdict(list)
-    at: dict[Position, _Definition] = {}
     for k, pc in enumerate(parsed):
         for i, stmt in enumerate(pc.module.body):
             if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 name = stmt.name.value
                 kind = "class" if isinstance(stmt, cst.ClassDef) else "function"
                 found[name].append(_Definition(name, name, (k, i), kind))
-    _refuse_other_bindings(parsed, found)
-    repeated = {name for name, defs in found.items() if len(defs) > 1}
-    if not repeated:
-        return {}, {}
+    return found
 
+
+class _Versions(NamedTuple):
+    """The definitions under their versions, the edits that rename the later
+    ones (by cell index), and the notebook's name for each new name."""
+
+    found: dict[str, list[_Definition]]
+    edits: list[tuple[int, Edit]]
+    originals: dict[str, str]
+
+
+def _versions(
+    parsed: list[ParsedCell],
+    found: dict[str, list[_Definition]],
+    repeated: set[str],
+) -> _Versions:
+    """Which name does each later definition of a ``repeated`` name get? Its
+    entry in ``found`` is replaced by one under that name."""
     taken = {n.value for pc in parsed for n in names_in(pc.module)}
     originals: dict[str, str] = {}
-    edits: dict[int, list[Edit]] = defaultdict(list)
+    edits: list[tuple[int, Edit]] = []
 
     def node(d: _Definition) -> cst.CSTNode:
         k, i = d.position
@@ -91,86 +124,136 @@ def versioned_definitions(
             stmt = parsed[k].module.body[i]
             assert isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
             pos = parsed[k].positions[stmt.name].start
-            edits[k].append(Edit(pos.line, pos.column, len(name), version))
-    for defs in found.values():
-        at.update((d.position, d) for d in defs)
-    by_version = {d.version: d for d in at.values()}
+            edits.append((k, Edit(pos.line, pos.column, len(name), version)))
+    return _Versions(found, edits, originals)
 
-    def live(name: str, where: Position) -> _Definition | None:
-        before = [d for d in found[name] if d.position < where]
+
+class _Timeline:
+    """The definitions of each name in notebook order: which one is live where."""
+
+    def __init__(self, found: dict[str, list[_Definition]]) -> None:
+        self.found = found
+        self.at = {d.position: d for defs in found.values() for d in defs}
+        self.by_version = {d.version: d for d in self.at.values()}
+
+    def live(self, name: str, where: Position) -> _Definition | None:
+        """The definition of ``name`` a statement at ``where`` sees, if any."""
+        before = [d for d in self.found[name] if d.position < where]
         return before[-1] if before else None
 
-    def live_during(name: str, start: Position, end: Position) -> set[_Definition]:
-        during = {d for d in found[name] if start < d.position < end}
-        first = live(name, start)
+    def live_during(
+        self, name: str, start: Position, end: Position
+    ) -> set[_Definition]:
+        """The definitions of ``name`` live at some point from ``start`` to ``end``."""
+        during = {d for d in self.found[name] if start < d.position < end}
+        first = self.live(name, start)
         return during | ({first} if first else set())
 
-    # When each definition runs: (first, last) positions of the notebook. A function
-    # called at a statement runs there; a class, or a function passed as a value
-    # (``FunctionTransformer(featurize)``), may run at any later point.
+
+def _span(
+    d: _Definition, start: Position, end: Position, call: bool
+) -> tuple[Position, Position]:
+    """When ``d`` runs, used from ``start`` to ``end``."""
+    # A function called at a statement runs there; a class, or a function passed
+    # as a value (``FunctionTransformer(featurize)``), may run at any later point.
+    return (start, end) if call and d.kind == "function" else (start, END)
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """When each definition runs, by version: (first, last) positions of the
+    notebook; the references inside each helper's body, by the helper's version,
+    with their cell index; and the edits that bind top-level references."""
+
+    spans: dict[str, set[tuple[Position, Position]]]
+    inside: dict[str, list[tuple[int, Reference]]]
+    edits: list[tuple[int, Edit]]
+
+
+def _runs(parsed: list[ParsedCell], timeline: _Timeline) -> _Runs:
+    """Where does top-level code run each definition, and which definition does
+    each of its references mean?"""
     runs: dict[str, set[tuple[Position, Position]]] = defaultdict(set)
     inside: dict[str, list[tuple[int, Reference]]] = defaultdict(list)
-
-    def span(
-        d: _Definition, start: Position, end: Position, call: bool
-    ) -> tuple[Position, Position]:
-        return (start, end) if call and d.kind == "function" else (start, END)
-
+    edits: list[tuple[int, Edit]] = []
     for k, pc in enumerate(parsed):
         for ref in global_references(pc):
-            if ref.name not in found:
+            if ref.name not in timeline.found:
                 continue
             if ref.helper is not None and ref.runtime:
-                inside[at[(k, ref.statement)].version].append((k, ref))
+                inside[timeline.at[(k, ref.statement)].version].append((k, ref))
                 continue
             # Top-level code, decorators, defaults and class bodies run where they are.
             here = (k, ref.statement)
-            defined = live(ref.name, here)
+            defined = timeline.live(ref.name, here)
             if defined is None:
                 continue
-            runs[defined.version].add(span(defined, here, here, ref.call))
+            runs[defined.version].add(_span(defined, here, here, ref.call))
             if defined.version != ref.name:
-                edits[k].append(
-                    Edit(ref.line, ref.column, len(ref.name), defined.version)
-                )
+                edit = Edit(ref.line, ref.column, len(ref.name), defined.version)
+                edits.append((k, edit))
+    return _Runs(runs, inside, edits)
 
-    queue = list(runs)
+
+def _spread(runs: _Runs, timeline: _Timeline) -> None:
+    """Adds to ``runs`` when the definitions that helpers use run: while the
+    helpers using them run."""
+    spans = runs.spans
+    queue = list(spans)
     while queue:
         container = queue.pop()
-        for _, ref in inside.get(container, ()):
-            for start, end in list(runs[container]):
-                for d in live_during(ref.name, start, end):
-                    new = span(d, start, end, ref.call)
-                    if new not in runs[d.version]:
-                        runs[d.version].add(new)
+        for _, ref in runs.inside.get(container, ()):
+            for start, end in list(spans[container]):
+                for d in timeline.live_during(ref.name, start, end):
+                    new = _span(d, start, end, ref.call)
+                    if new not in spans[d.version]:
+                        spans[d.version].add(new)
                         queue.append(d.version)
 
-    for container, refs in inside.items():
+
+def _inner_edits(
+    parsed: list[ParsedCell], timeline: _Timeline, runs: _Runs, repeated: set[str]
+) -> list[tuple[int, Edit]]:
+    """Which definition does each reference inside a helper's body mean? The
+    edits that bind them, by cell index; refused when it is more than one."""
+    edits: list[tuple[int, Edit]] = []
+    for container, refs in runs.inside.items():
         for k, ref in refs:
             if ref.name not in repeated:
                 continue
-            spans = runs.get(container)
+            spans = runs.spans.get(container)
+            defined = timeline.by_version[container]
             options = (
-                set().union(*(live_during(ref.name, s, e) for s, e in spans))
+                set().union(*(timeline.live_during(ref.name, s, e) for s, e in spans))
                 if spans
-                else {d for d in [live(ref.name, by_version[container].position)] if d}
+                else {d for d in [timeline.live(ref.name, defined.position)] if d}
             )
             if len(options) > 1:
-                helper = by_version[container].name
-                cells = sorted(parsed[d.position[0]].cell.number for d in options)
-                raise CellError(
-                    f"{helper}() uses {ref.name}, and the notebook runs {helper}() "
-                    f"both before and after a redefinition of {ref.name} "
-                    f"(cells {', '.join(map(str, cells))})",
-                    where=f"cell {parsed[k].cell.number}, line {ref.line}",
-                    hint=f"give the definitions of {ref.name} different names",
-                )
+                _refuse_ambiguous(parsed, defined.name, options, k, ref)
             for d in options:
                 if d.version != ref.name:
-                    edits[k].append(
-                        Edit(ref.line, ref.column, len(ref.name), d.version)
-                    )
-    return dict(edits), originals
+                    edit = Edit(ref.line, ref.column, len(ref.name), d.version)
+                    edits.append((k, edit))
+    return edits
+
+
+def _refuse_ambiguous(
+    parsed: list[ParsedCell],
+    helper: str,
+    options: set[_Definition],
+    k: int,
+    ref: Reference,
+) -> NoReturn:
+    """``helper`` runs while different definitions of what ``ref`` names are
+    live: refused where the reference is."""
+    cells = sorted(parsed[d.position[0]].cell.number for d in options)
+    raise CellError(
+        f"{helper}() uses {ref.name}, and the notebook runs {helper}() "
+        f"both before and after a redefinition of {ref.name} "
+        f"(cells {', '.join(map(str, cells))})",
+        where=f"cell {parsed[k].cell.number}, line {ref.line}",
+        hint=f"give the definitions of {ref.name} different names",
+    )
 
 
 def _refuse_other_bindings(
