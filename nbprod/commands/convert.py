@@ -30,7 +30,7 @@ from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gat
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules, group_argument
 from nbprod.convert.picture import svg
-from nbprod.convert.plan import Plan, build_plan
+from nbprod.convert.plan import Plan, StagePlan, build_plan
 from nbprod.convert.plan.params import config_class, written_paths
 from nbprod.convert.plan.serving import SERVE_FUNCTION
 from nbprod.convert.render import copied_files, render, render_project
@@ -249,86 +249,10 @@ def _render_facts(
 ) -> dict[str, Any]:
     """What the templates are rendered with: the plan's facts and ``env``'s."""
     plan = a.plan
-    groups = []
-    for group in ("parameters", *STAGES):
-        params = [p for p in plan.params if p.group == group]
-        if params:
-            groups.append(
-                {
-                    "name": group,
-                    "class_name": config_class(group),
-                    "params": [
-                        {
-                            "key": p.key,
-                            "value": p.value,
-                            "kind": p.kind,
-                            "source": p.source,
-                            "annotation": {"path": "str"}.get(p.kind, p.kind),
-                        }
-                        for p in params
-                    ],
-                }
-            )
-    stages = []
-    for s in plan.stages:
-        stages.append(
-            {
-                "command": s.stage.command,
-                "module": s.stage.module,
-                "function": s.function,
-                "title": s.stage.capitalize(),
-                "cells": list(s.cells),
-                "cells_text": (
-                    ("cell " if len(s.cells) == 1 else "cells ")
-                    + ", ".join(map(str, s.cells))
-                    if s.cells
-                    else "helpers only"
-                ),
-                "inputs": list(s.inputs),
-                # the named tuple the inputs come in, when they are many
-                "bundle": s.bundle,
-                "outputs": list(s.outputs),
-                # the stage's own config section goes whole; other values by key
-                "section": (
-                    s.stage.value if any(g == s.stage for g, _ in s.params) else ""
-                ),
-                # other values by key; or, for a stage that calls steps, each
-                # other group whole
-                "params": (
-                    []
-                    if s.steps
-                    else [{"group": g, "key": k} for g, k in s.params if g != s.stage]
-                ),
-                "groups": (
-                    [
-                        {"group": g, "argument": group_argument(g)}
-                        for g in dict.fromkeys(g for g, _ in s.params if g != s.stage)
-                    ]
-                    if s.steps
-                    else []
-                ),
-                "figures": any(f.cell in s.cells for f in plan.figures),
-            }
-        )
-    first = plan.params[0] if plan.params else None
-    first_param = None
-    if first is not None:
-        wrong = (
-            "12345" if first.kind in {"str", "path"} else repr("not a " + first.kind)
-        )
-        first_param = {"group": first.group, "key": first.key, "wrong": wrong}
-    # What the pipeline writes inside the project; the input files copied into it
-    # are the project's own, kept in its repository.
-    inputs = set(plan.data_keys().values())
-    written = sorted(
-        {
-            str(p.value).split("/", 1)[0] + ("/" if "/" in str(p.value) else "")
-            for p in plan.params
-            if p.kind == "path"
-            and not str(p.value).startswith((".", "/"))
-            and f"{p.group}.{p.key}" not in inputs
-        }
-    )
+    groups = _config_groups(plan)
+    stages = [_stage_facts(plan, s) for s in plan.stages]
+    first_param = _first_param(plan)
+    written = _written_paths(plan)
     return {
         "package": plan.package,
         "distribution": plan.package.replace("_", "-"),
@@ -371,6 +295,98 @@ def _render_facts(
         "figures": [{"file": f"{f.name}.png", "cell": f.cell} for f in plan.figures],
         **serving_facts(plan),
     }
+
+
+def _config_groups(plan: Plan) -> list[dict[str, Any]]:
+    """What config.py and config.yaml say of each config group that has values:
+    its class and its values, in the order of the groups."""
+    groups = []
+    for group in ("parameters", *STAGES):
+        params = [p for p in plan.params if p.group == group]
+        if params:
+            groups.append(
+                {
+                    "name": group,
+                    "class_name": config_class(group),
+                    "params": [
+                        {
+                            "key": p.key,
+                            "value": p.value,
+                            "kind": p.kind,
+                            "source": p.source,
+                            "annotation": {"path": "str"}.get(p.kind, p.kind),
+                        }
+                        for p in params
+                    ],
+                }
+            )
+    return groups
+
+
+def _stage_facts(plan: Plan, s: StagePlan) -> dict[str, Any]:
+    """What the templates say of stage ``s``: its command, module and function,
+    its cells, what it takes and returns, and the config it reads."""
+    return {
+        "command": s.stage.command,
+        "module": s.stage.module,
+        "function": s.function,
+        "title": s.stage.capitalize(),
+        "cells": list(s.cells),
+        "cells_text": (
+            ("cell " if len(s.cells) == 1 else "cells ") + ", ".join(map(str, s.cells))
+            if s.cells
+            else "helpers only"
+        ),
+        "inputs": list(s.inputs),
+        # the named tuple the inputs come in, when they are many
+        "bundle": s.bundle,
+        "outputs": list(s.outputs),
+        # the stage's own config section goes whole; other values by key
+        "section": (s.stage.value if any(g == s.stage for g, _ in s.params) else ""),
+        # other values by key; or, for a stage that calls steps, each
+        # other group whole
+        "params": (
+            []
+            if s.steps
+            else [{"group": g, "key": k} for g, k in s.params if g != s.stage]
+        ),
+        "groups": (
+            [
+                {"group": g, "argument": group_argument(g)}
+                for g in dict.fromkeys(g for g, _ in s.params if g != s.stage)
+            ]
+            if s.steps
+            else []
+        ),
+        "figures": any(f.cell in s.cells for f in plan.figures),
+    }
+
+
+def _first_param(plan: Plan) -> dict[str, str] | None:
+    """The first config value, and a value of the wrong kind for it: what the
+    generated config test sets it to, to see a wrong value refused."""
+    first = plan.params[0] if plan.params else None
+    if first is None:
+        return None
+    wrong = "12345" if first.kind in {"str", "path"} else repr("not a " + first.kind)
+    return {"group": first.group, "key": first.key, "wrong": wrong}
+
+
+def _written_paths(plan: Plan) -> list[str]:
+    """The paths inside the project the pipeline writes to, each by its top folder
+    (``data/``) or file: what the generated .gitignore leaves out."""
+    # What the pipeline writes inside the project; the input files copied into it
+    # are the project's own, kept in its repository.
+    inputs = set(plan.data_keys().values())
+    return sorted(
+        {
+            str(p.value).split("/", 1)[0] + ("/" if "/" in str(p.value) else "")
+            for p in plan.params
+            if p.kind == "path"
+            and not str(p.value).startswith((".", "/"))
+            and f"{p.group}.{p.key}" not in inputs
+        }
+    )
 
 
 def dvc_stages(plan: Plan, modules: dict[str, str]) -> list[dict[str, Any]]:
