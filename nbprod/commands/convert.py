@@ -28,11 +28,12 @@ from nbprod.convert.analysis.normalise import normalise_cell
 from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
 from nbprod.convert.format import format_sources
-from nbprod.convert.generate import generate_modules, group_argument
+from nbprod.convert.generate import generate_modules
 from nbprod.convert.picture import svg
 from nbprod.convert.plan import Plan, StagePlan, build_plan
 from nbprod.convert.plan.params import config_class, written_paths
 from nbprod.convert.plan.serving import SERVE_FUNCTION
+from nbprod.convert.plan.signatures import stage_keywords
 from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
@@ -341,24 +342,10 @@ def _stage_facts(plan: Plan, s: StagePlan) -> dict[str, Any]:
         # the named tuple the inputs come in, when they are many
         "bundle": s.bundle,
         "outputs": list(s.outputs),
-        # the stage's own config section goes whole; other values by key
-        "section": (s.stage.value if any(g == s.stage for g, _ in s.params) else ""),
-        # other values by key; or, for a stage that calls steps, each
-        # other group whole
-        "params": (
-            []
-            if s.steps
-            else [{"group": g, "key": k} for g, k in s.params if g != s.stage]
-        ),
-        "groups": (
-            [
-                {"group": g, "argument": group_argument(g)}
-                for g in dict.fromkeys(g for g, _ in s.params if g != s.stage)
-            ]
-            if s.steps
-            else []
-        ),
-        "figures": any(f.cell in s.cells for f in plan.figures),
+        # what its runner passes for each keyword parameter (the config)
+        "keywords": [
+            {"name": k.name, "value": k.value} for k in stage_keywords(plan, s)
+        ],
     }
 
 

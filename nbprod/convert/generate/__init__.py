@@ -18,7 +18,6 @@ import libcst as cst
 
 from nbprod.convert.analysis import CellFacts, Import, ParsedCell
 from nbprod.convert.generate.definitions import stage_definitions
-from nbprod.convert.generate.functions import group_argument
 from nbprod.convert.generate.imports import defining_modules, module_source, used_names
 from nbprod.convert.generate.labels import cell_lines
 from nbprod.convert.generate.rewrite import base_context
@@ -26,7 +25,7 @@ from nbprod.convert.generate.serving import serving_definitions
 from nbprod.convert.generate.stages import stage_functions
 from nbprod.convert.plan import Plan
 
-__all__ = ["cell_lines", "generate_modules", "group_argument"]
+__all__ = ["cell_lines", "generate_modules"]
 
 
 def generate_modules(

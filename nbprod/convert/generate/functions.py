@@ -12,20 +12,9 @@ from collections.abc import Set as AbstractSet
 import libcst as cst
 
 from nbprod.convert.generate.rewrite import Context
-from nbprod.convert.plan import Param, StagePlan
+from nbprod.convert.plan import Param
 from nbprod.convert.plan.params import config_class
-
-_ANNOTATION = {
-    "int": "int",
-    "float": "float",
-    "str": "str",
-    "bool": "bool",
-    "path": "str",
-    "list": "list",
-    "tuple": "tuple",
-    "dict": "dict",
-}
-
+from nbprod.convert.plan.signatures import ANNOTATION, group_argument
 
 # ``f(k=v)``, as black writes a keyword argument.
 _NO_SPACE = cst.AssignEqual(
@@ -36,7 +25,7 @@ _NO_SPACE = cst.AssignEqual(
 
 def param_node(name: str, kind: str | None) -> cst.Param:
     """``name: int``: a parameter, annotated by the config value's ``kind``."""
-    annotation = cst.Annotation(cst.Name(_ANNOTATION[kind])) if kind else None
+    annotation = cst.Annotation(cst.Name(ANNOTATION[kind])) if kind else None
     return cst.Param(cst.Name(name), annotation=annotation)
 
 
@@ -153,30 +142,6 @@ def from_bundle(argument: str, names: tuple[str, ...]) -> list[cst.BaseStatement
         )
         for n in names
     ]
-
-
-def group_argument(group: str) -> str:
-    """The parameter through which a stage that calls steps gets another config
-    group whole (``parameters_config``): it hands the values on to its steps."""
-    return f"{group}_config"
-
-
-def group_params(
-    ctx: Context, stage: StagePlan, passed: tuple[str, ...]
-) -> list[cst.Param]:
-    """A stage that calls steps takes each config group it reads as one typed
-    object: its own section as ``config``, the others by :func:`group_argument`."""
-    groups = dict.fromkeys(g for g, _ in stage.params)
-    out = [
-        cst.Param(
-            cst.Name(
-                ctx.plan.config_argument if g == ctx.section else group_argument(g)
-            ),
-            annotation=cst.Annotation(cst.Name(config_class(g))),
-        )
-        for g in sorted(groups, key=lambda g: g != ctx.section)
-    ]
-    return out + [param_node(name, "path") for name in passed]
 
 
 def unpacked(

@@ -16,7 +16,6 @@ from nbprod.convert.generate.functions import (
     config_params,
     from_bundle,
     function_def,
-    group_params,
     named_results,
     named_tuple,
     param_node,
@@ -29,7 +28,7 @@ from nbprod.convert.generate.serving_calls import serving_parts
 from nbprod.convert.generate.statements import cell_statements
 from nbprod.convert.plan import FigurePlan, Param, Plan, StagePlan, StepPlan
 from nbprod.convert.plan.names import cells_text
-from nbprod.convert.plan.signatures import step_keys, whole_groups
+from nbprod.convert.plan.signatures import stage_keywords, step_keys, whole_groups
 
 
 def stage_functions(
@@ -62,22 +61,24 @@ def stage_functions(
                 stage.inputs,
             )
         )
-    entry_params: list[cst.Param]
     if stage.steps:
         made, body, bound, used_partial = _step_calls(
             ctx, stage, code, params_by_key, figures, bundle
         )
         functions += made
-        entry_params = group_params(ctx, stage, _draws(ctx, figures, stage.cells))
     else:
         body, used_partial = code(stage.cells)
         body[:0] = from_bundle(
             ctx.plan.inputs_argument, stage.inputs if stage.bundle else ()
         )
         bound = set(stage.inputs)
-        entry_params = config_params(
-            ctx, stage.params, params_by_key, _draws(ctx, figures, stage.cells)
+    entry_params = [
+        cst.Param(
+            cst.Name(k.name),
+            annotation=cst.Annotation(cst.Name(k.annotation)) if k.annotation else None,
         )
+        for k in stage_keywords(ctx.plan, stage)
+    ]
     functions.append(_entry_function(ctx, stage, entry_params, body, bound, bundle))
     return functions, used_partial
 

@@ -11,11 +11,12 @@ whole, as a step takes another config group whole ("preserve whole object").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from nbprod.convert.plan.model import Serving, StagePlan, StepPlan
+from nbprod.convert.plan.model import Plan, Serving, StagePlan, StepPlan
+from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import SERVE_FUNCTION
 
 # The most parameters a generated stage or step function takes.
@@ -32,6 +33,88 @@ def whole_groups(section: str, keys: tuple[tuple[str, str], ...]) -> set[str]:
     return {group for group, n in count.items() if n > 1}
 
 
+# The Python type of a lifted config value of each kind, as a parameter declares it.
+ANNOTATION = {
+    "int": "int",
+    "float": "float",
+    "str": "str",
+    "bool": "bool",
+    "path": "str",
+    "list": "list",
+    "tuple": "tuple",
+    "dict": "dict",
+}
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword parameter of a stage's entry function, and what its runner in
+    ``pipeline.py`` passes for it."""
+
+    name: str  # ``config``, ``parameters_config``, ``seed``, ``figures_dir``
+    annotation: str | None  # ``TrainingConfig``, ``int``; None: not known
+    value: str  # an expression of the runner's ``config``: ``config.training``
+
+
+def group_argument(group: str) -> str:
+    """The parameter through which a stage that calls steps gets another config
+    group whole (``parameters_config``): it hands the values on to its steps."""
+    return f"{group}_config"
+
+
+def entry_keywords(
+    stage: StagePlan,
+    *,
+    config_argument: str,
+    figures_argument: str,
+    kinds: Mapping[tuple[str, str], str],
+    draws: bool,
+) -> tuple[Keyword, ...]:
+    """The keyword parameters of ``stage``'s entry function, in order: its own
+    config section as one typed value; the other groups it reads each whole, when
+    it calls steps (they hand the values on), else each value by its key (typed
+    by ``kinds``, the lifted values' kinds); the figures' folder when it
+    ``draws``. The one place a stage's keywords are decided: the generated
+    function and its runner both follow it."""
+    section = str(stage.stage)
+    found = []
+    groups = list(dict.fromkeys(g for g, _ in stage.params))
+    if section in groups:
+        found.append(
+            Keyword(config_argument, config_class(section), f"config.{section}")
+        )
+    if stage.steps:
+        found += [
+            Keyword(group_argument(g), config_class(g), f"config.{g}")
+            for g in groups
+            if g != section
+        ]
+    else:
+        found += [
+            Keyword(
+                k,
+                ANNOTATION[kinds[(g, k)]] if (g, k) in kinds else None,
+                f"config.{g}.{k}",
+            )
+            for g, k in stage.params
+            if g != section
+        ]
+    if draws:
+        found.append(Keyword(figures_argument, "str", "config.figures_dir"))
+    return tuple(found)
+
+
+def stage_keywords(plan: Plan, stage: StagePlan) -> tuple[Keyword, ...]:
+    """:func:`entry_keywords` of one of ``plan``'s stages."""
+    return entry_keywords(
+        stage,
+        config_argument=plan.config_argument,
+        figures_argument=plan.figures_argument,
+        kinds={(p.group, p.key): p.kind for p in plan.params},
+        draws=any(f.cell in stage.cells for f in plan.figures),
+    )
+
+
 def keyword_count(
     section: str, keys: tuple[tuple[str, str], ...], *, draws: bool, whole: bool
 ) -> int:
@@ -46,11 +129,12 @@ def keyword_count(
 
 
 def stage_keyword_count(stage: StagePlan, *, draws: bool) -> int:
-    """A stage that calls steps takes each config group it reads as one value; a
-    one-step stage, as :func:`keyword_count` without whole groups."""
-    if stage.steps:
-        return len({g for g, _ in stage.params}) + draws
-    return keyword_count(str(stage.stage), stage.params, draws=draws, whole=False)
+    """How many keyword parameters ``stage``'s entry function takes."""
+    return len(
+        entry_keywords(
+            stage, config_argument="", figures_argument="", kinds={}, draws=draws
+        )
+    )
 
 
 def step_keys(stage: StagePlan, step: StepPlan) -> tuple[tuple[str, str], ...]:
