@@ -5,6 +5,7 @@ returned."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 from nbprod.convert.analysis import CellFacts, Statement
 from nbprod.convert.plan.cells import (
@@ -28,10 +29,54 @@ def stage_inputs_outputs(
 ) -> tuple[StageIO, dict[str, str]]:
     """Inputs and outputs of each stage, walking cells in pipeline order; and the
     stage that makes each name last."""
+    ordered = sorted(work, key=lambda c: (c.stage.order, c.facts.number))
+    inputs, outputs, producer = _handed_on(ordered, parameter_names, warnings)
+    # What a stage computes with a known API (a fitted model, predictions, metrics)
+    # is returned even when no later stage needs it: it is the stage's result.
+    # Preprocessing's results are what later stages use, unless it is all there is.
+    # A figure object (``fig, ax = plt.subplots()``) is none: it is drawn and
+    # saved as an image where it is made, never returned or pickled.
+    figures = {n for c in work for n in c.facts.figures}
+    # Nor is a value no pickle can save (a DMatrix): only a later stage that
+    # reads it makes it an output (and that is warned about).
+    unsaveable = {n for c in work for n in c.facts.unsaveable}
+    local = figures | unsaveable
+    only_preprocessing = all(c.stage == Stage.PREPROCESSING for c in work)
+    for c in ordered:
+        if c.stage == Stage.PREPROCESSING and not only_preprocessing:
+            continue
+        for name in _cell_results(c):
+            if producer.get(name) == c.stage and name not in local:
+                outputs[c.stage][name] = None
+    # A value a stage computes and nothing reads afterwards (a metric shown by a
+    # dropped display, the weights of a loop) is its result too: as a local it
+    # would be lost to the proof, and ruff's unused-variable fix would delete it.
+    for stage, names in _unread(ordered, helper_params).items():
+        for name in names:
+            if producer.get(name) == stage and name not in local:
+                outputs[stage][name] = None
+    _warn_handed_on(outputs, figures, unsaveable, warnings)
+    return _in_notebook_order(work, inputs, outputs), producer
+
+
+class _Handed(NamedTuple):
+    """Per stage, the names it reads from config or an earlier stage, and those
+    it hands on to a later one; and the stage that makes each name last."""
+
+    inputs: dict[str, dict[str, None]]
+    outputs: dict[str, dict[str, None]]
+    producer: dict[str, str]
+
+
+def _handed_on(
+    ordered: list[WorkCell], parameter_names: set[str], warnings: list[str]
+) -> _Handed:
+    """What each stage reads that config or another stage makes, walking cells
+    ``ordered`` as the pipeline runs them; warned about, a name read that no
+    cell of the pipeline defines."""
     producer: dict[str, str] = {n: "config" for n in parameter_names}
     inputs: dict[str, dict[str, None]] = {s: {} for s in STAGES}
     outputs: dict[str, dict[str, None]] = {s: {} for s in STAGES}
-    ordered = sorted(work, key=lambda c: (c.stage.order, c.facts.number))
     defined_in_stage: dict[str, set[str]] = {}
     for c in ordered:
         s = c.stage
@@ -56,47 +101,39 @@ def stage_inputs_outputs(
             defined_in_stage.setdefault(s, set()).add(name)
         for name in c.facts.deletes:
             producer.pop(name, None)
-    # What a stage computes with a known API (a fitted model, predictions, metrics)
-    # is returned even when no later stage needs it: it is the stage's result.
-    # Preprocessing's results are what later stages use, unless it is all there is.
-    # Later stages also return what they assign at top level or change in place and
-    # nobody uses after: their results (metrics, predictions, a grown log).
-    # A figure object (``fig, ax = plt.subplots()``) is none: it is drawn and
-    # saved as an image where it is made, never returned or pickled.
-    figures = {n for c in work for n in c.facts.figures}
-    # Nor is a value no pickle can save (a DMatrix): only a later stage that
-    # reads it makes it an output (and that is warned about).
-    unsaveable = {n for c in work for n in c.facts.unsaveable}
-    local = figures | unsaveable
-    only_preprocessing = all(c.stage == Stage.PREPROCESSING for c in work)
-    for c in ordered:
-        if c.stage == Stage.PREPROCESSING and not only_preprocessing:
-            continue
-        extra = (
-            (*c.facts.assigned, *c.facts.mutated_top)
-            if c.stage != Stage.PREPROCESSING
-            else ()
-        )
-        # A name the cell binds only to a literal (``numeric_cols = ["tenure"]``)
-        # is part of the code, not something it computed: no result.
-        computed = {
-            n
-            for st in c.facts.statements
-            if not st.constant
-            for n in (*st.writes, *st.mutates)
-        }
-        literal = {n for st in c.facts.statements if st.constant for n in st.writes}
-        extra = tuple(n for n in extra if n not in literal - computed)
-        for name in (*c.facts.results, *(n for n in extra if not n.startswith("_"))):
-            if producer.get(name) == c.stage and name not in local:
-                outputs[c.stage][name] = None
-    # A value a stage computes and nothing reads afterwards (a metric shown by a
-    # dropped display, the weights of a loop) is its result too: as a local it
-    # would be lost to the proof, and ruff's unused-variable fix would delete it.
-    for stage, names in _unread(ordered, helper_params).items():
-        for name in names:
-            if producer.get(name) == stage and name not in local:
-                outputs[stage][name] = None
+    return _Handed(inputs, outputs, producer)
+
+
+def _cell_results(c: WorkCell) -> tuple[str, ...]:
+    """The names a cell computes that are its stage's results: what it computes
+    with a known API; past preprocessing, also what it assigns at top level or
+    changes in place (metrics, predictions, a grown log)."""
+    extra = (
+        (*c.facts.assigned, *c.facts.mutated_top)
+        if c.stage != Stage.PREPROCESSING
+        else ()
+    )
+    # A name the cell binds only to a literal (``numeric_cols = ["tenure"]``)
+    # is part of the code, not something it computed: no result.
+    computed = {
+        n
+        for st in c.facts.statements
+        if not st.constant
+        for n in (*st.writes, *st.mutates)
+    }
+    literal = {n for st in c.facts.statements if st.constant for n in st.writes}
+    extra = tuple(n for n in extra if n not in literal - computed)
+    return (*c.facts.results, *(n for n in extra if not n.startswith("_")))
+
+
+def _warn_handed_on(
+    outputs: dict[str, dict[str, None]],
+    figures: set[str],
+    unsaveable: set[str],
+    warnings: list[str],
+) -> None:
+    """Warn about each figure and each value no pickle saves that a stage hands
+    on to a later one."""
     for stage in STAGES:
         for name in figures & outputs[stage].keys():
             # Only a later stage that draws on it makes it one (rare: Jupyter
@@ -111,6 +148,15 @@ def stage_inputs_outputs(
                 "a stage run on its own will not find it; make it in the stage "
                 "that uses it"
             )
+
+
+def _in_notebook_order(
+    work: list[WorkCell],
+    inputs: dict[str, dict[str, None]],
+    outputs: dict[str, dict[str, None]],
+) -> StageIO:
+    """Each stage's inputs and outputs, in the order the notebook first binds or
+    changes them."""
     first_seen: dict[str, tuple[int, int]] = {}
     for c in sorted(work, key=lambda c: c.facts.number):
         for i, name in enumerate((*c.facts.defines, *c.facts.mutates)):
@@ -119,7 +165,7 @@ def stage_inputs_outputs(
     return {
         s: (tuple(sorted(inputs[s], key=key)), tuple(sorted(outputs[s], key=key)))
         for s in STAGES
-    }, producer
+    }
 
 
 def returned_after(stage: StagePlan, work: list[WorkCell]) -> StagePlan:

@@ -8,13 +8,14 @@ import keyword
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from nbprod.convert.analysis import CellFacts, Literal
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.dataflow import StageIO
 from nbprod.convert.plan.model import HelperPlan, Param
 from nbprod.convert.plan.names import safe_identifier, snake
-from nbprod.stages import STAGES
+from nbprod.stages import STAGES, Stage
 
 
 def config_class(group: str) -> str:
@@ -31,68 +32,14 @@ def lift_params(
     helpers: list[HelperPlan],
     data_paths: Mapping[str, str],
 ) -> list[Param]:
-    params: list[Param] = []
-    written = written_paths([c.facts for c in work])
-
-    def rebased(lit: Literal, is_path: bool) -> object:
-        # Inputs copied into the project are read there; others found beside the
-        # notebook are found from the project too.
-        value = lit.value
-        if is_path and isinstance(value, str) and value in data_paths:
-            return data_paths[value]
-        # A folder the notebook reads files under: its copy, where those files
-        # are (even where it also writes in it, as the notebook did).
-        folder = _copied_folder(value, data_paths) if is_path else None
-        if folder is not None:
-            return folder
-        # A file read where it is (not copied). Not a folder the code only
-        # names: what it makes of it may be written to (PROJECT_ROOT_DIR = "."
-        # then images saved under it), and the user's folder is never written.
-        if (
-            is_path
-            and lit.direction == "read"
-            and isinstance(value, str)
-            and not posixpath.isabs(value)
-            and value in existing_paths
-            and posixpath.normpath(value) not in written
-        ):
-            return posixpath.normpath(posixpath.join(notebook_dir, value))
-        return value
-
-    def same_file(lit: Literal) -> int | None:
-        # A file one cell writes and another reads back is one config value.
-        if lit.kind != "path" or not isinstance(lit.value, str):
-            return None
-        value = posixpath.normpath(lit.value)
-        if value not in written:
-            return None
-        return next(
-            (
-                i
-                for i, p in enumerate(params)
-                if p.kind == "path"
-                and p.group != "parameters"
-                and isinstance(p.value, str)
-                and posixpath.normpath(p.value) == value
-            ),
-            None,
-        )
-
-    for cell, lits in sorted(parameter_literals.items()):
-        for lit in lits:
-            is_path = lit.direction == "path"
-            params.append(
-                Param(
-                    lit.name,
-                    "parameters",
-                    _plain(rebased(lit, is_path)),
-                    _kind(lit.value, is_path),
-                    cell,
-                    lit.line,
-                    lit.column,
-                    f"parameters cell: {lit.name} = {lit.value!r}",
-                )
-            )
+    """The config values: the parameters cell's, then each stage's literals."""
+    paths = _Paths(
+        existing_paths,
+        notebook_dir,
+        data_paths,
+        written_paths([c.facts for c in work]),
+    )
+    params = _parameters_cell_params(parameter_literals, paths)
     for stage in STAGES:
         members = [c for c in work if c.stage == stage]
         taken = set(stage_io[stage][0]) | {
@@ -101,68 +48,182 @@ def lift_params(
             for n in (*c.facts.defines, *c.facts.reads, *c.facts.mutates)
         }
         taken |= {h.name for h in helpers} | {stage.command}
-        keys: set[str] = set()
-        shared: dict[tuple[str, str, str, str], int] = {}
-        for c in members:
-            if c.facts.number in parameter_literals:
-                continue
-            for lit in c.facts.literals:
-                if lit.kind == "parameter" or lit.computed:
-                    continue
-                # The same setting of the same call twice in a stage is one config
-                # value, as is the same file read twice.
-                same = (lit.kind, lit.callee, lit.name, repr(lit.value))
-                if lit.kind == "path" and lit.direction == "read":
-                    same = (lit.kind, "read", "", repr(lit.value))
-                once = lit.kind == "kwarg" or same[1] == "read"
-                i = shared[same] if once and same in shared else None
-                if i is None:
-                    i = same_file(lit)
-                    if i is not None and params[i].group != stage:
-                        # Read back by this stage under the writer's key, unless
-                        # the stage already has its own value of that name, or a
-                        # variable of it is called so (``datapath``, the folder
-                        # joined from this value: two values, one name).
-                        if params[i].key in keys or params[i].key in taken:
-                            i = None
-                        else:
-                            keys.add(params[i].key)
-                if i is not None:
-                    params[i] = replace(
-                        params[i],
-                        also_at=(
-                            *params[i].also_at,
-                            (c.facts.number, lit.line, lit.column),
-                        ),
-                    )
-                    continue
-                key = _param_key(lit, keys, taken)
-                keys.add(key)
-                shared[same] = len(params)
-                is_path = lit.kind == "path"
-                value = rebased(lit, is_path)
-                what = (
-                    f"{lit.callee.rsplit('.', 1)[-1]}({lit.name}=...)"
-                    if lit.kind == "kwarg"
-                    else (
-                        f"{lit.name} = ..."
-                        if lit.kind == "constant"
-                        else f"path {lit.value!r}"
-                    )
-                )
-                params.append(
-                    Param(
-                        key,
-                        stage,
-                        _plain(value),
-                        _kind(lit.value, is_path),
-                        c.facts.number,
-                        lit.line,
-                        lit.column,
-                        f"cell {c.facts.number}, line {lit.line}: {what}",
-                    )
-                )
+        lifted = [c for c in members if c.facts.number not in parameter_literals]
+        _lift_stage(params, stage, lifted, taken, paths)
     return params
+
+
+class _Paths(NamedTuple):
+    """Where the notebook's files are, as the project sees them."""
+
+    existing: frozenset[str]  # relative path literals found beside the notebook
+    notebook_dir: str  # the notebook's folder, relative to the project
+    data_paths: Mapping[str, str]  # an input, as the notebook names it -> its copy
+    written: set[str]  # what the notebook writes (normalised)
+
+
+# What makes two literals of a stage one config value: kind, callee, name, value.
+_Setting = tuple[str, str, str, str]
+
+
+def _parameters_cell_params(
+    parameter_literals: dict[int, tuple[Literal, ...]], paths: _Paths
+) -> list[Param]:
+    """The config values of a papermill parameters cell, in the group of their own."""
+    params: list[Param] = []
+    for cell, lits in sorted(parameter_literals.items()):
+        for lit in lits:
+            is_path = lit.direction == "path"
+            params.append(
+                Param(
+                    lit.name,
+                    "parameters",
+                    _plain(_rebased(lit, is_path, paths)),
+                    _kind(lit.value, is_path),
+                    cell,
+                    lit.line,
+                    lit.column,
+                    f"parameters cell: {lit.name} = {lit.value!r}",
+                )
+            )
+    return params
+
+
+def _lift_stage(
+    params: list[Param],
+    stage: Stage,
+    members: list[WorkCell],
+    taken: set[str],
+    paths: _Paths,
+) -> None:
+    """Add the literals of a stage's cells ``members`` to ``params``: each a new
+    value with a key no name of the stage (``taken``) has, or, the same setting
+    again, one more place of a value there already."""
+    keys: set[str] = set()
+    shared: dict[_Setting, int] = {}
+    for c in members:
+        for lit in c.facts.literals:
+            if lit.kind == "parameter" or lit.computed:
+                continue
+            same = _setting(lit)
+            once = lit.kind == "kwarg" or same[1] == "read"
+            i = shared[same] if once and same in shared else None
+            if i is None:
+                i = _read_back(lit, params, stage, paths.written, keys | taken)
+                if i is not None and params[i].group != stage:
+                    keys.add(params[i].key)
+            if i is not None:
+                params[i] = replace(
+                    params[i],
+                    also_at=(
+                        *params[i].also_at,
+                        (c.facts.number, lit.line, lit.column),
+                    ),
+                )
+                continue
+            key = _param_key(lit, keys, taken)
+            keys.add(key)
+            shared[same] = len(params)
+            params.append(_stage_param(lit, key, stage, c.facts.number, paths))
+
+
+def _setting(lit: Literal) -> _Setting:
+    """What ``lit`` sets: the same setting of the same call twice in a stage is
+    one config value, as is the same file read twice."""
+    if lit.kind == "path" and lit.direction == "read":
+        return (lit.kind, "read", "", repr(lit.value))
+    return (lit.kind, lit.callee, lit.name, repr(lit.value))
+
+
+def _read_back(
+    lit: Literal,
+    params: list[Param],
+    stage: Stage,
+    written: set[str],
+    avoid: set[str],
+) -> int | None:
+    """The index of the config value of the file that ``lit`` reads back, one
+    the notebook writes: ``stage`` reads it under the writer's key, unless that
+    key is in ``avoid``."""
+    i = _same_file(lit, params, written)
+    # Not when the stage already has its own value of that name, or a variable
+    # of it is called so (``datapath``, the folder joined from this value: two
+    # values, one name).
+    if i is not None and params[i].group != stage and params[i].key in avoid:
+        return None
+    return i
+
+
+def _same_file(lit: Literal, params: list[Param], written: set[str]) -> int | None:
+    """The index of the config value of the same file as ``lit``, when the
+    notebook writes that file: a file one cell writes and another reads back is
+    one config value."""
+    if lit.kind != "path" or not isinstance(lit.value, str):
+        return None
+    value = posixpath.normpath(lit.value)
+    if value not in written:
+        return None
+    return next(
+        (
+            i
+            for i, p in enumerate(params)
+            if p.kind == "path"
+            and p.group != "parameters"
+            and isinstance(p.value, str)
+            and posixpath.normpath(p.value) == value
+        ),
+        None,
+    )
+
+
+def _stage_param(
+    lit: Literal, key: str, stage: Stage, cell: int, paths: _Paths
+) -> Param:
+    """The config value ``key`` of ``stage`` that ``lit`` of ``cell`` becomes."""
+    is_path = lit.kind == "path"
+    if lit.kind == "kwarg":
+        what = f"{lit.callee.rsplit('.', 1)[-1]}({lit.name}=...)"
+    elif lit.kind == "constant":
+        what = f"{lit.name} = ..."
+    else:
+        what = f"path {lit.value!r}"
+    return Param(
+        key,
+        stage,
+        _plain(_rebased(lit, is_path, paths)),
+        _kind(lit.value, is_path),
+        cell,
+        lit.line,
+        lit.column,
+        f"cell {cell}, line {lit.line}: {what}",
+    )
+
+
+def _rebased(lit: Literal, is_path: bool, paths: _Paths) -> object:
+    """The value of ``lit`` as the project reads it: a path to a copied input
+    or folder is the copy's, one found beside the notebook is found from the
+    project too."""
+    value = lit.value
+    if is_path and isinstance(value, str) and value in paths.data_paths:
+        return paths.data_paths[value]
+    # A folder the notebook reads files under: its copy, where those files
+    # are (even where it also writes in it, as the notebook did).
+    folder = _copied_folder(value, paths.data_paths) if is_path else None
+    if folder is not None:
+        return folder
+    # A file read where it is (not copied). Not a folder the code only
+    # names: what it makes of it may be written to (PROJECT_ROOT_DIR = "."
+    # then images saved under it), and the user's folder is never written.
+    if (
+        is_path
+        and lit.direction == "read"
+        and isinstance(value, str)
+        and not posixpath.isabs(value)
+        and value in paths.existing
+        and posixpath.normpath(value) not in paths.written
+    ):
+        return posixpath.normpath(posixpath.join(paths.notebook_dir, value))
+    return value
 
 
 def written_paths(facts: Sequence[CellFacts]) -> set[str]:

@@ -1,14 +1,12 @@
 """What the notebook serves, and its own path there from the rows it predicts on
 (plan.model.Serving).
 
-The served value is the end of the serving path: what the notebook finally makes
-of its models' predictions for the rows it predicts on (decoded labels, prices
-after ``expm1``, a threshold over probabilities, a blend of several models),
-followed forwards from the predictions through the code's row flow
-(``analysis.rows``). The rows are followed backwards from it, through the steps
-that carry them, to the frame they were read into: those steps become the
-function ``predict`` runs on new rows, and what else they read (the models, a
-fitted scaler, a lookup table, a threshold) is state the stages save.
+The served value (``plan.served``) is the end of the serving path: what the
+notebook finally makes of its models' predictions for the rows it predicts on.
+The rows are followed backwards from it, through the steps that carry them, to
+the frame they were read into: those steps become the function ``predict`` runs
+on new rows, and what else they read (the models, a fitted scaler, a lookup
+table, a threshold) is state the stages save.
 """
 
 from __future__ import annotations
@@ -19,36 +17,22 @@ from dataclasses import dataclass
 from nbprod.convert.analysis import Flow, RowChange, Statement
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.model import HeldOut, Param, Serving, StagePlan
+from nbprod.convert.plan.served import (
+    Flat,
+    ServedValue,
+    changed_after,
+    flows,
+    served_value,
+)
 from nbprod.stages import Stage
 
 # The function of the stage that predicts which runs the notebook's own steps
 # from new rows to the value it serves (Serving.steps).
 SERVE_FUNCTION = "predict_new_rows"
 
-# Which stage's prediction is the one served, when nothing else tells.
-_RANK = {
-    Stage.INFERENCE: 0,
-    Stage.EVALUATION: 1,
-    Stage.TRAINING: 2,
-    Stage.PREPROCESSING: 3,
-}
 # Row changes ``predict`` cannot undo: a prediction could not be matched to the
 # input row it was made for.
 _UNMATCHED = frozenset({"reorder", "filter", "select", "duplicate", "aggregate"})
-
-Flat = list[tuple[WorkCell, Statement]]
-
-
-@dataclass(frozen=True)
-class _Served:
-    """One value made from predictions, row by row: a candidate for what the
-    notebook serves."""
-
-    at: int  # index in the flat statements of the statement that makes it
-    name: str  # the name bound, or the frame a column of it was put in
-    code: str  # how to get it right after that statement: ``tiers``, ``sub["y"]``
-    models: tuple[str, ...]
-    written: bool = False  # the notebook writes it to a file
 
 
 def choose_predictor(
@@ -79,21 +63,7 @@ def serving_path(
 ) -> tuple[Serving | None, str]:
     """The notebook's own path from rows to what it serves (see Serving), or why
     new rows cannot be served as the notebook served its own."""
-    candidates = list(_candidates(flat))
-    # Row flow is followed through simple statements only (analysis.rows).
-    nested = next(((c, s) for c, s in flat if s.predicts and not s.simple), None)
-    if not candidates and nested is not None:
-        c, s = nested
-        return None, (
-            f"cell {c.facts.number}, line {s.line}: the prediction is inside a "
-            "block (if, for, with)"
-        )
-    if not candidates:
-        return None, (
-            "the notebook never makes a value from a model's predictions row by "
-            "row (predict, predict_proba or decision_function of a named model)"
-        )
-    served = _choose(flat, candidates)
+    served = served_value(flat)
     if isinstance(served, str):
         return None, served
     cell, st = flat[served.at]
@@ -113,61 +83,17 @@ def serving_path(
     state -= imported
     config = sorted(state & parameter_names)
     state -= parameter_names
-    unknown = sorted(n for n in state if n not in producer)
-    if unknown:
-        return None, f"the steps before {where} need {unknown[0]}, which no stage makes"
-    changed = _changed_after(flat, served.at, state)
-    if changed is not None:
-        name, number = changed
-        return None, f"{name} changes in cell {number}, after {where} uses it"
     ordered = sorted(steps)
-    unkept = next((k for k in ordered if flat[k][1].rows.unkept), None)
-    if unkept is not None:
-        return None, f"{where}: {_unkept(flat, unkept, rows)}"
-    unmatched = _unmatched_change(flat, ordered)
-    if unmatched is not None:
-        k, change = unmatched
-        return None, (
-            f"cell {flat[k][0].facts.number}, line {flat[k][1].line}: "
-            f"{change.what} {_CHANGE_WORDS[change.kind]} of {rows}: a prediction "
-            "could not be matched to the input row it was made for"
-        )
-    # The split's own settings are not run on new rows.
-    step_lines = {
-        (flat[k][0].facts.number, line)
-        for k in ordered
-        if held is None or k != held.at
-        for line in range(flat[k][1].line, flat[k][1].end_line + 1)
-    }
-    used = [
-        (p.group, p.key)
-        for p in params
-        if p.group != "parameters"
-        and any(w[:2] in step_lines for w in ((p.cell, p.line), *p.also_at))
-    ] + [("parameters", name) for name in config]
+    problem = _missing_state(flat, served.at, state, producer, where)
+    if problem is None:
+        problem = _row_problem(flat, ordered, rows, where)
+    if problem is not None:
+        return None, problem
+    used = _serving_params(flat, params, ordered, held, config)
     if len({k for _, k in used}) != len(used):
         return None, "two config values of the serving steps share a name"
-    steps_at = tuple((flat[k][0].facts.number, flat[k][1].index) for k in ordered)
-    applied = tuple(
-        (flat[k][0].facts.number, flat[k][1].index, obj)
-        for k in ordered
-        for obj in flat[k][1].rows.applies
-    )
     models = tuple(m for m in served.models if m in state)
     what = _what(flat, served)
-    made = {n for k in ordered for n in (*flat[k][1].writes, *flat[k][1].mutates)}
-    once = (
-        # The value itself, or a column put into the rows frame, which the
-        # serving function changes in place as the stage did.
-        served.name in (served.code, rows)
-        and held is None
-        and ordered == list(range(ordered[0], served.at + 1))
-        and len({flat[k][0].stage for k in ordered}) == 1
-        and not any(
-            (made - {served.name}) & (set(s.reads) | set(s.mutates))
-            for _, s in flat[served.at + 1 :]
-        )
-    )
     return (
         Serving(
             models=models,
@@ -176,27 +102,111 @@ def serving_path(
             source=(source_cell.facts.number, source_stmt.end_line),
             made_by="split" if held is not None else source_stmt.source,
             call=(cell.facts.number, st.end_line),
-            steps=steps_at,
+            steps=tuple((flat[k][0].facts.number, flat[k][1].index) for k in ordered),
             inputs=tuple(sorted(state)),
             params=tuple(used),
             stage=cell.stage,
-            applied=applied,
-            what=what,
-            called_by_stage=once,
-            held_out=(
-                None
-                if held is None
-                else HeldOut(
-                    step=(flat[held.at][0].facts.number, flat[held.at][1].index),
-                    line=flat[held.at][1].line,
-                    name=held.name,
-                    array=held.array,
-                    positions=held.positions,
-                )
+            applied=tuple(
+                (flat[k][0].facts.number, flat[k][1].index, obj)
+                for k in ordered
+                for obj in flat[k][1].rows.applies
             ),
+            what=what,
+            called_by_stage=_called_once(flat, served, rows, held, ordered),
+            held_out=_held_out(flat, held),
         ),
         f"{what} of the rows of {rows} (cell {source_cell.facts.number}), "
         f"predicted by {', '.join(models)}",
+    )
+
+
+def _missing_state(
+    flat: Flat, at: int, state: set[str], producer: dict[str, str], where: str
+) -> str | None:
+    """Why the state the serving steps read cannot be saved as they read it: no
+    stage makes it, or it changes after the served value is made at ``at``."""
+    unknown = sorted(n for n in state if n not in producer)
+    if unknown:
+        return f"the steps before {where} need {unknown[0]}, which no stage makes"
+    changed = changed_after(flat, at, state)
+    if changed is not None:
+        name, number = changed
+        return f"{name} changes in cell {number}, after {where} uses it"
+    return None
+
+
+def _row_problem(flat: Flat, steps: list[int], rows: str, where: str) -> str | None:
+    """Why predictions made by the serving ``steps`` could not be matched to the
+    input rows: a fitted object kept in no name, or a change of the rows."""
+    unkept = next((k for k in steps if flat[k][1].rows.unkept), None)
+    if unkept is not None:
+        return f"{where}: {_unkept(flat, unkept, rows)}"
+    unmatched = _unmatched_change(flat, steps)
+    if unmatched is not None:
+        k, change = unmatched
+        return (
+            f"cell {flat[k][0].facts.number}, line {flat[k][1].line}: "
+            f"{change.what} {_CHANGE_WORDS[change.kind]} of {rows}: a prediction "
+            "could not be matched to the input row it was made for"
+        )
+    return None
+
+
+def _serving_params(
+    flat: Flat,
+    params: list[Param],
+    steps: list[int],
+    held: _Held | None,
+    config: list[str],
+) -> list[tuple[str, str]]:
+    """(group, key) of the config values the serving ``steps`` use: the stages'
+    that are on their lines, then the parameters in ``config``."""
+    # The split's own settings are not run on new rows.
+    step_lines = {
+        (flat[k][0].facts.number, line)
+        for k in steps
+        if held is None or k != held.at
+        for line in range(flat[k][1].line, flat[k][1].end_line + 1)
+    }
+    return [
+        (p.group, p.key)
+        for p in params
+        if p.group != "parameters"
+        and any(w[:2] in step_lines for w in ((p.cell, p.line), *p.also_at))
+    ] + [("parameters", name) for name in config]
+
+
+def _called_once(
+    flat: Flat, served: ServedValue, rows: str, held: _Held | None, steps: list[int]
+) -> bool:
+    """Whether the stage may call the serving function instead of running its
+    ``steps`` itself: they are one run of its statements that makes nothing
+    else used afterwards."""
+    made = {n for k in steps for n in (*flat[k][1].writes, *flat[k][1].mutates)}
+    return (
+        # The value itself, or a column put into the rows frame, which the
+        # serving function changes in place as the stage did.
+        served.name in (served.code, rows)
+        and held is None
+        and steps == list(range(steps[0], served.at + 1))
+        and len({flat[k][0].stage for k in steps}) == 1
+        and not any(
+            (made - {served.name}) & (set(s.reads) | set(s.mutates))
+            for _, s in flat[served.at + 1 :]
+        )
+    )
+
+
+def _held_out(flat: Flat, held: _Held | None) -> HeldOut | None:
+    """The held-out part of a split the served rows pass, as the plan says it."""
+    if held is None:
+        return None
+    return HeldOut(
+        step=(flat[held.at][0].facts.number, flat[held.at][1].index),
+        line=flat[held.at][1].line,
+        name=held.name,
+        array=held.array,
+        positions=held.positions,
     )
 
 
@@ -207,146 +217,6 @@ _CHANGE_WORDS = {
     "duplicate": "repeats some of the rows",
     "aggregate": "makes one row of several",
 }
-
-
-def _flows(st: Statement) -> Iterator[Flow]:
-    """The statement's flows, and for every name it changes in place without
-    one, a flow that keeps its rows."""
-    flowing = {f.name for f in st.rows.flows}
-    yield from st.rows.flows
-    for name in st.mutates:
-        if name not in flowing:
-            yield Flow(name, (name,))
-
-
-def _candidates(flat: Flat) -> Iterator[_Served]:
-    """Every value made from predictions row by row that nothing later makes
-    more of (the ends of the prediction's row flow), in notebook order; a value
-    put into a frame as a column is served as it is, and marked written when the
-    frame is written to a file."""
-    derived: dict[str, _Served] = {}
-    used_later: set[tuple[int, str]] = set()
-    found: list[_Served] = []
-    packed: dict[str, list[tuple[int, str]]] = {}  # frame -> served values in it
-    written: set[tuple[int, str]] = set()
-    for k, (_, st) in enumerate(flat):
-        for f in _flows(st):
-            if f.packs:
-                # The frame only carries the values; each column made from
-                # predictions is served as it is.
-                held = packed.get(f.name, []) if f.name in f.carriers else []
-                for col in f.columns:
-                    inside = [derived[n] for n in col.carriers if n in derived]
-                    if not inside and not col.models:
-                        continue
-                    if col.code in derived:
-                        held.append((derived[col.code].at, col.code))
-                        continue
-                    models = tuple(
-                        dict.fromkeys(
-                            (*(m for s in inside for m in s.models), *col.models)
-                        )
-                    )
-                    column = _Served(k, f.name, f'{f.name}["{col.key}"]', models)
-                    found.append(column)
-                    held.append((k, column.code))
-                packed[f.name] = held
-                derived.pop(f.name, None)
-                continue
-            sources = [derived[n] for n in f.carriers if n in derived]
-            used_later.update((s.at, s.name) for s in sources)
-            models = tuple(
-                dict.fromkeys((*(m for s in sources for m in s.models), *f.models))
-            )
-            packed.pop(f.name, None)
-            if models:
-                derived[f.name] = _Served(k, f.name, f.name, models)
-                found.append(derived[f.name])
-            else:
-                derived.pop(f.name, None)
-        for name in set(st.writes) - {f.name for f in st.rows.flows}:
-            derived.pop(name, None)
-            packed.pop(name, None)
-        for name in st.rows.written:
-            if name in derived:
-                written.add((derived[name].at, name))
-            written.update(packed.get(name, ()))
-        for col in st.rows.written_columns:
-            if col.code in derived:
-                written.add((derived[col.code].at, col.code))
-    for s in found:
-        if (s.at, s.name) in used_later and s.code == s.name:
-            continue
-        yield _Served(s.at, s.name, s.code, s.models, (s.at, s.code) in written)
-
-
-def _choose(flat: Flat, candidates: list[_Served]) -> _Served | str:
-    """The candidate the notebook serves: one it writes to a file, else one no
-    later candidate is computed from (a threshold tuned on validation
-    predictions feeds the test predictions) and no later one replaces under its
-    name, preferring the stage that scores new data, then the last; its models
-    must not change after it."""
-    feeding = set()
-    for later in candidates:
-        needed = _read_closure(flat, later.at, {later.name})
-        for earlier in candidates:
-            if earlier.at < later.at and (earlier.at, earlier.name) in needed:
-                feeding.add(earlier)
-    stable = [
-        c for c in candidates if _changed_after(flat, c.at, set(c.models)) is None
-    ]
-    if not stable:
-        last = candidates[-1]
-        name, number = _changed_after(flat, last.at, set(last.models)) or ("", 0)
-        fits = any(
-            s.stage == Stage.TRAINING
-            for c, _ in flat
-            if c.facts.number == number
-            for s in c.facts.signals
-        )
-        # (Loaded back from a file the notebook wrote, it is bound again: the
-        # same model, maybe, but nothing here can tell.)
-        again = "fitted again" if fits else "bound again"
-        return f"{name} is {again} in cell {number}, after its last prediction"
-    # Predictions the notebook replaced with others under the same name (its
-    # class predictions, then the same with a tuned threshold).
-    replaced = {
-        c for c in candidates for o in candidates if o.at > c.at and o.name == c.name
-    }
-    return min(
-        stable,
-        key=lambda c: (
-            not c.written,
-            c in feeding,
-            c in replaced,
-            _RANK[flat[c.at][0].stage or Stage.PREPROCESSING],
-            -c.at,
-        ),
-    )
-
-
-def _read_closure(flat: Flat, at: int, names: set[str]) -> set[tuple[int, str]]:
-    """The (statement, name) bindings the value of ``names`` right after
-    statement ``at`` is computed from, following every read."""
-    found = set()
-    frontier = set(names)
-    for k in range(at, -1, -1):
-        _, st = flat[k]
-        hit = frontier & (set(st.writes) | set(st.mutates))
-        if not hit:
-            continue
-        found |= {(k, n) for n in hit}
-        frontier -= set(st.writes) - set(st.mutates)
-        frontier |= set(st.reads)
-    return found
-
-
-def _changed_after(flat: Flat, at: int, names: set[str]) -> tuple[str, int] | None:
-    for c, st in flat[at + 1 :]:
-        hit = names & (set(st.writes) | set(st.mutates))
-        if hit:
-            return sorted(hit)[0], c.facts.number
-    return None
 
 
 def _walk_back(
@@ -384,7 +254,7 @@ class _Held:
 
 
 def _steps_and_state(
-    flat: Flat, at_source: int, served: _Served, rows: str, held: _Held | None
+    flat: Flat, at_source: int, served: ServedValue, rows: str, held: _Held | None
 ) -> tuple[list[int], set[str]]:
     """Walking back from what is served: the statements derived from the rows
     are steps; what else they read is state the stages made before (or config).
@@ -417,7 +287,7 @@ def _steps_and_state(
     return sorted(steps), state | (frontier - {rows})
 
 
-def _source(flat: Flat, served: _Served) -> tuple[int, str, _Held | None] | str:
+def _source(flat: Flat, served: ServedValue) -> tuple[int, str, _Held | None] | str:
     """The statement that made the rows the served value is one-to-one with,
     and their name: followed back from it through the names that carry rows,
     to a file read, a frame written in the code, or the held-out part of a
@@ -515,7 +385,7 @@ def _made_at(flat: Flat, before: int, name: str) -> int | None:
 
 
 def _flow_of(st: Statement, name: str) -> Flow | None:
-    return next((f for f in reversed(list(_flows(st))) if f.name == name), None)
+    return next((f for f in reversed(list(flows(st))) if f.name == name), None)
 
 
 def _tainted(
@@ -547,14 +417,14 @@ def _unmatched_change(flat: Flat, steps: list[int]) -> tuple[int, RowChange] | N
     """The first step that changes the rows so that predictions no longer line
     up with the input rows."""
     for k in steps:
-        for f in _flows(flat[k][1]):
+        for f in flows(flat[k][1]):
             for change in f.changes:
                 if change.kind in _UNMATCHED:
                     return k, change
     return None
 
 
-def _what(flat: Flat, served: _Served) -> str:
+def _what(flat: Flat, served: ServedValue) -> str:
     """What is served, for people: "`tiers` (cell 9, line 3)"."""
     cell, st = flat[served.at]
     return f"`{served.code}` (cell {cell.facts.number}, line {st.line})"
