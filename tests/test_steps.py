@@ -296,14 +296,16 @@ def test_steps_validation_rejects_fall_back_to_one_function_per_stage(
 ) -> None:
     # A closure over a name a later step rebinds: in one function it sees the new
     # value, in two it keeps the old one. The analysis does not see it; validation
-    # does, and the plain form is written, proven, and the report says why.
+    # does, and the plain form is written, proven, and the report says why. (A
+    # lambda bound to a name is a function of its own, reading ``k`` where it is
+    # called; one kept in a dict is a closure.)
     notebook = make_notebook(
         tmp_path / "nb" / "closure.ipynb",
         "import numpy as np",
         "#md ## Make",
-        "k = 1\nscale = lambda x: x * k\nbase = np.arange(3)",
+        "k = 1\nops = {'scale': lambda x: x * k}\nbase = np.arange(3)",
         "#md ## Change",
-        "k = 3\nscaled = scale(base)\nprint(scaled)",
+        "k = 3\nscaled = ops['scale'](base)\nprint(scaled)",
     )
     planned = run_nbprod("plan", notebook, "--format", "json")
     assert [s["name"] for s in json.loads(planned.stdout)["stages"][0]["steps"]] == [

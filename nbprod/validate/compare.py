@@ -341,9 +341,7 @@ def _where(part: Comparison) -> str:
     )
 
 
-def _combine(
-    name: str, parts: list[Comparison], how: How | None = None
-) -> Comparison:
+def _combine(name: str, parts: list[Comparison], how: How | None = None) -> Comparison:
     """One verdict for a container: the worst of its parts, plots and timings aside."""
     compared = [p for p in parts if p.how != How.NOT_COMPUTED]
     if parts and not compared:

@@ -2,7 +2,7 @@
 # at module level (on the lambda's own line, so errors still name it), imported
 # by the stage that uses it, never a value handed from stage to stage (no pickle
 # saves one, and a stage run on its own would not find it). A name also bound
-# otherwise stays a value.
+# otherwise, or a lambda in parentheses, stays a value.
 
 # %%
 import numpy as np
@@ -21,7 +21,8 @@ model = LinearRegression().fit(df[["a"]], clip)
 
 # %%
 rmse = lambda y, p: np.sqrt(((y - p) ** 2).mean())
-print(rmse(clip, model.predict(df[["a"]])), scale(clip).max())
+half = (lambda v: v / 2)
+print(rmse(clip, model.predict(df[["a"]])), scale(clip).max(), half(1))
 
 # %% [plan]
   cell   1  -             imports hoisted to the modules that use them
@@ -112,4 +113,7 @@ def predict(df, clip, model):
     """
 
     # Notebook cell 4.
-    print(rmse(clip, model.predict(df[["a"]])), scale(clip).max())
+    def half(v):
+        return v / 2
+
+    print(rmse(clip, model.predict(df[["a"]])), scale(clip).max(), half(1))

@@ -66,6 +66,8 @@ def _as_def(pc: ParsedCell, stmt: cst.CSTNode) -> tuple[str, Edit] | None:
         and len(assign.targets) == 1
         and isinstance(assign.targets[0].target, cst.Name)
         and isinstance(assign.value, cst.Lambda)
+        # ``(lambda x: ...)``: its closing parenthesis would be left behind.
+        and not assign.value.lpar
     ):
         return None
     name = assign.targets[0].target.value

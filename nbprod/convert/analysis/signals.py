@@ -58,6 +58,16 @@ class SignalsPart(InAssignment):
         if self.top_level:
             self.results.extend(self.assign_names)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        super().visit_Assign(node)
+        # Bound again: what the name holds now is known below (a call that makes
+        # an unsaveable value is visited after this).
+        self.unsaveable = [n for n in self.unsaveable if n not in self.assign_names]
+        # A lambda the source rewrite left a value (``f = (lambda x: x)``): no
+        # pickle saves it.
+        if isinstance(node.value, cst.Lambda) and self.assign_target:
+            self.unsaveable.append(self.assign_target)
+
     def visit_Call(self, node: cst.Call) -> None:
         site = self.calls[id(node)]
         if site.qual and apis.matches_any(site.qual, apis.UNSAVEABLE):
