@@ -1,5 +1,6 @@
 """The shape of the code base, checked: each stage spelled once, analysis and
-planning in small modules and classes."""
+planning in small modules and classes, imports down the layers and never round,
+no function over eighty lines."""
 
 from __future__ import annotations
 
@@ -91,6 +92,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("nbprod.cli",),
     ("nbprod.__main__",),
 )
+# No function longer than this, docstring included: split it by what it does.
+LONGEST_FUNCTION = 80
 
 
 def _module_name(path: Path) -> str:
@@ -183,11 +186,26 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def long_functions(sources: dict[str, str]) -> list[str]:
+    return [
+        f"{module}.{node.name}: {length} lines"
+        for module, text in sorted(sources.items())
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and (length := (node.end_lineno or node.lineno) - node.lineno + 1)
+        > LONGEST_FUNCTION
+    ]
+
+
 SOURCE_TEXTS = {_module_name(p): p.read_text(encoding="utf-8") for p in SOURCES}
 
 
 def test_imports_go_down_the_layers_and_never_round() -> None:
     assert layering_problems(import_graph(SOURCE_TEXTS)) == []
+
+
+def test_no_function_is_longer_than_eighty_lines() -> None:
+    assert long_functions(SOURCE_TEXTS) == []
 
 
 def test_the_layering_check_sees_an_upward_import_and_a_cycle() -> None:
@@ -201,3 +219,10 @@ def test_the_layering_check_sees_an_upward_import_and_a_cycle() -> None:
         for p in problems
     ), problems
     assert "import cycle: nbprod.errors -> nbprod.stages" in problems, problems
+
+
+def test_the_length_check_sees_a_long_function() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(100))
+    assert long_functions({"nbprod.planted": f"def long():\n{body}"}) == [
+        "nbprod.planted.long: 101 lines"
+    ]
