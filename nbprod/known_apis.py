@@ -416,8 +416,13 @@ PURE_LIBRARIES = ("pandas.", "numpy.", "sklearn.metrics.")
 # never becomes a dependency of the project.
 DISPLAY_PATTERNS = ("display", "IPython.display.*", "IPython.core.display.*")
 
+# Which way a path goes: read, written, or only named as a path (``Path("d")``,
+# ``os.listdir("d")``); "" for a literal that is no path.
+PathUse = Literal["read", "write", "path", ""]
+
+
 # Where a reader or writer takes its path: qualified function -> argument position.
-PATH_FUNCTIONS: dict[str, tuple[int, str]] = {
+PATH_FUNCTIONS: dict[str, tuple[int, PathUse]] = {
     "pandas.read_*": (0, "read"),
     "numpy.load": (0, "read"),
     "numpy.loadtxt": (0, "read"),
@@ -447,7 +452,7 @@ PATH_FUNCTIONS: dict[str, tuple[int, str]] = {
     "glob.iglob": (0, "read"),
     "matplotlib.pyplot.savefig": (0, "write"),
 }
-PATH_METHODS: dict[str, tuple[int, str]] = {
+PATH_METHODS: dict[str, tuple[int, PathUse]] = {
     "to_csv": (0, "write"),
     "to_parquet": (0, "write"),
     "to_json": (0, "write"),
@@ -809,7 +814,7 @@ NOT_PATH_READERS = (
 )
 
 
-def path_argument(qualname: str) -> tuple[int, str] | None:
+def path_argument(qualname: str) -> tuple[int, PathUse] | None:
     """The position and direction of a path argument for a known reader or writer."""
     if matches_any(qualname, NOT_PATH_READERS):
         return None

@@ -22,7 +22,7 @@ class PathArgument:
     """The path a known reader or writer is given, and which way it goes."""
 
     callee: str  # the qualified function, or the method name
-    direction: str  # read | write | path
+    direction: apis.PathUse
     node: cst.BaseExpression | None  # the argument, when given positionally
 
 
@@ -57,7 +57,7 @@ def path_argument(
     return _path(callee, spec, site)
 
 
-def _path(callee: str, spec: tuple[int, str], site: CallSite) -> PathArgument:
+def _path(callee: str, spec: tuple[int, apis.PathUse], site: CallSite) -> PathArgument:
     index, direction = spec
     positional = site.positional
     if callee == "open":

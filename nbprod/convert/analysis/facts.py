@@ -6,6 +6,7 @@ Every question the analysis answers returns one of these (or a part of
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, Scope
 
 from nbprod.convert.analysis.normalise import NormalCell
-from nbprod.known_apis import RowChangeKind
+from nbprod.known_apis import PathUse, RowChangeKind
 from nbprod.stages import Stage
 
 
@@ -68,17 +69,22 @@ class Helper:
     predicting: Predicting | None = None
 
 
+# What a literal that can become a config value is: a keyword argument, a
+# file's path, a constant bound to a name, a papermill parameter.
+LiteralKind = typing.Literal["kwarg", "path", "constant", "parameter"]
+
+
 @dataclass(frozen=True)
 class Literal:
     """A literal in the code that can become a config value."""
 
     line: int
     column: int
-    kind: str  # kwarg | path | constant | parameter
+    kind: LiteralKind
     name: str  # keyword, variable or file stem it is known by
     callee: str
     value: object
-    direction: str = ""  # read | write | path, for paths
+    direction: PathUse = ""
     # The glob pattern that finds the files read under this path, relative to the
     # notebook: the path itself (``glob.glob("data/*.csv")``) or the folder it
     # starts with (``Path("data").glob("*.csv")``). "" for a path read as it is.

@@ -12,7 +12,7 @@ import libcst as cst
 
 from nbprod import known_apis as apis
 from nbprod.convert.analysis.effects import path_argument
-from nbprod.convert.analysis.facts import Literal, ParsedCell
+from nbprod.convert.analysis.facts import Literal, LiteralKind, ParsedCell
 from nbprod.convert.analysis.known_strings import KnownStrings
 from nbprod.convert.analysis.nodes import literal_value
 from nbprod.convert.analysis.resolve import CallSite
@@ -63,8 +63,8 @@ class LiteralsPart(InAssignment):
             # papermill injects new values for these: all of them go to config.
             if ok and liftable(value):
                 path = isinstance(value, str) and apis.is_path(value, name)
-                direction = "path" if path else ""
-                self._literal(node.value, "parameter", name, "", value, direction)
+                use: apis.PathUse = "path" if path else ""
+                self._literal(node.value, "parameter", name, "", value, use)
         elif ok and isinstance(value, str) and apis.is_path(value, name):
             self._literal(node.value, "path", name, "", value, "path")
         elif isinstance(node.value, (cst.BinaryOperation, cst.FormattedString)):
@@ -153,11 +153,11 @@ class LiteralsPart(InAssignment):
     def _literal(
         self,
         node: cst.CSTNode,
-        kind: str,
+        kind: LiteralKind,
         name: str,
         callee: str,
         value: object,
-        direction: str = "",
+        direction: apis.PathUse = "",
         glob: str = "",
         *,
         computed: bool = False,

@@ -143,13 +143,21 @@ _MAGIC_CALL = re.compile(
 )
 
 
+# What nbprod did with a magic: left it out (it only looks or sets the editor
+# up), ran its body (``%%time``), made it a dependency (``%pip install``), a
+# display, an environment variable (``%env X=1``) or the Python it stands for.
+MagicAction = Literal[
+    "dropped", "unwrapped", "dependency", "display", "environment", "python"
+]
+
+
 @dataclass(frozen=True)
 class Magic:
     """A magic found in a cell and what nbprod did with it."""
 
     line: int
     text: str
-    action: str  # dropped | unwrapped | dependency | display | environment | python
+    action: MagicAction
 
 
 @dataclass(frozen=True)
@@ -341,13 +349,13 @@ class _MagicLine:
     where: str
     indent: str
 
-    def becomes(self, action: str, code: str, *imports: str) -> _Line:
+    def becomes(self, action: MagicAction, code: str, *imports: str) -> _Line:
         """The line ``code``, indented, for a magic nbprod did ``action`` with."""
         return _Line(
             self.indent + code, Magic(self.lineno, self.original, action), (), imports
         )
 
-    def dropped(self, action: str, dependencies: tuple[str, ...] = ()) -> _Line:
+    def dropped(self, action: MagicAction, dependencies: tuple[str, ...] = ()) -> _Line:
         """The line left empty (``pass`` in a block) for a magic nbprod did
         ``action`` with."""
         return _Line(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from nbprod.convert.analysis import CellFacts, Helper, Literal, NameCall, Signal
 from nbprod.convert.analysis.normalise import SKIP, NormalCell
-from nbprod.convert.plan.model import HelperPlan
+from nbprod.convert.plan.model import HelperPlan, Printed
 from nbprod.errors import CellError
 from nbprod.stages import Stage
 
@@ -391,7 +391,7 @@ def move_to_evaluation(work: list[WorkCell], sections: dict[int, str]) -> None:
         )
 
 
-def printed_mode(c: WorkCell) -> str:
+def printed_mode(c: WorkCell) -> Printed:
     """How validation can compare what cell ``c`` prints (see CellPlan.printed)."""
     for magic in c.normal.magics:
         if magic.action == "unwrapped" and not re.match(r"%%?time\b(?!it)", magic.text):

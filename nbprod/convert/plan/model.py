@@ -15,6 +15,13 @@ from nbprod.convert.analysis.clones import CloneUse
 from nbprod.redact import SecretLiteral
 from nbprod.stages import Stage
 
+# The kinds of value a config key holds.
+ParamKind = typing.Literal[
+    "int", "float", "str", "bool", "list", "tuple", "dict", "path"
+]
+# How validation compares what a cell prints (CellPlan.printed).
+Printed = typing.Literal["all", "kept", ""]
+
 
 @dataclass(frozen=True)
 class Param:
@@ -23,7 +30,7 @@ class Param:
     key: str
     group: str  # a stage, or "parameters" for a papermill parameters cell
     value: object
-    kind: str  # int | float | str | bool | list | tuple | dict | path
+    kind: ParamKind
     cell: int
     line: int
     column: int
@@ -63,7 +70,7 @@ class CellPlan:
     # the pipeline: line for line), "kept" (displays were left out, and they may
     # print: the pipeline's lines must be among the notebook's), or "" (not at all:
     # not in the pipeline, or a magic like %timeit prints differently).
-    printed: str = ""
+    printed: Printed = ""
     timing: bool = False  # it uses what is computed from the clock
 
 
@@ -391,6 +398,10 @@ def _typed(hint: Any, value: Any, where: str) -> Any:
             for i, (a, v) in enumerate(zip(args, value, strict=True))
         )
     if hint is object:
+        return value
+    if origin is typing.Literal:
+        if value not in args:
+            raise ValueError(f"{where}: not one of {args}: {value!r:.40}")
         return value
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         try:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from nbprod.convert.analysis import CellFacts, Literal
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.dataflow import StageIO
-from nbprod.convert.plan.model import HelperPlan, Param
+from nbprod.convert.plan.model import HelperPlan, Param, ParamKind
 from nbprod.convert.plan.names import safe_identifier, snake
 from nbprod.stages import STAGES, Stage
 
@@ -308,10 +308,18 @@ def _param_key(lit: Literal, keys: set[str], taken: set[str]) -> str:
     return f"{base}_{i}"
 
 
-def _kind(value: object, is_path: bool) -> str:
+_KINDS: tuple[tuple[type, ParamKind], ...] = (
+    (bool, "bool"),  # before int: a bool is an int to isinstance
+    (int, "int"),
+    (float, "float"),
+    (str, "str"),
+    (list, "list"),
+    (tuple, "tuple"),
+    (dict, "dict"),
+)
+
+
+def _kind(value: object, is_path: bool) -> ParamKind:
     if is_path:
         return "path"
-    for t in (bool, int, float, str, list, tuple, dict):
-        if isinstance(value, t):
-            return t.__name__
-    return "str"
+    return next((kind for t, kind in _KINDS if isinstance(value, t)), "str")
