@@ -20,7 +20,7 @@ from dataclasses import replace
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.model import HelperPlan, SharedStep, StagePlan, StepPlan
 from nbprod.convert.plan.names import unique_name
-from nbprod.convert.plan.signatures import WIDEST, keyword_count, step_keys
+from nbprod.convert.plan.signatures import WIDEST, step_keyword_count
 from nbprod.convert.plan.steps import MAX_OUTPUTS
 
 
@@ -79,12 +79,8 @@ def share_experiments(
         owner = steps[group[0]]
         returns = tuple(dict.fromkeys(n for k in group for n in steps[k].outputs))
         params = tuple(sorted(uses[group[0]]))
-        width = len(owner.inputs) + len(params)
-        width += keyword_count(
-            str(stage.stage),
-            step_keys(stage, owner),
-            draws=bool(drawn & set(owner.cells)),
-            whole=True,
+        width = (
+            len(owner.inputs) + len(params) + step_keyword_count(stage, owner, drawn)
         )
         if len(returns) > MAX_OUTPUTS or width > WIDEST:
             continue

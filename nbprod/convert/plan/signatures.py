@@ -115,17 +115,17 @@ def stage_keywords(plan: Plan, stage: StagePlan) -> tuple[Keyword, ...]:
     )
 
 
-def keyword_count(
-    section: str, keys: tuple[tuple[str, str], ...], *, draws: bool, whole: bool
+def step_keyword_count(
+    stage: StagePlan, step: StepPlan, drawn: AbstractSet[int]
 ) -> int:
-    """How many keyword parameters a function reading the config ``keys`` takes:
-    its own ``section`` as one, each other group it takes whole as one (when
-    ``whole`` groups are taken), each other value by its key, and the figures'
-    folder when it ``draws``."""
-    groups = whole_groups(section, keys) if whole else set()
+    """How many keyword parameters a step function takes: its stage's section
+    as one, each other group it reads several values of whole, each other value
+    by its key, and the figures' folder when it draws (a cell of ``drawn``)."""
+    section, keys = str(stage.stage), step_keys(stage, step)
+    groups = whole_groups(section, keys)
     own = any(g == section for g, _ in keys)
     single = sum(1 for g, _ in keys if g != section and g not in groups)
-    return own + len(groups) + single + draws
+    return own + len(groups) + single + bool(drawn & set(step.cells))
 
 
 def stage_keyword_count(stage: StagePlan, *, draws: bool) -> int:
@@ -149,16 +149,10 @@ def with_inputs_bundle(
     """``stage``, taking its inputs as the named tuple ``bundle`` when its entry
     function, or a step that reads several of them, would otherwise take more than
     :data:`WIDEST` parameters; ``drawn`` are the cells that draw figures."""
-    section = str(stage.stage)
     bound: set[str] = set()
     steps = []
     for step in stage.steps:
-        width = len(step.inputs) + keyword_count(
-            section,
-            step_keys(stage, step),
-            draws=bool(drawn & set(step.cells)),
-            whole=True,
-        )
+        width = len(step.inputs) + step_keyword_count(stage, step, drawn)
         # Values a step before it bound again are not the stage's inputs any more.
         fresh = tuple(n for n in step.inputs if n in stage.inputs and n not in bound)
         # A step that shares its function with others is as wide as it was made.
