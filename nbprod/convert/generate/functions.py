@@ -13,8 +13,12 @@ import libcst as cst
 
 from nbprod.convert.generate.rewrite import Context
 from nbprod.convert.plan import Param
-from nbprod.convert.plan.params import config_class
-from nbprod.convert.plan.signatures import ANNOTATION, group_argument
+from nbprod.convert.plan.signatures import (
+    ANNOTATION,
+    Keyword,
+    function_keywords,
+    group_argument,
+)
 
 # ``f(k=v)``, as black writes a keyword argument.
 _NO_SPACE = cst.AssignEqual(
@@ -170,31 +174,31 @@ def config_params(
     passed: tuple[str, ...] = (),
     whole: AbstractSet[str] = frozenset(),
 ) -> list[cst.Param]:
-    """The config a function reads: its stage's section as one typed parameter,
-    then the ``whole`` other groups as one each, then each value of another group
-    (a papermill parameter, a file another stage writes) by its key, then the
-    ``passed`` folders (the figures')."""
-    out = []
-    if any(group == ctx.section for group, _ in keys):
-        out.append(
-            cst.Param(
-                cst.Name(ctx.plan.config_argument),
-                annotation=cst.Annotation(cst.Name(config_class(str(ctx.section)))),
-            )
+    """The config parameters of a function reading ``keys`` (its stage's section
+    whole, the ``whole`` other groups each as one, the rest by key), then the
+    ``passed`` figures' folder, as :func:`function_keywords` decides them."""
+    return keyword_params(
+        function_keywords(
+            ctx.section or "",
+            keys,
+            config_argument=ctx.plan.config_argument,
+            figures_argument=passed[0] if passed else "",
+            kinds={k: p.kind for k, p in params_by_key.items()},
+            draws=bool(passed),
+            whole=sorted(whole),
         )
-    out += [
+    )
+
+
+def keyword_params(keywords: Sequence[Keyword]) -> list[cst.Param]:
+    """``name: Annotation`` for each keyword parameter."""
+    return [
         cst.Param(
-            cst.Name(group_argument(g)),
-            annotation=cst.Annotation(cst.Name(config_class(g))),
+            cst.Name(k.name),
+            annotation=cst.Annotation(cst.Name(k.annotation)) if k.annotation else None,
         )
-        for g in sorted(whole)
+        for k in keywords
     ]
-    for group, key in keys:
-        if group != ctx.section and group not in whole:
-            param = params_by_key.get((group, key))
-            out.append(param_node(key, param.kind if param else None))
-    out += [param_node(name, "path") for name in passed]
-    return out
 
 
 def named_results(

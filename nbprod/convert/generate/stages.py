@@ -16,6 +16,7 @@ from nbprod.convert.generate.functions import (
     config_params,
     from_bundle,
     function_def,
+    keyword_params,
     named_results,
     named_tuple,
     param_node,
@@ -72,13 +73,7 @@ def stage_functions(
             ctx.plan.inputs_argument, stage.inputs if stage.bundle else ()
         )
         bound = set(stage.inputs)
-    entry_params = [
-        cst.Param(
-            cst.Name(k.name),
-            annotation=cst.Annotation(cst.Name(k.annotation)) if k.annotation else None,
-        )
-        for k in stage_keywords(ctx.plan, stage)
-    ]
+    entry_params = keyword_params(stage_keywords(ctx.plan, stage))
     functions.append(_entry_function(ctx, stage, entry_params, body, bound, bundle))
     return functions, used_partial
 

@@ -11,7 +11,7 @@ whole, as a step takes another config group whole ("preserve whole object").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
@@ -62,6 +62,41 @@ def group_argument(group: str) -> str:
     return f"{group}_config"
 
 
+def function_keywords(
+    section: str,
+    keys: tuple[tuple[str, str], ...],
+    *,
+    config_argument: str,
+    figures_argument: str,
+    kinds: Mapping[tuple[str, str], str],
+    draws: bool,
+    whole: Sequence[str] = (),
+) -> tuple[Keyword, ...]:
+    """The keyword parameters of a generated function that reads the config
+    ``keys``, in order: its stage's ``section`` as one typed value, each group of
+    ``whole`` as one, each other value by its key (typed by ``kinds``, the lifted
+    values' kinds), and the figures' folder when it ``draws``. The one place the
+    keywords of stage, step and serving functions are decided."""
+    found = []
+    if any(g == section for g, _ in keys):
+        found.append(
+            Keyword(config_argument, config_class(section), f"config.{section}")
+        )
+    found += [Keyword(group_argument(g), config_class(g), f"config.{g}") for g in whole]
+    found += [
+        Keyword(
+            k,
+            ANNOTATION[kinds[(g, k)]] if (g, k) in kinds else None,
+            f"config.{g}.{k}",
+        )
+        for g, k in keys
+        if g != section and g not in whole
+    ]
+    if draws:
+        found.append(Keyword(figures_argument, "str", "config.figures_dir"))
+    return tuple(found)
+
+
 def entry_keywords(
     stage: StagePlan,
     *,
@@ -70,38 +105,21 @@ def entry_keywords(
     kinds: Mapping[tuple[str, str], str],
     draws: bool,
 ) -> tuple[Keyword, ...]:
-    """The keyword parameters of ``stage``'s entry function, in order: its own
-    config section as one typed value; the other groups it reads each whole, when
-    it calls steps (they hand the values on), else each value by its key (typed
-    by ``kinds``, the lifted values' kinds); the figures' folder when it
-    ``draws``. The one place a stage's keywords are decided: the generated
-    function and its runner both follow it."""
+    """The keyword parameters of ``stage``'s entry function: as
+    :func:`function_keywords`, with every other group it reads whole when it
+    calls steps (they hand the values on). Its runner in ``pipeline.py`` passes
+    each ``Keyword.value``."""
     section = str(stage.stage)
-    found = []
-    groups = list(dict.fromkeys(g for g, _ in stage.params))
-    if section in groups:
-        found.append(
-            Keyword(config_argument, config_class(section), f"config.{section}")
-        )
-    if stage.steps:
-        found += [
-            Keyword(group_argument(g), config_class(g), f"config.{g}")
-            for g in groups
-            if g != section
-        ]
-    else:
-        found += [
-            Keyword(
-                k,
-                ANNOTATION[kinds[(g, k)]] if (g, k) in kinds else None,
-                f"config.{g}.{k}",
-            )
-            for g, k in stage.params
-            if g != section
-        ]
-    if draws:
-        found.append(Keyword(figures_argument, "str", "config.figures_dir"))
-    return tuple(found)
+    groups = dict.fromkeys(g for g, _ in stage.params if g != section)
+    return function_keywords(
+        section,
+        stage.params,
+        config_argument=config_argument,
+        figures_argument=figures_argument,
+        kinds=kinds,
+        draws=draws,
+        whole=tuple(groups) if stage.steps else (),
+    )
 
 
 def stage_keywords(plan: Plan, stage: StagePlan) -> tuple[Keyword, ...]:
@@ -118,14 +136,20 @@ def stage_keywords(plan: Plan, stage: StagePlan) -> tuple[Keyword, ...]:
 def step_keyword_count(
     stage: StagePlan, step: StepPlan, drawn: AbstractSet[int]
 ) -> int:
-    """How many keyword parameters a step function takes: its stage's section
-    as one, each other group it reads several values of whole, each other value
-    by its key, and the figures' folder when it draws (a cell of ``drawn``)."""
+    """How many keyword parameters a step function takes (``drawn``: the cells
+    that draw figures)."""
     section, keys = str(stage.stage), step_keys(stage, step)
-    groups = whole_groups(section, keys)
-    own = any(g == section for g, _ in keys)
-    single = sum(1 for g, _ in keys if g != section and g not in groups)
-    return own + len(groups) + single + bool(drawn & set(step.cells))
+    return len(
+        function_keywords(
+            section,
+            keys,
+            config_argument="",
+            figures_argument="",
+            kinds={},
+            draws=bool(drawn & set(step.cells)),
+            whole=sorted(whole_groups(section, keys)),
+        )
+    )
 
 
 def stage_keyword_count(stage: StagePlan, *, draws: bool) -> int:
