@@ -75,6 +75,21 @@ def printed_json(nb: nbformat.NotebookNode) -> object:
     return json.loads(text)
 
 
+def notebook_says(
+    notebook: Path, dest: Path, replace: dict[str, pd.DataFrame], expression: str
+) -> object:
+    """What ``expression`` holds at the end of ``notebook``, run as its user runs
+    it (:func:`execute_copy`) with the files of ``replace``, as JSON: the oracle
+    a served value is checked against."""
+    run, _ = execute_copy(
+        notebook,
+        dest,
+        replace=replace,
+        extra=f"import json\nprint(json.dumps({expression}))",
+    )
+    return printed_json(run)
+
+
 @dataclass(frozen=True)
 class Scored:
     """A notebook converted, its project run, and ``predict`` given new rows."""
@@ -366,13 +381,9 @@ def test_predictions_clipped_and_rounded_are_served_so(tmp_path: Path) -> None:
     new = exams(2, 150, score=False, spread=1.5)
 
     scored = convert_run_and_score(tmp_path, nb, new)
-    run, _ = execute_copy(
-        nb,
-        tmp_path / "oracle",
-        replace={"new_scores.csv": new},
-        extra="import json\nprint(json.dumps(predicted.tolist()))",
+    oracle = notebook_says(
+        nb, tmp_path / "oracle", {"new_scores.csv": new}, "predicted.tolist()"
     )
-    oracle = printed_json(run)
     assert 0.0 in oracle and 100.0 in oracle  # clipped at both ends
     assert_proven(scored, oracle, floats=True)
 
@@ -503,13 +514,9 @@ def test_the_courses_train_and_predict_functions_are_the_serving_path(
     report = read_report(scored.project)
     stages = {c["number"]: c["stage"] for c in report["plan"]["cells"]}
     assert stages[5] == "training", stages
-    run, _ = execute_copy(
-        nb,
-        tmp_path / "oracle",
-        replace={"test.csv": new},
-        extra="import json\nprint(json.dumps(decision.tolist()))",
+    oracle = notebook_says(
+        nb, tmp_path / "oracle", {"test.csv": new}, "decision.tolist()"
     )
-    oracle = printed_json(run)
     assert isinstance(oracle, list) and 0 < sum(oracle) < len(oracle)
     assert_proven(scored, oracle, floats=False)
 
@@ -595,13 +602,11 @@ def test_weights_solved_by_hand_are_served_as_the_notebook_applies_them(
         "preprocessing",
         "training",
     ]
-    run, _ = execute_copy(
-        nb,
-        tmp_path / "oracle",
-        replace={"test.csv": new},
-        extra="import json\nprint(json.dumps(demand.tolist()))",
+    assert_proven(
+        scored,
+        notebook_says(nb, tmp_path / "oracle", {"test.csv": new}, "demand.tolist()"),
+        floats=True,
     )
-    assert_proven(scored, printed_json(run), floats=True)
 
 
 # 5c. xgboost's native API: rows in a DMatrix (with their labels), a booster
@@ -662,15 +667,14 @@ def test_a_blend_of_two_models_is_served_with_its_weights(tmp_path: Path) -> Non
     new = demand(2, 120, label=False, first_id=5001)
 
     scored = convert_run_and_score(tmp_path, nb, new)
-    run, _ = execute_copy(
+    said = notebook_says(
         nb,
         tmp_path / "oracle",
-        replace={"test.csv": new},
-        extra="import json\nprint(json.dumps({'blend': blend.tolist(), "
+        {"test.csv": new},
+        "{'blend': blend.tolist(), "
         "'forest': forest.predict(X_test).tolist(), "
-        "'ridge': ridge.predict(X_test).tolist()}))",
+        "'ridge': ridge.predict(X_test).tolist()}",
     )
-    said = printed_json(run)
     assert isinstance(said, dict)
     oracle = said["blend"]
     # Either model alone is far from the blend: serving one of them is caught.
@@ -768,13 +772,12 @@ def test_rows_sorted_are_refused_or_matched_to_their_input(
     new = sales(2, range(41, 61), 160, label=False, first_id=5001)
 
     scored = convert_run_and_score(tmp_path, nb, new)
-    run, _ = execute_copy(
+    said = notebook_says(
         nb,
         tmp_path / "oracle",
-        replace={"test.csv": new},
-        extra="import json\nprint(json.dumps([test['id'].tolist(), preds.tolist()]))",
+        {"test.csv": new},
+        "[test['id'].tolist(), preds.tolist()]",
     )
-    said = printed_json(run)
     assert isinstance(said, list)
     ids, preds = said
     by_id = dict(zip(ids, preds, strict=True))
@@ -855,13 +858,7 @@ def test_a_merged_lookup_table_is_saved_state_not_the_input(tmp_path: Path) -> N
     new = visits(2, 40, label=False, first_id=5001)
 
     scored = convert_run_and_score(tmp_path, nb, new)
-    run, _ = execute_copy(
-        nb,
-        tmp_path / "oracle",
-        replace={"test.csv": new},
-        extra="import json\nprint(json.dumps(preds.tolist()))",
-    )
-    oracle = printed_json(run)
+    oracle = notebook_says(nb, tmp_path / "oracle", {"test.csv": new}, "preds.tolist()")
     assert isinstance(oracle, list) and len(oracle) == 40
     assert_proven(scored, oracle, floats=True)
     assert "predict: proven on 250 rows" in scored.convert.stdout
@@ -968,13 +965,9 @@ def test_a_notebook_reading_with_polars_is_served_or_refused(tmp_path: Path) -> 
     new = points(2, 100, label=False)
 
     scored = convert_run_and_score(tmp_path, nb, new)
-    run, _ = execute_copy(
-        nb,
-        tmp_path / "oracle",
-        replace={"new.csv": new},
-        extra="import json\nprint(json.dumps(new_pred.tolist()))",
+    oracle = notebook_says(
+        nb, tmp_path / "oracle", {"new.csv": new}, "new_pred.tolist()"
     )
-    oracle = printed_json(run)
     assert isinstance(oracle, list) and len(oracle) == len(new)
     assert_served_or_refused(scored, oracle, floats=False)
 
