@@ -1,12 +1,13 @@
-"""pytest's options, fixtures and hooks for nbprod's tests (shared helpers live in
-``helpers.py``)."""
+"""pytest's options, fixtures and hooks for nbprod's tests (what the tests share
+is the ``tests.helpers`` package)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from helpers import copy_examples
+
+from tests.helpers.paths import copy_examples
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

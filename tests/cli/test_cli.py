@@ -7,7 +7,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import EXAMPLE_NOTEBOOKS, make_notebook, run_nbprod
+
+from tests.helpers.cli import run_nbprod
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.paths import EXAMPLE_NOTEBOOKS
 
 
 def assert_one_line_error(result, *fragments: str) -> None:

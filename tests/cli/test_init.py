@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import run_nbprod
+
+from tests.helpers.cli import run_nbprod
 
 BIN = Path(sys.executable).parent
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import EXAMPLE_NOTEBOOKS, EXAMPLES, run_nbprod
 from PIL import Image
 
 from nbprod.commands.convert import analyse
@@ -29,6 +28,8 @@ from nbprod.convert.picture import (
 from nbprod.convert.plan import CellPlan, Plan
 from nbprod.notebook import read_notebook
 from nbprod.stages import Stage
+from tests.helpers.cli import run_nbprod
+from tests.helpers.paths import EXAMPLE_NOTEBOOKS, EXAMPLES
 
 TITANIC = EXAMPLES / "titanic_mlops_poc.ipynb"
 SVG = "{http://www.w3.org/2000/svg}"

@@ -14,7 +14,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from helpers import ROOT
+
+from tests.helpers.paths import ROOT
 
 
 def _load() -> ModuleType:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from nbprod.stages import STAGES
+from tests.helpers.paths import ROOT
 
-PACKAGE = Path(__file__).resolve().parent.parent / "nbprod"
+PACKAGE = ROOT / "nbprod"
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 # The words only nbprod/stages.py may spell: a stage's name or its command.
 STAGE_WORDS = {s.value for s in STAGES} | {s.command for s in STAGES}

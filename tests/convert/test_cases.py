@@ -20,14 +20,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import FIXED_ENVIRONMENT, parse_case
 
 from nbprod.commands.convert import analyse, build_files
 from nbprod.convert.describe import describe
 from nbprod.convert.plan.signatures import WIDEST
 from nbprod.notebook import read_notebook
+from tests.helpers.environment import FIXED_ENVIRONMENT
+from tests.helpers.notebooks import parse_case
+from tests.helpers.paths import CASES, GOLDEN
 
-CASES = sorted((Path(__file__).parent / "cases").glob("*.py"))
+CASE_FILES = sorted(CASES.glob("*.py"))
 
 
 def actual(case: Path, cells: list[nbformat.NotebookNode], tmp: Path) -> dict[str, str]:
@@ -56,7 +58,7 @@ def write(case: Path, head: str, found: dict[str, str]) -> None:
     case.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("case", CASE_FILES, ids=lambda p: p.stem)
 def test_case(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     text = case.read_text(encoding="utf-8")
     _, cells, expected = parse_case(text)
@@ -75,12 +77,12 @@ def test_no_generated_function_takes_more_than_seven_parameters() -> None:
     generated) and every golden project's."""
     modules = [
         (f"{case.name}: {name}", text)
-        for case in CASES
+        for case in CASE_FILES
         for name, text in parse_case(case.read_text(encoding="utf-8"))[2].items()
         if name.startswith("module ")
     ] + [
         (str(path), path.read_text(encoding="utf-8"))
-        for path in sorted((Path(__file__).parent / "golden").glob("*/src/*/*.py"))
+        for path in sorted(GOLDEN.glob("*/src/*/*.py"))
     ]
     wide = [
         f"{where}: {node.name} takes {width}"
@@ -99,4 +101,4 @@ def test_no_generated_function_takes_more_than_seven_parameters() -> None:
 
 
 def test_there_are_cases() -> None:
-    assert len(CASES) >= 8
+    assert len(CASE_FILES) >= 8

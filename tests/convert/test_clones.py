@@ -13,15 +13,12 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
-from helpers import (
-    copy_examples,
-    plan_of,
-    run_nbprod,
-    saved_artifact,
-    stage_modules,
-)
 
 from nbprod.convert.plan import Plan
+from tests.helpers.build import plan_of, stage_modules
+from tests.helpers.cli import run_nbprod
+from tests.helpers.paths import copy_examples
+from tests.helpers.project import saved_artifact
 
 IMPORTS = "import pandas as pd"
 LOAD = 'train = pd.read_csv("rows_train.csv")\ntest = pd.read_csv("rows_test.csv")'

@@ -7,12 +7,12 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
-from helpers import make_notebook
 
 from nbprod import known_apis as apis
 from nbprod.commands.convert import analyse
 from nbprod.convert.data import input_data, split_pattern
 from nbprod.notebook import read_notebook
+from tests.helpers.notebooks import make_notebook
 
 
 def _files(root: Path, names: dict[str, bytes]) -> None:

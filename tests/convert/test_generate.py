@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import stage_modules as modules
+from tests.helpers.build import stage_modules as modules
 
 
 def body(source: str) -> str:

@@ -2,7 +2,7 @@
 
 Regenerate after an intended change with:
 
-    pytest tests/test_golden.py --update-golden
+    pytest tests/convert/test_golden.py --update-golden
 
 The notebooks are copied to ``tmp/notebooks`` and converted into ``tmp/projects/NAME``,
 so the relative paths in config.yaml are the same on every machine. They are converted
@@ -17,17 +17,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import (
-    EXAMPLE_NOTEBOOKS,
-    FIXED_ENVIRONMENT,
-    ROOT,
-    copy_examples,
-    run_nbprod,
-)
 
 from nbprod.commands.convert import convert
-
-GOLDEN = ROOT / "tests" / "golden"
+from tests.helpers.cli import run_nbprod
+from tests.helpers.environment import FIXED_ENVIRONMENT
+from tests.helpers.paths import EXAMPLE_NOTEBOOKS, GOLDEN, copy_examples
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -87,7 +81,7 @@ def test_generated_project_matches_golden(
         return
     assert (
         golden.is_dir()
-    ), f"no golden tree for {notebook.stem}: run pytest tests/test_golden.py --update-golden"
+    ), f"no golden tree for {notebook.stem}: run pytest tests/convert/test_golden.py --update-golden"
     expected = tree(golden)
     assert sorted(actual) == sorted(
         expected

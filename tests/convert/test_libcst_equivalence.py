@@ -10,8 +10,6 @@ each rule is about.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import libcst as cst
 import pytest
 from libcst.metadata import (
@@ -26,8 +24,7 @@ from nbprod.convert.analysis.nodes import children, ordered_children, walk
 from nbprod.convert.analysis.normalise import normalise_cell
 from nbprod.convert.analysis.parse import Scopes
 from nbprod.notebook import read_notebook
-
-ROOT = Path(__file__).parent.parent
+from tests.helpers.paths import GOLDEN, ROOT
 
 # Each rule of the provider, and what falls between them.
 CONSTRUCTS = """
@@ -88,7 +85,7 @@ def sources() -> list[tuple[str, str]]:
         for cell in nb.code_cells:
             code = normalise_cell(cell).code
             found.append((f"{path.name} cell {cell.number}", code))
-    for path in sorted((ROOT / "tests" / "golden").glob("*/src/*/*.py")):
+    for path in sorted(GOLDEN.glob("*/src/*/*.py")):
         if path.name != "runtime.py":  # the same in every project
             found.append(
                 (str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))

@@ -13,14 +13,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import kernels_left, make_notebook, plan_of, run_with_kernels
-from test_examples_e2e import run as run_in
 
 from nbprod.convert.plan import Plan
 from nbprod.convert.plan.cells import evaluation_heading
 from nbprod.stages import Stage
 from nbprod.validate.card import card_facts
 from nbprod.validate.compare import Comparison, Verdict
+from tests.helpers.build import plan_of
+from tests.helpers.cli import kernels_left, run_with_kernels
+from tests.helpers.cli import run as run_in
+from tests.helpers.notebooks import make_notebook
 
 IMPORTS = """import pandas as pd
 from sklearn.linear_model import LogisticRegression

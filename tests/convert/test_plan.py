@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from helpers import plan_of, stage_modules
 
 from nbprod.convert.plan import Plan
 from nbprod.errors import CellError
+from tests.helpers.build import plan_of, stage_modules
 
 IMPORTS = """import pandas as pd
 from sklearn.linear_model import LogisticRegression

@@ -13,10 +13,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES, FIXED_ENVIRONMENT, make_notebook
 
 from nbprod.commands.convert import analyse, build_files
 from nbprod.notebook import read_notebook
+from tests.helpers.environment import FIXED_ENVIRONMENT
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.paths import EXAMPLES
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -7,20 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import (
-    EXAMPLE_NOTEBOOKS,
-    EXAMPLES,
-    FIXED_ENVIRONMENT,
-    copy_examples,
-    make_notebook,
-    run_nbprod,
-)
 
 from nbprod.commands.convert import analyse, convert
 from nbprod.convert.plan import Plan
 from nbprod.errors import NbprodError
 from nbprod.notebook import read_notebook
 from nbprod.validate.proof import REPORT, REPORT_SCHEMA, read_plan, read_report
+from tests.helpers.cli import run_nbprod
+from tests.helpers.environment import FIXED_ENVIRONMENT
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.paths import EXAMPLE_NOTEBOOKS, EXAMPLES, copy_examples
 
 
 @pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)

@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import make_notebook, plan_of, run_nbprod, stage_modules
 
 from nbprod.convert.plan import Plan, StagePlan, StepPlan
 from nbprod.stages import Stage
+from tests.helpers.build import plan_of, stage_modules
+from tests.helpers.cli import run_nbprod
+from tests.helpers.notebooks import make_notebook
 
 IMPORTS = """import pandas as pd
 from sklearn.linear_model import LogisticRegression

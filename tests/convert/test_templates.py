@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jinja2
 import pytest
-from helpers import EXAMPLES, FIXED_ENVIRONMENT
 from jinja2 import meta
 
 from nbprod.commands.convert import _render_facts, analyse
@@ -12,6 +11,8 @@ from nbprod.convert.analysis import collect_imports
 from nbprod.convert.generate import generate_modules
 from nbprod.convert.render import PROJECT_FILES, environment, render
 from nbprod.notebook import read_notebook
+from tests.helpers.environment import FIXED_ENVIRONMENT
+from tests.helpers.paths import EXAMPLES
 
 
 @pytest.fixture(scope="module")

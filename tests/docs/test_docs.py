@@ -13,12 +13,12 @@ from pathlib import Path
 import click
 import nbformat
 import pytest
-from helpers import ROOT
 
 from nbprod.cli import cli
 from nbprod.commands.convert import analyse
 from nbprod.convert.picture import mermaid
 from nbprod.notebook import read_notebook
+from tests.helpers.paths import GOLDEN, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_before_and_after_shows_the_notebook_and_the_project_as_they_are() -> No
     page = ROOT / "docs" / "before-after.md"
     notebook = ROOT / "examples" / "notebooks" / "titanic_mlops_poc.ipynb"
     cells = nbformat.read(notebook, as_version=4).cells
-    golden = ROOT / "tests" / "golden" / "titanic_mlops_poc"
+    golden = GOLDEN / "titanic_mlops_poc"
     blocks = _marked_blocks(page)
     assert len(blocks) >= 8
     for mark, language, text in blocks:
@@ -129,7 +129,7 @@ def _keys(value: object) -> set[str]:
 
 def test_the_report_reference_names_every_field_a_report_has() -> None:
     page = (ROOT / "docs" / "reference" / "report.md").read_text(encoding="utf-8")
-    reports = sorted((ROOT / "tests" / "golden").glob("*/nbprod-report.json"))
+    reports = sorted(GOLDEN.glob("*/nbprod-report.json"))
     assert reports
     found = set().union(*(_keys(json.loads(r.read_text("utf-8"))) for r in reports))
     assert sorted(k for k in found if f"`{k}`" not in page) == []

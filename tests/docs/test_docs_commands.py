@@ -19,8 +19,10 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from docs_commands import blocks, commands, matches
-from helpers import ROOT, made_once
+
+from tests.helpers.docs_commands import blocks, commands, matches
+from tests.helpers.paths import ROOT
+from tests.helpers.shared import made_once
 
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))

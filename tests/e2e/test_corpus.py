@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import run_nbprod
+
+from tests.helpers.cli import run_nbprod
 
 pytestmark = pytest.mark.corpus
 

@@ -10,7 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import kernels_left, make_notebook, run_project, run_with_kernels
+
+from tests.helpers.cli import kernels_left, run_with_kernels
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.project import run_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 

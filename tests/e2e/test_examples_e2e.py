@@ -1,5 +1,6 @@
-"""End to end: every example becomes a project that installs, runs, passes its own
-tests, and is clean under black and ruff."""
+"""End to end: every example becomes a project that stands on its own (its own
+repository and environment), runs under DVC and MLflow, passes its own tests,
+scores new rows as its pipeline does, and is clean under black and ruff."""
 
 from __future__ import annotations
 
@@ -19,16 +20,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import (
-    EXAMPLE_NOTEBOOKS,
-    copy_example_converted,
-    copy_examples,
-    example_converted,
-    run_nbprod,
-    saved_artifact,
-)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.helpers.cli import run
+from tests.helpers.paths import EXAMPLE_NOTEBOOKS, EXAMPLES, copy_examples
+from tests.helpers.project import (
+    fresh_environment,
+    in_own_repository,
+    saved_artifact,
+)
+from tests.helpers.shared import copy_example_converted, example_converted
 
 pytestmark = pytest.mark.e2e
 
@@ -43,41 +45,23 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Conv
     return lambda notebook: example_converted(tmp_path_factory, notebook)
 
 
-def run(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        args,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env=env,
-    )
+def _ok(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    done = run(args, cwd=cwd, env=env, timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    return done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
-def test_example_project_installs_runs_and_passes_its_tests(
-    tmp_path: Path, notebook: Path, converted: Callable[[Path], Converted]
-) -> None:
-    # Validation runs the notebook in a real kernel and the pipeline, and compares.
-    base, result = converted(notebook)
-    assert result.returncode == 0, result.stdout + result.stderr
-    source = base / "notebooks" / notebook.name
-    assert source.read_bytes() == notebook.read_bytes(), "convert modified the notebook"
-    # The project beside a copy of the notebooks, for installing and running it.
-    _, out = copy_example_converted(base, tmp_path)
-    validation = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))[
-        "validation"
-    ]
+def _check_report_and_card(project: Path) -> dict[str, Any]:
+    """What validation proved, and the model card stating it: the report's
+    validation section."""
+    report = json.loads((project / "nbprod-report.json").read_text(encoding="utf-8"))
+    validation = report["validation"]
     assert validation["status"] == "equal"
     assert validation["compared"] >= 5
     assert all(c["status"] in {"equal", "close"} for c in validation["comparisons"])
-    assert (out / "tests" / "test_characterization.py").is_file()
-
+    assert (project / "tests" / "test_characterization.py").is_file()
     # The model card states what validation measured: same classes, same numbers.
-    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    card = (project / "MODEL_CARD.md").read_text(encoding="utf-8")
     header = yaml.safe_load(card.split("---\n")[1])
     measured = {
         c["name"]: c["value"]
@@ -95,190 +79,142 @@ def test_example_project_installs_runs_and_passes_its_tests(
         else:  # a number inside a value found equal: ``results.1.f1``
             assert metric["name"].split(".")[0] in equal, metric
     assert "TODO (author)" in card
-    estimators = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))[
-        "plan"
-    ]["estimators"]
+    estimators = report["plan"]["estimators"]
     assert any(
         f".{e.rsplit('.', 1)[-1]}`" in card for e in estimators
     ), "the card names no real estimator"
-    package = next((out / "src").iterdir()).name
-    for module in (out / "src").rglob("*.py"):
+    for module in (project / "src").rglob("*.py"):
         text = module.read_text(encoding="utf-8")
         assert "import nbprod" not in text and "from nbprod" not in text, module
+    return dict(validation)
 
-    # Install it as a user would (no network: its dependencies are already here).
-    site = tmp_path / "site"
-    install = run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--disable-pip-version-check",
-            "--target",
-            str(site),
-            str(out),
-        ],
-        cwd=tmp_path,
-    )
-    assert install.returncode == 0, install.stderr
-    assert (site / package / "pipeline.py").is_file()
-    env = {**os.environ, "PYTHONPATH": str(site), "MPLBACKEND": "Agg"}
 
-    pipeline = run(
-        [sys.executable, "-m", package, "run", "--config", "config.yaml"],
-        cwd=out,
-        env=env,
-    )
-    assert pipeline.returncode == 0, pipeline.stderr[-3000:]
-    assert list(
-        (out / "artifacts").glob("*/*.joblib")
-    ), "the pipeline saved no artifacts"
-
-    # One stage alone, from the artifacts the run left.
-    stages = [
-        line.split(":")[0] for line in pipeline.stdout.splitlines() if ": done;" in line
-    ]
-    last = run([sys.executable, "-m", package, stages[-1]], cwd=out, env=env)
-    assert last.returncode == 0, last.stderr[-3000:]
-
-    tests = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=out,
-        env={**os.environ, "MPLBACKEND": "Agg"},
-    )
-    assert tests.returncode == 0, tests.stdout[-3000:]
-    assert " passed" in tests.stdout.splitlines()[-1]
-
-    # Scoring new rows. Validation proved predict on the rows the notebook itself
-    # predicted on; here the CLI reads them from a file, in the form the notebook
-    # had them, and writes the same predictions as the pipeline's predict_rows.
-    plan = json.loads((out / "nbprod-report.json").read_text(encoding="utf-8"))["plan"]
+def _check_predict(
+    project: Path, package: str, python: str, env: dict[str, str], scratch: Path
+) -> None:
+    """``predict`` refuses in one line when nothing is served; else it scores a
+    file of the rows the notebook predicted on as ``predict_rows`` does."""
+    report = json.loads((project / "nbprod-report.json").read_text(encoding="utf-8"))
+    plan, validation = report["plan"], report["validation"]
     serving = plan["serving"]
     if serving is None:
         refused = run(
-            [
-                sys.executable,
-                "-m",
-                package,
-                "predict",
-                "--input",
-                "x.csv",
-                "--output",
-                "y.csv",
-            ],
-            cwd=out,
+            [python, "-m", package, "predict", "--input", "x.csv", "--output", "y.csv"],
+            cwd=project,
             env=env,
         )
         assert refused.returncode == 2
         assert refused.stderr == (
             f"error: this pipeline does not score new rows: {plan['serving_reason']}\n"
         )
-    else:
-        assert validation["predict"]["status"] in {"equal", "close"}, validation[
-            "predict"
-        ]
-        assert validation["predict"]["rows"] > 0
+        return
+    assert validation["predict"]["status"] in {"equal", "close"}, validation["predict"]
+    assert validation["predict"]["rows"] > 0
     # Rows written in the notebook's code have no file form to try the CLI with;
     # validation's proof covers their serving path.
-    if serving is not None and serving["made_by"] != "literal":
-        reader = next(
-            (
-                p
-                for p in plan["params"]
-                if p["cell"] == serving["source"][0] and p["kind"] == "path"
-            ),
-            None,
-        )
-        saved = saved_artifact(out / "artifacts", serving["rows"])
-        if reader is not None:
-            source = (out / reader["value"]).resolve()
-            rows = pd.read_csv(source)
-        else:
-            # Held-out rows a stage saved, written out as a user would give them.
-            assert saved.is_file(), f"{serving['rows']} is neither read nor saved"
-            rows = joblib.load(saved)
-            source = tmp_path / "new.csv"
-            pd.DataFrame(rows).to_csv(source, index=False)
-        scored = run(
-            [
-                sys.executable,
-                "-m",
-                package,
-                "predict",
-                "--input",
-                str(source),
-                "--output",
-                str(tmp_path / "scored.csv"),
-            ],
-            cwd=out,
-            env=env,
-        )
-        assert scored.returncode == 0, scored.stderr
-        sys.path.insert(0, str(site))
-        try:
-            pipeline = importlib.import_module(f"{package}.pipeline")
-            settings = importlib.import_module(f"{package}.config")
-            config = settings.load_config(out / "config.yaml")
-            expected = np.asarray(pipeline.predict_rows(config, rows))
-        finally:
-            sys.path.remove(str(site))
-            for name in [m for m in sys.modules if m.split(".")[0] == package]:
-                del sys.modules[name]
-        got = pd.read_csv(tmp_path / "scored.csv")["prediction"].to_numpy()
+    if serving["made_by"] == "literal":
+        return
+    reader = next(
         (
-            np.testing.assert_allclose(got, expected)
-            if expected.dtype.kind in "fc"
-            else np.testing.assert_array_equal(got.astype(expected.dtype), expected)
-        )
-
-    black = run([sys.executable, "-m", "black", "--check", "--quiet", "."], cwd=out)
-    assert black.returncode == 0, black.stderr
-    ruff = run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=out)
-    assert ruff.returncode == 0, ruff.stdout
+            p
+            for p in plan["params"]
+            if p["cell"] == serving["source"][0] and p["kind"] == "path"
+        ),
+        None,
+    )
+    if reader is not None:
+        source = (project / reader["value"]).resolve()
+        rows = pd.read_csv(source)
+    else:
+        # Held-out rows a stage saved, written out as a user would give them.
+        saved = saved_artifact(project / "artifacts", serving["rows"])
+        rows = joblib.load(saved)
+        source = scratch / "new.csv"
+        pd.DataFrame(rows).to_csv(source, index=False)
+    scored = run(
+        [python, "-m", package, "predict", "--input", str(source), "--output"]
+        + [str(scratch / "scored.csv")],
+        cwd=project,
+        env=env,
+    )
+    assert scored.returncode == 0, scored.stderr
+    sys.path.insert(0, str(project / "src"))
+    try:
+        pipeline = importlib.import_module(f"{package}.pipeline")
+        settings = importlib.import_module(f"{package}.config")
+        config = settings.load_config(project / "config.yaml")
+        expected = np.asarray(pipeline.predict_rows(config, rows))
+    finally:
+        sys.path.remove(str(project / "src"))
+        for name in [m for m in sys.modules if m.split(".")[0] == package]:
+            del sys.modules[name]
+    got = pd.read_csv(scratch / "scored.csv")["prediction"].to_numpy()
+    (
+        np.testing.assert_allclose(got, expected)
+        if expected.dtype.kind in "fc"
+        else np.testing.assert_array_equal(got.astype(expected.dtype), expected)
+    )
 
 
 @pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
-def test_characterization_tests_pass_twice_in_clean_folders(
+def test_every_example_stands_alone_installs_runs_and_passes_its_tests(
     tmp_path: Path, notebook: Path, converted: Callable[[Path], Converted]
 ) -> None:
-    """The characterization tests compare as validation did: they pass on a fresh
-    copy of the project, and again on another (no hash that changes per run)."""
+    """The session's validated conversion, moved into a git repository of its own
+    with nothing of the notebook's beside it, and installed into a fresh
+    environment (as a wheel): a later stage run first says what it misses in one line; DVC runs
+    its stages, training tracked by MLflow; the last stage runs again alone; its
+    own tests pass, the characterization tests among them (compared in another
+    folder and process than validation's); ``predict`` scores a file as
+    ``predict_rows`` does; black and ruff find nothing; no path points outside."""
     base, result = converted(notebook)
     assert result.returncode == 0, result.stdout + result.stderr
-    names = json.loads(
-        (base / "project" / "tests" / "characterization" / "expected.json").read_text(
-            encoding="utf-8"
-        )
+    source = base / "notebooks" / notebook.name
+    assert source.read_bytes() == notebook.read_bytes(), "convert modified the notebook"
+    _check_report_and_card(base / "project")
+    package = next((base / "project" / "src").iterdir()).name
+    alone = in_own_repository(base / "project", tmp_path / "alone" / package)
+    python, env = fresh_environment(tmp_path / "venv")
+    # As a wheel, as the image installs it: what runs is what the wheel holds.
+    install = [python, "-m", "pip", "install", "-q", "--no-build-isolation"]
+    _ok([*install, ".[dev]"], alone, env)
+
+    # A later stage first: what it loads is missing, and it says so in one line.
+    stages = list(yaml.safe_load((alone / "dvc.yaml").read_text("utf-8"))["stages"])
+    if len(stages) > 1:
+        early = run([python, "-m", package, stages[-1]], cwd=alone, env=env)
+        assert early.returncode == 2, early.stderr[-2000:]
+        (line,) = early.stderr.splitlines()
+        assert line.startswith("error: ") and "stage first" in line
+
+    # DVC runs every stage as dvc.yaml declares it; MLflow tracks the training.
+    _ok([python, "-m", "dvc", "init", "-q"], alone, env)
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    repro = _ok(
+        [python, "-m", "dvc", "repro"], alone, {**env, "MLFLOW_TRACKING_URI": tracking}
     )
-    for attempt in ("first", "second"):
-        # The project beside a copy of the notebooks: its config's paths still hold.
-        copy_examples(tmp_path / attempt)
-        project = tmp_path / attempt / "project"
-        shutil.copytree(base / "project", project)
-        tests = run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "tests/test_characterization.py",
-            ],
-            cwd=project,
-            env={
-                **os.environ,
-                "PYTHONPATH": str(project / "src"),
-                "MPLBACKEND": "Agg",
-            },
-        )
-        assert tests.returncode == 0, f"{attempt} run: {tests.stdout[-3000:]}"
-        summary = tests.stdout.strip().splitlines()[-1]
-        assert summary.startswith(f"{len(names)} passed"), summary
+    for stage in stages:
+        assert f"Running stage '{stage}'" in repro
+    assert f"in experiment '{package}'" in repro
+    assert list((alone / "artifacts").glob("*/*.joblib")), "no artifacts saved"
+    _ok([python, "-m", package, stages[-1]], alone, env)  # again, alone
+
+    tests = _ok([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], alone, env)
+    summary = tests.strip().splitlines()[-1]
+    expected = json.loads(
+        (alone / "tests" / "characterization" / "expected.json").read_text("utf-8")
+    )
+    counted = re.fullmatch(r"(\d+) passed(, \d+ warnings?)? in .*", summary)
+    assert counted and int(counted.group(1)) > len(expected), summary
+
+    _check_predict(alone, package, python, env, tmp_path)
+    black = run([python, "-m", "black", "--check", "--quiet", "."], cwd=alone)
+    assert black.returncode == 0, black.stderr
+    ruff = run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=alone)
+    assert ruff.returncode == 0, ruff.stdout
+    config = yaml.safe_load((alone / "config.yaml").read_text(encoding="utf-8"))
+    values = [v for g in config.values() if isinstance(g, dict) for v in g.values()]
+    assert not [v for v in values if isinstance(v, str) and v.startswith("..")]
 
 
 def _take(rows: Any, positions: Sequence[int]) -> Any:
@@ -427,15 +363,12 @@ def test_predict_rows_scores_each_row_as_it_scores_it_alone(
         forget()
 
 
-def test_config_errors_are_reported_by_the_generated_cli(tmp_path: Path) -> None:
-    notebooks = copy_examples(tmp_path)
-    out = tmp_path / "project"
-    assert (
-        run_nbprod(
-            "convert", notebooks / "churn_classifier.ipynb", "-o", out, "--no-validate"
-        ).returncode
-        == 0
-    )
+def test_config_errors_are_reported_by_the_generated_cli(
+    tmp_path: Path, converted: Callable[[Path], Converted]
+) -> None:
+    base, result = converted(EXAMPLES / "churn_classifier.ipynb")
+    assert result.returncode == 0, result.stderr
+    _, out = copy_example_converted(base, tmp_path)
     config = out / "config.yaml"
     config.write_text(
         config.read_text(encoding="utf-8").replace("test_size: 0.2", "test_size: lots"),
@@ -450,16 +383,13 @@ def test_config_errors_are_reported_by_the_generated_cli(tmp_path: Path) -> None
     )
 
 
-def test_generated_readme_commands_work(tmp_path: Path) -> None:
+def test_generated_readme_commands_work(
+    tmp_path: Path, converted: Callable[[Path], Converted]
+) -> None:
     """Every `python -m PACKAGE ...` and `pytest` line of the generated README runs."""
-    notebooks = copy_examples(tmp_path)
-    out = tmp_path / "project"
-    assert (
-        run_nbprod(
-            "convert", notebooks / "churn_classifier.ipynb", "-o", out, "--no-validate"
-        ).returncode
-        == 0
-    )
+    base, result = converted(EXAMPLES / "churn_classifier.ipynb")
+    assert result.returncode == 0, result.stderr
+    _, out = copy_example_converted(base, tmp_path)
     readme = (out / "README.md").read_text(encoding="utf-8")
     commands = [
         line.split("#")[0].strip()

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import EXAMPLE_NOTEBOOKS, copy_examples
 from nbclient import NotebookClient
+
+from tests.helpers.paths import EXAMPLE_NOTEBOOKS, copy_examples
 
 pytestmark = pytest.mark.kernel
 

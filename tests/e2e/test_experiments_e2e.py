@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import converted_case, run_with_kernels
+
+from tests.helpers.cli import run_with_kernels
+from tests.helpers.shared import converted_case
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import make_notebook, run_with_kernels
+
+from tests.helpers.cli import run_with_kernels
+from tests.helpers.notebooks import make_notebook
 
 if sys.version_info >= (3, 11):
     import tomllib

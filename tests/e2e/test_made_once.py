@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import made_once
+
+from tests.helpers.shared import made_once
 
 
 def test_the_first_caller_makes_it_and_the_others_read_what_it_made(

@@ -13,8 +13,11 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_notebook, run_nbprod, saved_artifact
 from sklearn.base import BaseEstimator
+
+from tests.helpers.cli import run_nbprod
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.project import saved_artifact
 
 pytestmark = pytest.mark.e2e
 

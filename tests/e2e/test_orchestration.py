@@ -14,9 +14,12 @@ from pathlib import Path
 import joblib
 import pytest
 import yaml
-from helpers import copy_examples, run_nbprod
 
+from nbprod.export.files import stage_facts
 from nbprod.validate.compare import Verdict, compare
+from tests.helpers.build import plan_of
+from tests.helpers.cli import run_nbprod
+from tests.helpers.paths import copy_examples
 
 pytestmark = pytest.mark.e2e
 
@@ -258,10 +261,6 @@ def test_export_adds_the_files_to_a_converted_project(tmp_path: Path) -> None:
 
 
 def test_a_stage_reads_the_folders_of_what_it_loads_and_of_the_stage_before() -> None:
-    from helpers import plan_of
-
-    from nbprod.export.files import stage_facts
-
     plan = plan_of(
         "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
         "from sklearn.metrics import accuracy_score",

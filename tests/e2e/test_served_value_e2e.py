@@ -29,9 +29,11 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import kernels_left, make_notebook, run_project, run_with_kernels
 
 from nbprod.validate.proof import read_report
+from tests.helpers.cli import kernels_left, run_with_kernels
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.project import run_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 

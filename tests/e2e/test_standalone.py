@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import joblib
 import pytest
 import yaml
-from helpers import (
-    EXAMPLE_NOTEBOOKS,
-    EXAMPLES,
-    copy_example_converted,
-    copy_examples,
-    example_converted,
-    make_notebook,
-    run_nbprod,
-)
+
+from tests.helpers.cli import run_nbprod
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.paths import EXAMPLES
+from tests.helpers.project import in_own_repository
+from tests.helpers.shared import copy_example_converted, example_converted
 
 TITANIC = "titanic_mlops_poc"
 
@@ -33,15 +28,6 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     return done.stdout + done.stderr
-
-
-def _alone(project: Path, where: Path) -> Path:
-    """The project moved into a folder of its own, as its own git repository."""
-    shutil.copytree(project, where)
-    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "generated"]):
-        subprocess.run([*git, *args], cwd=where, check=True)
-    return where
 
 
 def _env(project: Path) -> dict[str, str]:
@@ -91,33 +77,24 @@ def test_titanic_data_travels_with_the_project(
         in (card)
     )
 
-    # Moved away from the notebook, its repository keeping the copies, it runs and
-    # passes its own tests.
-    alone = _alone(out, tmp_path / "elsewhere" / "titanic")
+    # Moved away from the notebook, its repository keeps the copies (that it then
+    # runs and passes its tests is every example's end-to-end test).
+    alone = in_own_repository(out, tmp_path / "elsewhere" / "titanic")
     tracked = subprocess.run(
         ["git", "ls-files", "data"], cwd=alone, capture_output=True, text=True
     ).stdout.split()
     assert tracked == ["data/passengers_test.csv", "data/passengers_train.csv"]
-    shutil.rmtree(notebooks)
-    env = _env(alone)
-    _run([sys.executable, "-m", TITANIC, "run"], alone, env)
-    metrics = json.loads((alone / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["results.1.accuracy"] > 0.5
-    _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], alone, env)
 
 
 def test_dvc_repro_runs_the_stages_and_reruns_only_what_a_change_touches(
-    tmp_path: Path,
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    notebooks = copy_examples(tmp_path)
-    out = tmp_path / "titanic"
-    converted = run_nbprod(
-        "convert", notebooks / f"{TITANIC}.ipynb", "-o", out, "--no-validate"
-    )
+    base, converted = example_converted(tmp_path_factory, EXAMPLES / f"{TITANIC}.ipynb")
     assert converted.returncode == 0, converted.stderr
+    _, out = copy_example_converted(base, tmp_path, "titanic")
     declared = yaml.safe_load((out / "dvc.yaml").read_text(encoding="utf-8"))
     assert list(declared["stages"]) == ["preprocess", "train", "predict", "evaluate"]
-    project = _alone(out, tmp_path / "repo")
+    project = in_own_repository(out, tmp_path / "repo")
     env = _env(project)
     dvc = [sys.executable, "-m", "dvc"]
     _run([*dvc, "init", "-q"], project, env)
@@ -180,7 +157,7 @@ def test_data_over_the_limit_is_referenced_and_a_missing_file_is_one_line(
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "| `../nb/big.csv` | preprocessing.big_path |" in readme
 
-    project = _alone(out, tmp_path / "elsewhere" / "project")
+    project = in_own_repository(out, tmp_path / "elsewhere" / "project")
     ran = subprocess.run(
         [sys.executable, "-m", "big", "run"],
         cwd=project,
@@ -218,14 +195,11 @@ print(json.dumps({
 
 
 def test_mlflow_tracks_the_config_the_metrics_and_a_loadable_model(
-    tmp_path: Path,
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    notebooks = copy_examples(tmp_path)
-    out = tmp_path / "titanic"
-    converted = run_nbprod(
-        "convert", notebooks / f"{TITANIC}.ipynb", "-o", out, "--no-validate"
-    )
+    base, converted = example_converted(tmp_path_factory, EXAMPLES / f"{TITANIC}.ipynb")
     assert converted.returncode == 0, converted.stderr
+    _, out = copy_example_converted(base, tmp_path, "titanic")
     config = out / "config.yaml"
     text = config.read_text(encoding="utf-8")
     assert "  mlflow: false\n" in text
@@ -268,71 +242,3 @@ def test_mlflow_tracks_the_config_the_metrics_and_a_loadable_model(
     assert back["metrics"] == json.loads((out / "metrics.json").read_text("utf-8"))
     predicted = joblib.load(out / "artifacts" / "predict" / "test_pred.joblib")
     assert back["predictions"] == predicted.tolist()
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)
-def test_every_example_runs_alone_in_its_own_repository_and_environment(
-    tmp_path: Path, notebook: Path
-) -> None:
-    notebooks = copy_examples(tmp_path)
-    out = tmp_path / "converted"
-    converted = run_nbprod(
-        "convert", notebooks / notebook.name, "-o", out, "--no-validate"
-    )
-    assert converted.returncode == 0, converted.stderr
-    package = next((out / "src").iterdir()).name
-    alone = _alone(out, tmp_path / "alone" / package)
-    shutil.rmtree(notebooks)
-    shutil.rmtree(out)
-
-    # A fresh environment; what the project needs is already on this machine,
-    # so it installs with no index, as `pip install -e ".[dev]"` does.
-    venv = tmp_path / "venv"
-    # It sees the packages of this one (a .pth file), pip and setuptools included:
-    # what the project depends on is found installed, never downloaded.
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True
-    )
-    (purelib,) = (venv / "lib").glob("python*/site-packages")
-    (purelib / "here.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    python = str(venv / "bin" / "python")
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join([str(venv / "bin"), os.environ.get("PATH", "")]),
-        "MPLBACKEND": "Agg",
-        "PIP_NO_INDEX": "1",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    }
-    env.pop("PYTHONPATH", None)
-    env.pop("MLFLOW_TRACKING_URI", None)
-    install = [python, "-m", "pip", "install", "-q", "--no-build-isolation"]
-    _run([*install, "-e", ".[dev]"], alone, env)
-    # A later stage first: what it loads is missing, and it says so in one line.
-    stages = list(yaml.safe_load((alone / "dvc.yaml").read_text("utf-8"))["stages"])
-    if len(stages) > 1:
-        early = subprocess.run(
-            [python, "-m", package, stages[-1]],
-            cwd=alone,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert early.returncode == 2, early.stderr[-2000:]
-        (line,) = early.stderr.splitlines()
-        assert line.startswith("error: ") and "stage first" in line
-    _run([python, "-m", package, "run"], alone, env)
-    _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], alone, env)
-    _run([python, "-m", "dvc", "init", "-q"], alone, env)
-    repro = _run([python, "-m", "dvc", "repro"], alone, env)
-    assert "Running stage" in repro
-    tracked = _run(
-        [python, "-m", package, "train"],
-        alone,
-        {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"},
-    )
-    assert f"in experiment '{package}'" in tracked
-    # Nothing in the project points outside it.
-    config = yaml.safe_load((alone / "config.yaml").read_text(encoding="utf-8"))
-    values = [v for g in config.values() if isinstance(g, dict) for v in g.values()]
-    assert not [v for v in values if isinstance(v, str) and v.startswith("..")]

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_notebook, run_nbprod
-from test_tamper import tamper_and_validate
+
+from tests.helpers.cli import run_nbprod
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.tamper import tamper_and_validate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 

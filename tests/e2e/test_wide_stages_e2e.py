@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import converted_case, run_project
 
 from nbprod.convert.plan.signatures import WIDEST
+from tests.helpers.project import run_project
+from tests.helpers.shared import converted_case
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import run_nbprod
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tests.helpers.cli import run_nbprod
 
 
 def text(*sources: str, metadata: dict | None = None) -> str:

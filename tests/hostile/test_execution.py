@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import kernels_left, make_notebook, run_with_kernels
+
+from tests.helpers.cli import kernels_left, run_with_kernels
+from tests.helpers.notebooks import make_notebook
 
 pytestmark = pytest.mark.kernel
 

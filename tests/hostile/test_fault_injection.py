@@ -22,7 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import copy_examples, run_nbprod
+
+from tests.helpers.cli import run_nbprod
+from tests.helpers.paths import copy_examples
 
 NB_OLD = "parameters_cell.ipynb"  # the previous project (tree A)
 NB_NEW = "wine_model_selection.ipynb"  # what the killed run writes (tree B)

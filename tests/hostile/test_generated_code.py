@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import make_notebook
+
+from tests.helpers.notebooks import make_notebook
 
 BROKEN = "\n\ndef broken(*, X):\n    global X\n"
 WRAPPER = f"""

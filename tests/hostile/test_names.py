@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import make_notebook, run_nbprod
+
+from tests.helpers.cli import run_nbprod
+from tests.helpers.notebooks import make_notebook
 
 NAMES = {
     "import": "import_pipeline",  # a keyword

@@ -36,7 +36,6 @@ import hypothesis
 import hypothesis.configuration
 import hypothesis.strategies as st
 import pytest
-from helpers import FIXED_ENVIRONMENT, make_notebook, run_nbprod
 from hypothesis.errors import UnsatisfiedAssumption
 
 from nbprod.commands.convert import analyse
@@ -44,6 +43,9 @@ from nbprod.errors import CellError, NbprodError
 from nbprod.lint.noqa import noqa_codes
 from nbprod.lint.rules import check_notebook
 from nbprod.notebook import Notebook, decode, notebook_json, parse_notebook
+from tests.helpers.cli import run_nbprod
+from tests.helpers.environment import FIXED_ENVIRONMENT
+from tests.helpers.notebooks import make_notebook
 
 # Hypothesis caches what it learns (and writes patches for failures) in
 # ./.hypothesis: keep the checkout clean.

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import run_nbprod
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from tests.helpers.cli import run_nbprod
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key
 DB_URL = "postgresql://ana:Tr0ub4dor-3@db.example.com/sales"

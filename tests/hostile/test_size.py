@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+
+from tests.helpers.paths import ROOT
 
 MB = 1024 * 1024
 

@@ -8,7 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import copy_examples, make_notebook, run_nbprod
+
+from tests.helpers.cli import run_nbprod
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.paths import copy_examples
 
 SOURCES = ("import math", "radius = 2.0\narea = math.pi * radius**2\nprint(area)")
 

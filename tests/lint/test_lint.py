@@ -10,10 +10,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import EXAMPLES, ROOT, run_nbprod
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from nbprod.lint.rules import RULES, Settings, check_notebook
+from tests.helpers.cli import run_nbprod
+from tests.helpers.paths import EXAMPLES, ROOT
 
 FAKE_AWS_KEY = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key
 FAKE_GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
 from nbformat.v4 import new_code_cell, new_notebook
+
+from tests.helpers.paths import ROOT
 
 
 def _git(*args: str, cwd: Path) -> None:

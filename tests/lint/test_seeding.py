@@ -9,7 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import make_notebook, run_nbprod
+
+from tests.helpers.cli import run_nbprod
+from tests.helpers.notebooks import make_notebook
 
 GLOBAL = "draws from the unseeded global generator"
 

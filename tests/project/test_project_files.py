@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
 
-GOLDEN = sorted(p for p in (ROOT / "tests" / "golden").iterdir() if p.is_dir())
+from tests.helpers.paths import GOLDEN
+
+PROJECTS = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
 BIN = Path(sys.executable).parent
 
 
@@ -20,7 +21,7 @@ def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("project", GOLDEN, ids=lambda p: p.name)
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
 def test_workflow_is_valid_and_has_no_zizmor_findings(project: Path) -> None:
     workflow = project / ".github" / "workflows" / "ci.yml"
     schema = run(
@@ -44,7 +45,7 @@ def test_workflow_is_valid_and_has_no_zizmor_findings(project: Path) -> None:
     assert "No findings to report" in audit.stdout
 
 
-@pytest.mark.parametrize("project", GOLDEN, ids=lambda p: p.name)
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
 def test_pre_commit_config_is_valid(project: Path) -> None:
     result = run(
         sys.executable,
@@ -74,7 +75,7 @@ def _summary_step(project: Path) -> str:
 def test_the_job_summary_shows_the_metrics_and_a_pull_requests_change(
     tmp_path: Path,
 ) -> None:
-    script = _summary_step(ROOT / "tests" / "golden" / "titanic_mlops_poc")
+    script = _summary_step(GOLDEN / "titanic_mlops_poc")
     repo = tmp_path / "repo"
     repo.mkdir()
     git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]

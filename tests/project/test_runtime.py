@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import EXAMPLES, FIXED_ENVIRONMENT, ROOT
 
 from nbprod.commands.convert import analyse, build_files
 from nbprod.convert.render import shipped_runtime
 from nbprod.notebook import read_notebook
+from tests.helpers.environment import FIXED_ENVIRONMENT
+from tests.helpers.paths import EXAMPLES, ROOT
 
 RUNTIME = ROOT / "templates" / "project" / "src" / "runtime.py"
 

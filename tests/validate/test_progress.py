@@ -12,7 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import make_notebook
+
+from tests.helpers.notebooks import make_notebook
 
 SOURCES = (
     "#md # Tiny",

@@ -23,15 +23,11 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import (
-    ConvertedCopy,
-    converted_copy,
-    kernels_left,
-    make_notebook,
-    run_project,
-    run_with_kernels,
-    saved_artifact,
-)
+
+from tests.helpers.cli import kernels_left, run_with_kernels
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.project import run_project, saved_artifact
+from tests.helpers.shared import ConvertedCopy, converted_copy
 
 pytestmark = [pytest.mark.kernel, pytest.mark.e2e]
 

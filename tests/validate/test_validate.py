@@ -13,13 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import (
-    ConvertedCopy,
-    converted_copy,
-    kernels_left,
-    make_notebook,
-    run_with_kernels,
-)
+
+from tests.helpers.cli import kernels_left, run_with_kernels
+from tests.helpers.notebooks import make_notebook
+from tests.helpers.shared import ConvertedCopy, converted_copy
 
 pytestmark = pytest.mark.kernel
 

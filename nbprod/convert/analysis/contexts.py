@@ -5,7 +5,7 @@ Written here because libcst's provider visits the cell, and a libcst visit
 rebuilds every node it passes; this reads the nodes' fields instead (see
 :func:`~nbprod.convert.analysis.nodes.children`), which made it several times
 faster. It gives the same answer, node for node: each rule below is one of the
-provider's ``visit_*`` methods, and ``tests/test_libcst_equivalence.py`` compares
+provider's ``visit_*`` methods, and ``tests/convert/test_libcst_equivalence.py`` compares
 the two on the examples' cells, the golden modules and a file of constructs.
 """
 

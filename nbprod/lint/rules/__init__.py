@@ -6,7 +6,7 @@ each code cell once and walks it once for every rule (a pre-commit hook runs on
 every commit).
 
 To add a rule: a module here with its ``Rule`` and ``check``, a line in
-``FAMILIES``, a page ``docs/lint/NBPnnn.md`` and a case in ``tests/test_lint.py``.
+``FAMILIES``, a page ``docs/lint/NBPnnn.md`` and a case in ``tests/lint/test_lint.py``.
 """
 
 from __future__ import annotations
