@@ -15,13 +15,13 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.docs_commands import blocks, commands, matches
 from tests.helpers.paths import ROOT
+from tests.helpers.project import fresh_environment
 from tests.helpers.shared import made_once
 
 DOCS = ROOT / "docs"
@@ -188,12 +188,9 @@ def _digest(folder: Path) -> str:
 
 def _environment(venv: Path) -> dict[str, str]:
     """A virtual environment of the page's own that sees this one's packages
-    (a .pth file), with pip and the tools on its PATH; nothing is downloaded."""
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True
-    )
-    (purelib,) = (venv / "lib").glob("python*/site-packages")
-    (purelib / "here.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (:func:`fresh_environment`), with pip and the tools on its PATH; nothing is
+    downloaded."""
+    _, fresh = fresh_environment(venv)
     for name in MODULE_COMMANDS:
         module = name.replace("-", "_")
         script = venv / "bin" / name
@@ -201,18 +198,14 @@ def _environment(venv: Path) -> dict[str, str]:
         script.chmod(0o755)
     # As at a terminal of 80 columns, not on CI (where pytest, for one, prints
     # its short summary untruncated): the pages show what a user sees.
-    unset = {"PYTHONPATH", "MLFLOW_TRACKING_URI", "VIRTUAL_ENV", "CI", "BUILD_NUMBER"}
-    env = {key: value for key, value in os.environ.items() if key not in unset}
+    env = {k: v for k, v in fresh.items() if k not in {"CI", "BUILD_NUMBER"}}
     return {
         **env,
         "PATH": os.pathsep.join(
-            [str(venv / "bin"), str(Path(sys.executable).parent), env["PATH"]]
+            [str(venv / "bin"), str(Path(sys.executable).parent), os.environ["PATH"]]
         ),
         "VIRTUAL_ENV": str(venv),
-        "MPLBACKEND": "Agg",
-        "PIP_NO_INDEX": "1",
         "PIP_NO_BUILD_ISOLATION": "0",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PIP_QUIET": "1",
         "NO_COLOR": "1",
         "COLUMNS": "80",
