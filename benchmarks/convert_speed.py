@@ -3,23 +3,28 @@ on synthetic ones, and how its cost grows with the notebook's size.
 
 What it measures
 ----------------
-Three commands, each run as a whole process (interpreter start-up and imports
+Four commands, each run as a whole process (interpreter start-up and imports
 included) by the running interpreter (``sys.executable``):
 
-1. ``python -m nbprod convert NB -o TMP/project --no-validate --force``;
+1. ``python -m nbprod convert NB -o TMP/project --no-validate --force``, its caches
+   (black's output and the compiled templates, in the user's cache folder) filled
+   by the untimed first run: a notebook converted again, as a user iterating on it
+   converts it;
 2. ``python -m jupytext --to py NB -o TMP/x.py``: the reference for "a tool that
    turns a notebook into a script";
-3. ``python -m nbconvert --to script NB --output-dir TMP`` (``jupyter nbconvert``).
+3. ``python -m nbconvert --to script NB --output-dir TMP`` (``jupyter nbconvert``);
+4. the first command again with empty caches (``XDG_CACHE_HOME`` a new folder for
+   every run): a first conversion on a new machine.
 
 Each run is timed twice: wall clock (``time.perf_counter``) and CPU, the user + system
 seconds of the child and of the processes it waited for (the difference of
 ``resource.getrusage(RUSAGE_CHILDREN)`` before and after the run; runs are one at a
 time, so that is the run's own). CPU time includes ruff, which nbprod runs over the
 files it generates, and moves less than wall time when other work loads the machine.
-On each notebook the three commands take turns (nbprod, jupytext, nbconvert, then
-again), ``--repeat`` times, so a change in the machine's load hits the three alike;
-one untimed run of each comes first, to fill the file cache. Every figure is a
-median of the repeats.
+On each notebook the four commands take turns (nbprod, jupytext, nbconvert, nbprod
+with empty caches, then again), ``--repeat`` times, so a change in the machine's
+load hits them alike; one untimed run of each comes first, to fill the file cache.
+Every figure is a median of the repeats.
 
 They run on two kinds of notebook:
 
@@ -214,7 +219,7 @@ def times(value: float | None) -> str:
 
 @dataclass
 class Case:
-    """One notebook to convert, with the timings of the three commands."""
+    """One notebook to convert, with the timings of the four commands."""
 
     label: str
     path: Path
@@ -225,11 +230,17 @@ class Case:
     nbprod: Timing = field(default_factory=Timing)
     jupytext: Timing = field(default_factory=Timing)
     nbconvert: Timing = field(default_factory=Timing)
+    nbprod_cold: Timing = field(default_factory=Timing)
 
     @property
     def vs_jupytext(self) -> float | None:
         """nbprod CPU / jupytext CPU, medians."""
         return ratio(self.nbprod.cpu_median, self.jupytext.cpu_median)
+
+    @property
+    def cold_vs_jupytext(self) -> float | None:
+        """nbprod CPU with empty caches / jupytext CPU, medians."""
+        return ratio(self.nbprod_cold.cpu_median, self.jupytext.cpu_median)
 
     @property
     def vs_nbconvert(self) -> float | None:
@@ -375,11 +386,27 @@ def nbconvert_command(notebook: Path, out_dir: Path) -> list[str]:
     ]
 
 
-# name -> the command on a notebook, given a scratch folder of its own.
+def cold_command(notebook: Path, out: Path) -> list[str]:
+    """``nbprod convert`` with caches of its own that are empty (``XDG_CACHE_HOME``
+    a new folder): a first conversion on a new machine. ``env`` replaces itself
+    with python, so the CPU counted is nbprod's."""
+    cache = tempfile.mkdtemp(prefix="cache-", dir=out)
+    return [
+        "env",
+        f"XDG_CACHE_HOME={cache}",
+        *nbprod_command(notebook, out / "project"),
+    ]
+
+
+# name -> the command on a notebook, given a scratch folder of its own. nbprod
+# keeps black's output and the compiled templates in the user's cache folder,
+# so "nbprod" (after the untimed warm-up run) is a conversion run again, as a
+# user iterating on a notebook runs it; "nbprod_cold" starts from empty caches.
 COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
     "nbprod": lambda nb, out: nbprod_command(nb, out / "project"),
     "jupytext": lambda nb, out: jupytext_command(nb, out / "x.py"),
     "nbconvert": nbconvert_command,
+    "nbprod_cold": cold_command,
 }
 
 
@@ -433,7 +460,7 @@ def warm_up(notebook: Path, timeout: float, scratch: Path) -> None:
 def run_cases(
     cases: Sequence[Case], repeat: int, timeout: float, scratch: Path
 ) -> None:
-    """Time the three commands on every case, taking turns, filling in the timings.
+    """Time the four commands on every case, taking turns, filling in the timings.
     Once nbprod refuses a notebook, nothing more runs on it."""
     for number, case in enumerate(cases, start=1):
         progress(
@@ -456,7 +483,12 @@ def run_cases(
 
 def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
     """Time ``read_notebook``, ``analyse`` and ``build_files`` in this process."""
-    from nbprod.commands.convert import analyse, build_files, import_roots, read_notebook
+    from nbprod.commands.convert import (
+        analyse,
+        build_files,
+        import_roots,
+        read_notebook,
+    )
     from nbprod.convert.environment import gather
 
     validation = {"status": "not run", "reason": "benchmark"}
@@ -483,7 +515,12 @@ def time_core(notebook: Path, size: int, repeat: int) -> CoreTiming:
 
 def profile_core(notebook: Path, top: int = 15) -> str:
     """cProfile of the core on ``notebook``: the ``top`` nbprod entries by cumulative time."""
-    from nbprod.commands.convert import analyse, build_files, import_roots, read_notebook
+    from nbprod.commands.convert import (
+        analyse,
+        build_files,
+        import_roots,
+        read_notebook,
+    )
     from nbprod.convert.environment import gather
 
     profiler = cProfile.Profile()
@@ -516,6 +553,8 @@ def case_rows(cases: Sequence[Case]) -> list[list[str]]:
             "nbconvert CPU s",
             "nbprod/jupytext CPU",
             "nbprod/nbconvert CPU",
+            "nbprod cold CPU s",
+            "cold/jupytext CPU",
         ]
     ]
     for case in cases:
@@ -530,6 +569,8 @@ def case_rows(cases: Sequence[Case]) -> list[list[str]]:
                 case.nbconvert.cpu_text(),
                 times(case.vs_jupytext),
                 times(case.vs_nbconvert),
+                case.nbprod_cold.cpu_text(),
+                times(case.cold_vs_jupytext),
             ]
         )
     return rows
@@ -638,6 +679,12 @@ def jupytext_target(label: str, cases: Sequence[Case]) -> list[str]:
         f" (per notebook {min(ratios):.2f}x-{max(ratios):.2f}x; {left_out}):"
         f" {verdict(median <= JUPYTEXT_TARGET)}, {goal}"
     ]
+    cold = [c.cold_vs_jupytext for c in cases if c.cold_vs_jupytext is not None]
+    if cold:
+        lines.append(
+            f"    with empty caches (a first conversion): median nbprod/jupytext CPU"
+            f" {statistics.median(cold):.2f}x (per notebook {min(cold):.2f}x-{max(cold):.2f}x)"
+        )
     vs_nbconvert = [c.vs_nbconvert for c in cases if c.vs_nbconvert is not None]
     walls = [(c.nbprod.median, c) for c in cases if c.nbprod.median is not None]
     if vs_nbconvert and walls:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import subprocess
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
-import black
 from ruff.__main__ import find_ruff_bin
 
+from nbprod.cache import user_cache
 from nbprod.errors import InternalError, NbprodError
 
-BLACK_MODE = black.Mode(target_versions={black.mode.TargetVersion.PY310})
+# The black options of every generated file; part of the formatting cache's key.
+BLACK_TARGET = "PY310"
 # Import sorting, plus fixes for what notebook code commonly trips in ruff's default
 # rules; each keeps behaviour (an unused ``x = f()`` keeps the call ``f()``).
 RUFF_FIXES = "I,F401,F541,F841,E711,E712,E713,E714,E731"
@@ -26,15 +30,68 @@ def format_sources(files: dict[str, str]) -> dict[str, str]:
     fixed = _ruff_fix(python, files.get("pyproject.toml", ""))
     out = dict(files)
     for path, text in fixed.items():
-        try:
-            out[path] = black.format_str(text, mode=BLACK_MODE)
-        except (
-            black.parsing.InvalidInput
-        ) as exc:  # a bug in generation, not in the notebook
-            raise InternalError(
-                f"generated code does not parse ({exc})", where=path
-            ) from None
+        out[path] = black_format(text, where=path)
     return out
+
+
+def black_format(text: str, where: str) -> str:
+    """``text`` as black formats it for a generated project (``where`` names the
+    file in an error), from the cache when black has formatted it before."""
+    cache = _cache()
+    formatted = cache.get(text)
+    if formatted is None:
+        formatted = cache.put(text, _black(where, text))
+    return formatted
+
+
+@functools.cache
+def _cache() -> BlackCache:
+    return BlackCache()
+
+
+def _black(path: str, text: str) -> str:
+    # Imported on a miss only: a conversion the cache answers never loads black.
+    import black
+
+    mode = black.Mode(target_versions={black.mode.TargetVersion[BLACK_TARGET]})
+    try:
+        return black.format_str(text, mode=mode)
+    except black.parsing.InvalidInput as exc:  # a bug in generation, not the notebook's
+        raise InternalError(
+            f"generated code does not parse ({exc})", where=path
+        ) from None
+
+
+class BlackCache:
+    """What black made of a source, by the source's sha256, in the user's cache
+    folder (:func:`nbprod.cache.user_cache`): converting again, and the files most
+    projects share, skip black, which was half of a conversion's time. One folder per black
+    version and target; each entry written whole (temporary file, then rename), so
+    parallel conversions never read half of one. A cache that cannot be written
+    (a read-only home) is no cache, not an error."""
+
+    def __init__(self) -> None:
+        self.folder = user_cache(f"black-{version('black')}-{BLACK_TARGET}")
+
+    def _entry(self, text: str) -> Path:
+        return self.folder / f"{hashlib.sha256(text.encode()).hexdigest()}.py"
+
+    def get(self, text: str) -> str | None:
+        try:
+            return self._entry(text).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def put(self, text: str, formatted: str) -> str:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(formatted)
+            os.replace(tmp, self._entry(text))
+        except OSError:
+            pass
+        return formatted
 
 
 def _ruff_fix(files: dict[str, str], pyproject: str) -> dict[str, str]:

@@ -15,7 +15,10 @@ from types import ModuleType
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 import yaml
+
+from nbprod.cache import user_cache
 
 
 def templates_dir() -> Path:
@@ -47,11 +50,39 @@ def _python(value: Any) -> str:
     return repr(value)
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's own cache of compiled templates, in the user's cache folder:
+    compiling the templates was a tenth of a conversion. Jinja checks each entry
+    against its template's source and its own version."""
+
+    def __init__(self) -> None:
+        folder = user_cache("templates")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # dump_bytecode finds no folder, and says nothing
+        super().__init__(str(folder), "%s.cache")
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            pass  # a cache that cannot be read is no cache, not an error
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The one Jinja environment: strict, no autoescape (we render code, not HTML)."""
+    """The one Jinja environment: strict, no autoescape (we render code, not HTML),
+    its compiled templates cached."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        bytecode_cache=_BytecodeCache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -17,9 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import black
-
-from nbprod.convert.format import BLACK_MODE
+from nbprod.convert.format import black_format
 from nbprod.convert.render import render
 from nbprod.validate import compare
 from nbprod.validate.compare import Comparison, prediction_inputs, summary, type_only
@@ -78,6 +76,8 @@ def characterization_files(
         "project/tests/test_characterization.py.j2",
         {"package": package, "names": list(expected), "seed": SEED},
     )
-    files["tests/test_characterization.py"] = black.format_str(test, mode=BLACK_MODE)
+    files["tests/test_characterization.py"] = black_format(
+        test, where="tests/test_characterization.py"
+    )
     files[EQUIVALENCE] = equivalence_source()
     return files

@@ -81,7 +81,7 @@ def test_analysis_and_planning_stay_small(path: Path) -> None:
 # other. A package's modules are all in its layer, but for those of its
 # subpackages that have a layer of their own.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("nbprod", "nbprod.errors", "nbprod.stages", "nbprod.globs"),
+    ("nbprod", "nbprod.errors", "nbprod.stages", "nbprod.globs", "nbprod.cache"),
     ("nbprod.secrets", "nbprod.notebook", "nbprod.known_apis"),
     ("nbprod.convert.analysis",),
     ("nbprod.redact",),
