@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,18 @@ from nbprod.convert.analysis import (
 from nbprod.convert.analysis.clones import find_clones
 from nbprod.convert.analysis.normalise import normalise_cell
 from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data
-from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies, gather
+from nbprod.convert.environment import Environment, gather
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules
 from nbprod.convert.picture import svg
-from nbprod.convert.plan import Plan, StagePlan, build_plan
-from nbprod.convert.plan.params import config_class, written_paths
-from nbprod.convert.plan.serving import SERVE_FUNCTION
-from nbprod.convert.plan.signatures import stage_keywords
+from nbprod.convert.plan import Plan, build_plan
+from nbprod.convert.plan.params import written_paths
+from nbprod.convert.project_facts import (
+    PIPELINE_PICTURE,
+    ProjectFacts,
+    project_facts,
+    serving_facts,
+)
 from nbprod.convert.render import copied_files, render, render_project
 from nbprod.convert.write import check_target, scratch_copy, write_tree
 from nbprod.errors import CellError, NotebookError
@@ -42,7 +46,6 @@ from nbprod.export.files import orchestration_files
 from nbprod.globs import split_pattern
 from nbprod.notebook import Notebook, read_notebook
 from nbprod.redact import SecretLiteral, contains, find_secret_literals, redact
-from nbprod.stages import STAGES, Stage
 from nbprod.validate.card import card_facts
 from nbprod.validate.characterize import characterization_files, dump_value
 from nbprod.validate.compare import Verdict
@@ -59,12 +62,6 @@ from nbprod.validate.proof import (
     validate_project,
 )
 
-ARTIFACTS_DIR = "artifacts"
-# Where the figures the notebook draws are saved: the default of config.yaml's
-# figures_dir, relative to the project like every path there.
-FIGURES_DIR = "reports/figures"
-# The plan as a picture (SVG), which the README shows.
-PIPELINE_PICTURE = "docs/pipeline.svg"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _TITLE = re.compile(r"^\s{0,3}#\s")
 
@@ -245,211 +242,6 @@ def _without_secret_literals(
     ]
 
 
-def _render_facts(
-    a: Analysis, modules: dict[str, str], roots: set[str], env: Environment
-) -> dict[str, Any]:
-    """What the templates are rendered with: the plan's facts and ``env``'s."""
-    plan = a.plan
-    groups = _config_groups(plan)
-    stages = [_stage_facts(plan, s) for s in plan.stages]
-    first_param = _first_param(plan)
-    written = _written_paths(plan)
-    return {
-        "package": plan.package,
-        "distribution": plan.package.replace("_", "-"),
-        "notebook_file": Path(a.notebook.path).name,
-        "nbprod_version": env.nbprod,
-        "python_minor": env.python,
-        # Hook revisions: the oldest releases nbprod supports when not installed.
-        "ruff_version": env.versions.get("ruff", "0.4.0"),
-        "black_version": env.versions.get("black", "24.1.0"),
-        "dependencies": dependencies(roots, plan.dependencies, env),
-        "dev_dependencies": [env.pinned(d) for d in DEV_TOOLS],
-        "artifacts_dir": ARTIFACTS_DIR,
-        "written_paths": written,
-        "groups": groups,
-        "stages": stages,
-        "pipeline_picture": PIPELINE_PICTURE,
-        "config_argument": plan.config_argument,
-        "secrets": [
-            {"env": s.env, "cell": s.cell, "line": s.line, "kind": s.kind}
-            for s in dict((s.env, s) for s in plan.secrets).values()
-        ],
-        "first_param": first_param,
-        "notebook_sha256": a.notebook.sha256,
-        "generated_at": env.generated_at,
-        "card": card_facts(plan),
-        "predictor": plan.predictor,
-        "predictor_reason": plan.predictor_reason,
-        "data": [asdict(d) for d in plan.data],
-        "data_referenced": plan.data_referenced,
-        "data_keys": stage_data_keys(plan),
-        "data_key_of": plan.data_keys(),
-        "dvc_stages": dvc_stages(plan, modules),
-        # Evaluation writes the metrics; a pipeline without it writes none.
-        "metrics_stage": (
-            Stage.EVALUATION.command if plan.stage(Stage.EVALUATION) else None
-        ),
-        "timings": list(plan.timings),
-        "figures_dir": FIGURES_DIR,
-        "figures_argument": plan.figures_argument,
-        "figures": [{"file": f"{f.name}.png", "cell": f.cell} for f in plan.figures],
-        **serving_facts(plan),
-    }
-
-
-def _config_groups(plan: Plan) -> list[dict[str, Any]]:
-    """What config.py and config.yaml say of each config group that has values:
-    its class and its values, in the order of the groups."""
-    groups = []
-    for group in ("parameters", *STAGES):
-        params = [p for p in plan.params if p.group == group]
-        if params:
-            groups.append(
-                {
-                    "name": group,
-                    "class_name": config_class(group),
-                    "params": [
-                        {
-                            "key": p.key,
-                            "value": p.value,
-                            "kind": p.kind,
-                            "source": p.source,
-                            "annotation": {"path": "str"}.get(p.kind, p.kind),
-                        }
-                        for p in params
-                    ],
-                }
-            )
-    return groups
-
-
-def _stage_facts(plan: Plan, s: StagePlan) -> dict[str, Any]:
-    """What the templates say of stage ``s``: its command, module and function,
-    its cells, what it takes and returns, and the config it reads."""
-    return {
-        "command": s.stage.command,
-        "module": s.stage.module,
-        "function": s.function,
-        "title": s.stage.capitalize(),
-        "cells": list(s.cells),
-        "cells_text": (
-            ("cell " if len(s.cells) == 1 else "cells ") + ", ".join(map(str, s.cells))
-            if s.cells
-            else "helpers only"
-        ),
-        "inputs": list(s.inputs),
-        # the named tuple the inputs come in, when they are many
-        "bundle": s.bundle,
-        "outputs": list(s.outputs),
-        # what its runner passes for each keyword parameter (the config)
-        "keywords": [
-            {"name": k.name, "value": k.value} for k in stage_keywords(plan, s)
-        ],
-    }
-
-
-def _first_param(plan: Plan) -> dict[str, str] | None:
-    """The first config value, and a value of the wrong kind for it: what the
-    generated config test sets it to, to see a wrong value refused."""
-    first = plan.params[0] if plan.params else None
-    if first is None:
-        return None
-    wrong = "12345" if first.kind in {"str", "path"} else repr("not a " + first.kind)
-    return {"group": first.group, "key": first.key, "wrong": wrong}
-
-
-def _written_paths(plan: Plan) -> list[str]:
-    """The paths inside the project the pipeline writes to, each by its top folder
-    (``data/``) or file: what the generated .gitignore leaves out."""
-    # What the pipeline writes inside the project; the input files copied into it
-    # are the project's own, kept in its repository.
-    inputs = set(plan.data_keys().values())
-    return sorted(
-        {
-            str(p.value).split("/", 1)[0] + ("/" if "/" in str(p.value) else "")
-            for p in plan.params
-            if p.kind == "path"
-            and not str(p.value).startswith((".", "/"))
-            and f"{p.group}.{p.key}" not in inputs
-        }
-    )
-
-
-def dvc_stages(plan: Plan, modules: dict[str, str]) -> list[dict[str, Any]]:
-    """What ``dvc.yaml`` says of each stage: what it depends on (its module and
-    the modules it imports from the package, its input files inside the project,
-    the folders of the stages whose outputs it loads) and the config sections it
-    reads. Evaluation writes the metrics."""
-    package_dir = posixpath.join("src", plan.package)
-    keys = plan.data_keys()
-    loads_from = plan.loads_from()
-    out = []
-    for s in plan.stages:
-        imported = re.findall(r"^from \.(\w+) import", modules[s.stage.module], re.M)
-        code = [s.stage.module, *sorted(set(imported) - {s.stage.module, "config"})]
-        read = {f"{g}.{k}" for g, k in s.params}
-        data = [
-            d.path
-            for d in plan.data
-            if keys.get(d.path) in read and not d.path.startswith("..")
-        ]
-        out.append(
-            {
-                "command": s.stage.command,
-                "deps": [
-                    *(posixpath.join(package_dir, f"{m}.py") for m in code),
-                    *data,
-                    *(f"{ARTIFACTS_DIR}/{u.command}" for u in loads_from[s.stage]),
-                ],
-                "params": list(dict.fromkeys(g for g, _ in s.params)),
-                "metrics": s.stage == Stage.EVALUATION,
-            }
-        )
-    return out
-
-
-def stage_data_keys(plan: Plan) -> dict[str, list[str]]:
-    """Per stage command, the config keys of the input files it reads."""
-    keys = set(plan.data_keys().values())
-    return {
-        s.stage.command: [f"{g}.{k}" for g, k in s.params if f"{g}.{k}" in keys]
-        for s in plan.stages
-        if any(f"{g}.{k}" in keys for g, k in s.params)
-    }
-
-
-def serving_facts(
-    plan: Plan, refused: str | None = None, rows_form: str = "frame"
-) -> dict[str, Any]:
-    """What the templates say of ``predict``: how new rows are scored, or why not."""
-    serving = plan.serving
-    if serving is None:
-        return {
-            "serving": None,
-            "serving_reason": plan.serving_reason,
-            "serving_form": "the notebook never showed",
-            "predict_refused": plan.serving_reason,
-            "rows_form": "frame",
-        }
-    cell, _ = serving.source
-    return {
-        "serving": {
-            "module": serving.stage.module,
-            "function": SERVE_FUNCTION,
-            "rows": serving.rows,
-            "what": serving.what,
-            "inputs": list(serving.inputs),
-            "bundle": serving.bundle,
-            "params": [{"group": g, "key": k} for g, k in serving.params],
-        },
-        "serving_reason": plan.serving_reason,
-        "serving_form": f"of ``{serving.rows}`` right after notebook cell {cell} made it",
-        "predict_refused": refused,
-        "rows_form": rows_form,
-    }
-
-
 def report(a: Analysis, validation: dict[str, Any] | None, env: Environment) -> str:
     """``nbprod-report.json``: where every cell went and why."""
     data = {
@@ -475,14 +267,22 @@ def import_roots(a: Analysis) -> set[str]:
 
 def build_files(
     a: Analysis, validation: dict[str, Any] | None, env: Environment
-) -> tuple[dict[str, str], dict[str, Any]]:
+) -> tuple[dict[str, str], ProjectFacts]:
     """Every file of the generated project, formatted, keyed by relative path; and
     the facts the templates were rendered with. ``env`` must cover
     :func:`import_roots`."""
     imports = collect_imports(a.parsed)
     modules, roots = generate_modules(a.plan, a.parsed, a.facts, imports)
-    facts = _render_facts(a, modules, roots, env)
-    files = render_project(facts)
+    facts = project_facts(
+        a.plan,
+        notebook_file=Path(a.notebook.path).name,
+        notebook_sha256=a.notebook.sha256,
+        modules=modules,
+        roots=roots,
+        env=env,
+        card=card_facts(a.plan),
+    )
+    files = render_project(facts.variables())
     pkg = a.plan.package
     for name, source in modules.items():
         files[posixpath.join("src", pkg, f"{name}.py")] = source
@@ -609,7 +409,7 @@ def _validate(
     notebook: Path,
     output: Path,
     files: dict[str, str | bytes],
-    facts: dict[str, Any],
+    facts: ProjectFacts,
     env: Environment,
     timeout: float,
     progress: Progress | None,
@@ -645,7 +445,10 @@ def _validate(
                 captured = load_values(Path(values), names)
                 card = card_facts(a.plan, validation.comparisons, captured)
                 files["MODEL_CARD.md"] = redact(
-                    render("project/MODEL_CARD.md.j2", {**facts, "card": card}),
+                    render(
+                        "project/MODEL_CARD.md.j2",
+                        replace(facts, card=card).variables(),
+                    ),
                     a.secret_values,
                 )
                 # Characterization tests of values that change from run to
@@ -671,7 +474,7 @@ def _settle_predict(
     a: Analysis,
     validation: Validation,
     values: Path,
-    facts: dict[str, Any],
+    facts: ProjectFacts,
     files: dict[str, str | bytes],
 ) -> Validation:
     """The generated ``predict`` as validation found it: it refuses to score new
@@ -695,7 +498,8 @@ def _settle_predict(
         return validation
     path = posixpath.join("src", a.plan.package, "pipeline.py")
     text = render(
-        "project/src/pipeline.py.j2", {**facts, **serving_facts(a.plan, refused, form)}
+        "project/src/pipeline.py.j2",
+        facts.with_serving(serving_facts(a.plan, refused, form)).variables(),
     )
     formatted = format_sources(
         {path: text, "pyproject.toml": str(files["pyproject.toml"])}

@@ -6,11 +6,13 @@ import jinja2
 import pytest
 from jinja2 import meta
 
-from nbprod.commands.convert import _render_facts, analyse
+from nbprod.commands.convert import analyse
 from nbprod.convert.analysis import collect_imports
 from nbprod.convert.generate import generate_modules
+from nbprod.convert.project_facts import project_facts
 from nbprod.convert.render import PROJECT_FILES, environment, render
 from nbprod.notebook import read_notebook
+from nbprod.validate.card import card_facts
 from tests.helpers.environment import FIXED_ENVIRONMENT
 from tests.helpers.paths import EXAMPLES
 
@@ -21,7 +23,15 @@ def facts() -> dict:
     modules, roots = generate_modules(
         a.plan, a.parsed, a.facts, collect_imports(a.parsed)
     )
-    return _render_facts(a, modules, roots, FIXED_ENVIRONMENT)
+    return project_facts(
+        a.plan,
+        notebook_file="titanic_mlops_poc.ipynb",
+        notebook_sha256=a.notebook.sha256,
+        modules=modules,
+        roots=roots,
+        env=FIXED_ENVIRONMENT,
+        card=card_facts(a.plan),
+    ).variables()
 
 
 def used_facts(template: str) -> set[str]:
