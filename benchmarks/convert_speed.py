@@ -23,8 +23,9 @@ time, so that is the run's own). CPU time includes ruff, which nbprod runs over 
 files it generates, and moves less than wall time when other work loads the machine.
 On each notebook the four commands take turns (nbprod, jupytext, nbconvert, nbprod
 with empty caches, then again), ``--repeat`` times, so a change in the machine's
-load hits them alike; one untimed run of each comes first, to fill the file cache.
-Every figure is a median of the repeats.
+load hits them alike; one untimed run of each comes first, to fill the file cache,
+and nbprod's modules are compiled to bytecode first, as pip compiles an installed
+wheel. Every figure is a median of the repeats.
 
 They run on two kinds of notebook:
 
@@ -84,7 +85,9 @@ jupytext and nbconvert installed in the running interpreter's environment.
 from __future__ import annotations
 
 import argparse
+import compileall
 import cProfile
+import importlib.util
 import io
 import itertools
 import math
@@ -446,6 +449,16 @@ def time_once(
         timing.refused = message
     else:
         timing.error = f"exit {result.returncode}: {message}"
+
+
+def compile_nbprod() -> None:
+    """nbprod's modules compiled to bytecode, as pip compiles a wheel it installs
+    (jupytext's and nbconvert's were, when pip installed them): an editable
+    checkout under PYTHONDONTWRITEBYTECODE would otherwise compile every module
+    on every run, a cost no installed nbprod pays."""
+    spec = importlib.util.find_spec("nbprod")
+    assert spec is not None and spec.origin is not None
+    compileall.compile_dir(Path(spec.origin).parent, quiet=1)
 
 
 def warm_up(notebook: Path, timeout: float, scratch: Path) -> None:
@@ -862,6 +875,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases = [*real, *synthetic]
 
         if cases:
+            compile_nbprod()
             progress("Warming up (one untimed run of each command) ...")
             warm_up(cases[0].path, args.timeout, scratch)
         progress(f"Timing {len(cases)} notebooks, {args.repeat} runs each ...")
