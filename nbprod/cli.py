@@ -16,7 +16,7 @@ from nbprod.errors import NbprodError
 from nbprod.export import ORCHESTRATORS, Orchestrator
 
 if TYPE_CHECKING:
-    from nbprod.convert.plan import Plan
+    from nbprod.plan import Plan
     from nbprod.validate.progress import Progress
     from nbprod.validate.proof import Validation
 

@@ -9,27 +9,16 @@ given to; the values stay in memory, only to run the pipeline during validation.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import libcst as cst
 
 from nbprod.convert.analysis import ParsedCell
 from nbprod.convert.analysis.nodes import walk
 from nbprod.errors import CellError
+from nbprod.plan import SecretLiteral
 from nbprod.secrets import find_secrets
 
 REDACTED = "<secret removed by nbprod>"
-
-
-@dataclass(frozen=True)
-class SecretLiteral:
-    """A string literal with a likely secret, and the variable it moves to."""
-
-    cell: int
-    line: int
-    column: int
-    kind: str
-    env: str
 
 
 def _env_name(hint: str) -> str:

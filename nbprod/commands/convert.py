@@ -30,7 +30,7 @@ from nbprod.convert.environment import Environment, gather
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules
 from nbprod.convert.picture import svg
-from nbprod.convert.plan import Plan, build_plan
+from nbprod.convert.plan import build_plan
 from nbprod.convert.plan.params import written_paths
 from nbprod.convert.project_facts import (
     PIPELINE_PICTURE,
@@ -45,7 +45,8 @@ from nbprod.export import Orchestrator
 from nbprod.export.files import orchestration_files
 from nbprod.globs import split_pattern
 from nbprod.notebook import Notebook, read_notebook
-from nbprod.redact import SecretLiteral, contains, find_secret_literals, redact
+from nbprod.plan import Plan, SecretLiteral
+from nbprod.redact import contains, find_secret_literals, redact
 from nbprod.validate.card import card_facts
 from nbprod.validate.characterize import characterization_files, dump_value
 from nbprod.validate.compare import Verdict

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from nbprod.globs import split_pattern
 
 if TYPE_CHECKING:  # the CLI reads the modes at start-up: no libcst for that
-    from nbprod.convert.plan import DataFile
+    from nbprod.plan import DataFile
 
 DataMode = Literal["copy", "reference"]
 DATA_MODES: tuple[DataMode, ...] = ("copy", "reference")
@@ -56,7 +56,7 @@ def input_data(
     project). ``patterns`` holds (path, pattern): the path the notebook names is
     the pattern itself (``glob.glob("data/*.csv")``) or the folder it starts with
     (``Path("data").glob("*.csv")``); config.yaml gets its target either way."""
-    from nbprod.convert.plan import DataFile
+    from nbprod.plan import DataFile
 
     found = _files_named(notebook_dir, sources)
     globs = [

@@ -4,8 +4,8 @@ stage's signature, the helpers, the figures saved, the config values and how
 
 from __future__ import annotations
 
-from nbprod.convert.plan import Plan
 from nbprod.convert.plan.names import cells_text
+from nbprod.plan import Plan
 
 
 def describe(plan: Plan) -> list[str]:

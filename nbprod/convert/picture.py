@@ -16,8 +16,8 @@ import textwrap
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from nbprod.convert.plan import CellPlan, Plan
 from nbprod.convert.render import render
+from nbprod.plan import CellPlan, Plan
 from nbprod.stages import Stage
 
 # Light tints of the Okabe-Ito palette, which colour-blind readers can tell apart.

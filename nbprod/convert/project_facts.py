@@ -16,12 +16,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies
-from nbprod.convert.plan import Plan, StagePlan
-from nbprod.convert.plan.model import DataFile
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import SERVE_FUNCTION
 from nbprod.convert.plan.signatures import Keyword, stage_keywords
-from nbprod.redact import SecretLiteral
+from nbprod.plan import DataFile, Plan, SecretLiteral, StagePlan
 from nbprod.stages import STAGES, Stage
 
 ARTIFACTS_DIR = "artifacts"

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from nbprod.convert.format import format_sources
-from nbprod.convert.plan import Plan
 from nbprod.convert.render import render
 from nbprod.export import Orchestrator
+from nbprod.plan import Plan
 
 # Where each orchestrator's files go in the project, by template.
 TEMPLATES: dict[Orchestrator, dict[str, str]] = {

@@ -10,10 +10,10 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from nbprod.convert.plan import Plan
 from nbprod.errors import NbprodError
 from nbprod.export import Orchestrator
 from nbprod.export.files import orchestration_files
+from nbprod.plan import Plan
 
 REPORT = "nbprod-report.json"
 

@@ -10,8 +10,8 @@ import inspect
 import numbers
 from typing import Any
 
-from nbprod.convert.plan import Plan
 from nbprod.convert.render import shipped_runtime
+from nbprod.plan import Plan
 from nbprod.stages import Stage
 from nbprod.validate.compare import Comparison, is_model
 

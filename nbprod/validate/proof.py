@@ -18,8 +18,8 @@ from typing import Any, Literal
 import yaml
 
 from nbprod.convert.generate import cell_lines
-from nbprod.convert.plan import Plan, Serving
 from nbprod.errors import NbprodError
+from nbprod.plan import Plan, Serving
 from nbprod.stages import STAGES
 from nbprod.validate.compare import (
     Comparison,

@@ -25,8 +25,8 @@ from nbprod.convert.picture import (
     mermaid,
     svg,
 )
-from nbprod.convert.plan import CellPlan, Plan
 from nbprod.notebook import read_notebook
+from nbprod.plan import CellPlan, Plan
 from nbprod.stages import Stage
 from tests.helpers.cli import run_nbprod
 from tests.helpers.paths import EXAMPLE_NOTEBOOKS, EXAMPLES

@@ -14,7 +14,7 @@ import joblib
 import pandas as pd
 import pytest
 
-from nbprod.convert.plan import Plan
+from nbprod.plan import Plan
 from tests.helpers.build import plan_of, stage_modules
 from tests.helpers.cli import run_nbprod
 from tests.helpers.paths import copy_examples

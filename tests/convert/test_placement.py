@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbprod.convert.plan import Plan
 from nbprod.convert.plan.cells import evaluation_heading
+from nbprod.plan import Plan
 from nbprod.stages import Stage
 from nbprod.validate.card import card_facts
 from nbprod.validate.compare import Comparison, Verdict

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nbprod.convert.plan import Plan
 from nbprod.errors import CellError
+from nbprod.plan import Plan
 from tests.helpers.build import plan_of, stage_modules
 
 IMPORTS = """import pandas as pd

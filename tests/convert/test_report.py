@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from nbprod.commands.convert import analyse, convert
-from nbprod.convert.plan import Plan
 from nbprod.errors import NbprodError
 from nbprod.notebook import read_notebook
+from nbprod.plan import Plan
 from nbprod.validate.proof import REPORT, REPORT_SCHEMA, read_plan, read_report
 from tests.helpers.cli import run_nbprod
 from tests.helpers.environment import FIXED_ENVIRONMENT

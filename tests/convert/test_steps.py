@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nbprod.convert.plan import Plan, StagePlan, StepPlan
+from nbprod.plan import Plan, StagePlan, StepPlan
 from nbprod.stages import Stage
 from tests.helpers.build import plan_of, stage_modules
 from tests.helpers.cli import run_nbprod

@@ -10,8 +10,8 @@ from nbprod.commands.convert import Analysis, analyse
 from nbprod.convert.analysis import collect_imports
 from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules
-from nbprod.convert.plan import Plan
 from nbprod.notebook import parse_notebook
+from nbprod.plan import Plan
 from tests.helpers.notebooks import new_notebook
 
 

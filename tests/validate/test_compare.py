@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from nbprod.convert.plan import Plan
+from nbprod.plan import Plan
 from nbprod.validate import compare as compare_module
 from nbprod.validate.characterize import EQUIVALENCE, characterization_files
 from nbprod.validate.compare import (

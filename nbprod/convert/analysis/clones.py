@@ -23,22 +23,11 @@ from dataclasses import dataclass
 
 from nbprod.convert.analysis.facts import CellFacts, ParsedCell, Statement
 from nbprod.convert.analysis.nodes import code_of
+from nbprod.plan import CloneUse, Where
 
 # Fewer shared statements than this are not worth a function.
 MIN_STATEMENTS = 3
 _FRAME = "__frame__"
-
-Where = tuple[int, int]  # (cell, index of the statement in the cell's module)
-
-
-@dataclass(frozen=True)
-class CloneUse:
-    """One copy: the frame it works on, its shared statements in order, and the
-    statements between them that move before the shared run."""
-
-    frame: str
-    statements: tuple[Where, ...]
-    hoisted: tuple[Where, ...] = ()
 
 
 @dataclass(frozen=True)

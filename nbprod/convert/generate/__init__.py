@@ -23,7 +23,7 @@ from nbprod.convert.generate.labels import cell_lines
 from nbprod.convert.generate.rewrite import base_context
 from nbprod.convert.generate.serving import serving_definitions
 from nbprod.convert.generate.stages import stage_functions
-from nbprod.convert.plan import Plan
+from nbprod.plan import Plan
 
 __all__ = ["cell_lines", "generate_modules"]
 

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 import libcst as cst
 
 from nbprod.convert.analysis import ParsedCell
-from nbprod.convert.analysis.clones import CloneUse
 from nbprod.convert.generate.functions import assigned_call, function_def, param_node
 from nbprod.convert.generate.rewrite import Context, Renamed, rewrite
-from nbprod.convert.plan import ClonePlan
 from nbprod.convert.plan.names import cells_text
+from nbprod.plan import ClonePlan, CloneUse
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from nbprod.convert.generate.functions import named_tuple, param_node
 from nbprod.convert.generate.rewrite import Context, rewrite
 from nbprod.convert.generate.serving import part_function
 from nbprod.convert.generate.serving_calls import serving_parts
-from nbprod.convert.plan import HelperPlan, StagePlan
+from nbprod.plan import HelperPlan, StagePlan
 
 
 def stage_definitions(

@@ -12,13 +12,13 @@ from collections.abc import Set as AbstractSet
 import libcst as cst
 
 from nbprod.convert.generate.rewrite import Context
-from nbprod.convert.plan import Param
 from nbprod.convert.plan.signatures import (
     ANNOTATION,
     Keyword,
     function_keywords,
     group_argument,
 )
+from nbprod.plan import Param
 
 # ``f(k=v)``, as black writes a keyword argument.
 _NO_SPACE = cst.AssignEqual(

@@ -10,9 +10,9 @@ import libcst as cst
 
 from nbprod.convert.analysis import CellFacts, Import, descendants
 from nbprod.convert.generate.serving_calls import serving_parts
-from nbprod.convert.plan import Plan, StagePlan
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
+from nbprod.plan import Plan, StagePlan
 
 
 def defining_modules(plan: Plan) -> dict[str, str]:

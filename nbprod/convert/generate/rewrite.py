@@ -14,13 +14,13 @@ import libcst as cst
 
 from nbprod.convert.analysis import CellFacts, ParsedCell, names_in
 from nbprod.convert.analysis.nodes import dotted
-from nbprod.convert.plan import Param, Plan
 from nbprod.known_apis import (
     CONTAINER_TARGETS,
     FIT_THEN_APPLY,
     ROW_CONTAINERS,
     matches_any,
 )
+from nbprod.plan import Param, Plan
 from nbprod.redact import REDACTED
 from nbprod.secrets import find_secrets
 

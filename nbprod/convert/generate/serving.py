@@ -17,9 +17,9 @@ from nbprod.convert.generate.functions import (
 )
 from nbprod.convert.generate.rewrite import Context
 from nbprod.convert.generate.statements import cell_statements
-from nbprod.convert.plan import Param, Serving, ServingPart, StagePlan
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.serving import SERVE_FUNCTION
+from nbprod.plan import Param, Serving, ServingPart, StagePlan
 
 
 def serving_definitions(

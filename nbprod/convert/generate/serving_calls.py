@@ -12,8 +12,8 @@ import libcst as cst
 from nbprod.convert.generate.clones import CloneCall
 from nbprod.convert.generate.functions import bundled_args, config_call
 from nbprod.convert.generate.rewrite import Context
-from nbprod.convert.plan import Plan, Serving, ServingPart
 from nbprod.convert.plan.serving import SERVE_FUNCTION
+from nbprod.plan import Plan, Serving, ServingPart
 
 # Where the serving function takes the new rows for the held-out part of the
 # notebook's split.

@@ -27,9 +27,9 @@ from nbprod.convert.generate.labels import relabelled
 from nbprod.convert.generate.rewrite import Context, Renamed
 from nbprod.convert.generate.serving_calls import serving_parts
 from nbprod.convert.generate.statements import cell_statements
-from nbprod.convert.plan import FigurePlan, Param, Plan, StagePlan, StepPlan
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.signatures import stage_keywords, step_keys, whole_groups
+from nbprod.plan import FigurePlan, Param, Plan, StagePlan, StepPlan
 
 
 def stage_functions(

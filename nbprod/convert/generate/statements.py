@@ -23,7 +23,7 @@ from nbprod.convert.generate.serving_calls import (
     with_part_calls,
     with_serving_call,
 )
-from nbprod.convert.plan import FigurePlan, HeldOut, Plan, ServingPart
+from nbprod.plan import FigurePlan, HeldOut, Plan, ServingPart
 
 # What a function's body is made of, in order: a statement of the notebook's, or a
 # call that replaces a run of them.

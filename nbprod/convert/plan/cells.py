@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 
 from nbprod.convert.analysis import CellFacts, Helper, Literal, NameCall, Signal
 from nbprod.convert.analysis.normalise import SKIP, NormalCell
-from nbprod.convert.plan.model import HelperPlan, Printed
 from nbprod.errors import CellError
+from nbprod.plan import HelperPlan, Printed
 from nbprod.stages import Stage
 
 # Each notebook def/class: its facts and the cell that defines it.

@@ -16,11 +16,18 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from nbprod.convert.analysis import CellFacts
-from nbprod.convert.analysis.clones import Clone, CloneUse, Where
+from nbprod.convert.analysis.clones import Clone
 from nbprod.convert.plan.cells import HelperParams, WorkCell
-from nbprod.convert.plan.model import ClonePlan, Param, Serving, StagePlan
 from nbprod.convert.plan.names import cells_text, safe_identifier, unique_name
-from nbprod.redact import SecretLiteral
+from nbprod.plan import (
+    ClonePlan,
+    CloneUse,
+    Param,
+    SecretLiteral,
+    Serving,
+    StagePlan,
+    Where,
+)
 from nbprod.stages import Stage
 
 # Heading words that say what the shared statements do; anything else "prepare".

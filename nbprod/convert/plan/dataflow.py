@@ -14,7 +14,7 @@ from nbprod.convert.plan.cells import (
     WorkCell,
     helper_changes,
 )
-from nbprod.convert.plan.model import StagePlan
+from nbprod.plan import StagePlan
 from nbprod.stages import STAGES, Stage
 
 # Each stage's inputs and outputs, in the order the notebook first makes them.

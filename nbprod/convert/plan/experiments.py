@@ -18,10 +18,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
 from nbprod.convert.plan.cells import WorkCell
-from nbprod.convert.plan.model import HelperPlan, SharedStep, StagePlan, StepPlan
 from nbprod.convert.plan.names import unique_name
 from nbprod.convert.plan.signatures import WIDEST, step_keyword_count
 from nbprod.convert.plan.steps import MAX_OUTPUTS
+from nbprod.plan import HelperPlan, SharedStep, StagePlan, StepPlan
 
 
 def _shape(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from nbprod import known_apis as apis
 from nbprod.convert.plan.cells import HelperFacts, WorkCell
-from nbprod.convert.plan.model import FigurePlan, StagePlan
+from nbprod.plan import FigurePlan, StagePlan
 
 
 def drawing_helpers(helper_facts: HelperFacts, imports: Mapping[str, str]) -> set[str]:

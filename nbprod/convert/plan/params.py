@@ -13,8 +13,8 @@ from typing import NamedTuple
 from nbprod.convert.analysis import CellFacts, Literal
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.dataflow import StageIO
-from nbprod.convert.plan.model import HelperPlan, Param, ParamKind
 from nbprod.convert.plan.names import safe_identifier, snake
+from nbprod.plan import HelperPlan, Param, ParamKind
 from nbprod.stages import STAGES, Stage
 
 

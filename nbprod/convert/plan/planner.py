@@ -38,22 +38,22 @@ from nbprod.convert.plan.dataflow import (
 )
 from nbprod.convert.plan.experiments import share_experiments
 from nbprod.convert.plan.figures import drawing_helpers, plan_figures
-from nbprod.convert.plan.model import (
-    CellPlan,
-    ClonePlan,
-    HelperPlan,
-    Param,
-    Plan,
-    Serving,
-    StagePlan,
-)
 from nbprod.convert.plan.names import package_name, unique_name
 from nbprod.convert.plan.params import config_class, lift_params, used_params
 from nbprod.convert.plan.serving import SERVE_FUNCTION, choose_predictor, serving_path
 from nbprod.convert.plan.serving_parts import plan_serving_parts
 from nbprod.convert.plan.signatures import serving_with_bundles, with_inputs_bundle
 from nbprod.convert.plan.steps import plan_steps
-from nbprod.redact import SecretLiteral
+from nbprod.plan import (
+    CellPlan,
+    ClonePlan,
+    HelperPlan,
+    Param,
+    Plan,
+    SecretLiteral,
+    Serving,
+    StagePlan,
+)
 from nbprod.stages import STAGES
 
 

@@ -1,5 +1,5 @@
 """What the notebook serves, and its own path there from the rows it predicts on
-(plan.model.Serving).
+(nbprod.plan.Serving).
 
 The served value (``plan.served``) is the end of the serving path: what the
 notebook finally makes of its models' predictions for the rows it predicts on.
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from nbprod.convert.analysis import Flow, RowChange, Statement
 from nbprod.convert.plan.cells import WorkCell
-from nbprod.convert.plan.model import HeldOut, Param, Serving, StagePlan
 from nbprod.convert.plan.served import (
     Flat,
     ServedValue,
@@ -24,6 +23,7 @@ from nbprod.convert.plan.served import (
     flows,
     served_value,
 )
+from nbprod.plan import HeldOut, Param, Serving, StagePlan
 from nbprod.stages import Stage
 
 # The function of the stage that predicts which runs the notebook's own steps

@@ -27,9 +27,8 @@ from collections.abc import Set as AbstractSet
 from nbprod.convert.analysis import Statement
 from nbprod.convert.plan.cells import WorkCell
 from nbprod.convert.plan.clones import holds_a_lifted_value
-from nbprod.convert.plan.model import ClonePlan, Param, Serving, ServingPart, StagePlan
 from nbprod.convert.plan.names import safe_identifier, unique_name
-from nbprod.redact import SecretLiteral
+from nbprod.plan import ClonePlan, Param, SecretLiteral, Serving, ServingPart, StagePlan
 
 Flat = Sequence[tuple[WorkCell, Statement]]
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
-from nbprod.convert.plan.model import Plan, Serving, StagePlan, StepPlan
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import SERVE_FUNCTION
+from nbprod.plan import Plan, Serving, StagePlan, StepPlan
 
 # The most parameters a generated stage or step function takes.
 WIDEST = 7

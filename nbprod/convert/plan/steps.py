@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from nbprod.convert.analysis import Statement
 from nbprod.convert.plan.cells import WorkCell
-from nbprod.convert.plan.model import Param, StagePlan, StepPlan
 from nbprod.convert.plan.names import safe_identifier, unique_name
+from nbprod.plan import Param, StagePlan, StepPlan
 from nbprod.stages import Stage
 
 # A run of cells under one heading longer than this (in notebook lines; the

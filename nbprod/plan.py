@@ -1,5 +1,9 @@
-"""The plan's vocabulary: what each cell, helper and stage became, the config
-values lifted, how ``predict`` scores new rows; and reading a plan back from JSON."""
+"""The plan: what each cell, helper and stage became, the config values lifted,
+how ``predict`` scores new rows; and reading a plan back from JSON.
+
+The one description of the project between analysis and everything that writes
+(generation, the templates' facts, validation, export): ``convert/plan/`` makes
+it, and it depends on nothing but the stage vocabulary."""
 
 from __future__ import annotations
 
@@ -11,8 +15,6 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
-from nbprod.convert.analysis.clones import CloneUse
-from nbprod.redact import SecretLiteral
 from nbprod.stages import Stage
 
 # The kinds of value a config key holds.
@@ -21,6 +23,31 @@ ParamKind = typing.Literal[
 ]
 # How validation compares what a cell prints (CellPlan.printed).
 Printed = typing.Literal["all", "kept", ""]
+
+
+# Where a statement is: (cell, index of the statement in the cell's module).
+Where = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class CloneUse:
+    """One copy: the frame it works on, its shared statements in order, and the
+    statements between them that move before the shared run."""
+
+    frame: str
+    statements: tuple[Where, ...]
+    hoisted: tuple[Where, ...] = ()
+
+
+@dataclass(frozen=True)
+class SecretLiteral:
+    """A string literal with a likely secret, and the variable it moves to."""
+
+    cell: int
+    line: int
+    column: int
+    kind: str
+    env: str
 
 
 @dataclass(frozen=True)
