@@ -273,19 +273,19 @@ def build_files(
     the facts the templates were rendered with. ``env`` must cover
     :func:`import_roots`."""
     imports = collect_imports(a.parsed)
-    modules, roots = generate_modules(a.plan, a.parsed, a.facts, imports)
+    generated = generate_modules(a.plan, a.parsed, a.facts, imports)
     facts = project_facts(
         a.plan,
         notebook_file=Path(a.notebook.path).name,
         notebook_sha256=a.notebook.sha256,
-        modules=modules,
-        roots=roots,
+        imports_from=generated.imports_from,
+        roots=generated.roots,
         env=env,
         card=card_facts(a.plan),
     )
     files = render_project(facts.variables())
     pkg = a.plan.package
-    for name, source in modules.items():
+    for name, source in generated.modules.items():
         files[posixpath.join("src", pkg, f"{name}.py")] = source
     files = format_sources(files)
     # Already formatted, and shipped byte for byte as nbprod's tests check them.

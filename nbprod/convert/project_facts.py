@@ -10,7 +10,6 @@ fact this module does not make fails in nbprod's tests, not in a user's project.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -175,7 +174,7 @@ def project_facts(
     *,
     notebook_file: str,
     notebook_sha256: str,
-    modules: Mapping[str, str],
+    imports_from: Mapping[str, tuple[str, ...]],
     roots: set[str],
     env: Environment,
     card: Mapping[str, Any],
@@ -209,7 +208,7 @@ def project_facts(
         data_referenced=plan.data_referenced,
         data_keys=_stage_data_keys(plan),
         data_key_of=plan.data_keys(),
-        dvc_stages=_dvc_stages(plan, modules),
+        dvc_stages=_dvc_stages(plan, imports_from),
         metrics_stage=(
             Stage.EVALUATION.command if plan.stage(Stage.EVALUATION) else None
         ),
@@ -321,7 +320,9 @@ def _written_paths(plan: Plan) -> list[str]:
     )
 
 
-def _dvc_stages(plan: Plan, modules: Mapping[str, str]) -> list[DvcStage]:
+def _dvc_stages(
+    plan: Plan, imports_from: Mapping[str, tuple[str, ...]]
+) -> list[DvcStage]:
     """What ``dvc.yaml`` says of each stage: what it depends on (its module and
     the modules it imports from the package, its input files inside the project,
     the folders of the stages whose outputs it loads) and the config sections it
@@ -331,8 +332,7 @@ def _dvc_stages(plan: Plan, modules: Mapping[str, str]) -> list[DvcStage]:
     loads_from = plan.loads_from()
     out = []
     for s in plan.stages:
-        imported = re.findall(r"^from \.(\w+) import", modules[s.stage.module], re.M)
-        code = [s.stage.module, *sorted(set(imported) - {s.stage.module, "config"})]
+        code = [s.stage.module, *imports_from[s.stage.module]]
         read = {f"{g}.{k}" for g, k in s.params}
         data = [
             d.path

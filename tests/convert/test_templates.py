@@ -20,15 +20,13 @@ from tests.helpers.paths import EXAMPLES
 @pytest.fixture(scope="module")
 def facts() -> dict:
     a = analyse(read_notebook(EXAMPLES / "titanic_mlops_poc.ipynb"))
-    modules, roots = generate_modules(
-        a.plan, a.parsed, a.facts, collect_imports(a.parsed)
-    )
+    generated = generate_modules(a.plan, a.parsed, a.facts, collect_imports(a.parsed))
     return project_facts(
         a.plan,
         notebook_file="titanic_mlops_poc.ipynb",
         notebook_sha256=a.notebook.sha256,
-        modules=modules,
-        roots=roots,
+        imports_from=generated.imports_from,
+        roots=generated.roots,
         env=FIXED_ENVIRONMENT,
         card=card_facts(a.plan),
     ).variables()

@@ -26,10 +26,8 @@ def stage_modules(
     """The stage modules generated from a notebook of ``sources``, formatted as
     convert writes them, by module name."""
     a = _analysed(sources, tags)
-    generated, _ = generate_modules(
-        a.plan, a.parsed, a.facts, collect_imports(a.parsed)
-    )
-    files = format_sources({f"src/poc/{k}.py": v for k, v in generated.items()})
+    generated = generate_modules(a.plan, a.parsed, a.facts, collect_imports(a.parsed))
+    files = format_sources({f"src/poc/{k}.py": v for k, v in generated.modules.items()})
     return {k.split("/")[-1][:-3]: v for k, v in files.items()}
 
 

@@ -1,7 +1,8 @@
 """Stage modules as libcst trees: the notebook's own code as functions.
 
-Pure: the plan and the parsed cells in, ``{module name: source}`` out (unformatted;
-``format`` runs black and ruff over it). By what they make: ``rewrite`` (the
+Pure: the plan and the parsed cells in, :class:`Generated` out: ``{module name:
+source}`` (unformatted; ``format`` runs black and ruff over it), the top-level
+modules they import, and which of the package's modules each imports from. By what they make: ``rewrite`` (the
 notebook's code with its config values, secrets and helpers' globals),
 ``stages`` (step and entry functions) and ``statements`` (their bodies, with the
 cell ``labels``), ``clones``, ``serving`` and ``serving_calls`` (the serving
@@ -25,13 +26,24 @@ from nbprod.convert.generate.serving import serving_definitions
 from nbprod.convert.generate.stages import stage_functions
 from nbprod.plan import Plan
 
-__all__ = ["cell_lines", "generate_modules"]
+__all__ = ["Generated", "cell_lines", "generate_modules"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    """The stage modules, and what they import, as generation decided it."""
+
+    modules: dict[str, str]  # module name -> source, unformatted
+    roots: set[str]  # the top-level modules they import (the dependencies)
+    # module name -> the package's other modules it imports from (config aside):
+    # what a stage's code depends on, as dvc.yaml declares it
+    imports_from: dict[str, tuple[str, ...]]
 
 
 def generate_modules(
     plan: Plan, parsed: list[ParsedCell], facts: list[CellFacts], imports: list[Import]
-) -> tuple[dict[str, str], set[str]]:
-    """Source of every stage module, keyed by module name, and the top-level modules they import."""
+) -> Generated:
+    """Every stage module, and what each imports."""
     roots: set[str] = set()
     by_cell = {pc.cell.number: pc for pc in parsed}
     facts_by_cell = {f.number: f for f in facts}
@@ -42,6 +54,7 @@ def generate_modules(
     parameter_lines = {(p.cell, p.line) for p in plan.params if p.group == "parameters"}
 
     sources: dict[str, str] = {}
+    imports_from: dict[str, tuple[str, ...]] = {}
     for stage in plan.stages:
         ctx = dataclasses.replace(base, section=str(stage.stage))
         body, needs_partial = stage_definitions(ctx, stage, by_cell, facts_by_cell)
@@ -60,7 +73,8 @@ def generate_modules(
         )
         needs_partial |= used
         body += served
-        sources[stage.stage.module] = module_source(
+        module = stage.stage.module
+        sources[module], imports_from[module] = module_source(
             plan,
             stage,
             cst.Module(body=body),
@@ -71,4 +85,4 @@ def generate_modules(
             defined_in=defined_in,
             roots=roots,
         )
-    return sources, roots
+    return Generated(sources, roots, imports_from)

@@ -48,10 +48,10 @@ def module_source(
     used_anywhere: set[str],
     defined_in: Mapping[str, str],
     roots: set[str],
-) -> str:
+) -> tuple[str, tuple[str, ...]]:
     """The source of ``stage``'s module: its docstring, the imports the code of
-    ``tree`` needs, and that code. Adds the top-level modules it imports to
-    ``roots``."""
+    ``tree`` needs, and that code; and the package's other modules it imports
+    from (config aside). Adds the top-level modules it imports to ``roots``."""
     code = tree.code
     names = _names_in(tree)
     import_lines = _imports_for(names, string_names, imports, used_anywhere, roots)
@@ -61,21 +61,25 @@ def module_source(
         import_lines.insert(0, "from typing import Any, NamedTuple")
     if "os.environ[" in code and "import os" not in import_lines:
         import_lines.insert(0, "import os")
-    local_helpers = _package_imports(plan, stage, names, defined_in)
+    local_helpers, siblings = _package_imports(plan, stage, names, defined_in)
     header = _header(plan, stage, imports)
-    return "\n".join(header + import_lines + local_helpers) + "\n\n\n" + code
+    source = "\n".join(header + import_lines + local_helpers) + "\n\n\n" + code
+    return source, siblings
 
 
 def _package_imports(
     plan: Plan, stage: StagePlan, names: set[str], defined_in: Mapping[str, str]
-) -> list[str]:
+) -> tuple[list[str], tuple[str, ...]]:
     """The imports of the ``names`` that the package's own modules define: config
-    classes, what other stages' modules define, and the figure saver."""
-    local_helpers = [
-        f"from .{defined_in[n]} import {n}"
+    classes, what other stages' modules define, and the figure saver; and those
+    modules but config, sorted."""
+    imported = {
+        n: defined_in[n]
         for n in sorted(names)
         if n in defined_in and defined_in[n] != stage.stage.module
-    ]
+    }
+    local_helpers = [f"from .{m} import {n}" for n, m in imported.items()]
+    modules = set(imported.values())
     classes = sorted(
         {config_class(g) for g, _ in stage.params} & names
         | {config_class(str(stage.stage))} & names
@@ -84,7 +88,8 @@ def _package_imports(
         local_helpers.insert(0, f"from .config import {', '.join(classes)}")
     if plan.figure_saver in names:
         local_helpers.append(_saver_import(plan))
-    return local_helpers
+        modules.add("runtime")
+    return local_helpers, tuple(sorted(modules))
 
 
 def _header(plan: Plan, stage: StagePlan, imports: list[Import]) -> list[str]:
