@@ -21,6 +21,20 @@ def _tree(folder: Path) -> dict[str, bytes]:
     }
 
 
+def _convert(notebooks: Path, out: Path, cache: Path) -> Path:
+    """titanic converted without validation into ``out``, caching under ``cache``."""
+    done = run_nbprod(
+        "convert",
+        notebooks / "titanic_mlops_poc.ipynb",
+        "-o",
+        out,
+        "--no-validate",
+        env={**os.environ, "XDG_CACHE_HOME": str(cache)},
+    )
+    assert done.returncode == 0, done.stderr
+    return out
+
+
 def test_converting_with_empty_filled_and_unwritable_caches_writes_the_same(
     tmp_path: Path,
 ) -> None:
@@ -33,17 +47,7 @@ def test_converting_with_empty_filled_and_unwritable_caches_writes_the_same(
     blocked.write_text("not a folder\n", encoding="utf-8")
     trees = []
     for name, home in (("cold", cache), ("warm", cache), ("unwritable", blocked)):
-        out = tmp_path / "projects" / name
-        done = run_nbprod(
-            "convert",
-            notebooks / "titanic_mlops_poc.ipynb",
-            "-o",
-            out,
-            "--no-validate",
-            env={**os.environ, "XDG_CACHE_HOME": str(home)},
-        )
-        assert done.returncode == 0, done.stderr
-        trees.append(_tree(out))
+        trees.append(_tree(_convert(notebooks, tmp_path / "projects" / name, home)))
         if name == "cold":
             kept = sorted(p.name for p in (cache / "nbprod").iterdir())
             assert [k.split("-")[0] for k in kept] == ["black", "templates"]
@@ -57,15 +61,6 @@ def test_converting_with_empty_filled_and_unwritable_caches_writes_the_same(
     # the next conversion writes.
     for entry in (cache / "nbprod").glob("black-*/*.py"):
         entry.write_text("# from the cache\n" + entry.read_text("utf-8"), "utf-8")
-    out = tmp_path / "projects" / "marked"
-    done = run_nbprod(
-        "convert",
-        notebooks / "titanic_mlops_poc.ipynb",
-        "-o",
-        out,
-        "--no-validate",
-        env={**os.environ, "XDG_CACHE_HOME": str(cache)},
-    )
-    assert done.returncode == 0, done.stderr
+    out = _convert(notebooks, tmp_path / "projects" / "marked", cache)
     marked = [p for p in out.rglob("*.py") if p.read_text("utf-8").startswith("# from")]
     assert out / "src" / "titanic_mlops_poc" / "preprocessing.py" in marked

@@ -30,7 +30,7 @@ from tests.helpers.project import (
     in_own_repository,
     saved_artifact,
 )
-from tests.helpers.shared import copy_example_converted, example_converted
+from tests.helpers.shared import example_converted, example_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -364,11 +364,11 @@ def test_predict_rows_scores_each_row_as_it_scores_it_alone(
 
 
 def test_config_errors_are_reported_by_the_generated_cli(
-    tmp_path: Path, converted: Callable[[Path], Converted]
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    base, result = converted(EXAMPLES / "churn_classifier.ipynb")
-    assert result.returncode == 0, result.stderr
-    _, out = copy_example_converted(base, tmp_path)
+    _, out = example_copy(
+        tmp_path_factory, tmp_path, EXAMPLES / "churn_classifier.ipynb"
+    )
     config = out / "config.yaml"
     config.write_text(
         config.read_text(encoding="utf-8").replace("test_size: 0.2", "test_size: lots"),
@@ -384,12 +384,12 @@ def test_config_errors_are_reported_by_the_generated_cli(
 
 
 def test_generated_readme_commands_work(
-    tmp_path: Path, converted: Callable[[Path], Converted]
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Every `python -m PACKAGE ...` and `pytest` line of the generated README runs."""
-    base, result = converted(EXAMPLES / "churn_classifier.ipynb")
-    assert result.returncode == 0, result.stderr
-    _, out = copy_example_converted(base, tmp_path)
+    _, out = example_copy(
+        tmp_path_factory, tmp_path, EXAMPLES / "churn_classifier.ipynb"
+    )
     readme = (out / "README.md").read_text(encoding="utf-8")
     commands = [
         line.split("#")[0].strip()

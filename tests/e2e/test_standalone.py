@@ -17,7 +17,7 @@ from tests.helpers.cli import run_nbprod
 from tests.helpers.notebooks import make_notebook
 from tests.helpers.paths import EXAMPLES
 from tests.helpers.project import in_own_repository
-from tests.helpers.shared import copy_example_converted, example_converted
+from tests.helpers.shared import copy_example_converted, example_converted, example_copy
 
 TITANIC = "titanic_mlops_poc"
 
@@ -89,9 +89,7 @@ def test_titanic_data_travels_with_the_project(
 def test_dvc_repro_runs_the_stages_and_reruns_only_what_a_change_touches(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    base, converted = example_converted(tmp_path_factory, EXAMPLES / f"{TITANIC}.ipynb")
-    assert converted.returncode == 0, converted.stderr
-    _, out = copy_example_converted(base, tmp_path, "titanic")
+    _, out = example_copy(tmp_path_factory, tmp_path, EXAMPLES / f"{TITANIC}.ipynb")
     declared = yaml.safe_load((out / "dvc.yaml").read_text(encoding="utf-8"))
     assert list(declared["stages"]) == ["preprocess", "train", "predict", "evaluate"]
     project = in_own_repository(out, tmp_path / "repo")
@@ -197,9 +195,7 @@ print(json.dumps({
 def test_mlflow_tracks_the_config_the_metrics_and_a_loadable_model(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    base, converted = example_converted(tmp_path_factory, EXAMPLES / f"{TITANIC}.ipynb")
-    assert converted.returncode == 0, converted.stderr
-    _, out = copy_example_converted(base, tmp_path, "titanic")
+    _, out = example_copy(tmp_path_factory, tmp_path, EXAMPLES / f"{TITANIC}.ipynb")
     config = out / "config.yaml"
     text = config.read_text(encoding="utf-8")
     assert "  mlflow: false\n" in text

@@ -122,6 +122,20 @@ def copy_example_converted(
     return dest / "notebooks", dest / project
 
 
+def example_copy(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    notebook: Path,
+    project: str = "project",
+) -> tuple[Path, Path]:
+    """The session's validated conversion of the example ``notebook``
+    (:func:`example_converted`), checked to have succeeded and copied into
+    ``tmp_path``: the notebooks' folder and the project."""
+    base, result = example_converted(tmp_path_factory, notebook)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return copy_example_converted(base, tmp_path, project)
+
+
 def converted_case(
     tmp_path_factory: pytest.TempPathFactory,
     tmp_path: Path,

@@ -17,7 +17,7 @@ import pytest
 
 from tests.helpers.cli import run_nbprod
 from tests.helpers.paths import EXAMPLE_NOTEBOOKS
-from tests.helpers.shared import copy_example_converted, example_converted
+from tests.helpers.shared import example_copy
 from tests.helpers.tamper import first_fit, halve, tamper_and_validate
 
 # Corpus notebooks whose first fit feeds nothing the notebook keeps or prints, or
@@ -57,9 +57,7 @@ def test_a_fit_on_half_the_rows_fails_validation(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, notebook: Path
 ) -> None:
     # A copy of the session's proven conversion, beside a copy of the notebooks.
-    base, converted = example_converted(tmp_path_factory, notebook)
-    assert converted.returncode == 0, converted.stderr
-    notebooks, out = copy_example_converted(base, tmp_path)
+    notebooks, out = example_copy(tmp_path_factory, tmp_path, notebook)
     tamper_and_validate(notebooks / notebook.name, out)
 
 
