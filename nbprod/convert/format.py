@@ -65,10 +65,10 @@ def _black(path: str, text: str) -> str:
 class BlackCache:
     """What black made of a source, by the source's sha256, in the user's cache
     folder (:func:`nbprod.cache.user_cache`): converting again, and the files most
-    projects share, skip black, which was half of a conversion's time. One folder per black
-    version and target; each entry written whole (temporary file, then rename), so
-    parallel conversions never read half of one. A cache that cannot be written
-    (a read-only home) is no cache, not an error."""
+    projects share, skip black, which was half of a conversion's time. One folder
+    per black version and target; each entry written whole (temporary file, then
+    rename), so parallel conversions never read half of one. A cache that cannot
+    be written (a read-only home) is no cache, not an error."""
 
     def __init__(self) -> None:
         self.folder = user_cache(f"black-{version('black')}-{BLACK_TARGET}")
