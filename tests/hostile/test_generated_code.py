@@ -28,9 +28,9 @@ import nbprod.commands.convert
 real = nbprod.commands.convert.generate_modules
 
 def generate_modules(*args, **kwargs):
-    sources, roots = real(*args, **kwargs)
-    sources["training"] += {BROKEN!r}
-    return sources, roots
+    generated = real(*args, **kwargs)
+    generated.modules["training"] += {BROKEN!r}
+    return generated
 
 nbprod.commands.convert.generate_modules = generate_modules
 from nbprod.cli import main
