@@ -15,9 +15,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies
+from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import SERVE_FUNCTION
-from nbprod.convert.plan.signatures import Keyword, stage_keywords
+from nbprod.convert.plan.signatures import ANNOTATION, Keyword, stage_keywords
 from nbprod.plan import DataFile, Plan, SecretLiteral, StagePlan
 from nbprod.stages import STAGES, Stage
 
@@ -180,6 +181,7 @@ def project_facts(
     card: Mapping[str, Any],
 ) -> ProjectFacts:
     """What the templates are rendered with: the plan's facts and ``env``'s."""
+    keys = plan.data_keys()  # an input file's path -> its config key
     return ProjectFacts(
         package=plan.package,
         distribution=plan.package.replace("_", "-"),
@@ -192,7 +194,7 @@ def project_facts(
         dependencies=dependencies(roots, plan.dependencies, env),
         dev_dependencies=[env.pinned(d) for d in DEV_TOOLS],
         artifacts_dir=ARTIFACTS_DIR,
-        written_paths=_written_paths(plan),
+        written_paths=_written_paths(plan, keys),
         groups=_config_groups(plan),
         stages=[_stage_facts(plan, s) for s in plan.stages],
         pipeline_picture=PIPELINE_PICTURE,
@@ -206,9 +208,9 @@ def project_facts(
         predictor_reason=plan.predictor_reason,
         data=plan.data,
         data_referenced=plan.data_referenced,
-        data_keys=_stage_data_keys(plan),
-        data_key_of=plan.data_keys(),
-        dvc_stages=_dvc_stages(plan, imports_from),
+        data_keys=_stage_data_keys(plan, keys),
+        data_key_of=keys,
+        dvc_stages=_dvc_stages(plan, keys, imports_from),
         metrics_stage=(
             Stage.EVALUATION.command if plan.stage(Stage.EVALUATION) else None
         ),
@@ -267,7 +269,7 @@ def _config_groups(plan: Plan) -> list[GroupFacts]:
                             value=p.value,
                             kind=p.kind,
                             source=p.source,
-                            annotation={"path": "str"}.get(p.kind, p.kind),
+                            annotation=ANNOTATION[p.kind],
                         )
                         for p in params
                     ],
@@ -283,11 +285,7 @@ def _stage_facts(plan: Plan, s: StagePlan) -> StageFacts:
         function=s.function,
         title=s.stage.capitalize(),
         cells=list(s.cells),
-        cells_text=(
-            ("cell " if len(s.cells) == 1 else "cells ") + ", ".join(map(str, s.cells))
-            if s.cells
-            else "helpers only"
-        ),
+        cells_text=cells_text(s.cells) if s.cells else "helpers only",
         inputs=list(s.inputs),
         bundle=s.bundle,
         outputs=list(s.outputs),
@@ -303,12 +301,12 @@ def _first_param(plan: Plan) -> FirstParam | None:
     return FirstParam(first.group, first.key, wrong)
 
 
-def _written_paths(plan: Plan) -> list[str]:
+def _written_paths(plan: Plan, keys: Mapping[str, str]) -> list[str]:
     """The paths inside the project the pipeline writes to, each by its top folder
     (``data/``) or file: what the generated .gitignore leaves out."""
     # What the pipeline writes inside the project; the input files copied into it
     # are the project's own, kept in its repository.
-    inputs = set(plan.data_keys().values())
+    inputs = set(keys.values())
     return sorted(
         {
             str(p.value).split("/", 1)[0] + ("/" if "/" in str(p.value) else "")
@@ -321,14 +319,13 @@ def _written_paths(plan: Plan) -> list[str]:
 
 
 def _dvc_stages(
-    plan: Plan, imports_from: Mapping[str, tuple[str, ...]]
+    plan: Plan, keys: Mapping[str, str], imports_from: Mapping[str, tuple[str, ...]]
 ) -> list[DvcStage]:
     """What ``dvc.yaml`` says of each stage: what it depends on (its module and
     the modules it imports from the package, its input files inside the project,
     the folders of the stages whose outputs it loads) and the config sections it
     reads. Evaluation writes the metrics."""
     package_dir = posixpath.join("src", plan.package)
-    keys = plan.data_keys()
     loads_from = plan.loads_from()
     out = []
     for s in plan.stages:
@@ -354,11 +351,11 @@ def _dvc_stages(
     return out
 
 
-def _stage_data_keys(plan: Plan) -> dict[str, list[str]]:
+def _stage_data_keys(plan: Plan, keys: Mapping[str, str]) -> dict[str, list[str]]:
     """Per stage command, the config keys of the input files it reads."""
-    keys = set(plan.data_keys().values())
+    inputs = set(keys.values())
     return {
-        s.stage.command: [f"{g}.{k}" for g, k in s.params if f"{g}.{k}" in keys]
+        s.stage.command: [f"{g}.{k}" for g, k in s.params if f"{g}.{k}" in inputs]
         for s in plan.stages
-        if any(f"{g}.{k}" in keys for g, k in s.params)
+        if any(f"{g}.{k}" in inputs for g, k in s.params)
     }

@@ -23,7 +23,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.cli import run
+from tests.helpers.cli import run, run_ok
 from tests.helpers.paths import EXAMPLE_NOTEBOOKS, EXAMPLES, copy_examples
 from tests.helpers.project import (
     fresh_environment,
@@ -43,12 +43,6 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Conv
     worker asks first (``example_converted``): a folder with the notebooks' copy
     and ``project``, and the CLI's result. Tests read it, or copy what they run."""
     return lambda notebook: example_converted(tmp_path_factory, notebook)
-
-
-def _ok(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = run(args, cwd=cwd, env=env, timeout=900)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    return done.stdout + done.stderr
 
 
 def _check_report_and_card(project: Path) -> dict[str, Any]:
@@ -177,7 +171,7 @@ def test_every_example_stands_alone_installs_runs_and_passes_its_tests(
     python, env = fresh_environment(tmp_path / "venv")
     # As a wheel, as the image installs it: what runs is what the wheel holds.
     install = [python, "-m", "pip", "install", "-q", "--no-build-isolation"]
-    _ok([*install, ".[dev]"], alone, env)
+    run_ok([*install, ".[dev]"], alone, env)
 
     # A later stage first: what it loads is missing, and it says so in one line.
     stages = list(yaml.safe_load((alone / "dvc.yaml").read_text("utf-8"))["stages"])
@@ -188,18 +182,18 @@ def test_every_example_stands_alone_installs_runs_and_passes_its_tests(
         assert line.startswith("error: ") and "stage first" in line
 
     # DVC runs every stage as dvc.yaml declares it; MLflow tracks the training.
-    _ok([python, "-m", "dvc", "init", "-q"], alone, env)
+    run_ok([python, "-m", "dvc", "init", "-q"], alone, env)
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    repro = _ok(
+    repro = run_ok(
         [python, "-m", "dvc", "repro"], alone, {**env, "MLFLOW_TRACKING_URI": tracking}
     )
     for stage in stages:
         assert f"Running stage '{stage}'" in repro
     assert f"in experiment '{package}'" in repro
     assert list((alone / "artifacts").glob("*/*.joblib")), "no artifacts saved"
-    _ok([python, "-m", package, stages[-1]], alone, env)  # again, alone
+    run_ok([python, "-m", package, stages[-1]], alone, env)  # again, alone
 
-    tests = _ok([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], alone, env)
+    tests = run_ok([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], alone, env)
     summary = tests.strip().splitlines()[-1]
     expected = json.loads(
         (alone / "tests" / "characterization" / "expected.json").read_text("utf-8")

@@ -18,7 +18,7 @@ import yaml
 from nbprod.export.files import stage_facts
 from nbprod.validate.compare import Verdict, compare
 from tests.helpers.build import plan_of
-from tests.helpers.cli import run_nbprod
+from tests.helpers.cli import run_nbprod, run_ok
 from tests.helpers.paths import copy_examples
 
 pytestmark = pytest.mark.e2e
@@ -32,14 +32,6 @@ CACHE = Path(
     os.environ.get("NBPROD_TEST_CACHE", Path.home() / ".cache" / "nbprod-tests")
 )
 AIRFLOWS = {"2": "apache-airflow>=2.9,<3", "3": "apache-airflow>=3,<4"}
-
-
-def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-    return done.stdout + done.stderr
 
 
 def _files(folder: Path) -> list[str]:
@@ -67,7 +59,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert converted.returncode == 0, converted.stderr
     env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
     reference = base / "reference"
-    _run(
+    run_ok(
         [sys.executable, "-m", PACKAGE, "run", "--artifacts", str(reference)], out, env
     )
     shutil.copy(out / "metrics.json", base / "reference-metrics.json")
@@ -99,12 +91,12 @@ def test_the_orchestration_files_are_clean_and_need_no_nbprod(project: Path) -> 
         project / "orchestration" / "kubeflow" / "pipeline.py",
     ]
     for tool in (["ruff", "check"], ["black", "--check", "--quiet"]):
-        _run([str(BIN / tool[0]), *tool[1:], *map(str, files)], project)
+        run_ok([str(BIN / tool[0]), *tool[1:], *map(str, files)], project)
     for path in [*files, project / "Dockerfile"]:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(import|from) nbprod|install.*nbprod", text, re.M)
     # The image's recipe, as a Dockerfile linter reads it.
-    _run([str(BIN / "hadolint"), "Dockerfile"], project)
+    run_ok([str(BIN / "hadolint"), "Dockerfile"], project)
 
 
 def _airflow(major: str) -> Path:
@@ -142,7 +134,7 @@ def test_the_airflow_dag_loads_and_runs_every_stage(
         "PYTHONPATH": str(project / "src"),
         "MPLBACKEND": "Agg",
     }
-    loaded = _run(
+    loaded = run_ok(
         [
             str(airflow / "python"),
             "-c",
@@ -166,10 +158,10 @@ def test_the_airflow_dag_loads_and_runs_every_stage(
         [stage, [after] if after else []]
         for stage, after in zip(STAGES, [*STAGES[1:], None], strict=True)
     ]
-    _run([str(airflow / "airflow"), "db", "migrate"], tmp_path, env)
+    run_ok([str(airflow / "airflow"), "db", "migrate"], tmp_path, env)
     conf = json.dumps({"python": sys.executable, "artifacts": str(artifacts)})
     (project / "metrics.json").unlink()
-    ran = _run(
+    ran = run_ok(
         [str(airflow / "airflow"), "dags", "test", PACKAGE, "-c", conf], tmp_path, env
     )
     assert "DagRun Finished" in ran and "state=success" in ran, ran[-3000:]
@@ -186,7 +178,7 @@ def test_the_kubeflow_pipeline_compiles_and_its_steps_hand_on_the_artifacts(
 ) -> None:
     compiled = project / "orchestration" / "kubeflow" / "pipeline.yaml"
     compiled.unlink(missing_ok=True)
-    _run([sys.executable, "orchestration/kubeflow/pipeline.py"], project)
+    run_ok([sys.executable, "orchestration/kubeflow/pipeline.py"], project)
     spec = yaml.safe_load(compiled.read_text(encoding="utf-8"))
     tasks = spec["root"]["dag"]["tasks"]
     assert sorted(tasks) == sorted(STAGES)
@@ -223,7 +215,7 @@ def test_the_kubeflow_pipeline_compiles_and_its_steps_hand_on_the_artifacts(
         for name, source in task.get("inputs", {}).get("artifacts", {}).items():
             paths[f"inputs.{name}"] = made[source["taskOutputArtifact"]["producerTask"]]
         container = executors[f"exec-{stage}"]["container"]
-        _run(
+        run_ok(
             _substituted(container["command"] + container["args"], paths), project, env
         )
         made[stage] = paths["outputs.artifacts"]

@@ -13,21 +13,13 @@ import joblib
 import pytest
 import yaml
 
-from tests.helpers.cli import run_nbprod
+from tests.helpers.cli import run_nbprod, run_ok
 from tests.helpers.notebooks import make_notebook
 from tests.helpers.paths import EXAMPLES
 from tests.helpers.project import in_own_repository
 from tests.helpers.shared import copy_example_converted, example_converted, example_copy
 
 TITANIC = "titanic_mlops_poc"
-
-
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    return done.stdout + done.stderr
 
 
 def _env(project: Path) -> dict[str, str]:
@@ -95,13 +87,13 @@ def test_dvc_repro_runs_the_stages_and_reruns_only_what_a_change_touches(
     project = in_own_repository(out, tmp_path / "repo")
     env = _env(project)
     dvc = [sys.executable, "-m", "dvc"]
-    _run([*dvc, "init", "-q"], project, env)
+    run_ok([*dvc, "init", "-q"], project, env)
 
-    first = _run([*dvc, "repro"], project, env)
+    first = run_ok([*dvc, "repro"], project, env)
     for stage in declared["stages"]:
         assert f"Running stage '{stage}'" in first
     written = json.loads((project / "metrics.json").read_text(encoding="utf-8"))
-    shown = json.loads(_run([*dvc, "metrics", "show", "--json"], project, env))
+    shown = json.loads(run_ok([*dvc, "metrics", "show", "--json"], project, env))
     (workspace,) = shown.values()  # keyed "workspace" or "", by DVC's version
     assert workspace["data"]["metrics.json"]["data"] == written
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
@@ -119,14 +111,14 @@ def test_dvc_repro_runs_the_stages_and_reruns_only_what_a_change_touches(
     key = "random_forest_classifier_n_estimators"
     assert f"  {key}: 200\n" in text
     config.write_text(text.replace(f"  {key}: 200\n", f"  {key}: 20\n"), "utf-8")
-    second = _run([*dvc, "repro"], project, env)
+    second = run_ok([*dvc, "repro"], project, env)
     assert "Stage 'preprocess' didn't change, skipping" in second
     for stage in ("train", "predict", "evaluate"):
         assert f"Running stage '{stage}'" in second
-    diff = json.loads(_run([*dvc, "params", "diff", "--json"], project, env))
+    diff = json.loads(run_ok([*dvc, "params", "diff", "--json"], project, env))
     changed = diff["config.yaml"][f"training.{key}"]
     assert (changed["old"], changed["new"]) == (200, 20)
-    third = _run([*dvc, "repro"], project, env)
+    third = run_ok([*dvc, "repro"], project, env)
     assert "Running stage" not in third
 
 
@@ -224,12 +216,14 @@ def test_mlflow_tracks_the_config_the_metrics_and_a_loadable_model(
     ]
     assert not (out / "artifacts").exists(), "a stage ran before the check"
 
-    ran = _run([sys.executable, "-m", TITANIC, "run"], out, env)
+    ran = run_ok([sys.executable, "-m", TITANIC, "run"], out, env)
     logged = [line for line in ran.splitlines() if line.startswith("MLflow run ")]
     assert len(logged) == 1, ran
     uri = logged[0].rsplit(" model ", 1)[1]
     back = json.loads(
-        _run([sys.executable, "-c", READ_BACK, uri], out, env).strip().splitlines()[-1]
+        run_ok([sys.executable, "-c", READ_BACK, uri], out, env)
+        .strip()
+        .splitlines()[-1]
     )
     assert back["params"]["training.n_estimators"] == "100"
     assert back["params"]["preprocessing.passengers_train_path"].endswith(

@@ -69,3 +69,12 @@ def run(
         check=False,
         env=env,
     )
+
+
+def run_ok(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 1200
+) -> str:
+    """Any command in ``cwd``, which must succeed: what it printed, both streams."""
+    done = run(args, cwd=cwd, env=env, timeout=timeout)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    return done.stdout + done.stderr

@@ -70,23 +70,42 @@ def _parameters_cell_params(
     parameter_literals: dict[int, tuple[Literal, ...]], paths: _Paths
 ) -> list[Param]:
     """The config values of a papermill parameters cell, in the group of their own."""
-    params: list[Param] = []
-    for cell, lits in sorted(parameter_literals.items()):
-        for lit in lits:
-            is_path = lit.direction == "path"
-            params.append(
-                Param(
-                    lit.name,
-                    "parameters",
-                    _plain(_rebased(lit, is_path, paths)),
-                    _kind(lit.value, is_path),
-                    cell,
-                    lit.line,
-                    lit.column,
-                    f"parameters cell: {lit.name} = {lit.value!r}",
-                )
-            )
-    return params
+    return [
+        _literal_param(
+            lit,
+            lit.name,
+            "parameters",
+            cell,
+            lit.direction == "path",
+            paths,
+            f"parameters cell: {lit.name} = {lit.value!r}",
+        )
+        for cell, lits in sorted(parameter_literals.items())
+        for lit in lits
+    ]
+
+
+def _literal_param(
+    lit: Literal,
+    key: str,
+    group: str,
+    cell: int,
+    is_path: bool,
+    paths: _Paths,
+    source: str,
+) -> Param:
+    """The config value ``group.key`` that ``lit`` of ``cell`` becomes: its value
+    plain (a path rebased onto the project), its kind, where it was, and why."""
+    return Param(
+        key,
+        group,
+        _plain(_rebased(lit, is_path, paths)),
+        _kind(lit.value, is_path),
+        cell,
+        lit.line,
+        lit.column,
+        source,
+    )
 
 
 def _lift_stage(
@@ -187,16 +206,8 @@ def _stage_param(
         what = f"{lit.name} = ..."
     else:
         what = f"path {lit.value!r}"
-    return Param(
-        key,
-        stage,
-        _plain(_rebased(lit, is_path, paths)),
-        _kind(lit.value, is_path),
-        cell,
-        lit.line,
-        lit.column,
-        f"cell {cell}, line {lit.line}: {what}",
-    )
+    source = f"cell {cell}, line {lit.line}: {what}"
+    return _literal_param(lit, key, stage, cell, is_path, paths, source)
 
 
 def _rebased(lit: Literal, is_path: bool, paths: _Paths) -> object:
