@@ -24,7 +24,8 @@ from nbprod import __version__
 
 # What every generated project imports, whatever the notebook does: config.py reads
 # YAML, the pipeline saves artifacts with joblib.
-ALWAYS_IMPORTED = ("yaml", "joblib")
+# pandas and pandera: every project reads new rows and checks them against its data contract.
+ALWAYS_IMPORTED = ("yaml", "joblib", "pandas", "pandera")
 # The dev extra's pins; ruff's and black's versions are also the hook revisions.
 DEV_TOOLS = ("black", "pytest", "ruff")
 # Import names whose distribution is named differently: tried before scanning every

@@ -17,6 +17,7 @@ from typing import Any
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
+from nbprod.convert.contract import NOT_INFERRED, Contract
 from nbprod.convert.plan.serving import SERVE_FUNCTION
 from nbprod.convert.plan.signatures import ANNOTATION, Keyword, stage_keywords
 from nbprod.plan import DataFile, Plan, SecretLiteral, StagePlan
@@ -116,6 +117,7 @@ class ServingFacts:
     serving_form: str
     predict_refused: str | None
     rows_form: str
+    contract: Contract = NOT_INFERRED
 
 
 @dataclass(frozen=True)
@@ -223,10 +225,14 @@ def project_facts(
 
 
 def serving_facts(
-    plan: Plan, refused: str | None = None, rows_form: str = "frame"
+    plan: Plan,
+    refused: str | None = None,
+    rows_form: str = "frame",
+    contract: Contract = NOT_INFERRED,
 ) -> ServingFacts:
     """What the templates say of ``predict``: how new rows are scored, or why not
-    (``refused``: validation's reason, when it could not prove it)."""
+    (``refused``: validation's reason, when it could not prove it), and the data
+    contract new rows are checked against (validation infers it)."""
     serving = plan.serving
     if serving is None:
         return ServingFacts(
@@ -235,6 +241,7 @@ def serving_facts(
             serving_form="the notebook never showed",
             predict_refused=plan.serving_reason,
             rows_form="frame",
+            contract=Contract(reason=f"predict does not score new rows: {plan.serving_reason}"),
         )
     cell, _ = serving.source
     return ServingFacts(
@@ -251,6 +258,7 @@ def serving_facts(
         serving_form=f"of ``{serving.rows}`` right after notebook cell {cell} made it",
         predict_refused=refused,
         rows_form=rows_form,
+        contract=contract,
     )
 
 

@@ -113,6 +113,7 @@ PROJECT_FILES = {
     "project/src/__main__.py.j2": "src/{package}/__main__.py",
     "project/src/config.py.j2": "src/{package}/config.py",
     "project/src/pipeline.py.j2": "src/{package}/pipeline.py",
+    "project/src/contract.py.j2": "src/{package}/contract.py",
     "project/tests/conftest.py.j2": "tests/conftest.py",
     "project/tests/test_pipeline.py.j2": "tests/test_pipeline.py",
     "project/tests/test_config.py.j2": "tests/test_config.py",
@@ -131,6 +132,7 @@ def render_project(facts: dict[str, Any]) -> dict[str, str]:
 # so nbprod's own linters, type checker and tests see them as they are shipped.
 COPIED_FILES = {
     "project/src/runtime.py": "src/{package}/runtime.py",
+    "project/src/scoring.py": "src/{package}/scoring.py",
 }
 
 
