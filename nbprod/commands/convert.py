@@ -25,6 +25,7 @@ from nbprod.convert.analysis import (
 )
 from nbprod.convert.analysis.clones import find_clones
 from nbprod.convert.analysis.normalise import normalise_cell
+from nbprod.convert.contract import Contract, filled_columns, infer_contract
 from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data
 from nbprod.convert.environment import Environment, gather
 from nbprod.convert.format import format_sources
@@ -55,6 +56,7 @@ from nbprod.validate.progress import Progress
 from nbprod.validate.proof import (
     REPORT_SCHEMA,
     ROWS,
+    PredictCheck,
     Validation,
     load_values,
     named,
@@ -431,7 +433,9 @@ def _validate(
                 exclude=(output,),
                 progress=progress,
             )
-            validation = _settle_predict(a, validation, Path(values), facts, files)
+            validation = _settle_predict(
+                a, validation, Path(values), facts, files, output
+            )
             files["nbprod-report.json"] = redact(
                 report(a, validation.to_dict(), env), a.secret_values
             )
@@ -477,16 +481,20 @@ def _settle_predict(
     values: Path,
     facts: ProjectFacts,
     files: dict[str, str | bytes],
+    output: Path,
 ) -> Validation:
     """The generated ``predict`` as validation found it: it refuses to score new
-    rows when it did not reproduce the notebook's predictions, and turns a file of
-    rows into the form the notebook predicted on (an array, one column). Rewrites
-    pipeline.py in ``files``."""
+    rows when it did not reproduce the notebook's predictions, turns a file of
+    rows into the form the notebook predicted on (an array, one column), and
+    checks them against the data contract inferred from the notebook's rows.
+    Rewrites pipeline.py and contract.py in ``files``."""
     check = validation.predict
-    if a.plan.serving is None or check is None:
+    if a.plan.serving is None:
         return validation
     refused = None
-    if not check.proven:
+    if check is None:
+        refused = "validation did not get as far as predict"
+    elif not check.proven:
         refused = (
             f"validation ran it on the notebook's own rows: {check.detail}"
             if check.status != Verdict.NOT_COMPARABLE
@@ -495,18 +503,94 @@ def _settle_predict(
         validation = refuse_predict(validation, a.plan)
     rows = load_values(values, [ROWS]).get(ROWS)
     form = {"ndarray": "array", "Series": "series"}.get(type(rows).__name__, "frame")
-    if refused is None and form == "frame":
-        return validation
-    path = posixpath.join("src", a.plan.package, "pipeline.py")
-    text = render(
-        "project/src/pipeline.py.j2",
-        facts.with_serving(serving_facts(a.plan, refused, form)).variables(),
-    )
+    contract = _contract(a, rows, check, refused, output)
+    variables = facts.with_serving(
+        serving_facts(a.plan, refused, form, contract)
+    ).variables()
+    src = posixpath.join("src", a.plan.package)
+    rendered = {
+        posixpath.join(src, "contract.py"): render(
+            "project/src/contract.py.j2", variables
+        )
+    }
+    if refused is not None or form != "frame":
+        rendered[posixpath.join(src, "pipeline.py")] = render(
+            "project/src/pipeline.py.j2", variables
+        )
     formatted = format_sources(
-        {path: text, "pyproject.toml": str(files["pyproject.toml"])}
+        {**rendered, "pyproject.toml": str(files["pyproject.toml"])}
     )
-    files[path] = redact(formatted[path], a.secret_values)
+    for path in rendered:
+        files[path] = redact(formatted[path], a.secret_values)
     return validation
+
+
+def _contract(
+    a: Analysis,
+    rows: Any,
+    check: PredictCheck | None,
+    refused: str | None,
+    output: Path,
+) -> Contract:
+    """The data contract of the rows ``predict`` scores, inferred from the rows
+    the notebook predicted on and the input files that hold their columns; or
+    why there is none."""
+    serving = a.plan.serving
+    assert serving is not None
+    if refused is not None or check is None:
+        return Contract(reason=f"predict does not score new rows: {refused}")
+    if not check.usage or not hasattr(rows, "columns"):
+        return Contract(
+            reason=f"the rows of {serving.rows} are not a table of named columns"
+        )
+    files = {}
+    for d in a.plan.data:
+        # Only a key that names the file itself: the pipeline checks that file.
+        key = next(
+            (
+                f"{p.group}.{p.key}"
+                for p in a.plan.params
+                if p.kind == "path" and p.value == d.path
+            ),
+            None,
+        )
+        if key is None or posixpath.splitext(d.path)[1] not in (".csv", ".parquet"):
+            continue
+        content = a.data.get(d.path) if d.copied else (output / d.path).read_bytes()
+        frame = _table(d.path, content)
+        if frame is not None:
+            files[key] = frame
+    cell, _ = serving.source
+    return infer_contract(
+        rows,
+        dict(check.usage),
+        files,
+        sources=(
+            f"the {len(rows)} rows of {serving.rows} the notebook predicted on "
+            f"(cell {cell})",
+            *(f"the rows of {k}" for k in sorted(files)),
+        ),
+        fills=filled_columns((c.cell.number, c.cell.code) for c in a.parsed),
+    )
+
+
+def _table(path: str, content: bytes | None) -> Any:
+    """The rows of an input file, read as pandas reads it by default (None when
+    it cannot be read so)."""
+    if content is None:
+        return None
+    import io
+
+    import pandas as pd
+
+    try:
+        if path.endswith(".parquet"):
+            return pd.read_parquet(io.BytesIO(content))
+        return pd.read_csv(io.BytesIO(content))
+    except (
+        Exception
+    ):  # noqa: BLE001 - a file pandas cannot read alone holds no contract
+        return None
 
 
 def unseeded_calls(a: Analysis) -> tuple[str, ...]:

@@ -51,7 +51,9 @@ class ColumnRule:
         dtype = {"number": "float", "integer": "int", "boolean": "bool", "text": "str"}
         parts = [dtype[self.kind]]
         if self.low is not None and self.high is not None:
-            parts.append(f"widened({_literal(self.low)}, {_literal(self.high)}, tolerance)")
+            parts.append(
+                f"widened({_literal(self.low)}, {_literal(self.high)}, tolerance)"
+            )
         if self.categories:
             parts.append(f"pa.Check.isin({list(self.categories)!r})")
         if self.nullable:
@@ -95,6 +97,12 @@ class Contract:
     sources: tuple[str, ...] = ()
     checked_files: tuple[str, ...] = ()
     reason: str = ""
+
+    def inferred_from(self) -> str:
+        """The rows it was inferred from, in words."""
+        if len(self.sources) < 2:
+            return "".join(self.sources)
+        return f"{', '.join(self.sources[:-1])} and {self.sources[-1]}"
 
 
 NOT_INFERRED = Contract(
@@ -149,14 +157,23 @@ def _rule(name: str, usage: Usage, values: list[Any], filled_by: str) -> ColumnR
     kind = _kind(series)
     if kind in ("number", "integer") and len(present):
         low, high = float(present.min()), float(present.max())
-        return ColumnRule(name, usage, kind, nullable, missing, seen, low, high, filled_by=filled_by)
+        return ColumnRule(
+            name, usage, kind, nullable, missing, seen, low, high, filled_by=filled_by
+        )
     categories: tuple[str, ...] = ()
     if kind == "text":
         distinct = sorted({str(v) for v in present})
         if len(distinct) <= MAX_CATEGORIES and len(distinct) * 2 <= len(present):
             categories = tuple(distinct)
     return ColumnRule(
-        name, usage, kind, nullable, missing, seen, categories=categories, filled_by=filled_by
+        name,
+        usage,
+        kind,
+        nullable,
+        missing,
+        seen,
+        categories=categories,
+        filled_by=filled_by,
     )
 
 

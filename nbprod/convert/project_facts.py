@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from nbprod.convert.contract import NOT_INFERRED, Contract
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
-from nbprod.convert.contract import NOT_INFERRED, Contract
 from nbprod.convert.plan.serving import SERVE_FUNCTION
 from nbprod.convert.plan.signatures import ANNOTATION, Keyword, stage_keywords
 from nbprod.plan import DataFile, Plan, SecretLiteral, StagePlan
@@ -241,7 +241,9 @@ def serving_facts(
             serving_form="the notebook never showed",
             predict_refused=plan.serving_reason,
             rows_form="frame",
-            contract=Contract(reason=f"predict does not score new rows: {plan.serving_reason}"),
+            contract=Contract(
+                reason=f"predict does not score new rows: {plan.serving_reason}"
+            ),
         )
     cell, _ = serving.source
     return ServingFacts(

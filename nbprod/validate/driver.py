@@ -141,6 +141,42 @@ def _announce_stages(runners: dict[str, Any], target: Path) -> None:
 
 # The exit status of a run whose project's predict refuses to score new rows.
 REFUSED_EXIT = 4
+# Rows of more columns are not probed column by column: each column read counts.
+MAX_PROBED = 200
+# What replaces a column's values to see whether the serving path reads them.
+_PROBE = "\x00nbprod-probe"
+
+
+def _usage(pipeline: Any, config: Any, rows: Any) -> dict[str, str]:
+    """How the serving path uses each column of ``rows`` (a frame): "values"
+    when a change of its values changes what it serves (or makes it fail),
+    "presence" when only its absence does, "unused" when neither does. The data
+    contract covers the columns read, and the values of those whose values count."""
+    import joblib
+
+    columns = getattr(rows, "columns", None)
+    if columns is None or len(columns) > MAX_PROBED or columns.has_duplicates:
+        return {}
+    saved = pipeline.serving_state(config)
+
+    def served(given: Any) -> str | None:
+        try:
+            return str(joblib.hash(pipeline.predict_rows(config, given, saved)))
+        except Exception:  # noqa: BLE001 - failing is what the probe looks for
+            return None
+
+    base = served(rows.copy())
+    if base is None:
+        return {}
+    found = {}
+    for column in columns:
+        if served(rows.drop(columns=[column])) == base:
+            found[str(column)] = "unused"
+            continue
+        changed = rows.copy()
+        changed[column] = _PROBE
+        found[str(column)] = "presence" if served(changed) == base else "values"
+    return found
 
 
 def main(argv: list[str]) -> int:
@@ -174,8 +210,13 @@ def main(argv: list[str]) -> int:
         print(refused, file=sys.stderr)
         return REFUSED_EXIT
     if line:
-        for rows, target in json.loads(line)["runs"]:
+        request = json.loads(line)
+        for rows, target in request["runs"]:
             joblib.dump(pipeline.predict_rows(config, joblib.load(rows)), target)
+        if request.get("probe"):
+            rows, target = request["probe"]
+            found = _usage(pipeline, config, joblib.load(rows))
+            Path(target).write_text(json.dumps(found), encoding="utf-8")
     return 0
 
 

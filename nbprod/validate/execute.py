@@ -664,14 +664,26 @@ class PipelineRun:
             self.folder, seconds=time.monotonic() - self.start, printed=printed
         )
 
-    def predict(self, runs: list[tuple[Path, Path]], timeout: float) -> str | None:
+    def predict(
+        self,
+        runs: list[tuple[Path, Path]],
+        timeout: float,
+        probe: tuple[Path, Path] | None = None,
+    ) -> str | None:
         """Run the generated ``predict`` on the rows saved in each file of
         ``runs``, with the artifacts the run left; what it serves goes to the
         run's target. Returns the error, if one failed; when the project's
         predict refuses by design (``PREDICT_REFUSED``), None, and ``refused``
-        says why. The process ends either way."""
+        says why. ``probe``: the rows whose columns the serving path is run
+        without, one by one, and where how it uses them goes (JSON). The process
+        ends either way."""
         assert self.process.stdin is not None
-        request = json.dumps({"runs": [[str(r), str(t)] for r, t in runs]})
+        request = json.dumps(
+            {
+                "runs": [[str(r), str(t)] for r, t in runs],
+                "probe": [str(p) for p in probe] if probe else None,
+            }
+        )
         try:
             self.process.stdin.write(request.encode() + b"\n")
             self.process.stdin.close()

@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 
+from nbprod.convert.contract import Usage
 from nbprod.convert.generate import cell_lines
 from nbprod.errors import NbprodError
 from nbprod.plan import Plan, Serving
@@ -75,6 +76,9 @@ class PredictCheck:
     status: Verdict | Literal["refused"]
     rows: int = 0
     detail: str = ""
+    # How the serving path uses each column of the rows (a frame): column ->
+    # "values", "presence" or "unused".
+    usage: tuple[tuple[str, Usage], ...] = ()
 
     @property
     def proven(self) -> bool:
@@ -695,7 +699,24 @@ def check_predict(
     timeout: float,
 ) -> PredictCheck:
     """The generated ``predict`` on the rows the notebook predicted on, against
-    the notebook's predictions."""
+    the notebook's predictions; proven, with how it uses each of their columns."""
+    usage_file = tmp / "usage.json"
+    check = _check_predict(plan, pipeline, theirs, tmp, timeout, usage_file)
+    if not check.proven or not usage_file.is_file():
+        return check
+    found = json.loads(usage_file.read_text(encoding="utf-8"))
+    usage = tuple((k, cast(Usage, v)) for k, v in sorted(found.items()))
+    return replace(check, usage=usage)
+
+
+def _check_predict(
+    plan: Plan,
+    pipeline: PipelineRun,
+    theirs: Capture,
+    tmp: Path,
+    timeout: float,
+    usage_file: Path,
+) -> PredictCheck:
     where = plan.serving
     if where is None:
         return PredictCheck(Verdict.NOT_COMPARABLE, detail=plan.serving_reason)
@@ -709,7 +730,11 @@ def check_predict(
     joblib.dump(rows, given_rows)
     joblib.dump(_reversed(rows), backwards)
     target, target_back = tmp / "predictions.joblib", tmp / "reversed.joblib"
-    error = pipeline.predict([(given_rows, target), (backwards, target_back)], timeout)
+    error = pipeline.predict(
+        [(given_rows, target), (backwards, target_back)],
+        timeout,
+        probe=(given_rows, usage_file),
+    )
     if pipeline.refused is not None:
         # as convert left it: not proven, and saying so is no difference
         return PredictCheck(
