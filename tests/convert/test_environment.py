@@ -101,6 +101,8 @@ def test_dependencies_come_from_the_environment_alone() -> None:
     assert deps == [
         "joblib==1.2",
         "opencv-python",
+        "pandas",
+        "pandera",
         "PyYAML==6.0",
         "scikit-learn==1.0",
         "xgboost",

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from nbprod.commands.convert import analyse, build_files
-from nbprod.convert.render import shipped_runtime
+from nbprod.convert.render import COPIED_FILES, shipped_runtime
 from nbprod.notebook import read_notebook
 from tests.helpers.environment import FIXED_ENVIRONMENT
 from tests.helpers.paths import EXAMPLES, ROOT
@@ -334,123 +334,6 @@ def test_without_pyplot_imported_nothing_is_saved_or_imported(
     assert list(tmp_path.iterdir()) == []
 
 
-# Predicting from files -------------------------------------------------------
-
-
-@pytest.fixture()
-def rows_file(tmp_path: Path) -> Path:
-    path = tmp_path / "new.csv"
-    pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0.5, 0.5, 0.5]}).to_csv(path, index=False)
-    return path
-
-
-@pytest.mark.parametrize(
-    ("form", "kind"),
-    [("frame", pd.DataFrame), ("series", pd.Series), ("array", np.ndarray)],
-)
-def test_new_rows_reach_predict_in_the_notebooks_form(
-    rows_file: Path, tmp_path: Path, form: str, kind: type
-) -> None:
-    seen: list[Any] = []
-
-    def predict(rows: Any) -> list[float]:
-        seen.append(rows)
-        return [10.0, 20.0, 30.0]
-
-    target = tmp_path / "out" / "scored.csv"
-    count = runtime.predict_file(rows_file, target, predict, form=form, rows="X_new")
-    assert count == 3
-    assert isinstance(seen[0], kind)
-    if form == "series":
-        assert seen[0].tolist() == [1.0, 2.0, 3.0]
-    scored = pd.read_csv(target)
-    assert scored.columns.tolist() == ["x", "y", "prediction"]
-    assert scored["prediction"].tolist() == [10.0, 20.0, 30.0]
-
-
-def test_values_that_do_not_match_the_rows_one_to_one_are_refused(
-    rows_file: Path, tmp_path: Path
-) -> None:
-    # Which value belongs to which row is not known: nothing is written.
-    target = tmp_path / "scored.csv"
-    with pytest.raises(runtime.PredictError, match="made 2 values of 3 rows"):
-        runtime.predict_file(
-            rows_file, target, lambda rows: [1, 0], form="frame", rows="X"
-        )
-    assert not target.exists()
-
-
-def test_parquet_is_read_and_written_by_suffix(
-    rows_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # (pyarrow is not a test dependency: parquet goes through CSV here, and the
-    # test checks which reader and writer the suffix picks.)
-    used: list[str] = []
-
-    def read_parquet(path: Path) -> pd.DataFrame:
-        used.append(f"read {Path(path).suffix}")
-        return pd.read_csv(rows_file)
-
-    def to_parquet(frame: pd.DataFrame, path: Path, index: bool) -> None:
-        used.append(f"write {Path(path).suffix}")
-        frame.to_csv(path, index=index)
-
-    monkeypatch.setattr(pd, "read_parquet", read_parquet)
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
-    source = tmp_path / "new.parquet"
-    source.touch()
-    runtime.predict_file(
-        source, tmp_path / "scored.parquet", lambda r: [0, 1, 0], form="frame", rows="X"
-    )
-    assert used == ["read .parquet", "write .parquet"]
-
-
-def test_a_failing_prediction_is_one_error_naming_the_file_and_the_rows(
-    rows_file: Path, tmp_path: Path
-) -> None:
-    def predict(rows: Any) -> Any:
-        raise KeyError("age")
-
-    with pytest.raises(runtime.PredictError) as error:
-        runtime.predict_file(
-            rows_file, tmp_path / "s.csv", predict, form="frame", rows="X_test"
-        )
-    assert str(error.value) == (
-        f"{rows_file} cannot be scored as the notebook scored X_test: KeyError: 'age'"
-    )
-    assert error.value.__cause__ is None and error.value.__suppress_context__
-    assert not (tmp_path / "s.csv").exists()
-
-
-@pytest.mark.parametrize(
-    "raised", [runtime.PredictError("refused"), FileNotFoundError("model.joblib")]
-)
-def test_predict_and_missing_artifact_errors_pass_through(
-    rows_file: Path, tmp_path: Path, raised: Exception
-) -> None:
-    def predict(rows: Any) -> Any:
-        raise raised
-
-    with pytest.raises(type(raised)) as error:
-        runtime.predict_file(
-            rows_file, tmp_path / "s.csv", predict, form="frame", rows="X"
-        )
-    assert error.value is raised
-
-
-def test_an_unknown_form_is_refused(rows_file: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="not 'table'"):
-        runtime.predict_file(
-            rows_file, tmp_path / "s.csv", list, form="table", rows="X"
-        )
-
-
-def test_refusal_says_why() -> None:
-    error = runtime.refusal("no model")
-    assert isinstance(error, runtime.PredictError)
-    assert str(error) == "this pipeline does not score new rows: no model"
-
-
 # As it is shipped ------------------------------------------------------------
 
 
@@ -465,35 +348,21 @@ def test_every_project_gets_the_runtime_byte_for_byte() -> None:
     # What the runtime does is not rendered into the pipeline again.
     for defined in ("def save_artifacts", "def load_artifacts", "random.getstate"):
         assert defined not in pipeline
-    for done in ("class PredictError", "import joblib", "read_csv", "to_csv"):
+    for done in ("import joblib", "random.setstate"):
         assert done not in pipeline
 
 
-def _tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+# Every plain file copied into each project, checked as it is shipped.
+SHIPPED = sorted(ROOT / "templates" / template for template in COPIED_FILES)
 
 
 @pytest.mark.parametrize(
     "command",
     [
         # nbprod's own settings (pyproject.toml), and the generated projects' rules
-        ("ruff", "check", "--no-cache", str(RUNTIME)),
-        (
-            "ruff",
-            "check",
-            "--no-cache",
-            "--isolated",
-            "--select",
-            "E4,E7,E9,F,I",
-            str(RUNTIME),
-        ),
-        ("black", "--check", "--quiet", str(RUNTIME)),
+        ("ruff", "check", "--no-cache"),
+        ("ruff", "check", "--no-cache", "--isolated", "--select", "E4,E7,E9,F,I"),
+        ("black", "--check", "--quiet"),
         # typed throughout; joblib and pandas ship no types
         (
             "mypy",
@@ -501,13 +370,21 @@ def _tool(*args: str) -> subprocess.CompletedProcess:
             "--no-incremental",
             "--disable-error-code",
             "import-untyped",
-            str(RUNTIME),
         ),
     ],
     ids=["ruff", "ruff-project-rules", "black", "mypy"],
 )
-def test_the_runtime_is_clean(command: tuple[str, ...]) -> None:
-    result = _tool(*command)
+def test_the_shipped_files_are_clean(command: tuple[str, ...]) -> None:
+    # mypy checks them as the package they are copied into: relative imports resolve.
+    package = ROOT / "templates" / "project" / "src"
+    files = [str(path.relative_to(package)) for path in SHIPPED]
+    result = subprocess.run(
+        [sys.executable, "-m", *command, *files],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -356,7 +356,9 @@ class Predictor:
         them (``lax`` only; None when there were none). Nothing is written when
         the rows cannot be scored."""
         original = read_rows(source, self.schema)
-        predictions, problems = self.score(original, lax=lax, what=f"the rows of {source}")
+        predictions, problems = self.score(
+            original, lax=lax, what=f"the rows of {source}"
+        )
         scored = original.copy()
         scored["prediction"] = predictions
         target.parent.mkdir(parents=True, exist_ok=True)

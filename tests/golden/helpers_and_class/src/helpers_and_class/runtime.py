@@ -1,7 +1,6 @@
 """What every generated pipeline does the same way: save and load artifacts, carry
 the global random state from stage to stage, run the stages in order, write the
-evaluation's metrics, save the figures the notebook draws, and score a file of
-new rows.
+evaluation's metrics and save the figures the notebook draws.
 
 nbprod copies this file unchanged into each project (``src/PACKAGE/runtime.py``);
 the project's ``pipeline.py`` holds its own stages and tables and calls it. It needs
@@ -29,9 +28,6 @@ import joblib
 # Saved after every stage: the global random generators' state, so a stage run on
 # its own draws the numbers it would have drawn in a run of the whole pipeline.
 RANDOM_STATE = "_random_state"
-# The forms the notebook's rows took when it predicted: a file of new rows is read
-# into a frame and turned into the same (one column for a series, values for an array).
-ROWS_FORMS = ("frame", "series", "array")
 
 # A value that flattens to more numbers than this is data (a curve, a history),
 # not a metric; containers nest at most this deep.
@@ -54,10 +50,6 @@ MLFLOW_FLAVOURS = {
 MAX_PARAM_LENGTH = 6000
 
 C = TypeVar("C")  # the project's Config
-
-
-class PredictError(RuntimeError):
-    """New rows cannot be scored as asked."""
 
 
 class MissingInput(FileNotFoundError):
@@ -153,11 +145,6 @@ def _own_types(flavour: Any, model: Any) -> dict[str, Any]:
     return {
         "skops_trusted_types": skops.io.get_untrusted_types(data=skops.io.dumps(model))
     }
-
-
-def refusal(reason: str | None) -> PredictError:
-    """The error of a pipeline that does not score new rows, saying why."""
-    return PredictError(f"this pipeline does not score new rows: {reason}")
 
 
 def save_artifacts(directory: Path, values: Mapping[str, Any]) -> None:
@@ -370,53 +357,3 @@ def run_stages(
             write_metrics(metrics_file, scalar_metrics(made, skip=not_metrics))
         values.update(made)
     return values
-
-
-def predict_file(
-    source: Path,
-    target: Path,
-    predict: Callable[[Any], Any],
-    *,
-    form: str,
-    rows: str,
-) -> int:
-    """Score the rows of ``source`` (CSV or parquet) with ``predict``, given them in
-    ``form`` (see ROWS_FORMS); write them with a ``prediction`` column to
-    ``target`` (CSV or parquet). Returns the number of rows written. ``rows`` names
-    what the notebook predicted on, for the error when they cannot be scored."""
-    if form not in ROWS_FORMS:
-        raise ValueError(f"rows come as one of {', '.join(ROWS_FORMS)}, not {form!r}")
-    import pandas as pd
-
-    reader = pd.read_parquet if source.suffix == ".parquet" else pd.read_csv
-    original = reader(source)
-    if form == "array":
-        given = original.to_numpy()
-    elif form == "series":
-        given = original.iloc[:, 0].copy()
-    else:
-        given = original.copy()
-    try:
-        predictions = predict(given)
-    except (PredictError, FileNotFoundError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the notebook's own code raises anything
-        raise PredictError(
-            f"{source} cannot be scored as the notebook scored {rows}: "
-            f"{exc.__class__.__name__}: {exc}"
-        ) from None
-    # One value per row given, or no row could be matched to its value.
-    if len(predictions) != len(original):
-        raise PredictError(
-            f"{source} cannot be scored as the notebook scored {rows}: its steps "
-            f"made {len(predictions)} values of {len(original)} rows, and which "
-            "value belongs to which row is not known"
-        )
-    scored = original.copy()
-    scored["prediction"] = list(predictions)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix == ".parquet":
-        scored.to_parquet(target, index=False)
-    else:
-        scored.to_csv(target, index=False)
-    return len(scored)

@@ -21,10 +21,23 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TrackingConfig:
-    """Whether ``run`` and ``train`` log to MLflow, and under which experiment."""
+    """Whether ``run`` and ``train`` log to MLflow, under which experiment, and
+    the registered model name the serving path is registered as (None: not registered).
+    """
 
     mlflow: bool
     experiment: str
+    register_as: str | None
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """How ``predict`` and ``serve`` guard new rows: how far past the range seen a
+    number may go (a fraction of the range's width, on each side), and the largest
+    request ``serve`` reads, in bytes."""
+
+    range_tolerance: float
+    max_request_bytes: int
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class Config:
     metrics_file: str
     parameters: ParametersConfig
     preprocessing: PreprocessingConfig
+    serving: ServingConfig
     tracking: TrackingConfig
 
 
@@ -131,7 +145,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     base = path.resolve().parent
-    _keys(data, {*PATHS, *SCHEMA, "tracking"}, "config")
+    _keys(data, {*PATHS, *SCHEMA, "serving", "tracking"}, "config")
     groups = {}
     for name, kinds in SCHEMA.items():
         _keys(data[name], set(kinds), name)
@@ -141,11 +155,33 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         }
         groups[name] = GROUPS[name](**values)
     paths = {key: _check(data[key], "path", key, base) for key in PATHS}
-    _keys(data["tracking"], {"mlflow", "experiment"}, "tracking")
+    _keys(data["serving"], {"range_tolerance", "max_request_bytes"}, "serving")
+    serving = ServingConfig(
+        range_tolerance=_check(
+            data["serving"]["range_tolerance"], "float", "serving.range_tolerance", base
+        ),
+        max_request_bytes=_check(
+            data["serving"]["max_request_bytes"],
+            "int",
+            "serving.max_request_bytes",
+            base,
+        ),
+    )
+    if serving.range_tolerance < 0 or serving.max_request_bytes <= 0:
+        raise ConfigError(
+            "serving.range_tolerance must be 0 or more, serving.max_request_bytes more than 0"
+        )
+    _keys(data["tracking"], {"mlflow", "experiment", "register_as"}, "tracking")
+    register_as = data["tracking"]["register_as"]
     tracking = TrackingConfig(
         mlflow=_check(data["tracking"]["mlflow"], "bool", "tracking.mlflow", base),
         experiment=_check(
             data["tracking"]["experiment"], "str", "tracking.experiment", base
         ),
+        register_as=(
+            None
+            if register_as is None
+            else _check(register_as, "str", "tracking.register_as", base)
+        ),
     )
-    return Config(**paths, **groups, tracking=tracking)
+    return Config(**paths, **groups, serving=serving, tracking=tracking)

@@ -9,13 +9,8 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 from .pipeline import ALL_STAGES, OUTPUTS, STAGES, predict_new, run, track
-from .runtime import (
-    MissingInput,
-    PredictError,
-    TrackingError,
-    require_mlflow,
-    tracking_on,
-)
+from .runtime import MissingInput, TrackingError, require_mlflow, tracking_on
+from .scoring import ContractError, PredictError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,11 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, help="predict: where to write the scored rows"
     )
+    parser.add_argument(
+        "--lax",
+        action="store_true",
+        help="predict: score rows that break the data contract too; write the problems beside the output",
+    )
     args = parser.parse_args(argv)
     if (args.input is None) != (args.output is None) or (
         args.input and args.command != "predict"
     ):
         parser.error("--input and --output go together, with the predict command")
+    if args.lax and args.input is None:
+        parser.error("--lax goes with predict --input")
     if args.command != "run" and args.command not in STAGES and args.input is None:
         print(
             f"error: this pipeline has no {args.command!r} stage; it has {', '.join(STAGES)}",
@@ -57,11 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         config = dataclasses.replace(config, artifacts_dir=args.artifacts)
     if args.input is not None:
         try:
-            count = predict_new(config, args.input, args.output)
+            count, problems = predict_new(config, args.input, args.output, lax=args.lax)
         except (PredictError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"predict: scored {count} rows of {args.input}; wrote {args.output}")
+        if problems is not None:
+            print(
+                f"predict: the rows break the data contract; the problems are in {problems}"
+            )
         return 0
     stages = STAGES if args.command == "run" else (args.command,)
     # Runs that fit the model are tracked, when tracking is on.
@@ -70,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if tracked:
             require_mlflow()
         values = run(config, stages)
-    except (MissingInput, TrackingError) as exc:
+    except (MissingInput, TrackingError, ContractError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for stage in stages:

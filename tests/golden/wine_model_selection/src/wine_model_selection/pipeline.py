@@ -10,22 +10,21 @@ how it predicts; ``runtime`` is what every pipeline nbprod makes does the same w
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import evaluation, preprocessing, training
+from . import contract, evaluation, preprocessing, training
 from .config import Config
 from .runtime import (
     Tables,
     artifact_path,
     config_params,
     load_artifacts,
-    predict_file,
-    refusal,
     run_stages,
     track_run,
 )
+from .scoring import Predictor, check_file, refusal
 
 ALL_STAGES = ("preprocess", "train", "predict", "evaluate")
 # The stages this notebook has, in the order they run.
@@ -128,7 +127,19 @@ TABLES = Tables(
 
 
 def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
-    """Run ``stages`` in order and return every value they produced."""
+    """Run ``stages`` in order and return every value they produced. The input
+    files the data contract covers are checked first (:class:`ContractError`)."""
+    stages = list(stages)
+    checked = [
+        key
+        for stage in stages
+        for key in DATA.get(stage, ())
+        if key in contract.CHECKED_FILES
+    ]
+    if checked:
+        schema = contract.schema(config.serving.range_tolerance)
+        for key in checked:
+            check_file(schema, config, key)
     return run_stages(
         config,
         stages,
@@ -165,34 +176,54 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
     return f"{where}: config, {len(metrics)} metrics, {model_logged}"
 
 
-def predict_rows(config: Config, rows: Any) -> Any:
+def serving_state(config: Config) -> dict[str, Any]:
+    """What predict needs from the artifacts, loaded once: the state the stages
+    saved (best_model)."""
+    if PREDICT_REFUSED is not None:
+        raise refusal(PREDICT_REFUSED)
+    names = [
+        "best_model",
+    ]
+    return load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
+
+
+def predict_rows(
+    config: Config, rows: Any, saved: Mapping[str, Any] | None = None
+) -> Any:
     """What the notebook serves for ``rows``, given in the form
-    of ``X_test`` right after notebook cell 6 made it.
+    of ``X_test`` right after notebook cell 6 made it; ``saved`` is :func:`serving_state`'s (loaded
+    here when not given).
 
     The notebook served `test_pred` (cell 11, line 2); new rows go through its own
     steps (evaluation.predict_new_rows), with the state the stages saved.
     """
     if PREDICT_REFUSED is not None:
         raise refusal(PREDICT_REFUSED)
-    names = [
-        "best_model",
-    ]
-    saved = load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
+    if saved is None:
+        saved = serving_state(config)
     return evaluation.predict_new_rows(
         rows,
         saved["best_model"],
     )
 
 
-def predict_new(config: Config, source: Path, target: Path) -> int:
-    """Score the rows of ``source`` (CSV or parquet) with the saved model; write them
-    with a ``prediction`` column to ``target``. Returns the number of rows."""
-    if PREDICT_REFUSED is not None:
-        raise refusal(PREDICT_REFUSED)
-    return predict_file(
-        source,
-        target,
-        lambda rows: predict_rows(config, rows),
+def predictor(config: Config) -> Predictor:
+    """How ``predict`` and ``serve`` score new rows: checked against the data
+    contract (contract.py, its ranges widened by serving.range_tolerance), then
+    :func:`predict_rows`, with the saved state loaded once, here."""
+    saved = serving_state(config)
+    return Predictor(
+        predict=lambda rows: predict_rows(config, rows, saved),
+        schema=contract.schema(config.serving.range_tolerance),
         form=ROWS_FORM,
         rows=ROWS,
     )
+
+
+def predict_new(
+    config: Config, source: Path, target: Path, *, lax: bool = False
+) -> tuple[int, Path | None]:
+    """Score the rows of ``source`` (CSV or parquet) with the saved model; write them
+    with a ``prediction`` column to ``target``. Returns the number of rows, and
+    the file of the contract's problems (``lax``: scored anyway)."""
+    return predictor(config).score_file(source, target, lax=lax)
