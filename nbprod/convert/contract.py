@@ -124,7 +124,9 @@ def infer_contract(
     seen in ``rows`` and in each frame of ``files`` (config key -> the rows of
     an input file) that holds every column read. ``fills``: column -> where the
     notebook's code fills its missing values (``"*"``: every column's)."""
-    read = [str(c) for c in rows.columns if usage.get(str(c), "values") != "unused"]
+    if not all(isinstance(c, str) for c in rows.columns):
+        return Contract(reason="the columns of its rows are not all named by text")
+    read = [c for c in rows.columns if usage.get(c, "values") != "unused"]
     if not read:
         return Contract(reason="the serving path reads no column of its rows")
     holding = {

@@ -138,6 +138,13 @@ def _check_predict(
         settings = importlib.import_module(f"{package}.config")
         config = settings.load_config(project / "config.yaml")
         expected = np.asarray(pipeline.predict_rows(config, rows))
+        schema = pipeline.contract.schema(config.serving.range_tolerance)
+        if isinstance(rows, pd.DataFrame):
+            assert schema is not None, "no contract for rows of named columns"
+            for name, problem in _corrupted(schema, rows, scratch):
+                _check_refused(project, package, python, env, name, problem)
+        else:
+            assert schema is None
     finally:
         sys.path.remove(str(project / "src"))
         for name in [m for m in sys.modules if m.split(".")[0] == package]:
@@ -148,6 +155,100 @@ def _check_predict(
         if expected.dtype.kind in "fc"
         else np.testing.assert_array_equal(got.astype(expected.dtype), expected)
     )
+
+
+def _corrupted(
+    schema: Any, rows: pd.DataFrame, scratch: Path
+) -> list[tuple[Path, str]]:
+    """Copies of ``rows`` that each break the contract once, written to files in
+    ``scratch``, with the line ``predict`` must print for each: a column the
+    serving path reads missing, a number out of its range, an unseen category, a
+    value missing where none was."""
+    found = []
+    for name, column in schema.columns.items():
+        checks = {c.name: c.statistics for c in column.checks}
+        if column.dtype is None:
+            continue
+        if not found:
+            broken = rows.drop(columns=[name])
+            found.append(
+                (broken, f"column {name!r}: missing: the serving path reads it")
+            )
+        if "in_range" in checks and len(found) < 4:
+            broken = rows.copy()
+            broken[name] = broken[name].astype(float)
+            high = checks["in_range"]["max_value"]
+            broken.loc[broken.index[0], name] = high + abs(high) + 1000
+            found.append((broken, f"row 0, column {name!r}, value "))
+        if "isin" in checks:
+            broken = rows.copy()
+            broken[name] = broken[name].astype(object)
+            broken.loc[broken.index[0], name] = "never-seen"
+            found.append(
+                (
+                    broken,
+                    f"row 0, column {name!r}, value 'never-seen': not a category seen",
+                )
+            )
+        if not column.nullable:
+            broken = rows.copy()
+            broken[name] = broken[name].astype(object)
+            broken.loc[broken.index[0], name] = None
+            found.append(
+                (
+                    broken,
+                    f"row 0, column {name!r}, value missing: missing, and never missing",
+                )
+            )
+    files = []
+    for number, (broken, line) in enumerate(found):
+        path = scratch / f"broken-{number}.csv"
+        broken.reset_index(drop=True).to_csv(path, index=False)
+        files.append((path, line))
+    assert files, "the contract checks nothing"
+    return files
+
+
+def _check_refused(
+    project: Path,
+    package: str,
+    python: str,
+    env: dict[str, str],
+    source: Path,
+    line: str,
+) -> None:
+    """``predict`` on rows breaking the contract: exit 2, the line naming the
+    problem, nothing written; with --lax, scored and the problems beside."""
+    target = source.with_name(f"{source.stem}-scored.csv")
+    command = [
+        python,
+        "-m",
+        package,
+        "predict",
+        "--input",
+        str(source),
+        "--output",
+        str(target),
+    ]
+    refused = run(command, cwd=project, env=env)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    lines = refused.stderr.splitlines()
+    assert (
+        lines[0]
+        == f"error: the rows of {source} break the data contract (contract.py):"
+    )
+    assert any(found.startswith(line) for found in lines[1:]), (line, lines)
+    assert not target.exists()
+    lax = run([*command, "--lax"], cwd=project, env=env)
+    problems = target.with_name(f"{target.stem}.problems.csv")
+    if lax.returncode == 0:
+        assert len(pd.read_csv(problems)) >= 1 and target.is_file()
+    else:
+        # Scored anyway, the notebook's own steps may fail on such rows: said in
+        # one error, nothing written.
+        assert lax.returncode == 2, lax.stderr
+        assert "cannot be scored as the notebook scored" in lax.stderr
+        assert not target.exists() and not problems.exists()
 
 
 @pytest.mark.parametrize("notebook", EXAMPLE_NOTEBOOKS, ids=lambda p: p.stem)

@@ -121,6 +121,25 @@ def test_dvc_repro_runs_the_stages_and_reruns_only_what_a_change_touches(
     third = run_ok([*dvc, "repro"], project, env)
     assert "Running stage" not in third
 
+    # The training data changed so that it breaks the data contract: preprocess
+    # stops before anything is fitted on it, naming the file, row and value.
+    train = project / "data" / "passengers_train.csv"
+    lines = train.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert ",male," in lines[3]
+    lines[3] = lines[3].replace(",male,", ",unknown,", 1)
+    train.write_text("".join(lines), encoding="utf-8")
+    fourth = subprocess.run(
+        [*dvc, "repro"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert fourth.returncode != 0
+    told = fourth.stdout + fourth.stderr
+    assert "error: the rows of preprocessing.passengers_train_path = " in told
+    assert (
+        "row 2, column 'Sex', value 'unknown': not a category seen: 'female', 'male'"
+        in told
+    )
+    assert "Running stage 'train'" not in told
+
 
 def test_data_over_the_limit_is_referenced_and_a_missing_file_is_one_line(
     tmp_path: Path,
