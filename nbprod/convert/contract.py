@@ -192,39 +192,46 @@ def _kind(series: Any) -> Kind:
 
 
 def filled_columns(cells: Iterable[tuple[int, str]]) -> dict[str, str]:
-    """Column -> where the notebook's own code fills its missing values (a
-    ``fillna`` or an imputer in the statement that names the column; ``"*"``
-    for a fill of a whole frame). Read from the code, not run: a fill the
-    serving path does not reach makes predict's error, not the contract's."""
+    """Column -> where the notebook's own code fills its missing values: a
+    ``fillna`` on the column (``df["age"].fillna``, ``df.age.fillna``,
+    ``df.fillna({"age": 0})``), ``"*"`` for one on a whole frame or an imputer.
+    Read from the code, not run: a fill the serving path does not reach makes
+    predict's error, not the contract's."""
     found: dict[str, str] = {}
     for number, code in cells:
         try:
             tree = ast.parse(code)
         except SyntaxError:
             continue
-        for statement in ast.walk(tree):
-            if not isinstance(statement, ast.stmt) or isinstance(
-                statement, (ast.FunctionDef, ast.ClassDef, ast.If, ast.For, ast.With)
-            ):
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call) or _called(call) not in _FILLS:
                 continue
-            calls = [
-                n
-                for n in ast.walk(statement)
-                if isinstance(n, ast.Call) and _called(n) in _FILLS
-            ]
-            if not calls:
-                continue
-            where = f"cell {number}, line {statement.lineno} ({_called(calls[0])})"
-            names = {
-                n.value
-                for n in ast.walk(statement)
-                if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            }
-            # An imputer fills whatever columns it is given.
-            imputes = any(_called(c) != "fillna" for c in calls)
-            for name in {"*"} if imputes or not names else names:
+            where = f"cell {number}, line {call.lineno} ({_called(call)})"
+            for name in _filled(call):
                 found.setdefault(name, where)
     return found
+
+
+def _filled(call: ast.Call) -> set[str]:
+    """The columns one fill call fills (``"*"``: any)."""
+    if _called(call) != "fillna" or not isinstance(call.func, ast.Attribute):
+        return {"*"}  # an imputer fills whatever columns it is given
+    receiver = call.func.value
+    if isinstance(receiver, ast.Subscript):
+        return _texts(receiver.slice) or {"*"}
+    if isinstance(receiver, ast.Attribute):
+        return {receiver.attr}
+    # A whole frame: the columns its mapping names, else every column.
+    keys = [a for a in call.args[:1] if isinstance(a, ast.Dict)]
+    return _texts(keys[0]) if keys else {"*"}
+
+
+def _texts(node: ast.AST) -> set[str]:
+    return {
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
 
 
 def _called(call: ast.Call) -> str:
