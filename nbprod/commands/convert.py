@@ -25,7 +25,12 @@ from nbprod.convert.analysis import (
 )
 from nbprod.convert.analysis.clones import find_clones
 from nbprod.convert.analysis.normalise import normalise_cell
-from nbprod.convert.contract import Contract, filled_columns, infer_contract
+from nbprod.convert.contract import (
+    Contract,
+    filled_columns,
+    infer_contract,
+    unseen_handled,
+)
 from nbprod.convert.data import DEFAULT_LIMIT, DataMode, input_data
 from nbprod.convert.environment import Environment, gather
 from nbprod.convert.format import format_sources
@@ -561,6 +566,7 @@ def _contract(
         if frame is not None:
             files[key] = frame
     cell, _ = serving.source
+    cells = [(c.cell.number, c.cell.code) for c in a.parsed]
     return infer_contract(
         rows,
         dict(check.usage),
@@ -570,7 +576,8 @@ def _contract(
             f"(cell {cell})",
             *(f"the rows of {k}" for k in sorted(files)),
         ),
-        fills=filled_columns((c.cell.number, c.cell.code) for c in a.parsed),
+        fills=filled_columns(cells),
+        unseen_by=unseen_handled(cells),
     )
 
 

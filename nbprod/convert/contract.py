@@ -43,6 +43,9 @@ class ColumnRule:
     high: float | None = None
     categories: tuple[str, ...] = ()  # closed set of a categorical text column
     filled_by: str = ""  # where the notebook fills its missing values, for people
+    # where the notebook's code handles categories it never saw (a text column
+    # then has no closed set of categories)
+    unseen_by: str = ""
 
     def code(self) -> str:
         """The pandera column, as code (``tolerance`` is the schema's argument)."""
@@ -83,7 +86,10 @@ class ColumnRule:
             else "; never missing"
         )
         filled = f"; filled by {self.filled_by}" if self.filled_by else ""
-        return f"{seen}{missing}{filled}"
+        unseen = (
+            f"; unseen categories handled by {self.unseen_by}" if self.unseen_by else ""
+        )
+        return f"{seen}{missing}{filled}{unseen}"
 
 
 @dataclass(frozen=True)
@@ -118,12 +124,14 @@ def infer_contract(
     *,
     sources: tuple[str, ...],
     fills: Mapping[str, str],
+    unseen_by: str = "",
 ) -> Contract:
     """The contract of the serving path's ``rows`` (a frame): the columns it
     reads (``usage``), their kinds, ranges, categories and missing values as
     seen in ``rows`` and in each frame of ``files`` (config key -> the rows of
     an input file) that holds every column read. ``fills``: column -> where the
-    notebook's code fills its missing values (``"*"``: every column's)."""
+    notebook's code fills its missing values (``"*"``: every column's);
+    ``unseen_by``: where it handles categories it never saw."""
     if not all(isinstance(c, str) for c in rows.columns):
         return Contract(reason="the columns of its rows are not all named by text")
     read = [c for c in rows.columns if usage.get(c, "values") != "unused"]
@@ -141,13 +149,16 @@ def infer_contract(
             usage.get(name, "values"),
             [f[name] for f in frames],
             fills.get(name) or fills.get("*", ""),
+            unseen_by,
         )
         for name in read
     )
     return Contract(columns, sources, tuple(holding))
 
 
-def _rule(name: str, usage: Usage, values: list[Any], filled_by: str) -> ColumnRule:
+def _rule(
+    name: str, usage: Usage, values: list[Any], filled_by: str, unseen_by: str
+) -> ColumnRule:
     import pandas as pd
 
     series = pd.concat(values, ignore_index=True)
@@ -163,7 +174,7 @@ def _rule(name: str, usage: Usage, values: list[Any], filled_by: str) -> ColumnR
             name, usage, kind, nullable, missing, seen, low, high, filled_by=filled_by
         )
     categories: tuple[str, ...] = ()
-    if kind == "text":
+    if kind == "text" and not unseen_by:
         distinct = sorted({str(v) for v in present})
         if len(distinct) <= MAX_CATEGORIES and len(distinct) * 2 <= len(present):
             categories = tuple(distinct)
@@ -176,6 +187,7 @@ def _rule(name: str, usage: Usage, values: list[Any], filled_by: str) -> ColumnR
         seen,
         categories=categories,
         filled_by=filled_by,
+        unseen_by=unseen_by if kind == "text" else "",
     )
 
 
@@ -210,6 +222,28 @@ def filled_columns(cells: Iterable[tuple[int, str]]) -> dict[str, str]:
             for name in _filled(call):
                 found.setdefault(name, where)
     return found
+
+
+def unseen_handled(cells: Iterable[tuple[int, str]]) -> str:
+    """Where the notebook's code handles categories it never saw (an encoder
+    told what to do with them, ``handle_unknown="ignore"``), or ""."""
+    for number, code in cells:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call):
+                continue
+            for keyword in call.keywords:
+                value = keyword.value
+                if (
+                    keyword.arg == "handle_unknown"
+                    and isinstance(value, ast.Constant)
+                    and value.value != "error"
+                ):
+                    return f"cell {number}, line {call.lineno} ({_called(call)})"
+    return ""
 
 
 def _filled(call: ast.Call) -> set[str]:

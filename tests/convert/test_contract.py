@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbprod.convert.contract import ColumnRule, filled_columns, infer_contract
+from nbprod.convert.contract import (
+    ColumnRule,
+    filled_columns,
+    infer_contract,
+    unseen_handled,
+)
 
 ROWS = pd.DataFrame(
     {
@@ -89,3 +94,12 @@ def test_rows_whose_columns_are_not_named_by_text_have_no_contract() -> None:
 )
 def test_fills_are_read_from_the_code(code: str, expected: set[str]) -> None:
     assert set(filled_columns([(1, code)])) == expected
+
+
+def test_categories_stay_open_where_the_notebook_handles_unseen_ones() -> None:
+    where = unseen_handled([(5, 'enc = OneHotEncoder(handle_unknown="ignore")')])
+    assert where == "cell 5, line 1 (OneHotEncoder)"
+    rules = _rules(unseen_by=where)
+    assert rules["sex"].code() == "pa.Column(str)"
+    assert rules["sex"].comment().endswith("unseen categories handled by " + where)
+    assert unseen_handled([(5, 'OneHotEncoder(handle_unknown="error")')]) == ""
