@@ -141,8 +141,8 @@ def _check_predict(
         schema = pipeline.contract.schema(config.serving.range_tolerance)
         if isinstance(rows, pd.DataFrame):
             assert schema is not None, "no contract for rows of named columns"
-            for name, problem in _corrupted(schema, rows, scratch):
-                _check_refused(project, package, python, env, name, problem)
+            for name, lines in _corrupted(schema, rows, scratch):
+                _check_refused(project, package, python, env, name, lines)
         else:
             assert schema is None
     finally:
@@ -159,54 +159,51 @@ def _check_predict(
 
 def _corrupted(
     schema: Any, rows: pd.DataFrame, scratch: Path
-) -> list[tuple[Path, str]]:
-    """Copies of ``rows`` that each break the contract once, written to files in
-    ``scratch``, with the line ``predict`` must print for each: a column the
-    serving path reads missing, a number out of its range, an unseen category, a
-    value missing where none was."""
-    found = []
+) -> list[tuple[Path, list[str]]]:
+    """Copies of ``rows`` that break the contract, written to files in
+    ``scratch``, with the lines ``predict`` must print for each: one without a
+    column the serving path reads; one where each of a few rows breaks it once
+    (a number out of its range, an unseen category, a value missing where none
+    was)."""
+    rows = rows.reset_index(drop=True)
+    broken, lines = rows.copy(), []
+    missing = None
     for name, column in schema.columns.items():
-        checks = {c.name: c.statistics for c in column.checks}
         if column.dtype is None:
             continue
-        if not found:
-            broken = rows.drop(columns=[name])
-            found.append(
-                (broken, f"column {name!r}: missing: the serving path reads it")
-            )
-        if "in_range" in checks and len(found) < 4:
-            broken = rows.copy()
+        missing = missing or name
+        checks = {c.name: c.statistics for c in column.checks}
+        row = len(lines)
+        if row >= len(rows):
+            break
+        if "in_range" in checks:
             broken[name] = broken[name].astype(float)
             high = checks["in_range"]["max_value"]
-            broken.loc[broken.index[0], name] = high + abs(high) + 1000
-            found.append((broken, f"row 0, column {name!r}, value "))
-        if "isin" in checks:
-            broken = rows.copy()
+            broken.loc[row, name] = high + abs(high) + 1000
+            lines.append(f"row {row}, column {name!r}, value ")
+        elif "isin" in checks:
             broken[name] = broken[name].astype(object)
-            broken.loc[broken.index[0], name] = "never-seen"
-            found.append(
-                (
-                    broken,
-                    f"row 0, column {name!r}, value 'never-seen': not a category seen",
-                )
+            broken.loc[row, name] = "never-seen"
+            lines.append(
+                f"row {row}, column {name!r}, value 'never-seen': not a category seen"
             )
-        if not column.nullable:
-            broken = rows.copy()
+        elif not column.nullable:
             broken[name] = broken[name].astype(object)
-            broken.loc[broken.index[0], name] = None
-            found.append(
-                (
-                    broken,
-                    f"row 0, column {name!r}, value missing: missing, and never missing",
-                )
+            broken.loc[row, name] = None
+            lines.append(
+                f"row {row}, column {name!r}, value missing: missing, and never missing"
             )
-    files = []
-    for number, (broken, line) in enumerate(found):
-        path = scratch / f"broken-{number}.csv"
-        broken.reset_index(drop=True).to_csv(path, index=False)
-        files.append((path, line))
-    assert files, "the contract checks nothing"
-    return files
+    assert missing is not None, "the contract checks nothing"
+    files = [
+        (
+            rows.drop(columns=[missing]),
+            [f"column {missing!r}: missing: the serving path reads it"],
+        ),
+        *([(broken, lines)] if lines else []),
+    ]
+    for number, (frame, _) in enumerate(files):
+        frame.to_csv(scratch / f"broken-{number}.csv", index=False)
+    return [(scratch / f"broken-{n}.csv", found) for n, (_, found) in enumerate(files)]
 
 
 def _check_refused(
@@ -215,9 +212,9 @@ def _check_refused(
     python: str,
     env: dict[str, str],
     source: Path,
-    line: str,
+    expected: list[str],
 ) -> None:
-    """``predict`` on rows breaking the contract: exit 2, the line naming the
+    """``predict`` on rows breaking the contract: exit 2, a line naming each
     problem, nothing written; with --lax, scored and the problems beside."""
     target = source.with_name(f"{source.stem}-scored.csv")
     command = [
@@ -237,7 +234,8 @@ def _check_refused(
         lines[0]
         == f"error: the rows of {source} break the data contract (contract.py):"
     )
-    assert any(found.startswith(line) for found in lines[1:]), (line, lines)
+    for line in expected:
+        assert any(found.startswith(line) for found in lines[1:]), (line, lines)
     assert not target.exists()
     lax = run([*command, "--lax"], cwd=project, env=env)
     problems = target.with_name(f"{target.stem}.problems.csv")
