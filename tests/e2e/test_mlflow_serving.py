@@ -108,6 +108,14 @@ def test_the_registered_serving_path_answers_what_predict_writes(
     client = MlflowClient(tracking_uri=store)
     version = client.get_model_version(NAME, "1")
     assert version.run_id == run_id
+    # The signature is the data contract's: its columns, Pclass whole numbers.
+    import mlflow
+
+    mlflow.set_tracking_uri(store)
+    inputs = mlflow.models.get_model_info(f"models:/{NAME}/1").signature.inputs
+    assert set(inputs.input_names()) <= set(rows.columns)
+    assert "Pclass" in inputs.required_input_names()
+    assert str(inputs.input_dict()["Pclass"].type) == "DataType.long"
 
     # The model must need nothing of the project: its code and artifacts go.
     for name in ("src", "artifacts"):
@@ -139,6 +147,12 @@ def test_the_registered_serving_path_answers_what_predict_writes(
             f"http://127.0.0.1:{port}/invocations", _records(rows[["Pclass"]])
         )
         assert status == 400 and "missing inputs" in answer["message"], answer
+        # The model checks the rows against the data contract, as predict does.
+        broken = rows.head(2).assign(Pclass=[1, 9])
+        status, answer = _post(f"http://127.0.0.1:{port}/invocations", _records(broken))
+        assert status == 400, answer
+        assert "break the data contract" in answer["message"], answer
+        assert "row 1, column 'Pclass', value 9" in answer["message"], answer
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
