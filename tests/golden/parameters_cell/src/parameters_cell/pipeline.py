@@ -195,7 +195,11 @@ def log_serving(config: Config) -> str:
     artifacts = Path(config.artifacts_dir)
     state = {}
     for name in SERVING_STATE:
-        _, saved = artifact_path(artifacts, name, outputs=OUTPUTS)
+        stage, saved = artifact_path(artifacts, name, outputs=OUTPUTS)
+        if not saved.is_file():  # a later stage makes it: `train` alone, a first time
+            return (
+                f"serving path not logged: {name} is made by {stage}, which has not run"
+            )
         state[saved.relative_to(artifacts).as_posix()] = saved
     # The input example: the rows as the first stage that saves them left them,
     # the form the notebook predicted on (later stages may save them changed).
