@@ -238,7 +238,8 @@ def test_mlflow_tracks_the_config_the_metrics_and_a_loadable_model(
     ran = run_ok([sys.executable, "-m", TITANIC, "run"], out, env)
     logged = [line for line in ran.splitlines() if line.startswith("MLflow run ")]
     assert len(logged) == 1, ran
-    uri = logged[0].rsplit(" model ", 1)[1]
+    # "..., model URI; serving path URI": the bare model's URI
+    uri = logged[0].split(" model ", 1)[1].split(";", 1)[0]
     back = json.loads(
         run_ok([sys.executable, "-c", READ_BACK, uri], out, env)
         .strip()

@@ -181,7 +181,8 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
 
 def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
     """Log what a run of ``stages`` made to MLflow: the config values, the metrics
-    (when evaluation ran) and the fitted model. Returns what was logged, in words."""
+    (when evaluation ran) and the fitted model. Returns what was
+    logged, in words."""
     metrics: dict[str, Any] = {}
     if METRICS_STAGE in stages:
         metrics = json.loads(Path(config.metrics_file).read_text(encoding="utf-8"))
@@ -191,7 +192,7 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
         _, model_file = artifact_path(
             Path(config.artifacts_dir), PREDICTOR, outputs=OUTPUTS
         )
-    run_id, uri = track_run(
+    run_id, uri, served = track_run(
         experiment=config.tracking.experiment,
         params=config_params(config),
         metrics=metrics,
@@ -203,7 +204,8 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
         f"model {uri}" if uri else f"{PREDICTOR}.joblib" if model_file else "no model"
     )
     where = f"MLflow run {run_id} in experiment {config.tracking.experiment!r}"
-    return f"{where}: config, {len(metrics)} metrics, {model_logged}"
+    said = f"{where}: config, {len(metrics)} metrics, {model_logged}"
+    return f"{said}; {served}" if served else said
 
 
 def serving_state(config: Config) -> dict[str, Any]:

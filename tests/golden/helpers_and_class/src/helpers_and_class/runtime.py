@@ -109,11 +109,14 @@ def track_run(
     model: Any = None,
     model_name: str = "model",
     model_file: Path | None = None,
-) -> tuple[str, str | None]:
+    serving: Callable[[], str] | None = None,
+) -> tuple[str, str | None, str | None]:
     """Log one MLflow run (MLflow's default store, or ``MLFLOW_TRACKING_URI``):
     ``params``, ``metrics`` and the fitted ``model`` with its library's flavour
-    (else its joblib ``model_file`` as an artifact). Returns the run's id and the
-    logged model's URI (None when it was logged as a file, or not at all)."""
+    (else its joblib ``model_file`` as an artifact); then ``serving`` logs, in
+    the same run, what else it logs (the serving path) and says what, in words.
+    Returns the run's id, the logged model's URI (None when it was logged as a
+    file, or not at all) and ``serving``'s words (None without it)."""
     require_mlflow()
     import mlflow
 
@@ -132,7 +135,8 @@ def track_run(
                 uri = module.log_model(model, name=model_name, **options).model_uri
             elif model_file is not None:
                 mlflow.log_artifact(str(model_file))
-        return active.info.run_id, uri
+        served = serving() if serving is not None else None
+        return active.info.run_id, uri, served
 
 
 def _own_types(flavour: Any, model: Any) -> dict[str, Any]:

@@ -57,6 +57,8 @@ ROWS: str = "X_test"
 ROWS_FORM: str = "frame"
 # Why predict refuses to score new rows, when it cannot score them as the notebook did.
 PREDICT_REFUSED: str | None = None
+# The state predict loads from the artifacts (the models, encoders, thresholds...).
+SERVING_STATE: tuple[str, ...] = ("rf",)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X",
@@ -157,7 +159,9 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
 
 def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
     """Log what a run of ``stages`` made to MLflow: the config values, the metrics
-    (when evaluation ran) and the fitted model. Returns what was logged, in words."""
+    (when evaluation ran) and the fitted model, and the serving path
+    when predict scores new rows (:func:`log_serving`). Returns what was
+    logged, in words."""
     metrics: dict[str, Any] = {}
     if METRICS_STAGE in stages:
         metrics = json.loads(Path(config.metrics_file).read_text(encoding="utf-8"))
@@ -167,19 +171,57 @@ def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
         _, model_file = artifact_path(
             Path(config.artifacts_dir), PREDICTOR, outputs=OUTPUTS
         )
-    run_id, uri = track_run(
+    # The whole serving path too, when predict scores new rows: what serve answers.
+    serving = (lambda: log_serving(config)) if PREDICT_REFUSED is None else None
+    run_id, uri, served = track_run(
         experiment=config.tracking.experiment,
         params=config_params(config),
         metrics=metrics,
         model=model,
         model_name=PREDICTOR or "model",
         model_file=model_file,
+        serving=serving,
     )
     model_logged = (
         f"model {uri}" if uri else f"{PREDICTOR}.joblib" if model_file else "no model"
     )
     where = f"MLflow run {run_id} in experiment {config.tracking.experiment!r}"
-    return f"{where}: config, {len(metrics)} metrics, {model_logged}"
+    said = f"{where}: config, {len(metrics)} metrics, {model_logged}"
+    return f"{said}; {served}" if served else said
+
+
+def log_serving(config: Config) -> str:
+    """Log :func:`predictor` to the active MLflow run as a pyfunc model (see
+    serving_model.py), registered as tracking.register_as when set; returns
+    what was logged, in words."""
+    # MLflow is imported only when tracking is on: it is an optional dependency.
+    from .serving_model import log_serving_model
+
+    artifacts = Path(config.artifacts_dir)
+    state = {}
+    for name in SERVING_STATE:
+        stage, saved = artifact_path(artifacts, name, outputs=OUTPUTS)
+        if not saved.is_file():  # a later stage makes it: `train` alone, a first time
+            return (
+                f"serving path not logged: {name} is made by {stage}, which has not run"
+            )
+        state[saved.relative_to(artifacts).as_posix()] = saved
+    # The input example: the rows as the first stage that saves them left them,
+    # the form the notebook predicted on (later stages may save them changed).
+    makers = [stage for stage, names in OUTPUTS.items() if ROWS in names][:1]
+    rows_file = None
+    if makers:
+        _, rows_file = artifact_path(
+            artifacts, ROWS, outputs={makers[0]: OUTPUTS[makers[0]]}
+        )
+    return log_serving_model(
+        package=__package__,
+        predictor=predictor(config),
+        state=state,
+        config=config,
+        rows_file=rows_file,
+        register_as=config.tracking.register_as,
+    )
 
 
 def serving_state(config: Config) -> dict[str, Any]:
@@ -187,10 +229,7 @@ def serving_state(config: Config) -> dict[str, Any]:
     saved (rf)."""
     if PREDICT_REFUSED is not None:
         raise refusal(PREDICT_REFUSED)
-    names = [
-        "rf",
-    ]
-    return load_artifacts(Path(config.artifacts_dir), names, outputs=OUTPUTS)
+    return load_artifacts(Path(config.artifacts_dir), SERVING_STATE, outputs=OUTPUTS)
 
 
 def predict_rows(
