@@ -133,6 +133,7 @@ def render_project(facts: dict[str, Any]) -> dict[str, str]:
 COPIED_FILES = {
     "project/src/runtime.py": "src/{package}/runtime.py",
     "project/src/scoring.py": "src/{package}/scoring.py",
+    "project/src/serve.py": "src/{package}/serve.py",
 }
 
 
