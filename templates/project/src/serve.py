@@ -66,7 +66,12 @@ def create_app(predictor: Predictor, *, title: str, max_request_bytes: int) -> F
     """The app scoring rows with ``predictor`` (built, its artifacts loaded,
     before the app): ``POST /predict``, ``GET /health``, ``GET /schema`` and
     FastAPI's ``/docs``; bodies over ``max_request_bytes`` are refused."""
-    app = FastAPI(title=title, description=__doc__ or "")
+    app = FastAPI(
+        title=title,
+        description=f"Scores new rows as `python -m {title} predict` does: POST "
+        "them to /predict as a JSON list of records or as CSV; /schema is the data "
+        "contract they must keep.",
+    )
     app.add_middleware(_RequestLog)
     # The notebook's steps were written for one caller at a time: scoring runs
     # off the event loop (/health still answers), one request after another.
