@@ -306,7 +306,7 @@ def _csv_text(body: bytes) -> str:
 def plain(value: Any) -> Any:
     """A prediction as JSON holds it: numpy scalars as Python's, arrays as
     lists, a missing number (NaN) or an infinite one as null."""
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+    if hasattr(value, "tolist"):
         value = value.tolist()  # numpy scalars and arrays, pandas' arrays
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
