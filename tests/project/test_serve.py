@@ -1,7 +1,7 @@
-"""The serving modules every generated project gets unchanged
-(``templates/project/src/scoring.py`` and ``serve.py``), checked as they are
-shipped: linted, formatted, type-checked as a package, and serve.py's answers made
-JSON-plain. The endpoint itself is served for real in tests/e2e/test_serve.py."""
+"""serve.py as every generated project gets it (``templates/project/src/serve.py``),
+imported as shipped: its answers made JSON-plain, JSON records turned into the CSV
+``predict`` reads. tests/project/test_runtime.py lints and type-checks it with the
+other shipped files; tests/e2e/test_serve.py serves it for real."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import io
 import json
 import math
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,16 +25,6 @@ SRC = ROOT / "templates" / "project" / "src"
 SHIPPED = [SRC / "scoring.py", SRC / "serve.py"]
 
 
-def _tool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The modules as a project holds them: a package (serve imports .scoring)."""
@@ -45,36 +34,6 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for module in SHIPPED:
         shutil.copy(module, folder / module.name)
     return folder
-
-
-@pytest.mark.parametrize("module", SHIPPED, ids=lambda p: p.name)
-@pytest.mark.parametrize(
-    "command",
-    [
-        # nbprod's own settings (pyproject.toml), and the generated projects' rules
-        ("ruff", "check", "--no-cache"),
-        ("ruff", "check", "--no-cache", "--isolated", "--select", "E4,E7,E9,F,I"),
-        ("black", "--check", "--quiet"),
-    ],
-    ids=["ruff", "ruff-project-rules", "black"],
-)
-def test_the_shipped_module_is_clean(command: tuple[str, ...], module: Path) -> None:
-    result = _tool(*command, str(module))
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_the_shipped_modules_are_typed(package: Path) -> None:
-    # pandas ships no types of its own here
-    result = _tool(
-        "mypy",
-        "--strict",
-        "--no-incremental",
-        "--disable-error-code",
-        "import-untyped",
-        package.name,
-        cwd=package.parent,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
