@@ -342,3 +342,19 @@ def test_after_bad_requests_a_good_one_still_answers_and_each_is_logged(
     rows = len(served.expected)
     assert re.search(rf"POST /predict 200 rows={rows} [\d.]+ ms", log), log
     assert re.search(r"POST /predict 4\d\d rows=\d+ [\d.]+ ms", log), log
+
+
+def test_serve_without_artifacts_stops_in_one_line(
+    served: Served, tmp_path: Path
+) -> None:
+    """The artifacts are loaded before the server starts: none, no server."""
+    done = run(
+        [sys.executable, "-m", PACKAGE, "serve", "--artifacts", str(tmp_path)]
+        + ["--port", str(_free_port())],
+        served.project,
+        _env(served.project),
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert "run the " in done.stderr and "stage first" in done.stderr, done.stderr
