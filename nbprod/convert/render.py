@@ -134,6 +134,7 @@ COPIED_FILES = {
     "project/src/runtime.py": "src/{package}/runtime.py",
     "project/src/scoring.py": "src/{package}/scoring.py",
     "project/src/serving_model.py": "src/{package}/serving_model.py",
+    "project/src/serve.py": "src/{package}/serve.py",
 }
 
 

@@ -1,14 +1,15 @@
-"""Command line: ``python -m spam_text_classifier run|preprocess|train|predict|evaluate``."""
+"""Command line: ``python -m spam_text_classifier run|preprocess|train|predict|evaluate|serve``."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_config
-from .pipeline import ALL_STAGES, OUTPUTS, STAGES, predict_new, run, track
+from .config import Config, ConfigError, load_config
+from .pipeline import ALL_STAGES, OUTPUTS, STAGES, predict_new, predictor, run, track
 from .runtime import MissingInput, TrackingError, require_mlflow, tracking_on
 from .scoring import ContractError, PredictError
 
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m spam_text_classifier",
         description="Run the spam_text_classifier pipeline, or one of its stages.",
     )
-    parser.add_argument("command", choices=("run", *ALL_STAGES))
+    parser.add_argument("command", choices=("run", *ALL_STAGES, "serve"))
     parser.add_argument(
         "--config", default="config.yaml", help="config file (default: %(default)s)"
     )
@@ -37,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="predict: score rows that break the data contract too; write the problems beside the output",
     )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="serve: the address to listen on (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="serve: the port (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     if (args.input is None) != (args.output is None) or (
         args.input and args.command != "predict"
@@ -44,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--input and --output go together, with the predict command")
     if args.lax and args.input is None:
         parser.error("--lax goes with predict --input")
-    if args.command != "run" and args.command not in STAGES and args.input is None:
+    if (
+        args.command not in ("run", "serve")
+        and args.command not in STAGES
+        and args.input is None
+    ):
         print(
             f"error: this pipeline has no {args.command!r} stage; it has {', '.join(STAGES)}",
             file=sys.stderr,
@@ -57,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.artifacts:
         config = dataclasses.replace(config, artifacts_dir=args.artifacts)
+    if args.command == "serve":
+        return serve(config, args.host, args.port)
     if args.input is not None:
         try:
             count, problems = predict_new(config, args.input, args.output, lax=args.lax)
@@ -84,6 +99,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{stage}: done; saved {saved} to {Path(config.artifacts_dir) / stage}")
     if tracked:
         print(track(config, stages, values))
+    return 0
+
+
+def serve(config: Config, host: str, port: int) -> int:
+    """Serve the model over HTTP (serve.py) until stopped; the artifacts are
+    loaded first, so a server that starts can score."""
+    try:
+        import uvicorn
+
+        from .serve import create_app
+    except ImportError as exc:
+        print(
+            f'error: serve needs fastapi and uvicorn ({exc}): pip install -e ".[serve]"',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        scorer = predictor(config)
+    except (PredictError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(
+        scorer,
+        title="spam_text_classifier",
+        max_request_bytes=config.serving.max_request_bytes,
+    )
+    # serve.py logs each request in one line: uvicorn's access log would repeat it.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     return 0
 
 
