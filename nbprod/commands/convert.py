@@ -492,7 +492,7 @@ def _settle_predict(
     rows when it did not reproduce the notebook's predictions, turns a file of
     rows into the form the notebook predicted on (an array, one column), and
     checks them against the data contract inferred from the notebook's rows.
-    Rewrites pipeline.py and contract.py in ``files``."""
+    Rewrites pipeline.py, contract.py and the README in ``files``."""
     check = validation.predict
     if a.plan.serving is None:
         return validation
@@ -516,7 +516,8 @@ def _settle_predict(
     rendered = {
         posixpath.join(src, "contract.py"): render(
             "project/src/contract.py.j2", variables
-        )
+        ),
+        "README.md": render("project/README.md.j2", variables),
     }
     if refused is not None or form != "frame":
         rendered[posixpath.join(src, "pipeline.py")] = render(
