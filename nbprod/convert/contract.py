@@ -57,7 +57,7 @@ class ColumnRule:
             parts.append(
                 f"widened({_literal(self.low)}, {_literal(self.high)}, tolerance)"
             )
-        if self.categories:
+        if self.categories and not self.unseen_by:
             parts.append(f"pa.Check.isin({list(self.categories)!r})")
         if self.nullable:
             parts.append("nullable=True")
@@ -86,10 +86,14 @@ class ColumnRule:
             else "; never missing"
         )
         filled = f"; filled by {self.filled_by}" if self.filled_by else ""
-        unseen = (
-            f"; unseen categories handled by {self.unseen_by}" if self.unseen_by else ""
-        )
-        return f"{seen}{missing}{filled}{unseen}"
+        unseen = ""
+        if self.unseen_by:
+            unseen = (
+                f" seen, others handled by {self.unseen_by}"
+                if self.categories
+                else f"; unseen categories handled by {self.unseen_by}"
+            )
+        return f"{seen}{unseen}{missing}{filled}"
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,7 @@ def _rule(
             name, usage, kind, nullable, missing, seen, low, high, filled_by=filled_by
         )
     categories: tuple[str, ...] = ()
-    if kind == "text" and not unseen_by:
+    if kind == "text":
         distinct = sorted({str(v) for v in present})
         if len(distinct) <= MAX_CATEGORIES and len(distinct) * 2 <= len(present):
             categories = tuple(distinct)

@@ -101,5 +101,7 @@ def test_categories_stay_open_where_the_notebook_handles_unseen_ones() -> None:
     assert where == "cell 5, line 1 (OneHotEncoder)"
     rules = _rules(unseen_by=where)
     assert rules["sex"].code() == "pa.Column(str)"
-    assert rules["sex"].comment().endswith("unseen categories handled by " + where)
+    assert rules["sex"].comment() == (
+        f"one of 2 categories seen, others handled by {where}; never missing"
+    )
     assert unseen_handled([(5, 'OneHotEncoder(handle_unknown="error")')]) == ""
