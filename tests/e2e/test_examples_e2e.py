@@ -30,6 +30,7 @@ from tests.helpers.project import (
     in_own_repository,
     saved_artifact,
 )
+from tests.helpers.server import free_port, serving
 from tests.helpers.shared import example_converted, example_copy
 
 pytestmark = pytest.mark.e2e
@@ -366,14 +367,14 @@ def test_predict_rows_scores_each_row_as_it_scores_it_alone(
     forget()
     try:
         pipeline = importlib.import_module(f"{package}.pipeline")
-        runtime = importlib.import_module(f"{package}.runtime")
+        scoring = importlib.import_module(f"{package}.scoring")
         config = importlib.import_module(f"{package}.config").load_config("config.yaml")
         if not proven:
             # No proven served value: predict_rows refuses, saying why.
             assert pipeline.PREDICT_REFUSED is not None, predict
             if serving is None:
                 assert pipeline.PREDICT_REFUSED == plan["serving_reason"]
-            with pytest.raises(runtime.PredictError) as refused:
+            with pytest.raises(scoring.PredictError) as refused:
                 pipeline.predict_rows(config, pd.DataFrame({"x": [1.0]}))
             assert str(refused.value) == (
                 f"this pipeline does not score new rows: {pipeline.PREDICT_REFUSED}"
@@ -493,6 +494,19 @@ def test_generated_readme_commands_work(
     assert any(" predict --input" in c for c in commands) and "pytest" in commands
     env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
     for command in commands:
+        if " serve " in command:
+            # A server runs until stopped: it must answer, then it is stopped.
+            port = free_port()
+            args = [sys.executable, *command.split()[1:]]
+            args[args.index("--port") + 1] = str(port)
+            with serving(
+                args,
+                cwd=out,
+                env=env,
+                ready=f"http://127.0.0.1:{port}/health",
+                log=tmp_path / "serve.log",
+            ):
+                continue
         if " predict --input" in command:
             rows = joblib.load(saved_artifact(out / "artifacts", "X_test"))
             rows.to_csv(out / "new_rows.csv", index=False)

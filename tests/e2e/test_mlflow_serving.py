@@ -7,11 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,6 +18,7 @@ import pytest
 
 from tests.helpers.cli import run_ok
 from tests.helpers.paths import EXAMPLES
+from tests.helpers.server import free_port, serving
 from tests.helpers.shared import example_copy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kernel]
@@ -30,12 +27,6 @@ TITANIC = "titanic_mlops_poc"
 NAME = "titanic-serving"
 # How long the server may take to load the model and answer /ping.
 STARTUP_SECONDS = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -49,20 +40,6 @@ def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def _wait_until_up(server: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server stopped:\n" + log.read_text()[-4000:]
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"no answer at {url} in {STARTUP_SECONDS}s:\n{log.read_text()[-4000:]}")
 
 
 def _records(frame: pd.DataFrame) -> dict[str, Any]:
@@ -122,22 +99,17 @@ def test_the_registered_serving_path_answers_what_predict_writes(
         shutil.move(out / name, tmp_path / f"moved-{name}")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    port = _free_port()
-    log = tmp_path / "serve.log"
+    port = free_port()
     serve_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
-    with open(log, "wb") as sink:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "models", "serve"]
-            + ["-m", f"models:/{NAME}/1", "--env-manager", "local"]
-            + ["--host", "127.0.0.1", "--port", str(port)],
-            cwd=elsewhere,
-            env=serve_env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its workers are stopped with it
-        )
-    try:
-        _wait_until_up(server, f"http://127.0.0.1:{port}/ping", log)
+    with serving(
+        [sys.executable, "-m", "mlflow", "models", "serve"]
+        + ["-m", f"models:/{NAME}/1", "--env-manager", "local"]
+        + ["--host", "127.0.0.1", "--port", str(port)],
+        cwd=elsewhere,
+        env=serve_env,
+        ready=f"http://127.0.0.1:{port}/ping",
+        log=tmp_path / "serve.log",
+    ):
         status, answer = _post(f"http://127.0.0.1:{port}/invocations", _records(rows))
         assert status == 200, answer
         served = [record["prediction"] for record in answer["predictions"]]
@@ -153,10 +125,3 @@ def test_the_registered_serving_path_answers_what_predict_writes(
         assert status == 400, answer
         assert "break the data contract" in answer["message"], answer
         assert "row 1, column 'Pclass', value 9" in answer["message"], answer
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)

@@ -9,10 +9,8 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 
 from tests.helpers.cli import run, run_ok
 from tests.helpers.paths import EXAMPLES
+from tests.helpers.server import free_port, serving
 from tests.helpers.shared import copy_example_converted, example_converted, made_once
 
 pytestmark = pytest.mark.e2e
@@ -43,27 +42,6 @@ class Served:
     project: Path
     expected: list[Any]
     log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll /health until it answers, the server exits, or time runs out."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"serve exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"serve did not answer in {STARTUP_SECONDS} s:\n{log.read_text()}")
 
 
 def _ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -102,28 +80,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     module (for each xdist worker running some of its tests), stopped after it."""
     project = _ran(tmp_path_factory)
     expected = pd.read_csv(project / "scored.csv")["prediction"].tolist()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("serve-log") / "serve.log"
     command = ["serve", "--config", "serve.yaml", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", PACKAGE, *command],
-            cwd=project,
-            env=_env(project),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(url, process, log)
+    with serving(
+        [sys.executable, "-m", PACKAGE, *command],
+        cwd=project,
+        env=_env(project),
+        ready=f"{url}/health",
+        log=log,
+    ):
         yield Served(url, project, expected, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _post(served: Served, body: bytes | str, content_type: str) -> httpx.Response:
@@ -350,7 +318,7 @@ def test_serve_without_artifacts_stops_in_one_line(
     """The artifacts are loaded before the server starts: none, no server."""
     done = run(
         [sys.executable, "-m", PACKAGE, "serve", "--artifacts", str(tmp_path)]
-        + ["--port", str(_free_port())],
+        + ["--port", str(free_port())],
         served.project,
         _env(served.project),
         timeout=60,

@@ -127,7 +127,12 @@ def convert_run_and_score(
     assert ran.returncode == 0, ran.stdout + ran.stderr
     source, target = tmp_path / "new.csv", tmp_path / "scored.csv"
     new_rows.to_csv(source, index=False)
-    predicted = run_project(project, "predict", "--input", source, "--output", target)
+    # New rows drawn afresh may fall outside the ranges the notebook's rows held:
+    # scored anyway, as these tests are about the served value (the data contract
+    # is tested in test_examples_e2e and test_serve).
+    predicted = run_project(
+        project, "predict", "--input", source, "--output", target, "--lax"
+    )
     return Scored(converted, project, predicted, source, target)
 
 
