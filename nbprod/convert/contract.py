@@ -55,7 +55,8 @@ class ColumnRule:
         parts = [dtype[self.kind]]
         if self.low is not None and self.high is not None:
             parts.append(
-                f"widened({_literal(self.low)}, {_literal(self.high)}, tolerance)"
+                f"widened({_literal(self.low)}, {_literal(self.high)}, tolerance"
+                + (", whole=True)" if self.kind == "integer" else ")")
             )
         if self.categories and not self.unseen_by:
             parts.append(f"pa.Check.isin({list(self.categories)!r})")

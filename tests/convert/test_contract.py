@@ -50,7 +50,9 @@ def test_the_columns_read_with_their_kinds_ranges_categories_and_missing() -> No
     assert rules["sex"].code() == "pa.Column(str, pa.Check.isin(['female', 'male']))"
     # As many distinct values as rows: free text, not categories.
     assert rules["name"].code() == "pa.Column(str)"
-    assert rules["pclass"].code() == "pa.Column(int, widened(1, 3, tolerance))"
+    assert rules["pclass"].code() == (
+        "pa.Column(int, widened(1, 3, tolerance, whole=True))"
+    )
 
 
 def test_input_files_holding_the_columns_widen_what_was_seen() -> None:

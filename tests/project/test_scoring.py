@@ -39,7 +39,7 @@ def _schema(tolerance: float = 0.1) -> pa.DataFrameSchema:
                 float, scoring.widened(1, 61, tolerance), nullable=True, coerce=True
             ),
             "sex": pa.Column(str, pa.Check.isin(["female", "male"])),
-            "pclass": pa.Column(int, scoring.widened(1, 3, tolerance)),
+            "pclass": pa.Column(int, scoring.widened(1, 3, tolerance, whole=True)),
             "cabin": pa.Column(str, nullable=True),
             "ticket": pa.Column(nullable=True),
         },
@@ -80,13 +80,23 @@ def test_rows_like_the_notebooks_pass_and_whole_numbers_become_decimals() -> Non
         ),
         (
             "age,sex,pclass,cabin,ticket\n22,male,9,,\n",
-            ["row 0, column 'pclass', value 9: outside the range 0.8 to 3.2"],
+            ["row 0, column 'pclass', value 9: outside the range 1 to 3"],
         ),
         (
             "age,sex,pclass,cabin,ticket\n22,,3,,\n",
             [
                 "row 0, column 'sex', value missing: missing, and never missing "
                 "in the notebook's rows"
+            ],
+        ),
+        (
+            # whole numbers with one missing are read as decimals: only the
+            # missing value is a problem, and 9 is still shown as 9
+            "age,sex,pclass,cabin,ticket\n22,male,,,\n22,male,9,,\n",
+            [
+                "row 0, column 'pclass', value missing: missing, and never missing "
+                "in the notebook's rows",
+                "row 1, column 'pclass', value 9: outside the range 1 to 3",
             ],
         ),
         (
@@ -107,6 +117,7 @@ def test_rows_like_the_notebooks_pass_and_whole_numbers_become_decimals() -> Non
         "range",
         "integer-range",
         "missing",
+        "missing-integer",
         "not-number",
         "type",
         "column",
@@ -116,6 +127,17 @@ def test_each_problem_is_one_line_naming_row_column_value_and_rule(
     text: str, expected: list[str]
 ) -> None:
     assert _lines(text) == expected
+
+
+def test_bounds_read_as_written() -> None:
+    # 0 - 0.1 * 3 is -0.30000000000000004 in floating point
+    assert scoring.widened(0, 3, 0.1).statistics["min_value"] == -0.3
+    assert scoring.widened(0, 3, 0.5, whole=True).statistics == {
+        "min_value": -1,
+        "max_value": 4,
+        "include_min": True,
+        "include_max": True,
+    }
 
 
 def test_the_tolerance_widens_ranges_and_a_column_never_read_is_ignored() -> None:

@@ -69,12 +69,19 @@ class ContractError(PredictError):
         super().__init__(f"{what} break the data contract (contract.py):\n{lines}")
 
 
-def widened(low: float, high: float, tolerance: float) -> pa.Check:
+def widened(
+    low: float, high: float, tolerance: float, *, whole: bool = False
+) -> pa.Check:
     """The check that a number lies in the range seen, ``low`` to ``high``,
     widened on each side by ``tolerance`` times its width (times the value's size,
-    when every value seen was the same)."""
+    when every value seen was the same). For ``whole`` numbers the bounds are the
+    whole numbers inside it; others are rounded to 12 digits, so that the bounds
+    read as written (0.3, not 0.30000000000000004)."""
     span = (high - low) or abs(high) or 1.0
-    return pa.Check.in_range(low - tolerance * span, high + tolerance * span)
+    below, above = low - tolerance * span, high + tolerance * span
+    if whole:
+        return pa.Check.in_range(math.ceil(below), math.floor(above))
+    return pa.Check.in_range(float(f"{below:.12g}"), float(f"{above:.12g}"))
 
 
 def text_columns(schema: pa.DataFrameSchema) -> list[str]:
@@ -115,7 +122,7 @@ def check_rows(
     try:
         return schema.validate(rows, lazy=True), []
     except SchemaErrors as exc:
-        return rows, _problems(exc.failure_cases, schema)
+        return rows, _problems(exc.failure_cases, schema, rows)
     except SchemaError as exc:  # raised alone by some checks, even when lazy
         column = str(getattr(exc.schema, "name", None) or "?")
         return rows, [Problem(None, column, None, str(exc).splitlines()[0])]
@@ -183,7 +190,21 @@ def _kind(dtype: Any) -> str:
     return "string"
 
 
-def _problems(cases: pd.DataFrame, schema: pa.DataFrameSchema) -> list[Problem]:
+def _whole_but_missing(rows: pd.DataFrame, name: str, expected: Any) -> bool:
+    """Whether ``name`` is a column of whole numbers that pandas read as
+    decimals because values are missing (its missing values are the problem)."""
+    if expected is None or _kind(expected.dtype) != "integer" or name not in rows:
+        return False
+    values = rows[name]
+    if not pd.api.types.is_float_dtype(values) or not values.isna().any():
+        return False
+    present = values.dropna()
+    return bool((present == present.round()).all())
+
+
+def _problems(
+    cases: pd.DataFrame, schema: pa.DataFrameSchema, rows: pd.DataFrame
+) -> list[Problem]:
     """pandera's failure cases in words, one per failing value (or column)."""
     found = []
     for case in cases.itertuples(index=False):
@@ -202,6 +223,10 @@ def _problems(cases: pd.DataFrame, schema: pa.DataFrameSchema) -> list[Problem]:
         expected = schema.columns.get(name)
         row = None if _missing(case.index) else _label(case.index)
         if check.startswith("dtype(") or check.startswith("coerce_dtype("):
+            if row is not None and _missing(case.failure_case):
+                continue  # a missing value: the not-nullable check says so
+            if row is None and _whole_but_missing(rows, name, expected):
+                continue  # whole numbers, read as decimals for their missing values
             want = _kind(expected.dtype) if expected is not None else "?"
             if row is None:
                 found.append(
@@ -221,11 +246,15 @@ def _problems(cases: pd.DataFrame, schema: pa.DataFrameSchema) -> list[Problem]:
                 )
             )
         elif check.startswith("in_range("):
+            value = case.failure_case
+            if isinstance(value, float) and value.is_integer() and expected is not None:
+                # a whole number read as a decimal beside a missing value
+                value = int(value) if _kind(expected.dtype) == "integer" else value
             found.append(
                 Problem(
                     row,
                     name,
-                    case.failure_case,
+                    value,
                     f"outside the range {_range(expected)}",
                 )
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         except (PredictError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        print(f"predict: scored {count} rows of {args.input}; wrote {args.output}")
+        rows = "row" if count == 1 else "rows"
+        print(f"predict: scored {count} {rows} of {args.input}; wrote {args.output}")
         if problems is not None:
             print(
                 f"predict: the rows break the data contract; the problems are in {problems}"
@@ -119,6 +121,14 @@ def serve(config: Config, host: str, port: int) -> int:
         scorer = predictor(config)
     except (PredictError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # A port taken is one line, as every other error here (uvicorn would log it
+    # over several and exit 3).
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        print(f"error: cannot serve on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
