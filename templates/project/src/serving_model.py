@@ -15,7 +15,7 @@ import dataclasses
 import importlib
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,13 +187,15 @@ def log_serving_model(
     config: Any,
     rows_file: Path | None,
     register_as: str | None,
+    requirements: Sequence[str],
 ) -> str:
     """Log the serving path of ``package`` to the active MLflow run as a pyfunc
     model: ``predictor`` (the project's), the ``state`` files it loads (keyed
     by their place in the artifacts folder), the ``config`` it was built from,
     the package's code, a signature and a few rows of ``rows_file`` (the rows
-    the notebook predicted on) as the example. Registered as ``register_as``
-    when given. Returns what was logged, in words."""
+    the notebook predicted on) as the example, and the ``requirements`` to
+    install it (MLflow adds its own). Registered as ``register_as`` when given.
+    Returns what was logged, in words."""
     module = importlib.import_module(package)
     code = Path(str(module.__file__)).parent
     rows = (
@@ -220,6 +222,7 @@ def log_serving_model(
             signature=signature,
             input_example=example,
             registered_model_name=register_as,
+            pip_requirements=list(requirements),
         )
     words = f"serving path {info.model_uri}"
     if register_as is not None:

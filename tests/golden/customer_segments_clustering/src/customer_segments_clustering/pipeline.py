@@ -57,6 +57,15 @@ SERVING_STATE: tuple[str, ...] = (
     "kmeans",
     "scaler",
 )
+# What the logged serving model needs installed: the project's own dependencies
+# (pyproject.toml), named here so MLflow need not find them by loading the model.
+REQUIREMENTS: tuple[str, ...] = (
+    "joblib==1.6.0",
+    "pandas==3.1.1",
+    "pandera==0.35.0",
+    "PyYAML==6.0.4",
+    "scikit-learn==1.9.1",
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "customers",
@@ -203,6 +212,7 @@ def log_serving(config: Config) -> str:
         config=config,
         rows_file=rows_file,
         register_as=config.tracking.register_as,
+        requirements=REQUIREMENTS,
     )
 
 

@@ -58,6 +58,15 @@ ROWS_FORM: str = "frame"
 PREDICT_REFUSED: str | None = None
 # The state predict loads from the artifacts (the models, encoders, thresholds...).
 SERVING_STATE: tuple[str, ...] = ("clf",)
+# What the logged serving model needs installed: the project's own dependencies
+# (pyproject.toml), named here so MLflow need not find them by loading the model.
+REQUIREMENTS: tuple[str, ...] = (
+    "joblib==1.6.0",
+    "pandas==3.1.1",
+    "pandera==0.35.0",
+    "PyYAML==6.0.4",
+    "scikit-learn==1.9.1",
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X_train",
@@ -216,6 +225,7 @@ def log_serving(config: Config) -> str:
         config=config,
         rows_file=rows_file,
         register_as=config.tracking.register_as,
+        requirements=REQUIREMENTS,
     )
 
 
