@@ -238,6 +238,8 @@ def _check_refused(
     for line in expected:
         assert any(found.startswith(line) for found in lines[1:]), (line, lines)
     assert not target.exists()
+    if expected[0].endswith("missing: the serving path reads it"):
+        return  # without the column, --lax has nothing to score the rows with
     lax = run([*command, "--lax"], cwd=project, env=env)
     problems = target.with_name(f"{target.stem}.problems.csv")
     if lax.returncode == 0:
@@ -485,12 +487,15 @@ def test_generated_readme_commands_work(
         tmp_path_factory, tmp_path, EXAMPLES / "churn_classifier.ipynb"
     )
     readme = (out / "README.md").read_text(encoding="utf-8")
-    commands = [
-        line.split("#")[0].strip()
-        for block in readme.split("```bash")[1:]
-        for line in block.split("```")[0].splitlines()
-        if line.startswith(("python -m churn_classifier", "pytest", "cp "))
-    ]
+    # Each command once: the README shows `run` in several sections.
+    commands = list(
+        dict.fromkeys(
+            line.split("#")[0].strip()
+            for block in readme.split("```bash")[1:]
+            for line in block.split("```")[0].splitlines()
+            if line.startswith(("python -m churn_classifier", "pytest", "cp "))
+        )
+    )
     assert any(" predict --input" in c for c in commands) and "pytest" in commands
     env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
     for command in commands:

@@ -18,11 +18,14 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaError, SchemaErrors
+
+if TYPE_CHECKING:
+    # Imported where a contract is checked, not here: a stage that checks nothing
+    # (train, evaluate) need not load pandera.
+    import pandera.pandas as pa
 
 # A file breaking the contract in more places is reported by its first problems.
 MAX_SHOWN = 20
@@ -77,6 +80,8 @@ def widened(
     when every value seen was the same). For ``whole`` numbers the bounds are the
     whole numbers inside it; others are rounded to 12 digits, so that the bounds
     read as written (0.3, not 0.30000000000000004)."""
+    import pandera.pandas as pa
+
     span = (high - low) or abs(high) or 1.0
     below, above = low - tolerance * span, high + tolerance * span
     if whole:
@@ -119,6 +124,8 @@ def check_rows(
             Problem(None, str(name), None, "the column is given more than once")
             for name in repeated
         ]
+    from pandera.errors import SchemaError, SchemaErrors
+
     try:
         return schema.validate(rows, lazy=True), []
     except SchemaErrors as exc:

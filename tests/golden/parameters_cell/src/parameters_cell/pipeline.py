@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import contract, evaluation, preprocessing, training
+from . import evaluation, preprocessing, training
 from .config import Config
 from .runtime import (
     Tables,
@@ -142,14 +142,13 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
     """Run ``stages`` in order and return every value they produced. The input
     files the data contract covers are checked first (:class:`ContractError`)."""
     stages = list(stages)
-    checked = [
-        key
-        for stage in stages
-        for key in DATA.get(stage, ())
-        if key in contract.CHECKED_FILES
-    ]
-    if checked:
-        schema = contract.schema(config.serving.range_tolerance)
+    read = [key for stage in stages for key in DATA.get(stage, ())]
+    if read:
+        # Only a stage that reads input files loads the contract (and pandera).
+        from . import contract
+
+        checked = [key for key in read if key in contract.CHECKED_FILES]
+        schema = contract.schema(config.serving.range_tolerance) if checked else None
         for key in checked:
             check_file(schema, config, key)
     return run_stages(
@@ -261,6 +260,8 @@ def predictor(config: Config) -> Predictor:
     """How ``predict`` and ``serve`` score new rows: checked against the data
     contract (contract.py, its ranges widened by serving.range_tolerance), then
     :func:`predict_rows`, with the saved state loaded once, here."""
+    from . import contract
+
     saved = serving_state(config)
     return Predictor(
         predict=lambda rows: predict_rows(config, rows, saved),
