@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -215,14 +215,8 @@ def filled_columns(cells: Iterable[tuple[int, str]]) -> dict[str, str]:
     Read from the code, not run: a fill the serving path does not reach makes
     predict's error, not the contract's."""
     found: dict[str, str] = {}
-    for number, code in cells:
-        try:
-            tree = ast.parse(code)
-        except SyntaxError:
-            continue
-        for call in ast.walk(tree):
-            if not isinstance(call, ast.Call) or _called(call) not in _FILLS:
-                continue
+    for number, call in _calls(cells):
+        if _called(call) in _FILLS:
             where = f"cell {number}, line {call.lineno} ({_called(call)})"
             for name in _filled(call):
                 found.setdefault(name, where)
@@ -232,23 +226,28 @@ def filled_columns(cells: Iterable[tuple[int, str]]) -> dict[str, str]:
 def unseen_handled(cells: Iterable[tuple[int, str]]) -> str:
     """Where the notebook's code handles categories it never saw (an encoder
     told what to do with them, ``handle_unknown="ignore"``), or ""."""
+    for number, call in _calls(cells):
+        for keyword in call.keywords:
+            value = keyword.value
+            if (
+                keyword.arg == "handle_unknown"
+                and isinstance(value, ast.Constant)
+                and value.value != "error"
+            ):
+                return f"cell {number}, line {call.lineno} ({_called(call)})"
+    return ""
+
+
+def _calls(cells: Iterable[tuple[int, str]]) -> Iterator[tuple[int, ast.Call]]:
+    """Every call in the code of ``cells`` (number, code), with its cell."""
     for number, code in cells:
         try:
             tree = ast.parse(code)
         except SyntaxError:
             continue
-        for call in ast.walk(tree):
-            if not isinstance(call, ast.Call):
-                continue
-            for keyword in call.keywords:
-                value = keyword.value
-                if (
-                    keyword.arg == "handle_unknown"
-                    and isinstance(value, ast.Constant)
-                    and value.value != "error"
-                ):
-                    return f"cell {number}, line {call.lineno} ({_called(call)})"
-    return ""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                yield number, node
 
 
 def _filled(call: ast.Call) -> set[str]:

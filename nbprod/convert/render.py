@@ -152,15 +152,22 @@ def copied_files(package: str) -> dict[str, str]:
 
 
 @cache
-def shipped_runtime() -> ModuleType:
-    """The runtime every project gets (``templates/project/src/runtime.py``), as a
-    module: where nbprod must decide as the project does (which values are its
-    metrics), it asks the one copy, never a second one of its own."""
-    path = templates_dir() / "project" / "src" / "runtime.py"
-    spec = importlib.util.spec_from_file_location("nbprod_shipped_runtime", path)
+def shipped_module(name: str) -> ModuleType:
+    """The plain module ``name`` every project gets (``templates/project/src/``),
+    as a module of its own (one that imports a sibling, ``.scoring``, cannot be
+    loaded so)."""
+    path = templates_dir() / "project" / "src" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"nbprod_shipped_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     # As an import would: its dataclasses look their module up while made.
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def shipped_runtime() -> ModuleType:
+    """The runtime every project gets (``templates/project/src/runtime.py``):
+    where nbprod must decide as the project does (which values are its
+    metrics), it asks the one copy, never a second one of its own."""
+    return shipped_module("runtime")

@@ -4,9 +4,7 @@ problem per line, turned into the notebook's form, predicted, written."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +13,9 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from tests.helpers.paths import ROOT
+from nbprod.convert.render import shipped_module
 
-
-def _shipped_scoring() -> Any:
-    path = ROOT / "templates" / "project" / "src" / "scoring.py"
-    spec = importlib.util.spec_from_file_location("nbprod_shipped_scoring", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-scoring = _shipped_scoring()
+scoring = shipped_module("scoring")
 
 
 def _schema(tolerance: float = 0.1) -> pa.DataFrameSchema:

@@ -5,12 +5,9 @@ signature from a data contract, read back by MLflow's own request parsing
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -18,6 +15,7 @@ import pandera.pandas as pa
 import pytest
 
 from nbprod.commands.convert import analyse, build_files
+from nbprod.convert.render import shipped_module
 from nbprod.notebook import read_notebook
 from tests.helpers.environment import FIXED_ENVIRONMENT
 from tests.helpers.paths import EXAMPLES, ROOT
@@ -31,16 +29,7 @@ SERVING_MODEL = ROOT / "templates" / "project" / "src" / "serving_model.py"
 ROWS = "n,x,name,flag\n1,0.5,a,True\n2,,b,\n3,2.25,,False\n"
 
 
-def _shipped() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nbprod_serving_model", SERVING_MODEL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-serving_model = _shipped()
+serving_model = shipped_module("serving_model")
 
 
 def _contract() -> pa.DataFrameSchema:
