@@ -90,8 +90,12 @@ def test_the_same_environment_gives_the_same_files(
         FIXED_ENVIRONMENT, versions={**FIXED_ENVIRONMENT.versions, "pandas": "9.0"}
     )
     changed, _ = build_files(a, None, newer)
+    # The requirements are in pyproject.toml, in the card, and in what the logged
+    # serving model installs (pipeline.REQUIREMENTS).
     assert {rel for rel in first if changed[rel] != first[rel]} == {
         "pyproject.toml",
         "MODEL_CARD.md",
+        "src/churn_classifier/pipeline.py",
     }
     assert '"pandas==9.0"' in changed["pyproject.toml"]
+    assert '"pandas==9.0"' in changed["src/churn_classifier/pipeline.py"]

@@ -139,7 +139,8 @@ def _check_predict(
         settings = importlib.import_module(f"{package}.config")
         config = settings.load_config(project / "config.yaml")
         expected = np.asarray(pipeline.predict_rows(config, rows))
-        schema = pipeline.contract.schema(config.serving.range_tolerance)
+        contract = importlib.import_module(f"{package}.contract")
+        schema = contract.schema(config.serving.range_tolerance)
         if isinstance(rows, pd.DataFrame):
             assert schema is not None, "no contract for rows of named columns"
             for name, lines in _corrupted(schema, rows, scratch):
