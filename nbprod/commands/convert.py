@@ -547,7 +547,9 @@ def _contract(
         return Contract(reason=f"predict does not score new rows: {refused}")
     if not check.usage or not hasattr(rows, "columns"):
         return Contract(
-            reason=f"the rows of {serving.rows} are not a table of named columns"
+            reason=f"which columns of {serving.rows} the serving path reads is not "
+            "known: they are not a table of named columns, or running it without "
+            "each one took too long"
         )
     files = {}
     for d in a.plan.data:

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import sys
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -143,6 +144,9 @@ def _announce_stages(runners: dict[str, Any], target: Path) -> None:
 REFUSED_EXIT = 4
 # Rows of more columns are not probed column by column: each column read counts.
 MAX_PROBED = 200
+# Probing stops after this long, and gives nothing (no contract): a contract is
+# not worth a slow conversion, nor the proof's time limit.
+PROBE_SECONDS = 60.0
 # What replaces a column's values to see whether the serving path reads them.
 _PROBE = "\x00nbprod-probe"
 
@@ -169,7 +173,10 @@ def _usage(pipeline: Any, config: Any, rows: Any) -> dict[str, str]:
     if base is None:
         return {}
     found = {}
+    started = time.monotonic()
     for column in columns:
+        if time.monotonic() - started > PROBE_SECONDS:
+            return {}
         if served(rows.drop(columns=[column])) == base:
             found[str(column)] = "unused"
             continue
