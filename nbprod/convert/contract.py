@@ -34,7 +34,6 @@ class ColumnRule:
     """What the contract says of one column."""
 
     name: str
-    usage: Usage
     kind: Kind | None  # None: any values (only its presence matters)
     nullable: bool
     missing: int  # values seen missing
@@ -170,13 +169,13 @@ def _rule(
     missing, seen = int(series.isna().sum()), len(series)
     nullable = bool(missing) or bool(filled_by)
     if usage == "presence":
-        return ColumnRule(name, usage, None, True, missing, seen)
+        return ColumnRule(name, None, True, missing, seen)
     present = series.dropna()
     kind = _kind(series)
     if kind in ("number", "integer") and len(present):
         low, high = float(present.min()), float(present.max())
         return ColumnRule(
-            name, usage, kind, nullable, missing, seen, low, high, filled_by=filled_by
+            name, kind, nullable, missing, seen, low, high, filled_by=filled_by
         )
     categories: tuple[str, ...] = ()
     if kind == "text":
@@ -185,7 +184,6 @@ def _rule(
             categories = tuple(distinct)
     return ColumnRule(
         name,
-        usage,
         kind,
         nullable,
         missing,
