@@ -276,6 +276,10 @@ class Serving:
     # Otherwise each run of steps a stage runs too is one function both call.
     parts: tuple[ServingPart, ...] = ()
     held_out: HeldOut | None = None
+    # The other half of the split that held ``rows`` out (``X_train`` beside
+    # ``X_test``): the rows the model learned from, in the form new rows come in
+    # ("" when the rows were not split off so).
+    learned: str = ""
     # The named tuple the saved state (``inputs``) comes in, as one parameter
     # after the rows, when it is too much for parameters of its own.
     bundle: str = ""
@@ -376,6 +380,20 @@ class Plan:
 
     def stage(self, name: str) -> StagePlan | None:
         return next((s for s in self.stages if s.stage == name), None)
+
+    def scored_keys(self) -> tuple[str, ...]:
+        """The config keys (``group.key``) of the input files the rows the
+        notebook predicted on were read from: scored, not learned from."""
+        serving = self.serving
+        if serving is None or serving.made_by != "reader":
+            return ()
+        return tuple(
+            sorted(
+                f"{p.group}.{p.key}"
+                for p in self.params
+                if p.kind == "path" and p.cell == serving.source[0]
+            )
+        )
 
 
 @cache

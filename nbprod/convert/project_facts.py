@@ -106,6 +106,11 @@ class ServingCall:
     inputs: list[str]
     bundle: str | None
     params: list[dict[str, str]]
+    # monitor's reference: the rows the model learned from, saved in the form
+    # new rows come in (None: read from the input files), and the input files
+    # that were scored rather than learned from.
+    learned: str | None
+    scored_files: list[str]
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,12 @@ def serving_facts(
             inputs=list(serving.inputs),
             bundle=serving.bundle,
             params=[{"group": g, "key": k} for g, k in serving.params],
+            learned=(
+                serving.learned
+                if any(serving.learned in s.outputs for s in plan.stages)
+                else None
+            ),
+            scored_files=list(plan.scored_keys()),
         ),
         serving_reason=plan.serving_reason,
         serving_form=f"of ``{serving.rows}`` right after notebook cell {cell} made it",

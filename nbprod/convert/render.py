@@ -135,6 +135,7 @@ COPIED_FILES = {
     "project/src/scoring.py": "src/{package}/scoring.py",
     "project/src/serving_model.py": "src/{package}/serving_model.py",
     "project/src/serve.py": "src/{package}/serve.py",
+    "project/src/monitor.py": "src/{package}/monitor.py",
 }
 
 

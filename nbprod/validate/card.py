@@ -104,16 +104,7 @@ def card_facts(
         for key, value in scalars.items()
     ]
     keys = plan.data_keys()
-    # The file the rows the notebook predicted on were read from: scored, not
-    # learnt from.
-    scored = {
-        f"{p.group}.{p.key}"
-        for p in plan.params
-        if plan.serving is not None
-        and plan.serving.made_by == "reader"
-        and p.kind == "path"
-        and p.cell == plan.serving.source[0]
-    }
+    scored = plan.scored_keys()
     data = [
         {
             "key": keys.get(d.path, ""),

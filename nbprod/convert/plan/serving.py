@@ -114,6 +114,7 @@ def serving_path(
             what=what,
             called_by_stage=_called_once(flat, served, rows, held, ordered),
             held_out=_held_out(flat, held),
+            learned=_learned(source_stmt, rows) if held is None else "",
         ),
         f"{what} of the rows of {rows} (cell {source_cell.facts.number}), "
         f"predicted by {', '.join(models)}",
@@ -285,6 +286,16 @@ def _steps_and_state(
             state |= touched
             frontier -= touched
     return sorted(steps), state | (frontier - {rows})
+
+
+def _learned(statement: Statement, rows: str) -> str:
+    """The training half of the split that made ``rows``: a split returns each
+    array's two halves in turn (``X_train, X_test, y_train, y_test``), so the
+    held-out rows' training half is the name bound just before them."""
+    if statement.source != "split" or rows not in statement.writes:
+        return ""
+    at = statement.writes.index(rows)
+    return statement.writes[at - 1] if at % 2 else ""
 
 
 def _source(flat: Flat, served: ServedValue) -> tuple[int, str, _Held | None] | str:
