@@ -8,7 +8,7 @@ the config file, so the pipeline runs from any working directory.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,21 @@ class ServingConfig:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    """What ``monitor`` checks when not told (``input``, ``labels``: None), where
+    it writes its report, and when a change counts as drift (see config.yaml)."""
+
+    input: str | None
+    labels: str | None
+    reports_dir: str
+    p_value: float
+    psi: float
+    js_distance: float
+    missing_rate: float
+    metric_drop: float
+
+
+@dataclass(frozen=True)
 class PreprocessingConfig:
     """Values of the preprocessing group."""
 
@@ -69,6 +84,7 @@ class Config:
     preprocessing: PreprocessingConfig
     training: TrainingConfig
     serving: ServingConfig
+    monitoring: MonitoringConfig
     tracking: TrackingConfig
 
 
@@ -144,7 +160,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     base = path.resolve().parent
-    _keys(data, {*PATHS, *SCHEMA, "serving", "tracking"}, "config")
+    _keys(data, {*PATHS, *SCHEMA, "serving", "monitoring", "tracking"}, "config")
     groups = {}
     for name, kinds in SCHEMA.items():
         _keys(data[name], set(kinds), name)
@@ -170,6 +186,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         raise ConfigError(
             "serving.range_tolerance must be 0 or more, serving.max_request_bytes more than 0"
         )
+    monitoring = _monitoring(data["monitoring"], base)
     _keys(data["tracking"], {"mlflow", "experiment", "register_as"}, "tracking")
     register_as = data["tracking"]["register_as"]
     tracking = TrackingConfig(
@@ -183,4 +200,28 @@ def load_config(path: str | Path = "config.yaml") -> Config:
             else _check(register_as, "str", "tracking.register_as", base)
         ),
     )
-    return Config(**paths, **groups, serving=serving, tracking=tracking)
+    return Config(
+        **paths, **groups, serving=serving, monitoring=monitoring, tracking=tracking
+    )
+
+
+def _monitoring(data: Any, base: Path) -> MonitoringConfig:
+    _keys(data, {f.name for f in fields(MonitoringConfig)}, "monitoring")
+    files = {
+        key: (
+            None
+            if data[key] is None
+            else _check(data[key], "path", f"monitoring.{key}", base)
+        )
+        for key in ("input", "labels")
+    }
+    limits = {
+        key: _check(data[key], "float", f"monitoring.{key}", base)
+        for key in ("p_value", "psi", "js_distance", "missing_rate", "metric_drop")
+    }
+    if not 0 < limits["p_value"] < 1 or any(value < 0 for value in limits.values()):
+        raise ConfigError(
+            "monitoring.p_value must lie between 0 and 1, the other thresholds be 0 or more"
+        )
+    reports = _check(data["reports_dir"], "path", "monitoring.reports_dir", base)
+    return MonitoringConfig(**files, reports_dir=reports, **limits)

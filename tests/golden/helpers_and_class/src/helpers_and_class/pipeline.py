@@ -169,13 +169,14 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         schema = contract.schema(config.serving.range_tolerance) if checked else None
         for key in checked:
             check_file(schema, config, key)
-    return run_stages(
+    values = run_stages(
         config,
         stages,
         TABLES,
         artifacts=Path(config.artifacts_dir),
         metrics_file=Path(config.metrics_file),
     )
+    return values
 
 
 def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
@@ -245,3 +246,11 @@ def predict_new(
     with a ``prediction`` column to ``target``. Returns the number of rows, and
     the file of the contract's problems (``lax``: scored anyway)."""
     return predictor(config).score_file(source, target, lax=lax)
+
+
+def monitor_file(
+    config: Config, source: Path, labels: Path | None = None
+) -> tuple[Any, list[Path]]:
+    """What monitor compares new rows with is the rows predict scores: this
+    pipeline scores none."""
+    raise refusal(PREDICT_REFUSED)

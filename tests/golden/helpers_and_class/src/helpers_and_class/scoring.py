@@ -348,6 +348,10 @@ class Predictor:
                 f"rows come as one of {', '.join(ROWS_FORMS)}, not {self.form!r}"
             )
 
+    def problems(self, frame: pd.DataFrame) -> list[Problem]:
+        """How ``frame`` breaks the contract (nothing scored)."""
+        return check_rows(self.schema, frame)[1]
+
     def score(
         self, frame: pd.DataFrame, *, lax: bool = False, what: str = "the rows"
     ) -> tuple[list[Any], list[Problem]]:

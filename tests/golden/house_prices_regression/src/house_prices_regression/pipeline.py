@@ -16,6 +16,7 @@ from typing import Any
 
 from . import evaluation, preprocessing, training
 from .config import Config
+from .monitor import Metric
 from .runtime import (
     Tables,
     artifact_path,
@@ -69,6 +70,13 @@ REQUIREMENTS: tuple[str, ...] = (
     "PyYAML==6.0.4",
     "scikit-learn==1.9.1",
 )
+# What monitor compares new rows with (monitor.py): the rows the model learned
+# from, X_train (the training half of the split that held X_test out).
+REFERENCE_ROWS: str | None = "X_train"
+SCORED_FILES: tuple[str, ...] = ()
+# The notebook's metrics that monitor --labels recomputes on new labelled rows,
+# called as the notebook called them.
+METRICS: tuple[Metric, ...] = ()
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X",
@@ -157,13 +165,16 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         schema = contract.schema(config.serving.range_tolerance) if checked else None
         for key in checked:
             check_file(schema, config, key)
-    return run_stages(
+    values = run_stages(
         config,
         stages,
         TABLES,
         artifacts=Path(config.artifacts_dir),
         metrics_file=Path(config.metrics_file),
     )
+    if PREDICT_REFUSED is None and reference_stage() in stages:
+        save_reference(config)
+    return values
 
 
 def track(config: Config, stages: Iterable[str], values: dict[str, Any]) -> str:
@@ -217,18 +228,16 @@ def log_serving(config: Config) -> str:
         state[saved.relative_to(artifacts).as_posix()] = saved
     # The input example: the rows as the first stage that saves them left them,
     # the form the notebook predicted on (later stages may save them changed).
-    makers = [stage for stage, names in OUTPUTS.items() if ROWS in names][:1]
-    rows_file = None
-    if makers:
-        _, rows_file = artifact_path(
-            artifacts, ROWS, outputs={makers[0]: OUTPUTS[makers[0]]}
-        )
     return log_serving_model(
         package=__package__,
         predictor=predictor(config),
         state=state,
         config=config,
-        rows_file=rows_file,
+        rows_file=(
+            artifact_path(artifacts, ROWS, outputs=rows_maker())[1]
+            if rows_maker()
+            else None
+        ),
         register_as=config.tracking.register_as,
         requirements=REQUIREMENTS,
     )
@@ -284,3 +293,121 @@ def predict_new(
     with a ``prediction`` column to ``target``. Returns the number of rows, and
     the file of the contract's problems (``lax``: scored anyway)."""
     return predictor(config).score_file(source, target, lax=lax)
+
+
+def rows_maker() -> dict[str, tuple[str, ...]]:
+    """The first stage that saves the rows the notebook predicted on, with its
+    outputs: it saves them in the form the notebook predicted on (later stages
+    may save them changed). Empty when no stage saves them."""
+    makers = [stage for stage, names in OUTPUTS.items() if ROWS in names][:1]
+    return {stage: OUTPUTS[stage] for stage in makers}
+
+
+def reference_stage() -> str:
+    """The stage that saves monitor's reference: the last to save what it is
+    made of (the serving state, the rows, the metrics' values)."""
+    needed = {
+        *SERVING_STATE,
+        ROWS,
+        *(n for m in METRICS for n in (m.truth, m.predicted)),
+    }
+    if REFERENCE_ROWS is not None:
+        needed.add(REFERENCE_ROWS)
+    return [stage for stage in OUTPUTS if needed & set(OUTPUTS[stage])][-1]
+
+
+def learned_rows(config: Config, schema: Any, rows: Any) -> tuple[Any, str]:
+    """The rows the model learned from, in the form new rows come in, and
+    where they come from in words (see REFERENCE_ROWS)."""
+    import pandas as pd
+
+    from . import contract
+    from .scoring import read_rows
+
+    if REFERENCE_ROWS is not None:
+        learned = load_artifacts(
+            Path(config.artifacts_dir), [REFERENCE_ROWS], outputs=OUTPUTS
+        )
+        return (
+            learned[REFERENCE_ROWS],
+            f"{REFERENCE_ROWS}, the rows the model learned from",
+        )
+    keys = [key for key in contract.CHECKED_FILES if key not in SCORED_FILES]
+    if not keys:
+        return rows, f"{ROWS}, the rows the notebook predicted on"
+    files = [
+        read_rows(Path(getattr(getattr(config, g), k)), schema)
+        for g, k in (key.split(".") for key in keys)
+    ]
+    return pd.concat(files, ignore_index=True), ", ".join(keys)
+
+
+def reference_file(config: Config) -> Path:
+    """monitor's reference profile, beside the artifacts of :func:`reference_stage`."""
+    from .monitor import REFERENCE_FILE
+
+    return Path(config.artifacts_dir) / reference_stage() / REFERENCE_FILE
+
+
+def save_reference(config: Config) -> Path | None:
+    """Save monitor's reference (monitor.py): the contract's columns in the rows
+    the model learned from, its predictions on the notebook's rows, and the
+    notebook's metrics as the saved values measure them. None when there is no
+    contract to name the columns."""
+    from . import contract, monitor
+
+    schema = contract.schema(config.serving.range_tolerance)
+    if schema is None or not rows_maker():
+        return None
+    artifacts = Path(config.artifacts_dir)
+    rows = load_artifacts(artifacts, [ROWS], outputs=rows_maker())[ROWS]
+    learned, said = learned_rows(config, schema, rows)
+    values = load_artifacts(
+        artifacts, {n for m in METRICS for n in (m.truth, m.predicted)}, outputs=OUTPUTS
+    )
+    kept = monitor.reference(
+        learned,
+        monitor.watched(schema),
+        list(predict_rows(config, rows)),
+        source=said,
+        scored=f"the {len(rows)} rows of {ROWS} the notebook predicted on",
+        metrics=monitor.measured(METRICS, values),
+    )
+    return monitor.save(kept, reference_file(config))
+
+
+def monitor_file(
+    config: Config, source: Path, labels: Path | None = None
+) -> tuple[Any, list[Path]]:
+    """Compare the rows of ``source`` with the reference (and, given their
+    ``labels``, the notebook's metrics); write the report to
+    monitoring.reports_dir. Returns the report and the files written."""
+    from . import monitor
+    from .scoring import PredictError, read_rows
+
+    if PREDICT_REFUSED is not None:
+        raise refusal(PREDICT_REFUSED)
+    scorer = predictor(config)
+    if scorer.schema is None:
+        raise PredictError(
+            "monitor compares the columns of the data contract, and contract.py has none"
+        )
+    saved = reference_file(config)
+    if not saved.is_file():
+        raise PredictError(
+            f"no reference to compare with: {saved} is saved by the {reference_stage()} stage, run it first"
+        )
+    kept = json.loads(saved.read_text(encoding="utf-8"))
+    frame = read_rows(source, scorer.schema)
+    truth = monitor.read_labels(labels, len(frame)) if labels is not None else None
+    m = config.monitoring
+    limits = monitor.Thresholds(
+        m.p_value, m.psi, m.js_distance, m.missing_rate, m.metric_drop
+    )
+    report, predictions = monitor.check(
+        kept, frame, scorer, limits, source=str(source), labels=truth, metrics=METRICS
+    )
+    written = monitor.write_report(
+        report, Path(m.reports_dir), frame, predictions, title="house_prices_regression"
+    )
+    return report, written

@@ -1,4 +1,4 @@
-"""Command line: ``python -m spam_text_classifier run|preprocess|train|predict|evaluate|serve``."""
+"""Command line: ``python -m spam_text_classifier run|preprocess|train|predict|evaluate|serve|monitor``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ import sys
 from pathlib import Path
 
 from .config import Config, ConfigError, load_config
-from .pipeline import ALL_STAGES, OUTPUTS, STAGES, predict_new, predictor, run, track
+from .monitor import MonitorError, verdict
+from .pipeline import (
+    ALL_STAGES,
+    OUTPUTS,
+    STAGES,
+    monitor_file,
+    predict_new,
+    predictor,
+    run,
+    track,
+)
 from .runtime import MissingInput, TrackingError, require_mlflow, tracking_on
 from .scoring import ContractError, PredictError
 
@@ -21,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m spam_text_classifier",
         description="Run the spam_text_classifier pipeline, or one of its stages.",
     )
-    parser.add_argument("command", choices=("run", *ALL_STAGES, "serve"))
+    parser.add_argument("command", choices=("run", *ALL_STAGES, "serve", "monitor"))
     parser.add_argument(
         "--config", default="config.yaml", help="config file (default: %(default)s)"
     )
@@ -29,7 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         "--artifacts", help="artifacts folder (default: artifacts_dir in the config)"
     )
     parser.add_argument(
-        "--input", type=Path, help="predict: new rows to score (CSV or parquet)"
+        "--input",
+        type=Path,
+        help="predict: new rows to score (CSV or parquet); monitor: new rows to compare (default: monitoring.input)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="monitor: the true labels of the new rows, one column (default: monitoring.labels)",
     )
     parser.add_argument(
         "--output", type=Path, help="predict: where to write the scored rows"
@@ -48,14 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         "--port", type=int, default=8000, help="serve: the port (default: %(default)s)"
     )
     args = parser.parse_args(argv)
-    if (args.input is None) != (args.output is None) or (
-        args.input and args.command != "predict"
+    predicting = args.command != "monitor" and args.input is not None
+    if (
+        predicting
+        and args.command != "predict"
+        or (args.output is not None) != predicting
     ):
         parser.error("--input and --output go together, with the predict command")
-    if args.lax and args.input is None:
+    if args.lax and not predicting:
         parser.error("--lax goes with predict --input")
+    if args.labels is not None and args.command != "monitor":
+        parser.error("--labels goes with monitor")
     if (
-        args.command not in ("run", "serve")
+        args.command not in ("run", "serve", "monitor")
         and args.command not in STAGES
         and args.input is None
     ):
@@ -73,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         config = dataclasses.replace(config, artifacts_dir=args.artifacts)
     if args.command == "serve":
         return serve(config, args.host, args.port)
+    if args.command == "monitor":
+        return monitor(config, args.input, args.labels)
     if args.input is not None:
         try:
             count, problems = predict_new(config, args.input, args.output, lax=args.lax)
@@ -141,6 +165,38 @@ def serve(config: Config, host: str, port: int) -> int:
     # serve.py logs each request in one line: uvicorn's access log would repeat it.
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     return 0
+
+
+def monitor(config: Config, source: Path | None, labels: Path | None) -> int:
+    """Compare new rows with the rows the model learned from (monitor.py) and
+    write the report; exit 1 when a threshold is crossed, so a scheduler alerts."""
+    if source is None and config.monitoring.input is not None:
+        source = Path(config.monitoring.input)
+        labels = Path(config.monitoring.labels) if config.monitoring.labels else None
+    if source is None:
+        print(
+            "error: monitor needs new rows: --input FILE, or monitoring.input in the config",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        import matplotlib  # noqa: F401
+        import scipy  # noqa: F401
+    except ImportError as exc:
+        print(
+            f'error: monitor needs scipy and matplotlib ({exc}): pip install -e ".[monitor]"',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        report, written = monitor_file(config, source, labels)
+    except (PredictError, FileNotFoundError, MonitorError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"monitor: {verdict(report)}; wrote {', '.join(str(path) for path in written)}"
+    )
+    return 1 if report.alarm else 0
 
 
 if __name__ == "__main__":
