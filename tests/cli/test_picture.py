@@ -5,11 +5,9 @@ nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from nbprod.convert.picture import (
 from nbprod.notebook import read_notebook
 from nbprod.plan import CellPlan, Plan
 from nbprod.stages import Stage
+from tests.helpers.chromium import offline_chromium, page_requests
 from tests.helpers.cli import run_nbprod
 from tests.helpers.paths import EXAMPLE_NOTEBOOKS, EXAMPLES
 
@@ -249,63 +248,6 @@ def test_the_page_holds_its_picture_and_loads_nothing() -> None:
 # The page in a browser with no network.
 
 
-def _chromium() -> str:
-    found = next(
-        filter(None, map(shutil.which, ("chromium", "chromium-browser", "chrome"))),
-        None,
-    )
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("no Chromium: .ci/run installs Debian's chromium package")
-        pytest.skip("no Chromium on this machine (CI installs it)")
-    return found
-
-
-def _offline_chromium(
-    tmp_path: Path, page: Path, *mode: str
-) -> subprocess.CompletedProcess[str]:
-    """Headless Chromium opening ``page`` with every host unresolvable and every
-    request sent to a closed port, its own background requests off, and a log of
-    every request it makes (``net.json``)."""
-    profile = tmp_path / f"profile{len(list(tmp_path.glob('profile*')))}"
-    return subprocess.run(
-        [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=127.0.0.1:9",
-            f"--user-data-dir={profile}",
-            f"--log-net-log={tmp_path / 'net.json'}",
-            *mode,
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _page_requests(net_log: Path) -> list[str]:
-    """What the page asked the network for: the requests made for a document
-    opened from a file (Chromium's own, for its updates and accounts, are
-    not)."""
-    events = json.loads(net_log.read_text(encoding="utf-8"))["events"]
-    return sorted(
-        {
-            e["params"]["url"]
-            for e in events
-            if "file://" in e.get("params", {}).get("network_isolation_key", "")
-        }
-    )
-
-
 @pytest.mark.e2e
 def test_the_titanic_plan_page_draws_every_cell_in_chromium_offline(
     tmp_path: Path,
@@ -316,9 +258,9 @@ def test_the_titanic_plan_page_draws_every_cell_in_chromium_offline(
     page.write_text(done.stdout, encoding="utf-8")
     plan = _plan(TITANIC)
 
-    dumped = _offline_chromium(tmp_path, page, "--dump-dom")
+    dumped = offline_chromium(tmp_path, page, "--dump-dom")
     assert dumped.returncode == 0, dumped.stderr
-    assert _page_requests(tmp_path / "net.json") == []
+    assert page_requests(tmp_path / "net.json") == []
     (picture,) = re.findall(r"<svg\b.*?</svg>", dumped.stdout, re.S)
     cells = _cells(picture)  # as the browser parsed the page
     assert sorted(cells) == _code_cells(TITANIC)
@@ -335,7 +277,7 @@ def test_the_titanic_plan_page_draws_every_cell_in_chromium_offline(
         for v in re.findall(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', picture)[0]
     )
     screenshot = tmp_path / "titanic-plan.png"
-    shot = _offline_chromium(
+    shot = offline_chromium(
         tmp_path,
         tmp_path / "plan.svg",
         f"--window-size={width},{height}",
@@ -343,7 +285,7 @@ def test_the_titanic_plan_page_draws_every_cell_in_chromium_offline(
         "--hide-scrollbars",
     )
     assert shot.returncode == 0, shot.stderr
-    assert _page_requests(tmp_path / "net.json") == []
+    assert page_requests(tmp_path / "net.json") == []
     if os.environ.get("NBPROD_SCREENSHOTS"):
         shutil.copy(screenshot, Path(os.environ["NBPROD_SCREENSHOTS"]))
     image = Image.open(screenshot).convert("RGB")
