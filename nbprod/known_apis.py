@@ -412,6 +412,43 @@ PURE_BUILTINS = frozenset(
 # Libraries whose functions compute a value and change nothing (but for the
 # exceptions ``is_pure_call`` names: writers, readers, random draws, settings).
 PURE_LIBRARIES = ("pandas.", "numpy.", "sklearn.metrics.")
+# The functions of scikit-learn's metrics module, whose calls the analysis records
+# (``CellFacts.metric_calls``): which of them ``monitor`` recomputes is decided in
+# ``convert.plan.metrics``.
+METRIC_CALLS = ("sklearn.metrics.*",)
+# The metrics ``monitor`` can compute again on new labelled rows: only functions
+# whose first two parameters are (y_true, y_pred) or (y_true, y_score), so that
+# the truth and what ``predict`` serves are all they need (not clustering scores of
+# the features, not curves, not reports). Each by its qualified name, and whether a
+# higher value is better: an error or a loss is better lower.
+_MONITORED = (
+    "accuracy_score",
+    "balanced_accuracy_score",
+    "f1_score",
+    "precision_score",
+    "recall_score",
+    "jaccard_score",
+    "matthews_corrcoef",
+    "cohen_kappa_score",
+    "roc_auc_score",
+    "average_precision_score",
+    "log_loss",
+    "brier_score_loss",
+    "hamming_loss",
+    "zero_one_loss",
+    "mean_squared_error",
+    "root_mean_squared_error",
+    "mean_absolute_error",
+    "median_absolute_error",
+    "r2_score",
+    "explained_variance_score",
+    "mean_absolute_percentage_error",
+    "max_error",
+)
+MONITORED_METRICS: Mapping[str, bool] = {
+    f"sklearn.metrics.{name}": not name.endswith(("_error", "_loss"))
+    for name in _MONITORED
+}
 # Calls that only show something in Jupyter: they leave the pipeline, and IPython
 # never becomes a dependency of the project.
 DISPLAY_PATTERNS = ("display", "IPython.display.*", "IPython.core.display.*")

@@ -37,6 +37,7 @@ from nbprod.convert.format import format_sources
 from nbprod.convert.generate import generate_modules
 from nbprod.convert.picture import svg
 from nbprod.convert.plan import build_plan
+from nbprod.convert.plan.metrics import monitored_metrics
 from nbprod.convert.plan.params import written_paths
 from nbprod.convert.project_facts import (
     PIPELINE_PICTURE,
@@ -289,6 +290,7 @@ def build_files(
         roots=generated.roots,
         env=env,
         card=card_facts(a.plan),
+        monitored=monitored_metrics(a.plan, a.facts),
     )
     files = render_project(facts.variables())
     pkg = a.plan.package

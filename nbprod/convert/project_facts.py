@@ -10,12 +10,13 @@ fact this module does not make fails in nbprod's tests, not in a user's project.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from nbprod.convert.contract import NOT_INFERRED, Contract
 from nbprod.convert.environment import DEV_TOOLS, Environment, dependencies
+from nbprod.convert.plan.metrics import MonitoredMetric
 from nbprod.convert.plan.names import cells_text
 from nbprod.convert.plan.params import config_class
 from nbprod.convert.plan.serving import SERVE_FUNCTION
@@ -161,6 +162,9 @@ class ProjectFacts:
     figures_dir: str
     figures_argument: str
     figures: list[FigureFacts]
+    # The notebook's own metrics ``monitor`` recomputes on new labelled rows
+    # (``plan.metrics.MonitoredMetric``'s fields, by name), in notebook order.
+    monitored_metrics: list[dict[str, Any]]
     predict: ServingFacts
 
     def variables(self) -> dict[str, Any]:
@@ -186,8 +190,10 @@ def project_facts(
     roots: set[str],
     env: Environment,
     card: Mapping[str, Any],
+    monitored: Sequence[MonitoredMetric],
 ) -> ProjectFacts:
-    """What the templates are rendered with: the plan's facts and ``env``'s."""
+    """What the templates are rendered with: the plan's facts and ``env``'s, and
+    the metrics ``monitor`` recomputes (``plan.metrics.monitored_metrics``)."""
     keys = plan.data_keys()  # an input file's path -> its config key
     return ProjectFacts(
         package=plan.package,
@@ -225,6 +231,7 @@ def project_facts(
         figures_dir=FIGURES_DIR,
         figures_argument=plan.figures_argument,
         figures=[FigureFacts(f"{f.name}.png", f.cell) for f in plan.figures],
+        monitored_metrics=[asdict(m) for m in monitored],
         predict=serving_facts(plan),
     )
 

@@ -9,6 +9,7 @@ from jinja2 import meta
 from nbprod.commands.convert import analyse
 from nbprod.convert.analysis import collect_imports
 from nbprod.convert.generate import generate_modules
+from nbprod.convert.plan.metrics import monitored_metrics
 from nbprod.convert.project_facts import project_facts
 from nbprod.convert.render import PROJECT_FILES, environment, render
 from nbprod.notebook import read_notebook
@@ -29,6 +30,7 @@ def facts() -> dict:
         roots=generated.roots,
         env=FIXED_ENVIRONMENT,
         card=card_facts(a.plan),
+        monitored=monitored_metrics(a.plan, a.facts),
     ).variables()
 
 

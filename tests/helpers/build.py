@@ -20,6 +20,11 @@ def plan_of(*sources: str, tags: dict[int, list[str]] | None = None) -> Plan:
     return _analysed(sources, tags).plan
 
 
+def analysis_of(*sources: str, tags: dict[int, list[str]] | None = None) -> Analysis:
+    """Everything known of a notebook made of ``sources``: its plan and facts."""
+    return _analysed(sources, tags)
+
+
 def stage_modules(
     *sources: str, tags: dict[int, list[str]] | None = None
 ) -> dict[str, str]:

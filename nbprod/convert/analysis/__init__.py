@@ -4,8 +4,9 @@ Pure: normalised cells in, facts out. One module per question: ``kinds`` (what e
 statement is, what is kept), ``scope`` (names read, defined, used), ``resolve``
 (qualified names and types), ``dataflow`` (mutations, deletions, calls of helpers),
 ``signals`` (stages), ``effects`` (files, plots, clock, rows), ``literals`` (config
-values), ``randomness`` (unseeded draws), ``predictors``; ``cell`` runs them
-together in one traversal and ``notebook`` over every cell.
+values), ``randomness`` (unseeded draws), ``predictors``, ``metric_calls`` (what
+the notebook measures); ``cell`` runs them together in one traversal and
+``notebook`` over every cell.
 """
 
 from nbprod.convert.analysis.facts import (
@@ -15,6 +16,7 @@ from nbprod.convert.analysis.facts import (
     Helper,
     Import,
     Literal,
+    MetricCall,
     NameCall,
     ParsedCell,
     Prediction,
@@ -41,6 +43,7 @@ __all__ = [
     "Helper",
     "Import",
     "Literal",
+    "MetricCall",
     "NameCall",
     "ParsedCell",
     "Prediction",

@@ -29,6 +29,7 @@ from nbprod.convert.analysis.imports import implied_imports, imports_of
 from nbprod.convert.analysis.kinds import Kinds, sort_statements
 from nbprod.convert.analysis.known_strings import forget
 from nbprod.convert.analysis.literals import LiteralsPart
+from nbprod.convert.analysis.metric_calls import MetricCallsPart
 from nbprod.convert.analysis.nodes import bound_names, line_of, names_in, walk
 from nbprod.convert.analysis.predictors import PredictorsPart
 from nbprod.convert.analysis.randomness import RandomnessPart, Seeding
@@ -96,6 +97,7 @@ class _Parts:
     randomness: RandomnessPart
     predictors: PredictorsPart
     rows: RowsPart
+    metric_calls: MetricCallsPart
     fitting: frozenset[str]
 
     def batch(self) -> Batch:
@@ -110,6 +112,7 @@ class _Parts:
                 self.randomness,
                 self.predictors,
                 self.rows,
+                self.metric_calls,
             ]
         )
 
@@ -131,6 +134,7 @@ def _parts(
         RandomnessPart(pc, resolver, before.seeding, resolution.set_loops),
         PredictorsPart(imports, calls, before.predicting),
         RowsPart(imports, calls, before.predicting, fitting, before.fitted),
+        MetricCallsPart(pc, calls),
         fitting,
     )
 
@@ -234,6 +238,7 @@ def _cell_facts(
         draws=sorting.draws,
         figures=sorting.figures,
         nested_displays=sorting.nested_displays,
+        metric_calls=parts.metric_calls.result(),
     )
 
 

@@ -98,6 +98,23 @@ class Literal:
 
 
 @dataclass(frozen=True)
+class MetricCall:
+    """A call of a ``sklearn.metrics`` function that runs where it is written:
+    in a cell's code, not in a function, lambda or comprehension body."""
+
+    function: str  # qualified: ``sklearn.metrics.accuracy_score``
+    # each positional argument: the name it is, or None for any other expression
+    names: tuple[str | None, ...]
+    # (keyword, source) of each keyword argument whose value is a literal
+    keywords: tuple[tuple[str, str], ...]
+    # it has ``*args``, ``**kwargs`` or a keyword whose value is not a literal
+    opaque: bool
+    statement: int  # index of the top-level statement holding it
+    line: int
+    source: str  # the call as written
+
+
+@dataclass(frozen=True)
 class Dropped:
     """A statement left out of the pipeline, and why."""
 
@@ -247,6 +264,7 @@ class CellFacts:
     figures: tuple[str, ...] = ()
     # first lines of the displays inside kept statements, left out of the pipeline
     nested_displays: tuple[int, ...] = ()
+    metric_calls: tuple[MetricCall, ...] = ()  # in kept code, in the order written
 
 
 @dataclass(frozen=True, eq=False)
