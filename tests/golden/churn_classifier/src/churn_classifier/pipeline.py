@@ -76,7 +76,24 @@ REFERENCE_ROWS: str | None = None
 SCORED_FILES: tuple[str, ...] = ()
 # The notebook's metrics that monitor --labels recomputes on new labelled rows,
 # called as the notebook called them.
-METRICS: tuple[Metric, ...] = ()
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        function="accuracy_score",
+        truth="y_test",
+        predicted="y_pred",
+        keywords={},
+        where="cell 16, line 2: accuracy_score(y_test, y_pred)",
+        higher_is_better=True,
+    ),
+    Metric(
+        function="f1_score",
+        truth="y_test",
+        predicted="y_pred",
+        keywords={},
+        where="cell 16, line 3: f1_score(y_test, y_pred)",
+        higher_is_better=True,
+    ),
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X_train",

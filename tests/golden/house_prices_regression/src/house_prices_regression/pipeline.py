@@ -76,7 +76,24 @@ REFERENCE_ROWS: str | None = "X_train"
 SCORED_FILES: tuple[str, ...] = ()
 # The notebook's metrics that monitor --labels recomputes on new labelled rows,
 # called as the notebook called them.
-METRICS: tuple[Metric, ...] = ()
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        function="mean_squared_error",
+        truth="y_test",
+        predicted="rf_pred",
+        keywords={},
+        where="cell 14, line 2: mean_squared_error(y_test, rf_pred)",
+        higher_is_better=False,
+    ),
+    Metric(
+        function="r2_score",
+        truth="y_test",
+        predicted="rf_pred",
+        keywords={},
+        where="cell 14, line 3: r2_score(y_test, rf_pred)",
+        higher_is_better=True,
+    ),
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X",

@@ -74,7 +74,40 @@ REFERENCE_ROWS: str | None = "X_train"
 SCORED_FILES: tuple[str, ...] = ()
 # The notebook's metrics that monitor --labels recomputes on new labelled rows,
 # called as the notebook called them.
-METRICS: tuple[Metric, ...] = ()
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        function="accuracy_score",
+        truth="y_test",
+        predicted="y_pred",
+        keywords={},
+        where="cell 9, line 6: accuracy_score(y_test, y_pred)",
+        higher_is_better=True,
+    ),
+    Metric(
+        function="precision_score",
+        truth="y_test",
+        predicted="y_pred",
+        keywords={},
+        where="cell 9, line 7: precision_score(y_test, y_pred)",
+        higher_is_better=True,
+    ),
+    Metric(
+        function="recall_score",
+        truth="y_test",
+        predicted="y_pred",
+        keywords={},
+        where="cell 9, line 8: recall_score(y_test, y_pred)",
+        higher_is_better=True,
+    ),
+    Metric(
+        function="f1_score",
+        truth="y_test",
+        predicted="y_pred",
+        keywords={},
+        where="cell 9, line 9: f1_score(y_test, y_pred)",
+        higher_is_better=True,
+    ),
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X_train",

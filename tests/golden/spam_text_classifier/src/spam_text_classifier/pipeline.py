@@ -75,7 +75,24 @@ REFERENCE_ROWS: str | None = "X_train"
 SCORED_FILES: tuple[str, ...] = ()
 # The notebook's metrics that monitor --labels recomputes on new labelled rows,
 # called as the notebook called them.
-METRICS: tuple[Metric, ...] = ()
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        function="accuracy_score",
+        truth="y_test",
+        predicted="lr_pred",
+        keywords={},
+        where="cell 11, line 7: accuracy_score(y_test, lr_pred)",
+        higher_is_better=True,
+    ),
+    Metric(
+        function="f1_score",
+        truth="y_test",
+        predicted="lr_pred",
+        keywords={},
+        where="cell 11, line 7: f1_score(y_test, lr_pred)",
+        higher_is_better=True,
+    ),
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "X_train",

@@ -92,7 +92,24 @@ REFERENCE_ROWS: str | None = None
 SCORED_FILES: tuple[str, ...] = ("preprocessing.passengers_test_path",)
 # The notebook's metrics that monitor --labels recomputes on new labelled rows,
 # called as the notebook called them.
-METRICS: tuple[Metric, ...] = ()
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        function="accuracy_score",
+        truth="y_val",
+        predicted="val_pred",
+        keywords={},
+        where="cell 20, line 3: accuracy_score(y_val, val_pred)",
+        higher_is_better=True,
+    ),
+    Metric(
+        function="f1_score",
+        truth="y_val",
+        predicted="val_pred",
+        keywords={},
+        where="cell 20, line 3: f1_score(y_val, val_pred)",
+        higher_is_better=True,
+    ),
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "FAMILY_OFFSET",

@@ -74,7 +74,16 @@ REFERENCE_ROWS: str | None = "X_train"
 SCORED_FILES: tuple[str, ...] = ()
 # The notebook's metrics that monitor --labels recomputes on new labelled rows,
 # called as the notebook called them.
-METRICS: tuple[Metric, ...] = ()
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        function="accuracy_score",
+        truth="y_test",
+        predicted="test_pred",
+        keywords={},
+        where="cell 11, line 3: accuracy_score(y_test, test_pred)",
+        higher_is_better=True,
+    ),
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "preprocess": (
         "wine",
