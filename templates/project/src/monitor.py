@@ -640,6 +640,7 @@ def _html(report: Report, pictures: Mapping[str, str], *, title: str) -> str:
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>Monitoring {e(title)}</title>
 <style>{_STYLE}</style>
 </head>
