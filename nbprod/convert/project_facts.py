@@ -112,6 +112,9 @@ class ServingCall:
     # that were scored rather than learned from.
     learned: str | None
     scored_files: list[str]
+    # The stage that saves the rows as the notebook predicted on them: the one
+    # whose cell made them (None: no stage saves them).
+    rows_stage: str | None
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,14 @@ def serving_facts(
                 else None
             ),
             scored_files=list(plan.scored_keys()),
+            rows_stage=next(
+                (
+                    s.stage.command
+                    for s in plan.stages
+                    if cell in s.cells and serving.rows in s.outputs
+                ),
+                None,
+            ),
         ),
         serving_reason=plan.serving_reason,
         serving_form=f"of ``{serving.rows}`` right after notebook cell {cell} made it",

@@ -72,6 +72,8 @@ REQUIREMENTS: tuple[str, ...] = (
 # What monitor compares new rows with (monitor.py): the rows the model learned
 # from, X_train (the training half of the split that held X_test out).
 REFERENCE_ROWS: str | None = "X_train"
+# The stage that saves the rows the notebook predicted on, as it predicted on them.
+ROWS_STAGE: str | None = "preprocess"
 SCORED_FILES: tuple[str, ...] = ()
 # The notebook's metrics that monitor --labels recomputes on new labelled rows,
 # called as the notebook called them.
@@ -241,8 +243,7 @@ def log_serving(config: Config) -> str:
                 f"serving path not logged: {name} is made by {stage}, which has not run"
             )
         state[saved.relative_to(artifacts).as_posix()] = saved
-    # The input example: the rows as the first stage that saves them left them,
-    # the form the notebook predicted on (later stages may save them changed).
+    # The input example: the rows in the form the notebook predicted on.
     return log_serving_model(
         package=__package__,
         predictor=predictor(config),
@@ -311,11 +312,10 @@ def predict_new(
 
 
 def rows_maker() -> dict[str, tuple[str, ...]]:
-    """The first stage that saves the rows the notebook predicted on, with its
-    outputs: it saves them in the form the notebook predicted on (later stages
-    may save them changed). Empty when no stage saves them."""
-    makers = [stage for stage, names in OUTPUTS.items() if ROWS in names][:1]
-    return {stage: OUTPUTS[stage] for stage in makers}
+    """The stage that saves the rows the notebook predicted on in the form it
+    predicted on (the stage of the cell that made them; later stages may save them
+    changed), with its outputs. Empty when no stage saves them."""
+    return {ROWS_STAGE: OUTPUTS[ROWS_STAGE]} if ROWS_STAGE is not None else {}
 
 
 def reference_stage() -> str:
@@ -328,12 +328,14 @@ def reference_stage() -> str:
     }
     if REFERENCE_ROWS is not None:
         needed.add(REFERENCE_ROWS)
-    return [stage for stage in OUTPUTS if needed & set(OUTPUTS[stage])][-1]
+    makers = [stage for stage in OUTPUTS if needed & set(OUTPUTS[stage])]
+    return makers[-1] if makers else STAGES[-1]
 
 
 def learned_rows(config: Config, schema: Any, rows: Any) -> tuple[Any, str]:
     """The rows the model learned from, in the form new rows come in, and
-    where they come from in words (see REFERENCE_ROWS)."""
+    where they come from in words (see REFERENCE_ROWS); None when there are
+    none to read."""
     import pandas as pd
 
     from . import contract
@@ -372,20 +374,33 @@ def save_reference(config: Config) -> Path | None:
     from . import contract, monitor
 
     schema = contract.schema(config.serving.range_tolerance)
-    if schema is None or not rows_maker():
+    if schema is None:
         return None
     artifacts = Path(config.artifacts_dir)
-    rows = load_artifacts(artifacts, [ROWS], outputs=rows_maker())[ROWS]
+    rows = (
+        load_artifacts(artifacts, [ROWS], outputs=rows_maker())[ROWS]
+        if rows_maker()
+        else None
+    )
     learned, said = learned_rows(config, schema, rows)
+    if learned is None:
+        return None
+    # Predictions on the notebook's own rows; on the rows it learned from when
+    # no stage saves those.
+    scored = rows if rows is not None else learned
     values = load_artifacts(
         artifacts, {n for m in METRICS for n in (m.truth, m.predicted)}, outputs=OUTPUTS
     )
     kept = monitor.reference(
         learned,
         monitor.watched(schema),
-        list(predict_rows(config, rows)),
+        list(predict_rows(config, scored)),
         source=said,
-        scored=f"the {len(rows)} rows of {ROWS} the notebook predicted on",
+        scored=(
+            f"the {len(scored)} rows of {ROWS} the notebook predicted on"
+            if rows is not None
+            else f"the {len(scored)} rows of {said}"
+        ),
         metrics=monitor.measured(METRICS, values),
     )
     return monitor.save(kept, reference_file(config))
