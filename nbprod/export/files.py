@@ -52,6 +52,8 @@ def orchestration_files(
     facts = {
         "package": plan.package,
         "stages": stage_facts(plan),
+        # monitor compares new rows as predict scores them: none without a serving path
+        "monitor": plan.serving is not None,
         "python_minor": python_minor,
     }
     files = {

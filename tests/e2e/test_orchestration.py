@@ -12,14 +12,16 @@ import sys
 from pathlib import Path
 
 import joblib
+import pandas as pd
 import pytest
 import yaml
 
 from nbprod.export.files import stage_facts
 from nbprod.validate.compare import Verdict, compare
 from tests.helpers.build import plan_of
-from tests.helpers.cli import run_nbprod, run_ok
-from tests.helpers.paths import copy_examples
+from tests.helpers.cli import run, run_nbprod, run_ok
+from tests.helpers.paths import EXAMPLES, copy_examples
+from tests.helpers.shared import copy_example_converted, example_converted
 
 pytestmark = pytest.mark.e2e
 
@@ -40,23 +42,19 @@ def _files(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """titanic converted with both orchestrators, and the artifacts and metrics of
-    its own ``python -m PKG run`` in ``reference/``."""
+    """titanic converted (and validated: monitor compares the columns of the data
+    contract validation infers) as the session converts it once, with the files
+    of both orchestrators exported into it; and the artifacts and metrics of its
+    own ``python -m PKG run`` in ``reference/``."""
     base = tmp_path_factory.mktemp("orchestrated")
-    notebooks = copy_examples(base)
-    out = base / "project"
-    converted = run_nbprod(
-        "convert",
-        notebooks / f"{PACKAGE}.ipynb",
-        "-o",
-        out,
-        "--no-validate",
-        "--orchestrator",
-        "airflow",
-        "--orchestrator",
-        "kubeflow",
+    converted, result = example_converted(
+        tmp_path_factory, EXAMPLES / f"{PACKAGE}.ipynb"
     )
-    assert converted.returncode == 0, converted.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    _, out = copy_example_converted(converted, base)
+    for orchestrator in ("airflow", "kubeflow"):
+        exported = run_nbprod("export", orchestrator, out)
+        assert exported.returncode == 0, exported.stderr
     env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
     reference = base / "reference"
     run_ok(
@@ -76,6 +74,12 @@ def _same_as_reference(project: Path, artifacts: Path) -> None:
     assert saved == sorted(_files(reference))
     for name in saved:
         if Path(name).stem == "_random_state":  # the first stage's start is unseeded
+            continue
+        if name.endswith(".json"):  # monitor's reference profile
+            ours, theirs = (
+                (a / name).read_text("utf-8") for a in (artifacts, reference)
+            )
+            assert json.loads(ours) == json.loads(theirs), name
             continue
         ours, theirs = joblib.load(artifacts / name), joblib.load(reference / name)
         verdict = compare(name, ours, theirs, [])
@@ -115,9 +119,13 @@ def _airflow(major: str) -> Path:
 
 
 @pytest.mark.parametrize("major", sorted(AIRFLOWS))
-def test_the_airflow_dag_loads_and_runs_every_stage(
+def test_the_airflow_dag_loads_and_runs_every_stage_then_monitor(
     project: Path, tmp_path: Path, major: str
 ) -> None:
+    """Each stage's task, then, switched on, the monitor task: under Airflow 2 on
+    the notebook's own rows (no drift: a green run), under Airflow 3 on them with
+    Sex swapped (drift: monitor exits 1, its task fails, the run fails, the stages
+    stay green). Switched off, the monitor task is skipped."""
     airflow = _airflow(major)
     home = tmp_path / "airflow"
     dags = home / "dags"
@@ -155,17 +163,61 @@ def test_the_airflow_dag_loads_and_runs_every_stage(
     found = json.loads(line.removeprefix("DAGBAG "))
     assert found["errors"] == {}
     assert found["tasks"] == [
-        [stage, [after] if after else []]
-        for stage, after in zip(STAGES, [*STAGES[1:], None], strict=True)
-    ]
+        [stage, [after]]
+        for stage, after in zip(STAGES, [*STAGES[1:], "monitor"], strict=True)
+    ] + [["monitor", []]]
     run_ok([str(airflow / "airflow"), "db", "migrate"], tmp_path, env)
-    conf = json.dumps({"python": sys.executable, "artifacts": str(artifacts)})
-    (project / "metrics.json").unlink()
-    ran = run_ok(
-        [str(airflow / "airflow"), "dags", "test", PACKAGE, "-c", conf], tmp_path, env
+    rows = project / "data" / "passengers_test.csv"
+    drift = major == "3"
+    if drift:
+        swapped = pd.read_csv(rows)
+        swapped["Sex"] = swapped["Sex"].map({"male": "female", "female": "male"})
+        rows = tmp_path / "swapped.csv"
+        swapped.to_csv(rows, index=False)
+    conf = json.dumps(
+        {
+            "python": sys.executable,
+            "artifacts": str(artifacts),
+            "monitor": True,
+            "monitor_input": str(rows),
+        }
     )
-    assert "DagRun Finished" in ran and "state=success" in ran, ran[-3000:]
+    (project / "metrics.json").unlink()
+    reports = project / "reports" / "monitoring"
+    shutil.rmtree(reports, ignore_errors=True)
+    dags_test = [str(airflow / "airflow"), "dags", "test", PACKAGE, "-c", conf]
+    done = run(dags_test, tmp_path, env)
+    ran = done.stdout + done.stderr
+    assert done.returncode == int(drift), ran[-3000:]
+    (run_id,) = re.findall(r"DagRun Finished: .*?run_id=([^,\s]+)", ran)
+    assert f"state={'failed' if drift else 'success'}" in ran, ran[-3000:]
+    listed = run(
+        [str(airflow / "airflow"), "tasks", "states-for-dag-run", PACKAGE]
+        + [run_id, "--output", "json"],
+        tmp_path,
+        env,
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    (states,) = [
+        json.loads(line) for line in listed.stdout.splitlines() if line.startswith("[")
+    ]
+    assert {s["task_id"]: s["state"] for s in states} == {
+        **dict.fromkeys(STAGES, "success"),
+        "monitor": "failed" if drift else "success",
+    }
     _same_as_reference(project, artifacts)
+    # The task's log names the report it wrote.
+    verdict = "drift in Sex (150 rows)" if drift else "no drift in 150 rows"
+    assert f"monitor: {verdict}; wrote {reports / 'report.html'}, " in ran
+    summary = json.loads((reports / "summary.json").read_text("utf-8"))
+    assert (summary["input"], summary["drift"]) == (str(rows), drift)
+
+    # Off (the param's default): the task says so and is skipped.
+    off = run_ok(
+        [str(airflow / "airflow"), "tasks", "test", PACKAGE, "monitor"], tmp_path, env
+    )
+    assert "monitor: off (the monitor param)" in off
+    assert re.search(r"Marking task as SKIPPED|new_state=skipped", off), off[-3000:]
 
 
 def _substituted(argv: list[str], paths: dict[str, str]) -> list[str]:

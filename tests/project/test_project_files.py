@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.helpers.paths import GOLDEN
 
@@ -58,9 +59,50 @@ def test_pre_commit_config_is_valid(project: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _summary_step(project: Path) -> str:
-    import yaml
+ON_PUSH = "github.event_name == 'push' || github.event_name == 'pull_request'"
+WHEN_ASKED = (
+    "github.event_name == 'workflow_dispatch' || github.event_name == 'schedule'"
+)
 
+
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
+def test_the_monitor_job_runs_only_when_asked_and_alone(project: Path) -> None:
+    """On a push or a pull request the jobs run as they did, and none monitors; by
+    hand (or on a schedule the user switches on) only the monitor job runs. A
+    project whose predict scores no rows has nothing to monitor: no monitor job."""
+    text = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    (package,) = (p.name for p in (project / "src").iterdir())
+    pipeline = (project / "src" / package / "pipeline.py").read_text("utf-8")
+    jobs = workflow["jobs"]
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    if "PREDICT_REFUSED: str | None = None\n" not in pipeline:
+        assert sorted(jobs) == ["pipeline", "test"]
+        assert sorted(triggers) == ["pull_request", "push"]
+        assert "monitor" not in text
+        return
+    assert sorted(jobs) == ["monitor", "pipeline", "test"]
+    assert sorted(triggers) == ["pull_request", "push", "workflow_dispatch"]
+    # No live schedule: one a project with no monitoring.input would fail weekly.
+    assert '  # schedule:\n  #   - cron: "0 6 * * 1"\n' in text
+    assert sorted(triggers["workflow_dispatch"]["inputs"]) == ["input", "labels"]
+    assert jobs["test"]["if"] == jobs["pipeline"]["if"] == ON_PUSH
+    assert jobs["monitor"]["if"] == WHEN_ASKED
+    assert "needs" not in jobs["monitor"]
+    for name in ("test", "pipeline"):
+        assert f"{package} monitor" not in yaml.safe_dump(jobs[name])
+    # Pushes still cancel the run in progress on their branch; monitor runs, each a
+    # group of its own, neither cancel nor are cancelled.
+    assert workflow["concurrency"]["group"].endswith(
+        "-${{ (github.event_name == 'push' || github.event_name == 'pull_request') "
+        "&& 'ci' || github.run_id }}"
+    )
+    steps = jobs["monitor"]["steps"]
+    assert f"python -m {package} monitor " in steps[4]["run"]
+    assert steps[3]["run"] == f"python -m {package} run --config config.yaml"
+
+
+def _summary_step(project: Path) -> str:
     workflow = yaml.safe_load(
         (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
     )
