@@ -172,7 +172,9 @@ def monitor(config: Config, source: Path | None, labels: Path | None) -> int:
     write the report; exit 1 when a threshold is crossed, so a scheduler alerts."""
     if source is None and config.monitoring.input is not None:
         source = Path(config.monitoring.input)
-        labels = Path(config.monitoring.labels) if config.monitoring.labels else None
+        # The config's labels go with the config's rows; labels given are used.
+        if labels is None and config.monitoring.labels is not None:
+            labels = Path(config.monitoring.labels)
     if source is None:
         print(
             "error: monitor needs new rows: --input FILE, or monitoring.input in the config",
