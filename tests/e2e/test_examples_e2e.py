@@ -498,6 +498,7 @@ def test_generated_readme_commands_work(
         )
     )
     assert any(" predict --input" in c for c in commands) and "pytest" in commands
+    assert any(" monitor --input" in c and "--labels" in c for c in commands)
     env = {**os.environ, "PYTHONPATH": str(out / "src"), "MPLBACKEND": "Agg"}
     for command in commands:
         if " serve " in command:
@@ -513,9 +514,12 @@ def test_generated_readme_commands_work(
                 log=tmp_path / "serve.log",
             ):
                 continue
-        if " predict --input" in command:
+        if " --input new_rows.csv" in command:  # predict's and monitor's
             rows = joblib.load(saved_artifact(out / "artifacts", "X_test"))
             rows.to_csv(out / "new_rows.csv", index=False)
+        if " --labels new_labels.csv" in command:
+            labels = joblib.load(saved_artifact(out / "artifacts", "y_test"))
+            labels.to_frame().to_csv(out / "new_labels.csv", index=False)
         args = command.split()
         if args[0] == "python":
             args[0] = sys.executable
