@@ -54,15 +54,20 @@ def _reference(rows: pd.DataFrame, predictions: Any = None) -> dict[str, Any]:
 
 def _drifted(kept: dict[str, Any], new: pd.DataFrame) -> list[str]:
     return [
-        name
-        for name, profiled in kept["columns"].items()
-        if monitor.compare(name, profiled, new[name], LIMITS).drifted
+        c["name"]
+        for c in kept["columns"]
+        if monitor.compare(c["name"], c, new[c["name"]], LIMITS).drifted
     ]
+
+
+def _column(kept: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in kept["columns"] if c["name"] == name)
 
 
 def test_each_column_is_kept_as_fits_its_kind() -> None:
     kept = _reference(_rows(500))
-    kinds = {name: c["kind"] for name, c in kept["columns"].items()}
+    columns = {c["name"]: c for c in kept["columns"]}
+    kinds = {name: c["kind"] for name, c in columns.items()}
     assert kinds == {
         "age": "number",
         "rooms": "number",
@@ -70,12 +75,12 @@ def test_each_column_is_kept_as_fits_its_kind() -> None:
         "note": "text",
         "income": "number",
     }
-    assert kept["columns"]["city"]["counts"].keys() == {"east", "north", "south"}
-    assert sum(kept["columns"]["city"]["counts"].values()) == 500
-    assert kept["columns"]["income"]["missing"] == _rows(500)["income"].isna().sum()
-    sample = kept["columns"]["age"]["sample"]
+    assert columns["city"]["counts"].keys() == {"east", "north", "south"}
+    assert sum(columns["city"]["counts"].values()) == 500
+    assert columns["income"]["missing"] == _rows(500)["income"].isna().sum()
+    sample = columns["age"]["sample"]
     assert sample == sorted(sample) and len(sample) == 500
-    assert "sample" not in kept["columns"]["note"]
+    assert "sample" not in columns["note"]
     # Labels (few whole numbers) are categories; scores are numbers.
     assert kept["predictions"]["kind"] == "category"
     scores = _reference(_rows(50), predictions=np.linspace(0, 1, 50))
@@ -87,7 +92,7 @@ def test_a_large_column_keeps_a_sample_and_the_same_rows_give_the_same_file(
 ) -> None:
     rows = _rows(monitor.SAMPLE_SIZE * 3)
     kept = _reference(rows)
-    assert len(kept["columns"]["age"]["sample"]) == monitor.SAMPLE_SIZE
+    assert len(kept["columns"][0]["sample"]) == monitor.SAMPLE_SIZE
     first = monitor.save(kept, tmp_path / "a" / monitor.REFERENCE_FILE)
     second = monitor.save(_reference(rows), tmp_path / "b" / monitor.REFERENCE_FILE)
     assert first.read_bytes() == second.read_bytes()
@@ -104,7 +109,7 @@ def test_a_number_shifted_drifts_alone() -> None:
     new = _rows(300, seed=1)
     new["age"] += 10
     assert _drifted(kept, new) == ["age"]
-    found = monitor.compare("age", kept["columns"]["age"], new["age"], LIMITS)
+    found = monitor.compare("age", kept["columns"][0], new["age"], LIMITS)
     assert found.test == "Kolmogorov-Smirnov" and found.distance == "PSI"
     assert found.distance_value > 0.2 and found.p_value < 1e-6
     assert found.reasons[0].startswith("PSI ")
@@ -117,7 +122,7 @@ def test_categories_swapped_or_unseen_drift() -> None:
     assert _drifted(kept, new) == ["city"]
     unseen = _rows(300, seed=2)
     unseen.loc[: len(unseen) // 2, "city"] = "west"
-    found = monitor.compare("city", kept["columns"]["city"], unseen["city"], LIMITS)
+    found = monitor.compare("city", _column(kept, "city"), unseen["city"], LIMITS)
     assert found.drifted and found.test == "chi-square"
     assert "Jensen-Shannon distance" in found.reasons[0]
 
@@ -128,7 +133,7 @@ def test_missing_values_drift_in_any_kind_of_column() -> None:
         new = _rows(300, seed=1)
         new.loc[new.sample(frac=0.3, random_state=0).index, column] = None
         assert _drifted(kept, new) == [column], column
-        found = monitor.compare(column, kept["columns"][column], new[column], LIMITS)
+        found = monitor.compare(column, _column(kept, column), new[column], LIMITS)
         assert found.reasons == ("missing in 30.0% of the rows, 0.0% before",)
 
 
@@ -138,10 +143,10 @@ def test_a_large_but_tiny_change_and_a_large_change_in_few_rows() -> None:
     kept = _reference(_rows(monitor.SAMPLE_SIZE))
     many = _rows(50_000, seed=1)
     many["age"] += 1  # a tenth of its spread: significant here, too small to matter
-    found = monitor.compare("age", kept["columns"]["age"], many["age"], LIMITS)
+    found = monitor.compare("age", kept["columns"][0], many["age"], LIMITS)
     assert found.p_value < LIMITS.p_value and not found.drifted
     few = _rows(8, seed=3)
-    found = monitor.compare("city", kept["columns"]["city"], few["city"], LIMITS)
+    found = monitor.compare("city", _column(kept, "city"), few["city"], LIMITS)
     assert not found.drifted
 
 
@@ -229,7 +234,7 @@ def test_check_scores_the_rows_that_keep_the_contract_and_writes_three_files(
         metrics=[_metric("accuracy_score")],
     )
     assert report.drifted == ["city"] and report.alarm
-    assert report.not_scored == "10 rows break the data contract and were not scored"
+    assert report.not_scored == "10 rows broke the data contract and were not scored"
     assert len(predictions) == 190
     (accuracy,) = report.metrics
     assert accuracy.new == 1.0 and accuracy.notebook is None
@@ -272,7 +277,10 @@ def test_rows_that_break_the_contract_as_a_whole_are_compared_but_not_scored() -
 
 def test_labels_must_be_one_column_a_row_each(tmp_path: Path) -> None:
     (tmp_path / "two.csv").write_text("a,b\n1,2\n", encoding="utf-8")
-    with pytest.raises(monitor.MonitorError, match="must hold one column of 3 labels"):
+    with pytest.raises(
+        monitor.MonitorError,
+        match="must hold one column of 3 labels, one per new row; it holds 2 columns of 1 row",
+    ):
         monitor.read_labels(tmp_path / "two.csv", 3)
     (tmp_path / "one.csv").write_text("label\n1\n0\n", encoding="utf-8")
     assert list(monitor.read_labels(tmp_path / "one.csv", 2)) == [1, 0]

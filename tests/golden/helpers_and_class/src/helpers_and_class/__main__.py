@@ -195,9 +195,12 @@ def monitor(config: Config, source: Path | None, labels: Path | None) -> int:
     except (PredictError, FileNotFoundError, MonitorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"monitor: {verdict(report)}; wrote {', '.join(str(path) for path in written)}"
-    )
+    here = Path.cwd()
+    shown = [
+        str(path.relative_to(here) if path.is_relative_to(here) else path)
+        for path in written
+    ]
+    print(f"monitor: {verdict(report)}; wrote {', '.join(shown)}")
     return 1 if report.alarm else 0
 
 

@@ -122,6 +122,7 @@ class MetricResult:
     new: float | None
     error: str = ""
     dropped: bool = False
+    metric_drop: float = 0.0  # how much worse it may be, as a fraction
 
     @property
     def change(self) -> float | None:
@@ -194,9 +195,11 @@ def reference(
     return {
         "source": source,
         "rows": int(len(rows)),
-        "columns": {
-            name: profile(rows[name], kind_of(rows[name].dropna())) for name in columns
-        },
+        # A list: the contract's order survives the sorted keys of the file.
+        "columns": [
+            {"name": name, **profile(rows[name], kind_of(rows[name].dropna()))}
+            for name in columns
+        ],
         "predictions": {
             "source": scored,
             **profile(served, predictions_kind(served)),
@@ -252,7 +255,7 @@ def compare(
         limit = limits.psi if kind == "number" else limits.js_distance
         if p_value < limits.p_value and distance_value > limit:
             reasons.append(
-                f"{distance} {distance_value:.3f} > {limit} ({test} p = {p_value:.2g})"
+                f"{distance} {distance_value:.3f} > {limit} ({test} p = {p_value:.3g})"
             )
     return Finding(
         name=name,
@@ -355,7 +358,7 @@ def metric_results(
                 MetricResult(metric, notebook, None, f"{exc.__class__.__name__}: {exc}")
             )
             continue
-        result = MetricResult(metric, notebook, new)
+        result = MetricResult(metric, notebook, new, metric_drop=limits.metric_drop)
         change = result.change
         dropped = change is not None and change > limits.metric_drop
         results.append(dataclasses.replace(result, dropped=dropped))
@@ -452,8 +455,10 @@ def write_report(
     )
     table = folder / "summary.md"
     table.write_text(markdown(report, title=title), encoding="utf-8")
+    columns = {c["name"]: c for c in report.reference["columns"]}
+    absent = pd.Series([], dtype=object)
     pictures = {
-        f.name: _picture(report.reference["columns"][f.name], new_rows[f.name], f)
+        f.name: _picture(columns[f.name], new_rows.get(f.name, absent), f)
         for f in report.findings
         if f.drifted
     }
@@ -540,14 +545,19 @@ def markdown(report: Report, *, title: str) -> str:
 
 
 def _metric_row(m: MetricResult) -> tuple[str, str, str, str]:
+    what = f"{m.metric.function} ({m.metric.where})"
     notebook = "not measured" if m.notebook is None else f"{m.notebook:.4g}"
-    if m.error:
-        return (m.metric.function, notebook, "not computed", m.error)
-    said = "worse by more than allowed" if m.dropped else "as good"
+    if m.error or m.new is None:
+        return (what, notebook, "not computed", m.error)
     change = m.change
-    if change is not None:
-        said += f" ({change:+.1%} worse)" if change > 0 else f" ({-change:.1%} better)"
-    return (f"{m.metric.function} ({m.metric.where})", notebook, f"{m.new:.4g}", said)
+    if change is None:
+        said = "nothing to compare with"
+    elif change > 0:
+        said = f"worse by {change:.1%}"
+        said += f", more than {m.metric_drop:.0%}" if m.dropped else ""
+    else:
+        said = "as good" if change == 0 else f"better by {-change:.1%}"
+    return (what, notebook, f"{m.new:.4g}", said)
 
 
 def _picture(kept: Mapping[str, Any], values: pd.Series, finding: Finding) -> str:
@@ -719,9 +729,13 @@ def read_labels(source: Path, rows: int) -> pd.Series:
     if frame.shape[1] != 1 or len(frame) != rows:
         raise MonitorError(
             f"{source} must hold one column of {rows} labels, one per new row; "
-            f"it holds {frame.shape[1]} columns of {len(frame)} rows"
+            f"it holds {_count(frame.shape[1], 'column')} of {_count(len(frame), 'row')}"
         )
     return frame.iloc[:, 0]
+
+
+def _count(number: int, what: str) -> str:
+    return f"{number} {what}" + ("" if number == 1 else "s")
 
 
 def check(
@@ -738,18 +752,12 @@ def check(
     ``kept``: every watched column, the predictions of the rows that keep the
     contract, and with ``labels``, the notebook's ``metrics``. Returns the report
     and the predictions."""
+    absent = pd.Series([None] * len(frame), dtype=object)
     findings = tuple(
         compare(
-            name,
-            profiled,
-            (
-                frame[name]
-                if name in frame
-                else pd.Series([None] * len(frame), dtype=object)
-            ),
-            limits,
+            c["name"], c, frame[c["name"]] if c["name"] in frame else absent, limits
         )
-        for name, profiled in kept["columns"].items()
+        for c in kept["columns"]
     )
     predictions: list[Any] = []
     served: Finding | None = None
@@ -765,7 +773,8 @@ def check(
         kept_rows = frame.drop(index=broken)
         if broken:
             not_scored = (
-                f"{len(broken)} rows break the data contract and were not scored"
+                f"{_count(len(broken), 'row')} broke the data contract "
+                "and were not scored"
             )
         if len(kept_rows):
             predictions, _ = scorer.score(kept_rows, what=f"the rows of {source}")

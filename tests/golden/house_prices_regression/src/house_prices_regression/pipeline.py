@@ -10,6 +10,7 @@ how it predicts; ``runtime`` is what every pipeline nbprod makes does the same w
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -192,7 +193,16 @@ def run(config: Config, stages: Iterable[str] = STAGES) -> dict[str, Any]:
         metrics_file=Path(config.metrics_file),
     )
     if PREDICT_REFUSED is None and reference_stage() in stages:
-        save_reference(config)
+        try:
+            save_reference(config)
+        except (
+            Exception
+        ) as exc:  # noqa: BLE001 - the notebook's own steps raise anything
+            # The stages' outputs stand; monitor then says the reference is missing.
+            print(
+                f"warning: monitor's reference not saved: {exc.__class__.__name__}: {exc}",
+                file=sys.stderr,
+            )
     return values
 
 
@@ -354,11 +364,14 @@ def learned_rows(config: Config, schema: Any, rows: Any) -> tuple[Any, str]:
     keys = [key for key in contract.CHECKED_FILES if key not in SCORED_FILES]
     if not keys:
         return rows, f"{ROWS}, the rows the notebook predicted on"
-    files = [
-        read_rows(Path(getattr(getattr(config, g), k)), schema)
-        for g, k in (key.split(".") for key in keys)
-    ]
-    return pd.concat(files, ignore_index=True), ", ".join(keys)
+    paths = {
+        key: Path(getattr(getattr(config, key.split(".")[0]), key.split(".")[1]))
+        for key in keys
+    }
+    learned = pd.concat(
+        [read_rows(path, schema) for path in paths.values()], ignore_index=True
+    )
+    return learned, ", ".join(f"{path.name} ({key})" for key, path in paths.items())
 
 
 def reference_file(config: Config) -> Path:
@@ -430,6 +443,9 @@ def monitor_file(
             f"no reference to compare with: {saved} is saved by the {reference_stage()} stage, run it first"
         )
     kept = json.loads(saved.read_text(encoding="utf-8"))
+    for given in (source, labels):
+        if given is not None and not given.is_file():
+            raise PredictError(f"{given}: no such file")
     frame = read_rows(source, scorer.schema)
     truth = monitor.read_labels(labels, len(frame)) if labels is not None else None
     m = config.monitoring
