@@ -74,7 +74,6 @@ import itertools
 import json
 import os
 import pstats
-import shutil
 import statistics
 import subprocess
 import sys
@@ -87,10 +86,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _project import converted, package_of, project_env, run_ok  # noqa: E402
 from _report import fmt_table, last_line, load_average, progress, verdict  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "notebooks" / "titanic_mlops_poc.ipynb"
 SOURCE = "data/passengers_train.csv"  # in the project, as the notebook's data
 LABEL = "Survived"
 SEED = 0
@@ -137,38 +135,6 @@ def _ratios(top: Timing, bottom: Timing) -> str:
     return (
         f"{top.median / bottom.median:.2f}x / {top.cpu_median / bottom.cpu_median:.2f}x"
     )
-
-
-def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(args)}\n{(done.stdout + done.stderr)[-3000:]}")
-
-
-def _converted(base: Path) -> Path:
-    """The titanic example converted (and validated: the contract) under ``base``."""
-    notebooks = base / "notebooks"
-    shutil.copytree(EXAMPLE.parent, notebooks)
-    project = base / "project"
-    progress(f"converting {EXAMPLE.name} (validated) ...")
-    _run(
-        [sys.executable, "-m", "nbprod", "convert", str(notebooks / EXAMPLE.name)]
-        + ["-o", str(project)],
-        ROOT,
-        {**os.environ, "MPLBACKEND": "Agg"},
-    )
-    return project
-
-
-def _package(project: Path) -> str:
-    (package,) = [
-        p.name for p in (project / "src").iterdir() if (p / "monitor.py").is_file()
-    ]
-    return package
-
-
-def _env(project: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(project / "src"), "MPLBACKEND": "Agg"}
 
 
 def new_rows(source: pd.DataFrame, rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -254,7 +220,7 @@ def profile_monitor(project: Path, package: str, source: Path, scratch: Path) ->
         str(source),
     ]
     subprocess.run(
-        command, cwd=project, env=_env(project), capture_output=True, check=False
+        command, cwd=project, env=project_env(project), capture_output=True, check=False
     )
     buffer = io.StringIO()
     stats = pstats.Stats(str(out), stream=buffer)
@@ -306,11 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="monitor-speed-") as tmp:
         scratch = Path(tmp)
-        project = _converted(scratch)
-        package = _package(project)
-        env = _env(project)
+        project = converted(scratch)
+        package = package_of(project)
+        env = project_env(project)
         progress(f"running {package}'s pipeline ...")
-        _run([sys.executable, "-m", package, "run"], project, env)
+        run_ok([sys.executable, "-m", package, "run"], project, env)
         compileall.compile_dir(project / "src", quiet=1)
         source = pd.read_csv(project / SOURCE)
         files: dict[int, dict[str, Path]] = {}

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -57,44 +56,11 @@ import httpx
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _project import converted, package_of, project_env, run_ok  # noqa: E402
 from _report import fmt_table, load_average, progress, verdict  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "notebooks" / "titanic_mlops_poc.ipynb"
 TARGETS = {1: 0.050, 1000: 0.5}  # rows per request -> p99 target, seconds
 WARM_UP = 5
-
-
-def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(args)}\n{(done.stdout + done.stderr)[-3000:]}")
-
-
-def _converted(base: Path) -> Path:
-    """The titanic example converted (and validated: the contract) under ``base``."""
-    notebooks = base / "notebooks"
-    shutil.copytree(EXAMPLE.parent, notebooks)
-    project = base / "project"
-    progress(f"converting {EXAMPLE.name} (validated) ...")
-    _run(
-        [sys.executable, "-m", "nbprod", "convert", str(notebooks / EXAMPLE.name)]
-        + ["-o", str(project)],
-        ROOT,
-        {**os.environ, "MPLBACKEND": "Agg"},
-    )
-    return project
-
-
-def _package(project: Path) -> str:
-    (package,) = [
-        p.name for p in (project / "src").iterdir() if (p / "serve.py").is_file()
-    ]
-    return package
-
-
-def _env(project: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(project / "src"), "MPLBACKEND": "Agg"}
 
 
 def _free_port() -> int:
@@ -112,7 +78,7 @@ def _server(project: Path, package: str) -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", package, "serve", "--port", str(port)],
         cwd=project,
-        env=_env(project),
+        env=project_env(project),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -216,11 +182,13 @@ def main() -> None:
     if args.quick:
         args.small, args.large, args.serial = 200, 20, 50
     with tempfile.TemporaryDirectory(prefix="serve-load-") as scratch:
-        project = args.project.resolve() if args.project else _converted(Path(scratch))
-        package = _package(project)
+        project = args.project.resolve() if args.project else converted(Path(scratch))
+        package = package_of(project)
         if not (project / "artifacts").is_dir():
             progress(f"running {package}'s pipeline ...")
-            _run([sys.executable, "-m", package, "run"], project, _env(project))
+            run_ok(
+                [sys.executable, "-m", package, "run"], project, project_env(project)
+            )
         bodies = _bodies(pd.read_csv(project / args.rows))
         results = []
         with _server(project, package) as url:
