@@ -57,12 +57,17 @@ class MissingInput(FileNotFoundError):
     earlier stage saves (that stage has not run)."""
 
 
+def config_path(config: Any, key: str) -> Path:
+    """The path config.yaml gives at ``key``, written ``group.name``."""
+    group, name = key.split(".", 1)
+    return Path(getattr(getattr(config, group), name))
+
+
 def check_inputs(config: Any, stage: str, keys: Iterable[str]) -> None:
     """Stop before ``stage`` runs when an input file it reads (config ``keys``,
     written ``group.key``) is missing, naming the key and where it was looked for."""
     for key in keys:
-        group, name = key.split(".", 1)
-        path = Path(getattr(getattr(config, group), name))
+        path = config_path(config, key)
         if not path.exists():
             raise MissingInput(
                 f"the {stage} stage reads {key} = {path}, which does not exist: "

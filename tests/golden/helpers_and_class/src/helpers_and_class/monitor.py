@@ -52,8 +52,6 @@ BINS = 10
 # PSI and the Jensen-Shannon distance take the log of shares: an empty bin
 # counts as this share.
 _FLOOR = 1e-4
-# What a column is to monitor: numbers, categories, or free text.
-KINDS = ("number", "category", "text")
 
 
 class MonitorError(ValueError):
@@ -121,7 +119,6 @@ class MetricResult:
     notebook: float | None
     new: float | None
     error: str = ""
-    dropped: bool = False
     metric_drop: float = 0.0  # how much worse it may be, as a fraction
 
     @property
@@ -133,6 +130,12 @@ class MetricResult:
         if not self.metric.higher_is_better:
             worse = -worse
         return worse / (abs(self.notebook) or 1.0)
+
+    @property
+    def dropped(self) -> bool:
+        """Worse than the notebook's value by more than ``metric_drop``."""
+        change = self.change
+        return change is not None and change > self.metric_drop
 
 
 def kind_of(values: pd.Series) -> str:
@@ -358,10 +361,9 @@ def metric_results(
                 MetricResult(metric, notebook, None, f"{exc.__class__.__name__}: {exc}")
             )
             continue
-        result = MetricResult(metric, notebook, new, metric_drop=limits.metric_drop)
-        change = result.change
-        dropped = change is not None and change > limits.metric_drop
-        results.append(dataclasses.replace(result, dropped=dropped))
+        results.append(
+            MetricResult(metric, notebook, new, metric_drop=limits.metric_drop)
+        )
     return results
 
 

@@ -22,6 +22,7 @@ from .runtime import (
     Tables,
     artifact_path,
     config_params,
+    config_path,
     load_artifacts,
     run_stages,
     track_run,
@@ -350,10 +351,7 @@ def learned_rows(config: Config, schema: Any, rows: Any) -> tuple[Any, str]:
     keys = [key for key in contract.CHECKED_FILES if key not in SCORED_FILES]
     if not keys:
         return rows, f"{ROWS}, the rows the notebook predicted on"
-    paths = {
-        key: Path(getattr(getattr(config, key.split(".")[0]), key.split(".")[1]))
-        for key in keys
-    }
+    paths = {key: config_path(config, key) for key in keys}
     learned = pd.concat(
         [read_rows(path, schema) for path in paths.values()], ignore_index=True
     )
